@@ -27,3 +27,17 @@ pub use command::{Command, CommandError};
 pub use reply::{Code, EnhancedCode, Reply, Severity};
 pub use reply_parser::{Deviations, ParserConfig, ReplyError, ReplyParser, Status};
 pub use secret::Secret;
+
+mod client;
+pub mod config;
+pub mod envelope;
+pub mod error;
+pub mod event;
+pub mod time;
+
+pub use client::Client;
+pub use config::{AuthConfig, Config, Limits, Protocol, TlsPolicy};
+pub use envelope::{CommandId, Envelope, MessageId, Recipient};
+pub use error::{Error, Stage, UsageError};
+pub use event::{Direction, Event, Rejection, TranscriptLine};
+pub use time::{Timeouts, Timestamp};

@@ -1,0 +1,124 @@
+//! Session configuration: who we are, what we insist on, how long we wait, how much we buffer.
+
+use crate::address::ClientName;
+use crate::reply_parser::ParserConfig;
+use crate::sasl::{Credentials, Mechanism};
+use crate::time::Timeouts;
+use alloc::vec::Vec;
+
+/// SMTP (RFC 5321) or LMTP (RFC 2033).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Protocol {
+    /// SMTP: EHLO, HELO fallback, one final reply per message.
+    #[default]
+    Smtp,
+    /// LMTP: LHLO, and after the end of data one reply per accepted recipient (RFC 2033 4.2).
+    Lmtp,
+}
+
+/// When to use STARTTLS (RFC 3207).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum TlsPolicy {
+    /// Never send STARTTLS.
+    Never,
+    /// STARTTLS when offered; go on in plaintext when it is not offered or refused.
+    Opportunistic,
+    /// STARTTLS must succeed before anything else (AUTH, MAIL) is sent.
+    #[default]
+    Required,
+}
+
+/// Authentication settings (RFC 4954).
+#[derive(Clone, Debug)]
+pub struct AuthConfig {
+    /// The credentials.
+    pub credentials: Credentials,
+    /// The mechanisms the caller allows; empty means any (the strongest both sides support is
+    /// used, see [`crate::sasl::choose`]).
+    pub mechanisms: Vec<Mechanism>,
+    /// Allow PLAIN, LOGIN, XOAUTH2 and OAUTHBEARER on a connection that is not secure. Off by
+    /// default: they would send the password or token in the clear.
+    pub allow_plaintext: bool,
+    /// Randomness for SCRAM's client nonce (at least 18 bytes). The core reads no random source;
+    /// adapters fill this.
+    pub nonce: Vec<u8>,
+}
+
+impl AuthConfig {
+    /// Credentials with every mechanism allowed, plaintext ones only under TLS.
+    pub fn new(credentials: Credentials) -> AuthConfig {
+        AuthConfig { credentials, mechanisms: Vec::new(), allow_plaintext: false, nonce: Vec::new() }
+    }
+}
+
+/// Buffering limits and pipelining windows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limits {
+    /// Reply parser limits and leniency.
+    pub parser: ParserConfig,
+    /// Most messages with replies outstanding at once when pipelining (RFC 3030 4.2 lets the
+    /// client send whole BDAT messages without waiting). Default 64.
+    pub max_messages_in_flight: usize,
+    /// Body bytes gathered into one BDAT chunk before it is sent. Default 64 KiB.
+    pub bdat_chunk_size: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { parser: ParserConfig::default(), max_messages_in_flight: 64, bdat_chunk_size: 64 * 1024 }
+    }
+}
+
+/// Everything a [`crate::Client`] needs to know before the greeting.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Config {
+    /// The EHLO/HELO/LHLO argument.
+    pub client_name: ClientName,
+    /// SMTP or LMTP.
+    pub protocol: Protocol,
+    /// STARTTLS policy. Default [`TlsPolicy::Required`] (secure unless the caller says otherwise).
+    pub tls: TlsPolicy,
+    /// The connection is already encrypted (implicit TLS, port 465, RFC 8314): no STARTTLS, and
+    /// plaintext AUTH mechanisms are allowed.
+    pub implicit_tls: bool,
+    /// Authenticate after EHLO (and TLS).
+    pub auth: Option<AuthConfig>,
+    /// Per-stage deadlines.
+    pub timeouts: Timeouts,
+    /// Buffers and windows.
+    pub limits: Limits,
+    /// Pipeline commands when the server offers PIPELINING (RFC 2920). Default true.
+    pub pipelining: bool,
+    /// Send content with BDAT when the server offers CHUNKING (RFC 3030). Default true. LMTP
+    /// always uses DATA.
+    pub chunking: bool,
+    /// Fall back to HELO when EHLO is refused with 500/502 (RFC 5321 4.1.4 / 3.2). Default true.
+    pub helo_fallback: bool,
+    /// Send HELO straight away when the greeting does not mention ESMTP. Default false.
+    pub helo_without_esmtp_greeting: bool,
+    /// Emit [`crate::Event::Transcript`] for every line sent and received (AUTH redacted).
+    /// Default false.
+    pub transcript: bool,
+}
+
+impl Config {
+    /// Defaults: SMTP, TLS required, RFC 5321 timeouts, pipelining and chunking when offered.
+    pub fn new(client_name: ClientName) -> Config {
+        Config {
+            client_name,
+            protocol: Protocol::Smtp,
+            tls: TlsPolicy::Required,
+            implicit_tls: false,
+            auth: None,
+            timeouts: Timeouts::default(),
+            limits: Limits::default(),
+            pipelining: true,
+            chunking: true,
+            helo_fallback: true,
+            helo_without_esmtp_greeting: false,
+            transcript: false,
+        }
+    }
+}

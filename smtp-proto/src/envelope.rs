@@ -1,0 +1,69 @@
+//! What a message is sent with: [`Envelope`], [`Recipient`], and the handles [`MessageId`] and
+//! [`CommandId`] that tie events to what the caller asked for.
+
+use crate::address::Mailbox;
+use crate::command::{MailParams, RcptParams};
+use alloc::vec::Vec;
+use core::fmt;
+
+/// The handle of a message queued with [`crate::Client::send_message`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MessageId(pub u64);
+
+/// The handle of a NOOP, VRFY, EXPN or HELP queued on a [`crate::Client`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CommandId(pub u64);
+
+impl fmt::Display for MessageId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "message #{}", self.0)
+    }
+}
+
+/// One RCPT TO: a forward-path and its parameters (NOTIFY, ORCPT).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recipient {
+    /// The address.
+    pub address: Mailbox,
+    /// Its parameters.
+    pub params: RcptParams,
+}
+
+impl From<Mailbox> for Recipient {
+    fn from(address: Mailbox) -> Self {
+        Recipient { address, params: RcptParams::default() }
+    }
+}
+
+/// The SMTP envelope of one message (RFC 5321 2.3.1): the reverse-path, one recipient per RCPT
+/// (To, Cc and Bcc alike), and the MAIL parameters.
+///
+/// `params.size` is the size the caller declares: sent as `SIZE=` when the server offers SIZE,
+/// and checked against the server's limit before anything is sent (RFC 1870 6.1). `SMTPUTF8` is
+/// added by the session when an address needs it (RFC 6531 3.4).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Envelope {
+    /// The reverse-path; `None` is the null path `<>` (bounces, RFC 5321 4.5.5).
+    pub from: Option<Mailbox>,
+    /// The recipients, in RCPT order.
+    pub recipients: Vec<Recipient>,
+    /// MAIL FROM parameters.
+    pub params: MailParams,
+}
+
+impl Envelope {
+    /// An envelope from `from` to `recipients`, no parameters.
+    pub fn new(from: Option<Mailbox>, recipients: impl IntoIterator<Item = Mailbox>) -> Envelope {
+        Envelope {
+            from,
+            recipients: recipients.into_iter().map(Recipient::from).collect(),
+            params: MailParams::default(),
+        }
+    }
+
+    /// Whether any address needs SMTPUTF8.
+    pub fn needs_smtputf8(&self) -> bool {
+        self.from.as_ref().is_some_and(Mailbox::needs_smtputf8)
+            || self.recipients.iter().any(|r| r.address.needs_smtputf8())
+    }
+}

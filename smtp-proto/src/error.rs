@@ -1,0 +1,287 @@
+//! The two error families: [`UsageError`] (the caller's misuse; refused calls change nothing) and
+//! [`Error`] (what ended the session; sticky). Neither ever holds a credential.
+
+use crate::address::AddressError;
+use crate::command::CommandError;
+use crate::reply::Reply;
+use crate::reply_parser::ReplyError;
+use crate::sasl::SaslError;
+use core::fmt;
+
+/// Where in the conversation something happened: the command whose reply was awaited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Stage {
+    /// Waiting for the 220 greeting.
+    Greeting,
+    /// EHLO, HELO or LHLO.
+    Hello,
+    /// STARTTLS, or the TLS handshake after it.
+    StartTls,
+    /// AUTH and its challenges.
+    Auth,
+    /// MAIL FROM.
+    Mail,
+    /// RCPT TO.
+    Rcpt,
+    /// DATA, waiting for 354.
+    Data,
+    /// After the end of data (`.`), waiting for the final reply.
+    DataEnd,
+    /// A BDAT chunk.
+    Bdat,
+    /// RSET.
+    Rset,
+    /// NOOP.
+    Noop,
+    /// VRFY.
+    Vrfy,
+    /// EXPN.
+    Expn,
+    /// HELP.
+    Help,
+    /// QUIT.
+    Quit,
+    /// Nothing was awaited.
+    Idle,
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Stage::Greeting => "greeting",
+            Stage::Hello => "EHLO/HELO",
+            Stage::StartTls => "STARTTLS",
+            Stage::Auth => "AUTH",
+            Stage::Mail => "MAIL FROM",
+            Stage::Rcpt => "RCPT TO",
+            Stage::Data => "DATA",
+            Stage::DataEnd => "end of data",
+            Stage::Bdat => "BDAT",
+            Stage::Rset => "RSET",
+            Stage::Noop => "NOOP",
+            Stage::Vrfy => "VRFY",
+            Stage::Expn => "EXPN",
+            Stage::Help => "HELP",
+            Stage::Quit => "QUIT",
+            Stage::Idle => "idle",
+        })
+    }
+}
+
+/// What ended the session. Sticky: once the session has failed, it stays failed with this error.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The server's bytes are not a valid reply (RFC 5321 4.2).
+    ReplySyntax {
+        /// What was wrong.
+        error: ReplyError,
+        /// What was awaited.
+        stage: Stage,
+    },
+    /// The greeting was not 220 (e.g. 554, RFC 5321 3.1).
+    GreetingRejected(Reply),
+    /// The server refused a command the session cannot go on without (EHLO and HELO, …).
+    Rejected {
+        /// Which command.
+        stage: Stage,
+        /// The server's reply.
+        reply: Reply,
+    },
+    /// `421`: the server is closing the connection (RFC 5321 3.8).
+    ServiceClosing {
+        /// What was awaited when it came.
+        stage: Stage,
+        /// The reply.
+        reply: Reply,
+    },
+    /// A reply that makes no sense here (a 354 to RCPT, a 2yz to DATA, …).
+    UnexpectedReply {
+        /// What was awaited.
+        stage: Stage,
+        /// The reply.
+        reply: Reply,
+    },
+    /// A reply arrived when none was awaited.
+    UnsolicitedReply(Reply),
+    /// No complete reply before the stage's deadline (RFC 5321 4.5.3.2).
+    Timeout {
+        /// What was awaited.
+        stage: Stage,
+    },
+    /// TLS is required but the server does not offer STARTTLS.
+    TlsNotOffered,
+    /// TLS is required and the server refused STARTTLS.
+    TlsRejected(Reply),
+    /// Bytes arrived after the 220 to STARTTLS and before TLS started: an injection attempt
+    /// (CVE-2011-0411); they were not read as replies.
+    BytesAfterStartTls,
+    /// The server refused the credentials or the mechanism (534, 535, 454, 5yz to AUTH).
+    AuthFailed(Reply),
+    /// The client side of the SASL exchange failed (bad challenge, SCRAM server not verified).
+    Sasl(SaslError),
+    /// Credentials are configured but the server offers no mechanism we may use (none in common,
+    /// or only plaintext ones on a connection that is not secure).
+    NoUsableMechanism,
+    /// The connection closed while a reply was awaited (or in the middle of one).
+    ConnectionClosed {
+        /// What was awaited.
+        stage: Stage,
+    },
+}
+
+impl Error {
+    /// The stage, when the error has one.
+    pub fn stage(&self) -> Option<Stage> {
+        match self {
+            Error::ReplySyntax { stage, .. }
+            | Error::Rejected { stage, .. }
+            | Error::ServiceClosing { stage, .. }
+            | Error::UnexpectedReply { stage, .. }
+            | Error::Timeout { stage }
+            | Error::ConnectionClosed { stage } => Some(*stage),
+            Error::GreetingRejected(_) => Some(Stage::Greeting),
+            Error::TlsNotOffered | Error::TlsRejected(_) | Error::BytesAfterStartTls => {
+                Some(Stage::StartTls)
+            }
+            Error::AuthFailed(_) | Error::Sasl(_) | Error::NoUsableMechanism => Some(Stage::Auth),
+            Error::UnsolicitedReply(_) => None,
+        }
+    }
+
+    /// The server's reply behind the error, when there is one.
+    pub fn reply(&self) -> Option<&Reply> {
+        match self {
+            Error::GreetingRejected(r)
+            | Error::TlsRejected(r)
+            | Error::AuthFailed(r)
+            | Error::UnsolicitedReply(r) => Some(r),
+            Error::Rejected { reply, .. }
+            | Error::ServiceClosing { reply, .. }
+            | Error::UnexpectedReply { reply, .. } => Some(reply),
+            _ => None,
+        }
+    }
+
+    /// Whether trying again later may work: a 4yz reply, a timeout or a lost connection
+    /// (EX_TEMPFAIL territory), as opposed to a permanent refusal or a protocol violation.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Timeout { .. } | Error::ConnectionClosed { .. } => true,
+            Error::ServiceClosing { .. } => true,
+            Error::GreetingRejected(r) | Error::Rejected { reply: r, .. } | Error::AuthFailed(r) => {
+                r.is_transient()
+            }
+            Error::TlsRejected(r) => r.is_transient(),
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::ReplySyntax { error, stage } => {
+                write!(f, "malformed reply at {stage}: {error}")
+            }
+            Error::GreetingRejected(r) => write!(f, "server refused the session: {r}"),
+            Error::Rejected { stage, reply } => write!(f, "{stage} rejected: {reply}"),
+            Error::ServiceClosing { stage, reply } => {
+                write!(f, "server closing the connection at {stage}: {reply}")
+            }
+            Error::UnexpectedReply { stage, reply } => {
+                write!(f, "unexpected reply at {stage}: {reply}")
+            }
+            Error::UnsolicitedReply(r) => write!(f, "reply with no command pending: {r}"),
+            Error::Timeout { stage } => write!(f, "timed out waiting for the {stage} reply"),
+            Error::TlsNotOffered => f.write_str("TLS required but the server does not offer STARTTLS"),
+            Error::TlsRejected(r) => write!(f, "TLS required but STARTTLS was refused: {r}"),
+            Error::BytesAfterStartTls => {
+                f.write_str("server sent bytes after its STARTTLS 220 before TLS (injection attempt)")
+            }
+            Error::AuthFailed(r) => write!(f, "authentication failed: {r}"),
+            Error::Sasl(e) => write!(f, "authentication failed: {e}"),
+            Error::NoUsableMechanism => {
+                f.write_str("no authentication mechanism usable with this server and connection")
+            }
+            Error::ConnectionClosed { stage } => {
+                write!(f, "connection closed while waiting for the {stage} reply")
+            }
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for Error {}
+
+/// The caller's misuse. A call refused with a `UsageError` changed nothing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UsageError {
+    /// The session has ended (or is ending after QUIT).
+    Closed,
+    /// QUIT was already queued.
+    Quitting,
+    /// An envelope with no recipient.
+    NoRecipients,
+    /// An address is not valid.
+    InvalidAddress(AddressError),
+    /// A command argument is not valid (CR, LF, NUL, too long, …).
+    InvalidCommand(CommandError),
+    /// The declared size exceeds the server's SIZE limit (RFC 1870 6.1).
+    TooLarge {
+        /// The declared size.
+        size: u64,
+        /// The server's limit.
+        limit: u64,
+    },
+    /// The message needs an extension the server did not advertise (e.g. `"SMTPUTF8"`,
+    /// `"8BITMIME"`, `"DSN"`, `"REQUIRETLS"`).
+    ExtensionMissing(&'static str),
+    /// REQUIRETLS on a connection without TLS (RFC 8689 4.1).
+    TlsRequired,
+    /// No such message, or its body is already finished.
+    UnknownMessage,
+    /// Body bytes for a message while an earlier message's body is unfinished (bodies are
+    /// written in the order messages were queued).
+    BodyOutOfOrder,
+}
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UsageError::Closed => f.write_str("the session is closed"),
+            UsageError::Quitting => f.write_str("QUIT is already queued"),
+            UsageError::NoRecipients => f.write_str("the envelope has no recipient"),
+            UsageError::InvalidAddress(e) => write!(f, "invalid address: {e}"),
+            UsageError::InvalidCommand(e) => write!(f, "invalid command: {e}"),
+            UsageError::TooLarge { size, limit } => {
+                write!(f, "message of {size} octets exceeds the server's SIZE limit of {limit}")
+            }
+            UsageError::ExtensionMissing(ext) => {
+                write!(f, "the message needs {ext}, which the server does not offer")
+            }
+            UsageError::TlsRequired => f.write_str("REQUIRETLS needs a TLS connection"),
+            UsageError::UnknownMessage => f.write_str("no such message with an unfinished body"),
+            UsageError::BodyOutOfOrder => {
+                f.write_str("an earlier message's body is not finished yet")
+            }
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for UsageError {}
+
+impl From<AddressError> for UsageError {
+    fn from(e: AddressError) -> Self {
+        UsageError::InvalidAddress(e)
+    }
+}
+
+impl From<CommandError> for UsageError {
+    fn from(e: CommandError) -> Self {
+        UsageError::InvalidCommand(e)
+    }
+}
