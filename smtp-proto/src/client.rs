@@ -224,7 +224,7 @@ impl Client {
             _ => {}
         }
         while !input.is_empty() && self.phase != Phase::Closed {
-            let stage = self.pipeline.head().map_or(Stage::Idle, Expect::stage);
+            let stage = self.current_stage();
             match self.parser.parse(input, &mut self.reply) {
                 Ok(Status::Complete { consumed }) => {
                     input = input.get(consumed..).unwrap_or_default();
@@ -259,7 +259,7 @@ impl Client {
         if self.quit_sent && !self.parser.has_partial() {
             return self.close(Ok(()));
         }
-        let stage = self.pipeline.head().map_or(Stage::Idle, Expect::stage);
+        let stage = self.current_stage();
         self.fail(Error::ConnectionClosed { stage });
     }
 
@@ -513,6 +513,15 @@ impl Client {
                 line.to_vec()
             };
             self.transcript(Direction::Received, line);
+        }
+    }
+
+    /// What the session is waiting for: the oldest awaited reply, or the content being sent.
+    fn current_stage(&self) -> Stage {
+        match self.pipeline.head() {
+            Some(expect) => expect.stage(),
+            None if self.messages.iter().any(|m| m.emit == message::Emit::Body) => Stage::Data,
+            None => Stage::Idle,
         }
     }
 

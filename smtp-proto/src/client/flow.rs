@@ -441,11 +441,7 @@ impl Client {
                     return self.fail(Error::UnexpectedReply { stage, reply });
                 } else {
                     let m = &mut self.messages[i];
-                    let rejection = if m.accepted.is_empty() && m.failure.is_none() {
-                        Rejection::NoValidRecipients(m.last_rcpt_rejection.take().or(Some(reply)))
-                    } else {
-                        Rejection::Data(reply)
-                    };
+                    let rejection = Rejection::Data(reply);
                     m.fail(rejection);
                     m.emit = Emit::Aborted;
                     m.staged = Vec::new();

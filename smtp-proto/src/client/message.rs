@@ -115,22 +115,24 @@ impl Message {
         }
     }
 
-    /// The outcome, once every reply is in.
+    /// The outcome, once every reply is in. A refused MAIL, or a message we could not send, is
+    /// reported as such; otherwise no accepted recipient explains any later refusal (DATA or
+    /// BDAT refused with 503/554 because of it).
     pub(crate) fn outcome(&mut self) -> Result<(Reply, usize), Rejection> {
-        if let Some(f) = self.failure.take() {
-            return Err(f);
-        }
-        if self.accepted.is_empty() {
-            return Err(Rejection::NoValidRecipients(self.last_rcpt_rejection.take()));
+        match self.failure.take() {
+            Some(f @ (Rejection::Mail(_) | Rejection::Unsendable(_))) => return Err(f),
+            _ if self.accepted.is_empty() => {
+                return Err(Rejection::NoValidRecipients(self.last_rcpt_rejection.take()));
+            }
+            Some(f) => return Err(f),
+            None => {}
         }
         match self.final_reply.take() {
             Some(reply) => {
                 let n = if self.delivered > 0 { self.delivered } else { self.accepted.len() };
                 Ok((reply, n))
             }
-            None => Err(Rejection::Content(
-                self.last_delivery_failure.take().unwrap_or_default(),
-            )),
+            None => Err(Rejection::Content(self.last_delivery_failure.take().unwrap_or_default())),
         }
     }
 }

@@ -13,14 +13,15 @@ use alloc::vec::Vec;
 
 impl Client {
     pub(super) fn on_reply(&mut self, reply: Reply) {
+        let stage = self.current_stage();
+        // RFC 5321 3.8: 421 at any point (even unsolicited, in the middle of the content) means
+        // the server is going away.
+        if reply.code() == Code::SERVICE_NOT_AVAILABLE && self.pipeline.head() != Some(Expect::Quit) {
+            return self.fail(Error::ServiceClosing { stage, reply });
+        }
         let Some(expect) = self.pipeline.pop(self.now) else {
             return self.fail(Error::UnsolicitedReply(reply));
         };
-        let stage = expect.stage();
-        // RFC 5321 3.8: 421 at any point means the server is going away.
-        if reply.code() == Code::SERVICE_NOT_AVAILABLE && expect != Expect::Quit {
-            return self.fail(Error::ServiceClosing { stage, reply });
-        }
         match expect {
             Expect::Greeting => self.on_greeting(reply),
             Expect::Hello { extended } => self.on_hello(extended, reply),
