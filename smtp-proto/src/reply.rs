@@ -131,14 +131,25 @@ impl EnhancedCode {
         let (detail, n2) = parse_component(&text[at + 1..])?;
         let end = at + 1 + n2;
         match text.get(end) {
-            None | Some(b' ') | Some(b'\t') => Some((EnhancedCode { class, subject, detail }, end)),
+            None | Some(b' ') | Some(b'\t') => Some((
+                EnhancedCode {
+                    class,
+                    subject,
+                    detail,
+                },
+                end,
+            )),
             _ => None,
         }
     }
 }
 
 fn parse_component(text: &[u8]) -> Option<(u16, usize)> {
-    let digits = text.iter().take(4).take_while(|b| b.is_ascii_digit()).count();
+    let digits = text
+        .iter()
+        .take(4)
+        .take_while(|b| b.is_ascii_digit())
+        .count();
     if digits == 0 || digits > 3 || (digits > 1 && text[0] == b'0') {
         return None;
     }
@@ -174,17 +185,28 @@ impl Reply {
     /// Builds a reply from a code and its lines (for tests and servers' canned replies).
     /// Lines must not contain CR or LF; this is not checked.
     pub fn new<L: AsRef<[u8]>>(code: Code, lines: &[L]) -> Reply {
-        let mut reply = Reply { code: Some(code), ..Reply::default() };
+        let mut reply = Reply {
+            code: Some(code),
+            ..Reply::default()
+        };
         for line in lines {
             reply.push_line(line.as_ref());
         }
         if lines.is_empty() {
             reply.line_ends.push(0);
         }
-        reply.enhanced = EnhancedCode::parse_prefix(reply.line(0).unwrap_or(b""))
-            .map(|(e, _)| e)
-            .filter(|e| e.class == (code.get() / 100) as u8);
+        reply.set_enhanced_from_first_line();
         reply
+    }
+
+    /// Sets `enhanced` from the start of the first line when its class equals the reply code's
+    /// first digit (RFC 3463 2: a 2.x.x code in a 5yz reply is not an enhanced status code of
+    /// that reply). The text is left untouched.
+    pub(crate) fn set_enhanced_from_first_line(&mut self) {
+        let class = (self.code().get() / 100) as u8;
+        self.enhanced = EnhancedCode::parse_prefix(self.line(0).unwrap_or(b""))
+            .map(|(e, _)| e)
+            .filter(|e| e.class == class);
     }
 
     pub(crate) fn push_line(&mut self, text: &[u8]) {
@@ -245,7 +267,11 @@ impl Reply {
     /// The text of line `index`, without code, separator and line end.
     pub fn line(&self, index: usize) -> Option<&[u8]> {
         let end = *self.line_ends.get(index)?;
-        let start = if index == 0 { 0 } else { self.line_ends[index - 1] };
+        let start = if index == 0 {
+            0
+        } else {
+            self.line_ends[index - 1]
+        };
         Some(&self.text[start..end])
     }
 
