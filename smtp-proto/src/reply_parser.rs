@@ -580,3 +580,73 @@ impl ReplyParser {
         Ok(last)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_one(config: ParserConfig, input: &[u8]) -> (ReplyParser, Result<Status, ReplyError>) {
+        let mut parser = ReplyParser::new(config);
+        let mut out = Reply::default();
+        let status = parser.parse(input, &mut out);
+        (parser, status)
+    }
+
+    /// RFC 5321 4.2: a CR at the end of the input may be the first half of CRLF, so the line
+    /// stays open until the next byte arrives.
+    #[test]
+    fn cr_at_chunk_end_waits_for_the_next_byte() {
+        let (mut parser, status) = parse_one(ParserConfig::STRICT, b"250 OK\r");
+        assert_eq!(status, Ok(Status::Partial));
+        assert!(parser.pending_cr);
+        let mut out = Reply::default();
+        assert_eq!(
+            parser.parse(b"\n", &mut out),
+            Ok(Status::Complete { consumed: 1 })
+        );
+        assert!(!parser.pending_cr);
+        assert_eq!(out.line(0), Some(&b"OK"[..]));
+    }
+
+    /// Text goes straight into the reply being built: after a partial line the stored text is
+    /// the line's text only, and the line length counts the code and separator too.
+    #[test]
+    fn partial_line_text_is_stored_once() {
+        let (parser, status) = parse_one(ParserConfig::default(), b"250-abc\r\n250 de");
+        assert_eq!(status, Ok(Status::Partial));
+        assert_eq!(parser.building.text, b"abcde");
+        assert_eq!(parser.building.line_ends, [3]);
+        assert_eq!(parser.line_len, 6);
+        assert_eq!(parser.buffered(), 15);
+    }
+
+    /// When one chunk crosses both the line and the reply limit, the error is the limit with
+    /// less room left (the one a byte-by-byte feed reaches first); a tie goes to the line.
+    #[test]
+    fn crossing_two_limits_reports_the_first_reached() {
+        let mut config = ParserConfig {
+            max_line_len: 10,
+            max_reply_bytes: 5,
+            ..ParserConfig::default()
+        };
+        let (_, status) = parse_one(config, b"250 1234567890");
+        assert_eq!(status, Err(ReplyError::ReplyTooLong { limit: 5 }));
+        config.max_reply_bytes = 6;
+        let (_, status) = parse_one(config, b"250 1234567890");
+        assert_eq!(status, Err(ReplyError::LineTooLong { line: 0, limit: 10 }));
+        config.max_reply_bytes = 7;
+        let (_, status) = parse_one(config, b"250 1234567890");
+        assert_eq!(status, Err(ReplyError::LineTooLong { line: 0, limit: 10 }));
+    }
+
+    /// A limit smaller than a code is still enforced without panicking.
+    #[test]
+    fn tiny_line_limit_is_enforced_in_the_code() {
+        let config = ParserConfig {
+            max_line_len: 2,
+            ..ParserConfig::default()
+        };
+        let (_, status) = parse_one(config, b"250 OK\r\n");
+        assert_eq!(status, Err(ReplyError::LineTooLong { line: 0, limit: 2 }));
+    }
+}
