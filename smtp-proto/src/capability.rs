@@ -19,7 +19,11 @@
 //! * `DELIVERBY` with a parameter that is not a number gives `Some(None)`.
 //! * A modelled keyword advertised twice: the later line wins for SIZE, DELIVERBY and
 //!   MT-PRIORITY. Parameters of flag keywords (`8BITMIME foo`) are ignored.
-//! * Unmodelled keywords go to `unknown`, upper-cased, parameters kept as sent (lossy UTF-8).
+//! * Unmodelled keywords go to `unknown`, upper-cased, parameters kept as sent (lossy UTF-8); a
+//!   keyword sent twice is kept twice.
+//! * AUTH mechanism names are mapped by a private function of this module with the same
+//!   case-insensitive mapping as [`Mechanism::parse`] (unknown names become `Other`, upper-cased),
+//!   so that this module and its tests do not depend on the SASL module.
 
 use crate::reply::Reply;
 use crate::sasl::Mechanism;
@@ -103,22 +107,27 @@ impl Capabilities {
 
     /// Whether `keyword` (any case) was advertised, modelled or not.
     pub fn has(&self, keyword: &str) -> bool {
-        let is = |name: &str| keyword.eq_ignore_ascii_case(name);
-        match () {
-            _ if is("SIZE") => self.size.is_some(),
-            _ if is("8BITMIME") => self.eight_bit_mime,
-            _ if is("BINARYMIME") => self.binary_mime,
-            _ if is("SMTPUTF8") => self.smtputf8,
-            _ if is("PIPELINING") => self.pipelining,
-            _ if is("CHUNKING") => self.chunking,
-            _ if is("DSN") => self.dsn,
-            _ if is("ENHANCEDSTATUSCODES") => self.enhanced_status_codes,
-            _ if is("STARTTLS") => self.starttls,
-            _ if is("REQUIRETLS") => self.requiretls,
-            _ if is("DELIVERBY") => self.deliver_by.is_some(),
-            _ if is("MT-PRIORITY") => self.mt_priority.is_some(),
-            _ if is("AUTH") => !self.auth.is_empty(),
-            _ => self
+        let modelled = [
+            ("SIZE", self.size.is_some()),
+            ("8BITMIME", self.eight_bit_mime),
+            ("BINARYMIME", self.binary_mime),
+            ("SMTPUTF8", self.smtputf8),
+            ("PIPELINING", self.pipelining),
+            ("CHUNKING", self.chunking),
+            ("DSN", self.dsn),
+            ("ENHANCEDSTATUSCODES", self.enhanced_status_codes),
+            ("STARTTLS", self.starttls),
+            ("REQUIRETLS", self.requiretls),
+            ("DELIVERBY", self.deliver_by.is_some()),
+            ("MT-PRIORITY", self.mt_priority.is_some()),
+            ("AUTH", !self.auth.is_empty()),
+        ];
+        match modelled
+            .iter()
+            .find(|(name, _)| keyword.eq_ignore_ascii_case(name))
+        {
+            Some(&(_, advertised)) => advertised,
+            None => self
                 .unknown
                 .iter()
                 .any(|ext| ext.keyword.eq_ignore_ascii_case(keyword)),

@@ -347,8 +347,8 @@ impl ReplyParser {
 
     /// Bytes currently buffered for the incomplete reply: the wire bytes consumed since it began
     /// (codes, separators and line ends included, although only the text is stored). At most
-    /// `max_reply_bytes + 6 * max_lines`: stored text is capped by the former, and each line adds
-    /// at most a code, a separator and CRLF.
+    /// `max_reply_bytes + 6 * max(max_lines, 1)`: stored text is capped by the former, and each
+    /// line adds at most a code, a separator and CRLF.
     pub fn buffered(&self) -> usize {
         self.wire_len
     }
