@@ -131,14 +131,25 @@ impl EnhancedCode {
         let (detail, n2) = parse_component(&text[at + 1..])?;
         let end = at + 1 + n2;
         match text.get(end) {
-            None | Some(b' ') | Some(b'\t') => Some((EnhancedCode { class, subject, detail }, end)),
+            None | Some(b' ') | Some(b'\t') => Some((
+                EnhancedCode {
+                    class,
+                    subject,
+                    detail,
+                },
+                end,
+            )),
             _ => None,
         }
     }
 }
 
 fn parse_component(text: &[u8]) -> Option<(u16, usize)> {
-    let digits = text.iter().take(4).take_while(|b| b.is_ascii_digit()).count();
+    let digits = text
+        .iter()
+        .take(4)
+        .take_while(|b| b.is_ascii_digit())
+        .count();
     if digits == 0 || digits > 3 || (digits > 1 && text[0] == b'0') {
         return None;
     }
@@ -174,17 +185,28 @@ impl Reply {
     /// Builds a reply from a code and its lines (for tests and servers' canned replies).
     /// Lines must not contain CR or LF; this is not checked.
     pub fn new<L: AsRef<[u8]>>(code: Code, lines: &[L]) -> Reply {
-        let mut reply = Reply { code: Some(code), ..Reply::default() };
+        let mut reply = Reply {
+            code: Some(code),
+            ..Reply::default()
+        };
         for line in lines {
             reply.push_line(line.as_ref());
         }
         if lines.is_empty() {
             reply.line_ends.push(0);
         }
-        reply.enhanced = EnhancedCode::parse_prefix(reply.line(0).unwrap_or(b""))
-            .map(|(e, _)| e)
-            .filter(|e| e.class == (code.get() / 100) as u8);
+        reply.set_enhanced_from_first_line();
         reply
+    }
+
+    /// Sets `enhanced` from the start of the first line when its class equals the reply code's
+    /// first digit (RFC 3463 2: a 2.x.x code in a 5yz reply is not an enhanced status code of
+    /// that reply). The text is left untouched.
+    pub(crate) fn set_enhanced_from_first_line(&mut self) {
+        let class = (self.code().get() / 100) as u8;
+        self.enhanced = EnhancedCode::parse_prefix(self.line(0).unwrap_or(b""))
+            .map(|(e, _)| e)
+            .filter(|e| e.class == class);
     }
 
     pub(crate) fn push_line(&mut self, text: &[u8]) {
@@ -200,7 +222,7 @@ impl Reply {
         self.enhanced = None;
     }
 
-    /// The reply code. A default (empty) reply reports 500-less `Code(0)`; parsed replies always
+    /// The reply code. A default (empty) reply reports the invalid `Code(0)`; parsed replies always
     /// have a valid code.
     pub fn code(&self) -> Code {
         self.code.unwrap_or(Code(0))
@@ -245,7 +267,11 @@ impl Reply {
     /// The text of line `index`, without code, separator and line end.
     pub fn line(&self, index: usize) -> Option<&[u8]> {
         let end = *self.line_ends.get(index)?;
-        let start = if index == 0 { 0 } else { self.line_ends[index - 1] };
+        let start = if index == 0 {
+            0
+        } else {
+            self.line_ends[index - 1]
+        };
         Some(&self.text[start..end])
     }
 
@@ -297,5 +323,120 @@ impl fmt::Debug for Reply {
 impl fmt::Display for Reply {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.code(), self.text_lossy())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    /// RFC 5321 4.2: first digit 2–5, second 0–5, third 0–9.
+    #[test]
+    fn code_new_accepts_only_rfc_5321_codes() {
+        for ok in [200, 211, 220, 250, 354, 421, 450, 559, 500, 334] {
+            assert_eq!(Code::new(ok).map(Code::get), Some(ok), "{ok}");
+        }
+        for bad in [0, 199, 160, 260, 299, 360, 600, 999, 1250, 99] {
+            assert_eq!(Code::new(bad), None, "{bad}");
+        }
+    }
+
+    /// RFC 5321 4.2.1: the first digit gives the class.
+    #[test]
+    fn code_severity_follows_first_digit() {
+        let sev = |n| Code::new(n).map(Code::severity);
+        assert_eq!(sev(250), Some(Severity::PositiveCompletion));
+        assert_eq!(sev(354), Some(Severity::PositiveIntermediate));
+        assert_eq!(sev(421), Some(Severity::TransientNegative));
+        assert_eq!(sev(550), Some(Severity::PermanentNegative));
+        let reply = Reply::new(Code::SERVICE_NOT_AVAILABLE, &["bye"]);
+        assert!(reply.is_transient() && !reply.is_permanent());
+        assert!(!reply.is_positive_completion() && !reply.is_positive_intermediate());
+    }
+
+    /// RFC 3463 2: `class.subject.detail`, class 2/4/5, 1–3 digits without leading zeros,
+    /// followed by a space, tab or the end of the text.
+    #[test]
+    fn enhanced_code_parse_prefix_known_answers() {
+        let e = |class, subject, detail| EnhancedCode {
+            class,
+            subject,
+            detail,
+        };
+        type Case = (&'static [u8], Option<(EnhancedCode, usize)>);
+        let cases: [Case; 16] = [
+            (b"2.1.0 Ok", Some((e(2, 1, 0), 5))),
+            (b"5.7.1", Some((e(5, 7, 1), 5))),
+            (b"4.999.999 x", Some((e(4, 999, 999), 9))),
+            (b"5.0.0\tx", Some((e(5, 0, 0), 5))),
+            (b"5.10.20 x", Some((e(5, 10, 20), 7))),
+            (b"3.1.0 x", None),
+            (b"2.01.0 x", None),
+            (b"2.1.00 x", None),
+            (b"2.1000.0 x", None),
+            (b"2.1.0x", None),
+            (b"2.1.0.", None),
+            (b"2.1. x", None),
+            (b"2..0 x", None),
+            (b"21.0 x", None),
+            (b"", None),
+            (b"2", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(EnhancedCode::parse_prefix(text), want, "{:?}", text);
+        }
+        assert_eq!(e(5, 7, 1).to_string(), "5.7.1");
+    }
+
+    /// RFC 3463 2 / RFC 2034: the enhanced code is taken only when its class matches the reply
+    /// code, and only from the first line; the text keeps it.
+    #[test]
+    fn reply_new_sets_enhanced_code_from_first_line() {
+        let r = Reply::new(Code::OK, &["2.1.5 ok", "3.0.0 later"]);
+        assert_eq!(
+            r.enhanced_code(),
+            Some(EnhancedCode {
+                class: 2,
+                subject: 1,
+                detail: 5
+            })
+        );
+        assert_eq!(r.line(0), Some(&b"2.1.5 ok"[..]));
+        assert_eq!(Reply::new(Code::OK, &["5.1.5 no"]).enhanced_code(), None);
+        assert_eq!(
+            Reply::new(Code::OK, &["hi", "2.1.5 no"]).enhanced_code(),
+            None
+        );
+    }
+
+    /// RFC 5321 4.2: `NNN-` on every line but the last, `NNN ` on the last, CRLF line ends.
+    #[test]
+    fn to_wire_writes_continuation_and_last_lines() {
+        let mut wire = vec![];
+        Reply::new(Code::OK, &["a", "", "c"]).to_wire(&mut wire);
+        assert_eq!(wire, b"250-a\r\n250-\r\n250 c\r\n");
+        wire.clear();
+        Reply::new::<&str>(Code::START_MAIL_INPUT, &[]).to_wire(&mut wire);
+        assert_eq!(wire, b"354 \r\n");
+    }
+
+    /// Lines are kept as bytes; `text_lossy` joins them for people, replacing invalid UTF-8.
+    #[test]
+    fn lines_and_lossy_text() {
+        let r = Reply::new(
+            Code::new(554).unwrap_or(Code::OK),
+            &[&b"no \xff"[..], b"way"],
+        );
+        assert_eq!(r.line_count(), 2);
+        assert_eq!(r.line(1), Some(&b"way"[..]));
+        assert_eq!(r.line(2), None);
+        assert_eq!(r.text_lossy(), "no \u{fffd} way");
+        assert_eq!(alloc::format!("{r}"), "554 no \u{fffd} way");
+        let mut r = r;
+        r.clear();
+        assert_eq!(r.line_count(), 0);
+        assert_eq!(r.code().get(), 0);
+        assert_eq!(r.text_lossy(), "");
     }
 }
