@@ -226,6 +226,7 @@ impl Runner {
     pub fn run_action(&mut self, line: &str) {
         let (verb, rest) = line.split_once(' ').unwrap_or((line, ""));
         self.last_usage_error = None;
+        let arg = String::from_utf8(unescape(rest)).unwrap();
         let result: Result<(), String> = match verb {
             // > send from=a@b to=c@d[,e@f] [body=...] [nobody]  (body written and finished
             // unless `nobody`); `from=<>` is the null path.
@@ -275,10 +276,10 @@ impl Runner {
                 let id = self.id(rest.trim());
                 self.client.finish_body(id).map_err(|e| format!("{e:?}"))
             }
-            "noop" => self.client.noop(opt(rest)).map(drop).map_err(|e| format!("{e:?}")),
-            "vrfy" => self.client.verify(rest).map(drop).map_err(|e| format!("{e:?}")),
-            "expn" => self.client.expand(rest).map(drop).map_err(|e| format!("{e:?}")),
-            "help" => self.client.help(opt(rest)).map(drop).map_err(|e| format!("{e:?}")),
+            "noop" => self.client.noop(opt(&arg)).map(drop).map_err(|e| format!("{e:?}")),
+            "vrfy" => self.client.verify(&arg).map(drop).map_err(|e| format!("{e:?}")),
+            "expn" => self.client.expand(&arg).map(drop).map_err(|e| format!("{e:?}")),
+            "help" => self.client.help(opt(&arg)).map(drop).map_err(|e| format!("{e:?}")),
             "quit" => self.client.quit().map_err(|e| format!("{e:?}")),
             _ => panic!("unknown action {verb}"),
         };
