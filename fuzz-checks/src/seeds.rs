@@ -1,0 +1,299 @@
+//! Seed corpora written from the session transcripts in `smtp-proto/testdata/transcripts/`
+//! (real servers' replies: Postfix, Exim, Gmail, RFC 5321 Appendix D …): the `S:` and `SR:`
+//! lines are server bytes, `!` lines the configuration, `>` lines what the caller did.
+//!
+//! `cargo run -p smtp-fuzz-checks --bin write-seeds` writes them into `fuzz/corpus/<target>/`.
+
+use crate::session::{Op, Setup};
+use std::path::Path;
+
+/// One transcript, reduced to what the seeds need.
+#[derive(Debug, Default)]
+pub struct Transcript {
+    /// The file's stem.
+    pub name: String,
+    /// The session setup from the `!` lines.
+    pub setup: Setup,
+    /// The steps, in order.
+    pub ops: Vec<Op>,
+    /// Every server byte, in order.
+    pub server: Vec<u8>,
+    /// Body texts written by `> send … body=` and `> write`.
+    pub bodies: Vec<Vec<u8>>,
+}
+
+/// `\r`, `\n`, `\t`, `\0`, `\\` and `\xNN` escapes, as in the transcripts.
+pub fn unescape(text: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut bytes = text.bytes();
+    while let Some(b) = bytes.next() {
+        if b != b'\\' {
+            out.push(b);
+            continue;
+        }
+        match bytes.next() {
+            Some(b'r') => out.push(b'\r'),
+            Some(b'n') => out.push(b'\n'),
+            Some(b't') => out.push(b'\t'),
+            Some(b'0') => out.push(0),
+            Some(b'\\') => out.push(b'\\'),
+            Some(b'x') => {
+                let hi = bytes.next().unwrap_or(b'0');
+                let lo = bytes.next().unwrap_or(b'0');
+                let hex = [hi, lo];
+                let value = std::str::from_utf8(&hex).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                out.push(value.unwrap_or(b'?'));
+            }
+            Some(other) => out.extend_from_slice(&[b'\\', other]),
+            None => out.push(b'\\'),
+        }
+    }
+    out
+}
+
+fn apply_setup(setup: &mut Setup, line: &str) {
+    for kv in line.split_whitespace() {
+        let (key, value) = kv.split_once('=').unwrap_or((kv, "true"));
+        let on = value == "true";
+        match key {
+            "tls" => {
+                setup.session = setup.session & !3
+                    | match value {
+                        "opportunistic" => 1,
+                        "required" => 2,
+                        _ => 0,
+                    }
+            }
+            "implicit_tls" if on => setup.session |= 3,
+            "pipelining" if !on => setup.session |= 4,
+            "chunking" if !on => setup.session |= 8,
+            "transcript" if on => setup.session |= 16,
+            "lmtp" => setup.session |= 32,
+            "helo_without_esmtp" if on => setup.session |= 64,
+            "helo_fallback" if !on => setup.session |= 128,
+            "pass" => setup.auth = setup.auth & !3 | 1,
+            "token" => setup.auth = setup.auth & !3 | 2,
+            "plaintext" if on => setup.auth |= 4,
+            "mech" => {
+                const NAMES: [&str; 7] =
+                    ["PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-1", "SCRAM-SHA-256", "XOAUTH2", "OAUTHBEARER"];
+                let first = value.split(',').next().unwrap_or_default().to_ascii_uppercase();
+                if let Some(i) = NAMES.iter().position(|n| *n == first) {
+                    setup.auth = setup.auth & !(7 << 3) | ((i as u8 + 1) << 3);
+                }
+            }
+            "window" => {
+                let w: u8 = match value.parse::<usize>() {
+                    Ok(1) => 1,
+                    Ok(2) => 2,
+                    Ok(0) => 3,
+                    _ => 0,
+                };
+                setup.limits = setup.limits & !(3 << 3) | w << 3;
+            }
+            "chunk" => {
+                let size: usize = value.parse().unwrap_or(65536);
+                let i = [65536, 1, 2, 7, 16, 100, 512, 4096]
+                    .iter()
+                    .position(|&c| c >= size)
+                    .unwrap_or(0) as u8;
+                setup.limits = setup.limits & !7 | i;
+            }
+            "timeout" => setup.timeout = value.parse::<u8>().unwrap_or(0),
+            _ => {}
+        }
+    }
+}
+
+/// Seconds of a `T+…` line as a [`Op::Wait`] operand (0 and 1 are reserved).
+fn wait_operand(line: &str) -> u8 {
+    let spec = line.trim_start_matches("T+");
+    let secs = if let Some(ms) = spec.strip_suffix("ms") {
+        ms.parse::<u64>().unwrap_or(0).div_ceil(1000)
+    } else {
+        spec.trim_end_matches('s').parse::<u64>().unwrap_or(0)
+    };
+    match secs {
+        0..=2 => 2,
+        3..=127 => secs as u8,
+        _ => (127 + secs.div_ceil(60)).min(255) as u8,
+    }
+}
+
+/// Reads one transcript.
+pub fn parse(name: &str, text: &str) -> Transcript {
+    let mut t = Transcript { name: name.into(), ..Transcript::default() };
+    let mut pending = Vec::new();
+    let flush = |t: &mut Transcript, pending: &mut Vec<u8>| {
+        if !pending.is_empty() {
+            t.ops.push(Op::Input { split: 0, bytes: std::mem::take(pending) });
+        }
+    };
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("S: ").or_else(|| line.strip_prefix("S:")) {
+            let mut bytes = unescape(rest);
+            bytes.extend_from_slice(b"\r\n");
+            t.server.extend_from_slice(&bytes);
+            pending.extend_from_slice(&bytes);
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("SR: ") {
+            let bytes = unescape(rest);
+            t.server.extend_from_slice(&bytes);
+            pending.extend_from_slice(&bytes);
+            continue;
+        }
+        flush(&mut t, &mut pending);
+        if let Some(rest) = line.strip_prefix("! ") {
+            apply_setup(&mut t.setup, rest);
+        } else if line.starts_with("T+") {
+            t.ops.push(Op::Wait(wait_operand(line)));
+        } else if line.starts_with("X: close") {
+            t.ops.push(Op::Close);
+        } else if line.starts_with("X: tls") {
+            t.ops.push(Op::Tls);
+        } else if let Some(action) = line.strip_prefix("> ") {
+            let (verb, rest) = action.split_once(' ').unwrap_or((action, ""));
+            match verb {
+                "send" => {
+                    let mut flags = 0u8;
+                    let mut body = true;
+                    for arg in rest.split_whitespace() {
+                        let (key, value) = arg.split_once('=').unwrap_or((arg, ""));
+                        match key {
+                            "to" => flags |= (value.split(',').count().clamp(1, 4) - 1) as u8,
+                            "from" if value == "<>" => flags |= 16,
+                            "size" => flags |= 32,
+                            "8bit" => flags |= 128,
+                            "nobody" => body = false,
+                            "body" => t.bodies.push(unescape(value.trim_matches('"'))),
+                            _ => {}
+                        }
+                    }
+                    flags |= if body { 1 << 2 } else { 0 };
+                    t.ops.push(Op::Send(flags));
+                }
+                "write" => {
+                    let text = rest.split_once(' ').map(|(_, text)| text).unwrap_or_default();
+                    t.bodies.push(unescape(text));
+                    t.ops.push(Op::Write(t.bodies.len() as u8));
+                }
+                "finish" => t.ops.push(Op::Finish),
+                "noop" => t.ops.push(Op::Side(if rest.is_empty() { 0 } else { 1 })),
+                "vrfy" => t.ops.push(Op::Side(2)),
+                "expn" => t.ops.push(Op::Side(3)),
+                "help" => t.ops.push(Op::Side(if rest.is_empty() { 4 } else { 5 })),
+                "quit" => t.ops.push(Op::Quit),
+                _ => {}
+            }
+        }
+    }
+    flush(&mut t, &mut pending);
+    t
+}
+
+/// The `reply_parser` seed: the default configuration, one chunk, the server's bytes.
+pub fn reply_seed(t: &Transcript) -> Vec<u8> {
+    let mut seed = vec![0, 0, 0];
+    seed.extend_from_slice(&t.server);
+    seed
+}
+
+/// The `client_session` seed: the setup and every step.
+pub fn session_seed(t: &Transcript) -> Vec<u8> {
+    let mut seed = Vec::new();
+    t.setup.encode(&mut seed);
+    for op in &t.ops {
+        op.encode(&mut seed);
+    }
+    seed
+}
+
+/// A `body_encoder` seed: `mode`, the chunk sizes, the output buffer sizes, the body.
+pub fn body_seed(mode: u8, sizes: &[u8], buffers: &[u8], body: &[u8]) -> Vec<u8> {
+    let mut seed = vec![mode, sizes.len() as u8];
+    seed.extend_from_slice(sizes);
+    seed.push(buffers.len() as u8);
+    seed.extend_from_slice(buffers);
+    seed.extend_from_slice(body);
+    seed
+}
+
+/// Bodies that stress line ends, dots and end-of-data look-alikes (CVE-2023-51764 class).
+pub const TRICKY_BODIES: &[&[u8]] = &[
+    b"",
+    b".",
+    b"\r\n.\r\n",
+    b"a\n.\nb",
+    b"a\r.\rb",
+    b"a\r\n.\nb\n.\r\nc",
+    b"..\r\n...\n.x\r\n",
+    b"Subject: hi\r\n\r\nHello\r\n",
+    b"no line end",
+    b"\r\r\n\n\r",
+    b"\x00\xff\r\n.\x00",
+];
+
+/// Writes every seed under `corpus/<target>/`; returns how many files.
+pub fn write_all(transcripts: &Path, corpus: &Path) -> std::io::Result<usize> {
+    let mut paths: Vec<_> = std::fs::read_dir(transcripts)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+        .collect();
+    paths.sort();
+    let mut written = 0;
+    let mut write = |target: &str, name: &str, data: &[u8]| -> std::io::Result<()> {
+        let dir = corpus.join(target);
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(dir.join(name), data)?;
+        written += 1;
+        Ok(())
+    };
+    let mut bodies: Vec<Vec<u8>> = TRICKY_BODIES.iter().map(|b| b.to_vec()).collect();
+    for path in &paths {
+        let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("transcript");
+        let t = parse(name, &std::fs::read_to_string(path)?);
+        write("reply_parser", &format!("seed-{name}"), &reply_seed(&t))?;
+        write("client_session", &format!("seed-{name}"), &session_seed(&t))?;
+        bodies.extend(t.bodies.iter().cloned());
+    }
+    bodies.sort();
+    bodies.dedup();
+    for (i, body) in bodies.iter().enumerate() {
+        let mode = (i % 4) as u8;
+        let sizes: &[u8] = match i % 3 {
+            0 => &[],
+            1 => &[1],
+            _ => &[3, 0, 7],
+        };
+        write("body_encoder", &format!("seed-body-{i:02}"), &body_seed(mode, sizes, &[1, 5, 2], body))?;
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transcript_lines_become_steps() {
+        let t = parse(
+            "x",
+            "! tls=required user=a pass=b\nS: 220 hi\nS: 250 ok\\x21\nC: EHLO x\n> send from=a@b to=c@d,e@f nobody\n> write #1 hi\\n\nX: tls\nT+119s\nT+600s\n",
+        );
+        assert_eq!(t.setup.session & 3, 2);
+        assert_eq!(t.setup.auth & 3, 1);
+        assert_eq!(t.server, b"220 hi\r\n250 ok!\r\n");
+        assert_eq!(
+            t.ops,
+            vec![
+                Op::Input { split: 0, bytes: b"220 hi\r\n250 ok!\r\n".to_vec() },
+                Op::Send(1),
+                Op::Write(1),
+                Op::Tls,
+                Op::Wait(119),
+                Op::Wait(137),
+            ]
+        );
+    }
+}

@@ -1,0 +1,732 @@
+//! `client_session`: a whole client session (greeting, EHLO, STARTTLS, AUTH, several messages,
+//! PIPELINING and BDAT on and off, side commands, QUIT, timeouts, closes) against whatever bytes
+//! a server sends. Checked after every step:
+//!
+//! - no panic; output, events and awaited replies stay within a bound proportional to the steps;
+//! - nothing is sent once the session is closed, and `Event::Closed` comes exactly once, agreeing
+//!   with `is_closed()` and `error()` (RFC 5321 3.8);
+//! - no body byte before a `354` (or without BDAT): each message's body carries a marker, and a
+//!   marker may first appear in the output only after `BDAT` was sent or after the server sent
+//!   one more `354` line than the DATA bodies already started (RFC 5321 3.3, 4.1.1.4);
+//! - with `TlsPolicy::Required`, before `handle_tls_established` only EHLO/HELO/LHLO/STARTTLS
+//!   lines leave, and never the password, the token or their base64 at any alignment; without
+//!   `allow_plaintext` they never leave on an insecure connection (RFC 3207, RFC 4954 4);
+//! - the secret never appears in an event's `Debug`, a transcript line or the client's `Debug`;
+//! - a deadline from `poll_timeout` ends the session with `Error::Timeout` when reached, and a
+//!   `handle_timeout` just before it changes nothing (RFC 5321 4.5.3.2);
+//! - every message accepted by `send_message` gets exactly one outcome event.
+//!
+//! Input layout: six setup bytes (see [`Setup::read`]), then steps (see [`Op`]).
+
+use crate::input::{chunks, Bytes};
+use crate::reply::parser_config;
+use base64::Engine as _;
+use smtp_proto::sasl::{Credentials, Mechanism};
+use smtp_proto::{
+    AuthConfig, Client, ClientName, Config, Envelope, Error, Event, Limits, Mailbox, MessageId,
+    Protocol, Secret, Timeouts, Timestamp, TlsPolicy, UsageError,
+};
+use std::time::Duration;
+
+/// The password given to the client. Never on the wire before TLS when TLS is required.
+pub const PASSWORD: &str = "S3cr3t-pw-Zx9!";
+/// The OAuth token given to the client.
+pub const TOKEN: &str = "tok3n-Yy8-s3cr3t";
+
+/// How the session is configured, from the first six bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Setup {
+    /// Bits 0–1: TLS (0 never, 1 opportunistic, 2 required, 3 implicit TLS); bit 2: pipelining
+    /// off; bit 3: chunking off; bit 4: transcript on; bit 5: LMTP; bit 6: HELO without ESMTP
+    /// greeting; bit 7: no HELO fallback.
+    pub session: u8,
+    /// Bits 0–1: credentials (0 none, 1 password, 2 OAuth token, 3 password with an empty user);
+    /// bit 2: allow plaintext mechanisms; bits 3–5: only this mechanism (0 any, then PLAIN,
+    /// LOGIN, CRAM-MD5, SCRAM-SHA-1, SCRAM-SHA-256, XOAUTH2, OAUTHBEARER); bit 6: a too-short
+    /// SCRAM nonce; bit 7: also allow an unknown mechanism.
+    pub auth: u8,
+    /// Bits 0–2: BDAT chunk size; bits 3–4: messages in flight.
+    pub limits: u8,
+    /// The reply parser's configuration ([`parser_config`]).
+    pub parser: [u8; 2],
+    /// 0: RFC 5321 timeouts; else every stage this many seconds.
+    pub timeout: u8,
+}
+
+impl Setup {
+    /// Reads the six setup bytes.
+    pub fn read(input: &mut Bytes<'_>) -> Setup {
+        Setup {
+            session: input.u8(),
+            auth: input.u8(),
+            limits: input.u8(),
+            parser: [input.u8(), input.u8()],
+            timeout: input.u8(),
+        }
+    }
+
+    /// The six setup bytes.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&[
+            self.session,
+            self.auth,
+            self.limits,
+            self.parser[0],
+            self.parser[1],
+            self.timeout,
+        ]);
+    }
+
+    fn tls(&self) -> TlsPolicy {
+        match self.session & 3 {
+            0 | 3 => TlsPolicy::Never,
+            1 => TlsPolicy::Opportunistic,
+            _ => TlsPolicy::Required,
+        }
+    }
+
+    fn implicit_tls(&self) -> bool {
+        self.session & 3 == 3
+    }
+
+    fn allow_plaintext(&self) -> bool {
+        self.auth & 4 != 0
+    }
+
+    /// The secret the client holds, if any.
+    fn secret(&self) -> Option<&'static str> {
+        match self.auth & 3 {
+            0 => None,
+            2 => Some(TOKEN),
+            _ => Some(PASSWORD),
+        }
+    }
+
+    /// The client configuration.
+    pub fn config(&self) -> Config {
+        let mut c = Config::new(ClientName::parse("client.example").expect("valid name"));
+        c.tls = self.tls();
+        c.implicit_tls = self.implicit_tls();
+        c.pipelining = self.session & 4 == 0;
+        c.chunking = self.session & 8 == 0;
+        c.transcript = self.session & 16 != 0;
+        if self.session & 32 != 0 {
+            c.protocol = Protocol::Lmtp;
+        }
+        c.helo_without_esmtp_greeting = self.session & 64 != 0;
+        c.helo_fallback = self.session & 128 == 0;
+        if self.auth & 3 != 0 {
+            let credentials = match self.auth & 3 {
+                2 => Credentials::OAuth2 {
+                    username: "alice".into(),
+                    token: Secret::new(TOKEN.into()),
+                },
+                kind => Credentials::Password {
+                    username: if kind == 3 { String::new() } else { "alice".into() },
+                    password: Secret::new(PASSWORD.into()),
+                },
+            };
+            let mut auth = AuthConfig::new(credentials);
+            auth.allow_plaintext = self.allow_plaintext();
+            const ONLY: [&str; 8] = [
+                "",
+                "PLAIN",
+                "LOGIN",
+                "CRAM-MD5",
+                "SCRAM-SHA-1",
+                "SCRAM-SHA-256",
+                "XOAUTH2",
+                "OAUTHBEARER",
+            ];
+            let only = ONLY[usize::from(self.auth >> 3 & 7)];
+            if !only.is_empty() {
+                auth.mechanisms.push(Mechanism::parse(only));
+            }
+            if self.auth & 128 != 0 {
+                auth.mechanisms.push(Mechanism::parse("X-UNKNOWN"));
+            }
+            auth.nonce = if self.auth & 64 != 0 { vec![b'n'; 10] } else { b"0123456789abcdefghijklmn".to_vec() };
+            c.auth = Some(auth);
+        }
+        const CHUNK: [usize; 8] = [64 * 1024, 1, 2, 7, 16, 100, 512, 4096];
+        const WINDOW: [usize; 4] = [64, 1, 2, 0];
+        let mut limits = Limits::default();
+        limits.bdat_chunk_size = CHUNK[usize::from(self.limits & 7)];
+        limits.max_messages_in_flight = WINDOW[usize::from(self.limits >> 3 & 3)];
+        limits.parser = parser_config(self.parser[0], self.parser[1]);
+        c.limits = limits;
+        if self.timeout != 0 {
+            c.timeouts = Timeouts::uniform(Duration::from_secs(u64::from(self.timeout)));
+        }
+        c
+    }
+}
+
+/// One step of the session. Encoded as an opcode byte (read modulo 10) and its operands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// 0, split, length, bytes: the server sent these bytes (fed in chunks of `split` bytes, 0:
+    /// at once).
+    Input {
+        /// Chunk size.
+        split: u8,
+        /// The bytes (at most 255 per step).
+        bytes: Vec<u8>,
+    },
+    /// 1, t: time passes. 0: up to the deadline; 1: to 1 ms before it; else `t` seconds (up to
+    /// 127) or `(t - 127)` minutes; then `handle_timeout`.
+    Wait(u8),
+    /// 2, flags: queue a message. Bits 0–1: recipients − 1; bits 2–3: 0 no body yet, 1 body and
+    /// finish, 2 body only, 3 `send_message_with_body`; bit 4: null sender; bit 5: SIZE=1000;
+    /// bit 6: a UTF-8 recipient; bit 7: BODY=8BITMIME.
+    Send(u8),
+    /// 3, piece: write a piece of body to the oldest unfinished message.
+    Write(u8),
+    /// 4: finish the oldest unfinished message.
+    Finish,
+    /// 5: the TLS handshake completed.
+    Tls,
+    /// 6: the server closed the connection.
+    Close,
+    /// 7, which: NOOP, VRFY, EXPN or HELP.
+    Side(u8),
+    /// 8: QUIT.
+    Quit,
+    /// 9, id: write to (bit 7: finish) the message with handle `id & 127`, whatever it is.
+    WriteTo(u8),
+}
+
+impl Op {
+    /// Reads one step.
+    pub fn read(input: &mut Bytes<'_>) -> Op {
+        match input.u8() % 10 {
+            0 => {
+                let split = input.u8();
+                Op::Input { split, bytes: input.short_slice().to_vec() }
+            }
+            1 => Op::Wait(input.u8()),
+            2 => Op::Send(input.u8()),
+            3 => Op::Write(input.u8()),
+            4 => Op::Finish,
+            5 => Op::Tls,
+            6 => Op::Close,
+            7 => Op::Side(input.u8()),
+            8 => Op::Quit,
+            _ => Op::WriteTo(input.u8()),
+        }
+    }
+
+    /// Appends the step's encoding. Server bytes longer than 255 become several steps.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        match self {
+            Op::Input { split, bytes } => {
+                for part in bytes.chunks(255) {
+                    out.extend_from_slice(&[0, *split, part.len() as u8]);
+                    out.extend_from_slice(part);
+                }
+            }
+            Op::Wait(t) => out.extend_from_slice(&[1, *t]),
+            Op::Send(f) => out.extend_from_slice(&[2, *f]),
+            Op::Write(p) => out.extend_from_slice(&[3, *p]),
+            Op::Finish => out.push(4),
+            Op::Tls => out.push(5),
+            Op::Close => out.push(6),
+            Op::Side(w) => out.extend_from_slice(&[7, *w]),
+            Op::Quit => out.push(8),
+            Op::WriteTo(id) => out.extend_from_slice(&[9, *id]),
+        }
+    }
+}
+
+/// Body pieces written after each message's marker: line ends of every kind, dots at line
+/// starts, end-of-data look-alikes, and a long line.
+const PIECES: [&[u8]; 12] = [
+    b"\r\n",
+    b"\n.\n",
+    b"\r\n.\r\n",
+    b".\r\n",
+    b"line\r\n.",
+    b"\r.\r",
+    b"x\r",
+    b"\n",
+    b"..\r\n.\n",
+    b"Subject: hi\r\n\r\nhello\r\n",
+    b"",
+    b"0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz\n",
+];
+
+/// The text every body write of message `id` starts with; dot-free, so it leaves unchanged.
+fn marker(id: MessageId) -> String {
+    format!("BoDy{}x", id.0)
+}
+
+/// The secret and its base64 at each of the three alignments it can have inside a longer
+/// base64-encoded message (PLAIN's `\0user\0pass`, LOGIN's bare password, XOAUTH2's string).
+fn leak_patterns(secret: &str) -> Vec<Vec<u8>> {
+    let secret = secret.as_bytes();
+    let mut patterns = vec![secret.to_vec()];
+    for skip in 0..3 {
+        let part = &secret[skip..];
+        let whole = part.len() / 3 * 3;
+        patterns.push(
+            base64::engine::general_purpose::STANDARD_NO_PAD
+                .encode(&part[..whole])
+                .into_bytes(),
+        );
+    }
+    patterns
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() || haystack.len() < needle.len() {
+        return None;
+    }
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// A queued message as the harness sees it.
+#[derive(Debug)]
+struct Sent {
+    id: MessageId,
+    marker: String,
+    recipients: usize,
+    /// Where its marker first appeared in the output.
+    body_seen: bool,
+    outcomes: usize,
+}
+
+/// The session under test and what the harness knows about it.
+struct Run {
+    setup: Setup,
+    client: Client,
+    now: Timestamp,
+    /// Everything the client sent.
+    sent: Vec<u8>,
+    /// Lines starting with `354` the server sent.
+    server_354: usize,
+    /// The first bytes (at most 3) of the server's current line.
+    server_line_head: Vec<u8>,
+    /// DATA bodies whose first byte left.
+    data_bodies: usize,
+    /// `handle_tls_established` was called while the client waited for it.
+    tls_done: bool,
+    closed_seen: bool,
+    quit_called: bool,
+    messages: Vec<Sent>,
+    /// Messages whose body the harness has not finished, oldest first.
+    open: std::collections::VecDeque<MessageId>,
+    body_bytes: usize,
+    steps: usize,
+    events: usize,
+    leaks: Vec<Vec<u8>>,
+}
+
+/// The target.
+pub fn client_session(data: &[u8]) {
+    let mut input = Bytes::new(data);
+    let setup = Setup::read(&mut input);
+    let mut run = Run::new(setup);
+    run.after_step();
+    while !input.is_empty() {
+        let op = Op::read(&mut input);
+        run.step(op);
+        run.after_step();
+    }
+    // The connection ends: the session must be over and every message accounted for.
+    run.client.handle_closed(run.now);
+    run.after_step();
+    run.finish();
+}
+
+impl Run {
+    fn new(setup: Setup) -> Run {
+        let now = Timestamp::ZERO;
+        let client = Client::new(setup.config(), now);
+        Run {
+            setup,
+            client,
+            now,
+            sent: Vec::new(),
+            server_354: 0,
+            server_line_head: Vec::new(),
+            data_bodies: 0,
+            tls_done: false,
+            closed_seen: false,
+            quit_called: false,
+            messages: Vec::new(),
+            open: Default::default(),
+            body_bytes: 0,
+            steps: 0,
+            events: 0,
+            leaks: setup.secret().map(leak_patterns).unwrap_or_default(),
+        }
+    }
+
+    fn closed(&self) -> bool {
+        self.client.is_closed()
+    }
+
+    /// A command's `UsageError` must agree with the session's state.
+    fn check_usage(&self, what: &str, result: &Result<(), UsageError>) {
+        match result {
+            Err(UsageError::Closed) => assert!(self.closed(), "{what}: Closed on an open session"),
+            Err(UsageError::Quitting) => {
+                assert!(self.quit_called && !self.closed(), "{what}: Quitting without QUIT")
+            }
+            Err(e @ (UsageError::InvalidAddress(_) | UsageError::InvalidCommand(_) | UsageError::NoRecipients)) => {
+                panic!("{what}: valid input refused: {e:?}")
+            }
+            Err(_) => assert!(!self.closed(), "{what}: on a closed session: {result:?}"),
+            Ok(()) => assert!(!self.closed(), "{what}: accepted on a closed session"),
+        }
+    }
+
+    fn step(&mut self, op: Op) {
+        self.steps += 1;
+        let now = self.now;
+        match op {
+            Op::Input { split, bytes } => {
+                self.count_354(&bytes);
+                let sizes = [split];
+                let sizes: &[u8] = if split == 0 { &[] } else { &sizes };
+                for chunk in chunks(&bytes, sizes) {
+                    self.client.handle_input(now, chunk);
+                }
+            }
+            Op::Wait(0) => {
+                if let Some(deadline) = self.client.poll_timeout() {
+                    self.now = self.now.max(deadline);
+                    self.client.handle_timeout(self.now);
+                    assert!(
+                        matches!(self.client.error(), Some(Error::Timeout { .. })),
+                        "deadline {deadline:?} passed without a timeout: {:?}",
+                        self.client.error()
+                    );
+                }
+            }
+            Op::Wait(1) => {
+                if let Some(deadline) = self.client.poll_timeout() {
+                    let before = deadline.saturating_since(Timestamp::ZERO).saturating_sub(Duration::from_millis(1));
+                    let before = Timestamp::from_duration(before);
+                    if before > self.now {
+                        self.now = before;
+                        self.client.handle_timeout(self.now);
+                        assert!(!self.closed(), "handle_timeout before the deadline closed the session");
+                        assert_eq!(self.client.poll_timeout(), Some(deadline), "early handle_timeout moved the deadline");
+                    }
+                }
+            }
+            Op::Wait(t) => {
+                let secs = if t < 128 { u64::from(t) } else { u64::from(t - 127) * 60 };
+                self.now = self.now.saturating_add(Duration::from_secs(secs));
+                self.client.handle_timeout(self.now);
+            }
+            Op::Send(flags) => self.send(flags),
+            Op::Write(piece) => {
+                if let Some(&id) = self.open.front() {
+                    let body = self.body(id, piece);
+                    let result = self.client.write_body(id, &body);
+                    self.check_usage("write_body", &result);
+                    if result.is_ok() {
+                        self.body_bytes += body.len();
+                    }
+                }
+            }
+            Op::Finish => {
+                if let Some(id) = self.open.pop_front() {
+                    let result = self.client.finish_body(id);
+                    self.check_usage("finish_body", &result);
+                }
+            }
+            Op::Tls => {
+                let wanted = self.client.wants_tls();
+                self.client.handle_tls_established(now);
+                if wanted {
+                    self.tls_done = true;
+                    assert!(self.client.is_secure());
+                }
+            }
+            Op::Close => {
+                self.client.handle_closed(now);
+                assert!(self.closed(), "handle_closed left the session open");
+            }
+            Op::Side(which) => {
+                let result = match which % 6 {
+                    0 => self.client.noop(None),
+                    1 => self.client.noop(Some("ping")),
+                    2 => self.client.verify("alice"),
+                    3 => self.client.expand("staff"),
+                    4 => self.client.help(None),
+                    _ => self.client.help(Some("MAIL")),
+                };
+                self.check_usage("side command", &result.map(|_| ()));
+            }
+            Op::Quit => {
+                let result = self.client.quit();
+                self.check_usage("quit", &result);
+                self.quit_called = true;
+            }
+            Op::WriteTo(id) => {
+                let message = MessageId(u64::from(id & 127));
+                if id & 128 == 0 {
+                    let _ = self.client.write_body(message, b"stray\r\n");
+                } else if self.client.finish_body(message).is_ok() {
+                    self.open.retain(|&m| m != message);
+                }
+            }
+        }
+    }
+
+    fn body(&self, id: MessageId, piece: u8) -> Vec<u8> {
+        let mut body = marker(id).into_bytes();
+        body.extend_from_slice(PIECES[usize::from(piece) % PIECES.len()]);
+        body
+    }
+
+    fn send(&mut self, flags: u8) {
+        const RCPTS: [&str; 4] = ["b@example.net", "c@example.net", "d@[192.0.2.1]", "\"e f\"@example.net"];
+        let from = (flags & 16 == 0).then(|| Mailbox::parse("a@example.org").expect("valid sender"));
+        let count = usize::from(flags & 3) + 1;
+        let mut recipients: Vec<Mailbox> =
+            RCPTS[..count].iter().map(|r| Mailbox::parse(r).expect("valid recipient")).collect();
+        if flags & 64 != 0 {
+            recipients.push(Mailbox::parse("jörg@exämple.net").expect("valid UTF-8 recipient"));
+        }
+        let recipients_len = recipients.len();
+        let mut envelope = Envelope::new(from, recipients);
+        if flags & 32 != 0 {
+            envelope.params.size = Some(1000);
+        }
+        if flags & 128 != 0 {
+            envelope.params.body = Some(smtp_proto::command::BodyType::EightBitMime);
+        }
+        let mode = flags >> 2 & 3;
+        let open_before = !self.open.is_empty();
+        let result = if mode == 3 {
+            // The id is not known before the call: mark the body with a count of its own.
+            let body = format!("BoDyW{}x\r\nsent in one call\r\n", self.messages.len());
+            self.client.send_message_with_body(envelope, body.as_bytes())
+        } else {
+            self.client.send_message(envelope)
+        };
+        let id = match result {
+            Ok(id) => id,
+            Err(UsageError::BodyOutOfOrder) => {
+                assert!(mode == 3 && open_before, "BodyOutOfOrder for send_message");
+                return;
+            }
+            Err(e) => {
+                self.check_usage("send_message", &Err(e));
+                return;
+            }
+        };
+        assert!(!self.closed(), "send_message accepted on a closed session");
+        assert!(self.messages.iter().all(|m| m.id != id), "handle {id:?} reused");
+        self.messages.push(Sent {
+            id,
+            marker: if mode == 3 { format!("BoDyW{}x", self.messages.len()) } else { marker(id) },
+            recipients: recipients_len,
+            body_seen: false,
+            outcomes: 0,
+        });
+        match mode {
+            0 => self.open.push_back(id),
+            1 | 2 => {
+                let body = self.body(id, flags);
+                let result = self.client.write_body(id, &body);
+                self.check_usage("write_body", &result);
+                self.body_bytes += body.len();
+                if mode == 1 {
+                    let result = self.client.finish_body(id);
+                    self.check_usage("finish_body", &result);
+                } else {
+                    self.open.push_back(id);
+                }
+            }
+            _ => self.body_bytes += 32,
+        }
+    }
+
+    /// Counts server lines that start with `354`, across steps.
+    fn count_354(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            if b == b'\n' {
+                self.server_line_head.clear();
+            } else if self.server_line_head.len() < 3 {
+                self.server_line_head.push(b);
+                if self.server_line_head == b"354" {
+                    self.server_354 += 1;
+                }
+            }
+        }
+    }
+
+    fn after_step(&mut self) {
+        let start = self.sent.len();
+        let mut out = Vec::new();
+        let n = self.client.poll_transmit(self.now, &mut out);
+        assert_eq!(n, out.len(), "poll_transmit miscounted");
+        assert!(!(self.closed() && n > 0), "sent {:?} on a closed session", String::from_utf8_lossy(&out));
+        assert!(!(self.closed_seen && n > 0), "sent after Closed");
+        self.sent.extend_from_slice(&out);
+        self.check_output(start);
+        self.drain_events();
+        if self.closed() {
+            assert!(self.closed_seen, "closed without Event::Closed");
+            assert_eq!(self.client.poll_timeout(), None, "a deadline on a closed session");
+            assert!(self.client.send_message(Envelope::new(None, [Mailbox::parse("b@example.net").unwrap()])).is_err());
+        }
+        // Bounded: output, events and awaited replies grow at most in proportion to the steps
+        // and body bytes given (BDAT chunks of one byte cost a command line each).
+        let chunk = self.client.config().limits.bdat_chunk_size.max(1);
+        let steps = self.steps + 1;
+        let out_bound = self.body_bytes * (3 + 72 / chunk) + 16 * 1024 * steps;
+        assert!(self.sent.len() <= out_bound, "{} bytes sent after {steps} steps", self.sent.len());
+        assert!(self.events <= 1024 * steps, "{} events after {steps} steps", self.events);
+        assert!(self.client.replies_pending() <= 16 * steps, "{} replies awaited", self.client.replies_pending());
+    }
+
+    fn secure(&self) -> bool {
+        self.setup.implicit_tls() || self.tls_done
+    }
+
+    fn check_output(&mut self, start: usize) {
+        let secure = self.secure();
+        let required = self.setup.tls() == TlsPolicy::Required && !self.setup.implicit_tls();
+        // The region that may hold a pattern that was not whole before this step.
+        let from = |len: usize| start.saturating_sub(len.saturating_sub(1));
+        if !secure && (required || !self.setup.allow_plaintext()) {
+            for pattern in &self.leaks {
+                let region = &self.sent[from(pattern.len())..];
+                assert!(
+                    find(region, pattern).is_none(),
+                    "secret {:?} sent before TLS: {:?}",
+                    String::from_utf8_lossy(pattern),
+                    String::from_utf8_lossy(&self.sent)
+                );
+            }
+        }
+        if !secure && required {
+            let new = &self.sent[start..];
+            for line in new.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                let ok = [&b"EHLO "[..], b"HELO ", b"LHLO ", b"STARTTLS\r"].iter().any(|v| line.starts_with(v));
+                assert!(ok, "{:?} sent before TLS", String::from_utf8_lossy(line));
+            }
+        }
+        for i in 0..self.messages.len() {
+            if self.messages[i].body_seen {
+                continue;
+            }
+            let marker = self.messages[i].marker.clone();
+            let region_start = from(marker.len());
+            let Some(at) = find(&self.sent[region_start..], marker.as_bytes()) else { continue };
+            let at = region_start + at;
+            self.messages[i].body_seen = true;
+            if find(&self.sent[..at], b"BDAT ").is_some() {
+                continue;
+            }
+            self.data_bodies += 1;
+            assert!(
+                self.data_bodies <= self.server_354,
+                "body of {:?} sent after {} of 354 lines for {} DATA bodies: {:?}",
+                self.messages[i].id,
+                self.server_354,
+                self.data_bodies,
+                String::from_utf8_lossy(&self.sent)
+            );
+        }
+    }
+
+    fn drain_events(&mut self) {
+        while let Some(event) = self.client.poll_event() {
+            self.events += 1;
+            if let Some(secret) = self.setup.secret() {
+                let debug = format!("{event:?}");
+                assert!(!debug.contains(secret), "secret in event {debug}");
+                if let Event::Transcript(line) = &event {
+                    for pattern in &self.leaks {
+                        assert!(find(&line.line, pattern).is_none(), "secret in transcript {line:?}");
+                    }
+                }
+                if let Event::Closed(Err(e)) = &event {
+                    assert!(!e.to_string().contains(secret), "secret in error {e}");
+                }
+            }
+            match &event {
+                Event::Closed(result) => {
+                    assert!(!self.closed_seen, "Closed twice");
+                    self.closed_seen = true;
+                    assert!(self.closed(), "Closed reported on an open session");
+                    assert_eq!(result.as_ref().err(), self.client.error(), "Closed disagrees with error()");
+                }
+                Event::MessageAccepted { message, .. }
+                | Event::MessageRejected { message, .. }
+                | Event::MessageFailed { message, .. } => {
+                    let m = self.message(*message);
+                    m.outcomes += 1;
+                    assert_eq!(m.outcomes, 1, "two outcomes for {message:?}: {event:?}");
+                }
+                Event::RecipientAccepted { message, index, .. }
+                | Event::RecipientRejected { message, index, .. }
+                | Event::RecipientDelivered { message, index, .. } => {
+                    let m = self.message(*message);
+                    assert!(*index < m.recipients, "recipient {index} of {}", m.recipients);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn message(&mut self, id: MessageId) -> &mut Sent {
+        self.messages.iter_mut().find(|m| m.id == id).unwrap_or_else(|| panic!("event for unknown {id:?}"))
+    }
+
+    fn finish(&mut self) {
+        assert!(self.closed_seen, "session still open after handle_closed");
+        for m in &self.messages {
+            assert_eq!(m.outcomes, 1, "{:?} got {} outcomes", m.id, m.outcomes);
+        }
+        if let Some(secret) = self.setup.secret() {
+            let debug = format!("{:?}", self.client);
+            assert!(!debug.contains(secret), "secret in the client's Debug");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ops_round_trip_through_their_encoding() {
+        let ops = [
+            Op::Input { split: 3, bytes: b"220 hi\r\n".to_vec() },
+            Op::Wait(0),
+            Op::Send(5),
+            Op::Write(2),
+            Op::Finish,
+            Op::Tls,
+            Op::Close,
+            Op::Side(1),
+            Op::Quit,
+            Op::WriteTo(9),
+        ];
+        let mut bytes = Vec::new();
+        for op in &ops {
+            op.encode(&mut bytes);
+        }
+        let mut input = Bytes::new(&bytes);
+        for op in &ops {
+            assert_eq!(&Op::read(&mut input), op);
+        }
+        assert!(input.is_empty());
+    }
+
+    #[test]
+    fn leak_patterns_find_the_password_inside_plain() {
+        let plain = base64::engine::general_purpose::STANDARD.encode(format!("\0alice\0{PASSWORD}"));
+        assert!(leak_patterns(PASSWORD).iter().any(|p| find(plain.as_bytes(), p).is_some()));
+        let login = base64::engine::general_purpose::STANDARD.encode(PASSWORD);
+        assert!(leak_patterns(PASSWORD).iter().any(|p| find(login.as_bytes(), p).is_some()));
+    }
+}
