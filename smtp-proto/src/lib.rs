@@ -20,7 +20,7 @@ pub mod sasl;
 pub mod secret;
 pub mod xtext;
 
-pub use address::{AddressError, Domain, Mailbox, ClientName};
+pub use address::{AddressError, ClientName, Domain, Mailbox};
 pub use body::{BodyEncoder, ChunkEncoder};
 pub use capability::{Capabilities, Extension, SizeLimit};
 pub use command::{Command, CommandError};
