@@ -95,6 +95,13 @@ pub fn apply_config(config: &mut Config, line: &str) {
             "helo_without_esmtp" => config.helo_without_esmtp_greeting = v == "true",
             "transcript" => config.transcript = v == "true",
             "lmtp" => config.protocol = Protocol::Lmtp,
+            "profile" => {
+                config.limits.parser = match v {
+                    "strict" => smtp_proto::ParserConfig::STRICT,
+                    "lenient" => smtp_proto::ParserConfig::LENIENT,
+                    _ => panic!("profile={v}"),
+                }
+            }
             "window" => config.limits.max_messages_in_flight = v.parse().unwrap(),
             "chunk" => config.limits.bdat_chunk_size = v.parse().unwrap(),
             "timeout" => {
