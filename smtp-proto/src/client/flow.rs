@@ -204,16 +204,16 @@ impl Client {
                     if !may_send {
                         return false;
                     }
-                    let r = self.messages[i].envelope.recipients[k].clone();
                     self.messages[i].emit = Emit::Rcpts(k + 1);
-                    self.send_for(
-                        i,
-                        Command::Rcpt {
-                            to: &r.address,
-                            params: &r.params,
-                        },
-                        Expect::Rcpt(id, k),
-                    );
+                    // Borrow the envelope out for the encoder (taking it costs no allocation).
+                    let envelope = core::mem::take(&mut self.messages[i].envelope);
+                    let r = &envelope.recipients[k];
+                    let rcpt = Command::Rcpt {
+                        to: &r.address,
+                        params: &r.params,
+                    };
+                    self.send_for(i, rcpt, Expect::Rcpt(id, k));
+                    self.messages[i].envelope = envelope;
                 }
                 Emit::SendData => {
                     if self.messages[i].doomed() {
@@ -332,16 +332,16 @@ impl Client {
         }
         let m = &mut self.messages[i];
         m.emit = Emit::Rcpts(0);
-        let from = m.envelope.from.clone();
-        let params = m.params.clone();
-        self.send_for(
-            i,
-            Command::Mail {
-                from: from.as_ref(),
-                params: &params,
-            },
-            Expect::Mail(id),
-        );
+        let envelope = core::mem::take(&mut m.envelope);
+        let params = core::mem::take(&mut m.params);
+        let mail = Command::Mail {
+            from: envelope.from.as_ref(),
+            params: &params,
+        };
+        self.send_for(i, mail, Expect::Mail(id));
+        let m = &mut self.messages[i];
+        m.envelope = envelope;
+        m.params = params;
         true
     }
 
