@@ -159,9 +159,11 @@ impl Client {
 
     /// Messages started whose outcome is not known yet.
     fn messages_in_flight(&self) -> usize {
+        // Messages start in queue order, so the started ones are a prefix.
         self.messages
             .iter()
-            .filter(|m| m.emit != Emit::NotStarted && !m.reported)
+            .take_while(|m| m.emit != Emit::NotStarted)
+            .filter(|m| !m.reported)
             .count()
     }
 
@@ -321,7 +323,8 @@ impl Client {
             && self
                 .messages
                 .iter()
-                .any(|m| m.id != id && m.emit != Emit::NotStarted && !m.reported);
+                .take_while(|m| m.emit != Emit::NotStarted)
+                .any(|m| m.id != id && !m.reported);
         if !self.messages[i].rset_sent && (self.need_rset || others) {
             self.need_rset = false;
             self.messages[i].rset_sent = true;
