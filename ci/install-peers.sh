@@ -101,6 +101,15 @@ if ldd "$PEERS_DIR/opensmtpd/usr/sbin/smtpd" | grep -q 'not found'; then
     exit 1
 fi
 
+# OpenSMTPD has its spool, control socket and helper folder compiled in; the
+# testkit runs each smtpd in a private mount namespace with folders of its
+# own bind-mounted over these paths, which must therefore exist. The chroot
+# folder of its unprivileged processes must exist too.
+for d in /var/spool/smtpd /usr/libexec/opensmtpd /var/lib/opensmtpd/empty; do
+    [ -d "$d" ] || $SUDO mkdir -p "$d"
+done
+command -v unshare >/dev/null || log "warning: no unshare(1); OpenSMTPD tests will skip"
+
 # OpenSMTPD refuses to start unless its privilege-separation users exist.
 for user in opensmtpd opensmtpq; do
     if ! id "$user" >/dev/null 2>&1; then

@@ -48,12 +48,14 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 mod aiosmtpd;
 mod cert;
 mod exim;
+mod opensmtpd;
 pub mod raw;
 mod sink;
 
 pub use aiosmtpd::{Aiosmtpd, AiosmtpdBuilder, AiosmtpdMessage};
 pub use cert::TestCert;
 pub use exim::{Exim, EximBuilder, EximConfig, EximMessage};
+pub use opensmtpd::{OpenSmtpd, OpenSmtpdBuilder, OpenSmtpdMessage};
 pub use sink::{smtp_source_path, SinkMessage, SmtpSink, SmtpSinkBuilder};
 
 /// How long `start()` waits for a server to accept connections.

@@ -23,3 +23,10 @@ fn missing_peers_are_typed_errors() {
 
     assert!(smtp_testkit::smtp_source_path().is_none());
 }
+
+#[test]
+fn missing_opensmtpd_is_a_typed_error() {
+    std::env::set_var("SMTP_PEERS_DIR", "/nonexistent/smtp-peers");
+    let err = smtp_testkit::OpenSmtpd::builder().start().unwrap_err();
+    assert!(err.is_missing(), "{err}");
+}

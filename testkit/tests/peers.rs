@@ -5,7 +5,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use smtp_testkit::raw::{Conn, Reply};
-use smtp_testkit::{peer_or_skip, Aiosmtpd, Exim, SmtpSink, TestCert};
+use smtp_testkit::{peer_or_skip, Aiosmtpd, Exim, OpenSmtpd, SmtpSink, TestCert};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -388,4 +388,42 @@ s.quit()
         &[ca, &exim.port().to_string(), "starttls", "127.0.0.1"],
     );
     assert!(out.starts_with("250 TLS"), "{out}");
+}
+
+#[test]
+fn opensmtpd_delivers_and_refuses_pipelining() {
+    let srv = peer_or_skip!(OpenSmtpd::builder().size_limit(100_000).start());
+    let mut c = Conn::connect(srv.addr()).unwrap();
+    let caps = ehlo(&mut c);
+    assert_eq!(caps.params("SIZE").unwrap(), ["100000"]);
+    for kw in ["8BITMIME", "ENHANCEDSTATUSCODES", "DSN"] {
+        assert!(caps.has(kw), "{kw} missing: {caps:?}");
+    }
+    assert!(!caps.has("PIPELINING") && !caps.has("STARTTLS"), "{caps:?}");
+    c.expect("MAIL FROM:<a@example.org>", 250).unwrap();
+    assert_eq!(c.cmd("RCPT TO:<reject@example.org>").unwrap().code, 550);
+    c.expect("RCPT TO:<b@example.org>", 250).unwrap();
+    c.expect("DATA", 354).unwrap();
+    assert_eq!(c.send_data(BODY).unwrap().code, 250);
+    c.expect("QUIT", 221).unwrap();
+    let msgs = srv.wait_for_messages(1, WAIT).unwrap();
+    assert_eq!(msgs[0].return_path, "a@example.org");
+    assert_eq!(msgs[0].delivered_to, "b@example.org");
+    // BODY has From/To/Subject but no Date/Message-ID: OpenSMTPD adds them
+    // at the end of the header. Lines are stored with LF.
+    let got = String::from_utf8_lossy(&msgs[0].data).into_owned();
+    let want = String::from_utf8_lossy(&lf_only(BODY)).into_owned();
+    let (want_head, want_body) = want.split_once("\n\n").unwrap();
+    let (got_head, got_body) = got.split_once("\n\n").unwrap();
+    assert!(got_head.starts_with(want_head), "{got}");
+    assert!(got_head.contains("\nMessage-ID: "), "{got}");
+    assert_eq!(got_body, want_body);
+
+    // Pipelined commands are refused.
+    let mut c = Conn::connect(srv.addr()).unwrap();
+    ehlo(&mut c);
+    c.send_raw(b"MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\n")
+        .unwrap();
+    let r = c.read_reply().unwrap();
+    assert_eq!(r.code, 500, "{r:?}");
 }
