@@ -400,12 +400,14 @@ impl EximConfig {
         &self.bin
     }
 
-    /// `exim -C <config> -bs`: SMTP on the child's stdin/stdout. Exim treats
-    /// the input as locally submitted by the calling user (it may then add
-    /// missing Message-ID/Date/From headers).
+    /// `exim -C <config> -odi -bs`: SMTP on the child's stdin/stdout. Exim
+    /// treats the input as locally submitted by the calling user (it may then
+    /// add missing Message-ID/Date/From headers). `-odi` makes it deliver
+    /// before answering the final dot, so that once the child has exited
+    /// nothing of it still runs and the messages are all there.
     pub fn bs_command(&self) -> Command {
         let mut cmd = Command::new(&self.bin);
-        cmd.arg("-C").arg(&self.config_path).arg("-bs");
+        cmd.arg("-C").arg(&self.config_path).args(["-odi", "-bs"]);
         cmd
     }
 

@@ -16,8 +16,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::{
-    files_by_age, find_program, free_port, is_executable, is_root, loopback, peers_dir,
-    set_mode, tail_files, wait_for, wait_listening, ChildGuard, PeerError, TempDir,
+    files_by_age, find_program, free_port, is_executable, is_root, loopback, peers_dir, set_mode,
+    tail_files, wait_for, wait_listening, ChildGuard, PeerError, TempDir,
 };
 
 const PEER: &str = "opensmtpd";
@@ -46,10 +46,7 @@ impl OpenSmtpdBuilder {
     pub fn start(self) -> Result<OpenSmtpd, PeerError> {
         let smtpd = OpenSmtpd::binary_path().ok_or_else(|| PeerError::Missing {
             peer: PEER,
-            why: format!(
-                "no {}",
-                opensmtpd_dir().join("usr/sbin/smtpd").display()
-            ),
+            why: format!("no {}", opensmtpd_dir().join("usr/sbin/smtpd").display()),
         })?;
         if !is_root() {
             return Err(PeerError::Missing {
@@ -57,12 +54,11 @@ impl OpenSmtpdBuilder {
                 why: "needs root, to give smtpd a private mount namespace".into(),
             });
         }
-        let unshare = find_program("unshare", &["/usr/bin", "/bin"]).ok_or_else(|| {
-            PeerError::Missing {
+        let unshare =
+            find_program("unshare", &["/usr/bin", "/bin"]).ok_or_else(|| PeerError::Missing {
                 peer: PEER,
                 why: "no unshare(1) (util-linux)".into(),
-            }
-        })?;
+            })?;
         if let Some(missing) = MOUNT_POINTS.iter().find(|p| !Path::new(p).is_dir()) {
             return Err(PeerError::Missing {
                 peer: PEER,

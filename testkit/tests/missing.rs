@@ -1,6 +1,6 @@
 //! A peer that is not installed gives a typed error. This file is its own
-//! test binary because it changes the environment, which the tests in
-//! peers.rs read concurrently.
+//! test binary, with a single test, because it changes the environment,
+//! which other tests would read concurrently.
 
 use smtp_testkit::{Aiosmtpd, Exim, SmtpSink};
 
@@ -21,12 +21,8 @@ fn missing_peers_are_typed_errors() {
     let err = Aiosmtpd::builder().start().unwrap_err();
     assert!(err.is_missing(), "{err}");
 
-    assert!(smtp_testkit::smtp_source_path().is_none());
-}
-
-#[test]
-fn missing_opensmtpd_is_a_typed_error() {
-    std::env::set_var("SMTP_PEERS_DIR", "/nonexistent/smtp-peers");
     let err = smtp_testkit::OpenSmtpd::builder().start().unwrap_err();
     assert!(err.is_missing(), "{err}");
+
+    assert!(smtp_testkit::smtp_source_path().is_none());
 }
