@@ -56,7 +56,7 @@ pub use aiosmtpd::{Aiosmtpd, AiosmtpdBuilder, AiosmtpdMessage};
 pub use cert::TestCert;
 pub use exim::{Exim, EximBuilder, EximConfig, EximMessage};
 pub use opensmtpd::{OpenSmtpd, OpenSmtpdBuilder, OpenSmtpdMessage};
-pub use sink::{smtp_source_path, SinkMessage, SmtpSink, SmtpSinkBuilder};
+pub use sink::{smtp_source_command, smtp_source_path, SinkMessage, SmtpSink, SmtpSinkBuilder};
 
 /// How long `start()` waits for a server to accept connections.
 pub const START_TIMEOUT: Duration = Duration::from_secs(10);
@@ -150,8 +150,10 @@ pub fn require_peers() -> bool {
 #[doc(hidden)]
 pub fn skip_or_panic(e: &PeerError) {
     if e.is_missing() && !require_peers() {
-        eprintln!("skipped: {e}");
-        println!("skipped: {e}");
+        // Written to the stderr handle itself, not through eprintln!, which
+        // the test harness captures and hides for passing tests.
+        use std::io::Write;
+        let _ = writeln!(io::stderr(), "skipped: {e}");
     } else {
         panic!("{e}");
     }

@@ -30,6 +30,15 @@ pub fn smtp_source_path() -> Option<PathBuf> {
     is_executable(&p).then_some(p)
 }
 
+/// A `Command` for Postfix's `smtp-source` with `LD_LIBRARY_PATH` set, if
+/// installed. Example: `-s 4 -m 2000 -l 1000 -d 127.0.0.1:PORT` sends 2000
+/// messages of 1000 bytes over 4 parallel sessions, reusing connections.
+pub fn smtp_source_command() -> Option<Command> {
+    let mut cmd = Command::new(smtp_source_path()?);
+    cmd.env("LD_LIBRARY_PATH", postfix_lib_dir());
+    Some(cmd)
+}
+
 /// Builder for [`SmtpSink`]. Every option maps to one `smtp-sink` flag.
 #[derive(Debug, Clone, Default)]
 pub struct SmtpSinkBuilder {

@@ -427,3 +427,18 @@ fn opensmtpd_delivers_and_refuses_pipelining() {
     let r = c.read_reply().unwrap();
     assert_eq!(r.code, 500, "{r:?}");
 }
+
+#[test]
+fn smtp_source_loads_smtp_sink() {
+    let sink = peer_or_skip!(SmtpSink::builder().counters(true).start());
+    let Some(mut cmd) = smtp_testkit::smtp_source_command() else {
+        panic!("smtp-sink is installed but smtp-source is not");
+    };
+    let st = cmd
+        .args(["-s", "2", "-m", "50", "-l", "200", "-d"])
+        .arg(sink.addr().to_string())
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success());
+}
