@@ -29,7 +29,11 @@ pub fn body_encoder(data: &[u8]) {
             let wire = data_wire(&mut encoder, &pieces);
             check_data_wire(body, &wire);
             if again {
-                assert_eq!(data_wire(&mut encoder, &pieces), wire, "finish did not reset");
+                assert_eq!(
+                    data_wire(&mut encoder, &pieces),
+                    wire,
+                    "finish did not reset"
+                );
             }
         }
         1 => {
@@ -50,11 +54,19 @@ pub fn body_encoder(data: &[u8]) {
             if binary {
                 assert_eq!(wire, body, "BINARYMIME content changed");
             } else {
-                assert_eq!(wire, normalise(body), "BDAT content is not the normalised body");
+                assert_eq!(
+                    wire,
+                    normalise(body),
+                    "BDAT content is not the normalised body"
+                );
                 check_line_ends(&wire);
             }
             if again {
-                assert_eq!(chunk_wire(&mut encoder, &pieces), wire, "finish did not reset");
+                assert_eq!(
+                    chunk_wire(&mut encoder, &pieces),
+                    wire,
+                    "finish did not reset"
+                );
             }
         }
     }
@@ -88,7 +100,11 @@ fn data_wire(encoder: &mut BodyEncoder, pieces: &[&[u8]]) -> Vec<u8> {
     let mut wire = Vec::new();
     for piece in pieces {
         encoder.encode(piece, &mut wire);
-        assert_eq!(encoder.bytes_out(), wire.len() as u64, "bytes_out differs from the output");
+        assert_eq!(
+            encoder.bytes_out(),
+            wire.len() as u64,
+            "bytes_out differs from the output"
+        );
     }
     encoder.finish(&mut wire);
     wire
@@ -98,7 +114,11 @@ fn chunk_wire(encoder: &mut ChunkEncoder, pieces: &[&[u8]]) -> Vec<u8> {
     let mut wire = Vec::new();
     for piece in pieces {
         encoder.encode(piece, &mut wire);
-        assert_eq!(encoder.bytes_out(), wire.len() as u64, "bytes_out differs from the output");
+        assert_eq!(
+            encoder.bytes_out(),
+            wire.len() as u64,
+            "bytes_out differs from the output"
+        );
     }
     encoder.finish(&mut wire);
     wire
@@ -124,10 +144,17 @@ fn data_wire_into(encoder: &mut BodyEncoder, pieces: &[&[u8]], buffers: &[u8]) -
     for piece in pieces {
         let mut rest: &[u8] = piece;
         loop {
-            let room = if last_room_zero { size().max(1) } else { size() };
+            let room = if last_room_zero {
+                size().max(1)
+            } else {
+                size()
+            };
             last_room_zero = room == 0;
             let (consumed, written) = encoder.encode_into(rest, &mut buf[..room]);
-            assert!(consumed <= rest.len() && written <= room, "({consumed}, {written}) out of range");
+            assert!(
+                consumed <= rest.len() && written <= room,
+                "({consumed}, {written}) out of range"
+            );
             if room == 0 {
                 assert_eq!(written, 0, "wrote into an empty buffer");
             } else {
@@ -144,7 +171,11 @@ fn data_wire_into(encoder: &mut BodyEncoder, pieces: &[&[u8]], buffers: &[u8]) -
             }
             // With a single byte of room a byte may be owed: an empty call writes it.
         }
-        assert_eq!(encoder.bytes_out(), wire.len() as u64, "bytes_out differs from the output");
+        assert_eq!(
+            encoder.bytes_out(),
+            wire.len() as u64,
+            "bytes_out differs from the output"
+        );
     }
     // Too small a buffer leaves the state as it was; 5 bytes always suffice, 6 after a
     // one-byte `encode_into`.
@@ -154,7 +185,9 @@ fn data_wire_into(encoder: &mut BodyEncoder, pieces: &[&[u8]], buffers: &[u8]) -
         Some(w) => w,
         None => {
             assert!(room < needed, "finish_into refused {room} bytes");
-            encoder.finish_into(&mut buf[..needed]).expect("finish_into refused enough room")
+            encoder
+                .finish_into(&mut buf[..needed])
+                .expect("finish_into refused enough room")
         }
     };
     assert!(written <= needed, "finish_into wrote {written} bytes");
@@ -183,7 +216,11 @@ fn check_data_wire(body: &[u8], wire: &[u8]) {
     seen.extend_from_slice(wire);
     let mark = b"\r\n.\r\n";
     let first = seen.windows(mark.len()).position(|w| w == mark);
-    assert_eq!(first, Some(seen.len() - mark.len()), "end mark missing or early");
+    assert_eq!(
+        first,
+        Some(seen.len() - mark.len()),
+        "end mark missing or early"
+    );
     // Every content line that starts with a dot was stuffed.
     let content = &wire[..wire.len() - 3];
     for line in content.split(|&b| b == b'\n') {
@@ -191,7 +228,11 @@ fn check_data_wire(body: &[u8], wire: &[u8]) {
             assert!(line.starts_with(b".."), "unstuffed dot line {line:?}");
         }
     }
-    assert_eq!(unstuff(wire).as_deref(), Ok(&normalise(body)[..]), "unstuff does not give the body back");
+    assert_eq!(
+        unstuff(wire).as_deref(),
+        Ok(&normalise(body)[..]),
+        "unstuff does not give the body back"
+    );
 }
 
 #[cfg(test)]

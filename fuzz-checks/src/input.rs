@@ -91,7 +91,10 @@ mod tests {
             let c = chunks(stream, sizes);
             assert_eq!(c.concat(), stream, "sizes {sizes:?}");
         }
-        assert_eq!(chunks(b"abc", &[0]), vec![&b""[..], b"a", b"", b"b", b"", b"c"]);
+        assert_eq!(
+            chunks(b"abc", &[0]),
+            vec![&b""[..], b"a", b"", b"b", b"", b"c"]
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@
 #![deny(missing_docs)]
 
 pub mod body;
+pub mod commands;
 pub mod input;
 pub mod replay;
 pub mod reply;
@@ -19,17 +20,22 @@ pub mod seeds;
 pub mod session;
 
 pub use body::body_encoder;
+pub use commands::commands;
 pub use reply::reply_parser;
 pub use session::client_session;
 
+/// A target's check: panics when a property does not hold for this input.
+pub type Check = fn(&[u8]);
+
 /// Every target by name (the name of its `fuzz/fuzz_targets/<name>.rs` and corpus directory).
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Check)] = &[
     ("reply_parser", reply_parser),
     ("body_encoder", body_encoder),
+    ("commands", commands),
     ("client_session", client_session),
 ];
 
 /// The check function of the target called `name`.
-pub fn target(name: &str) -> Option<fn(&[u8])> {
+pub fn target(name: &str) -> Option<Check> {
     TARGETS.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
 }

@@ -44,7 +44,10 @@ pub fn replay_dir(dir: &Path, check: &dyn Fn(&[u8])) -> std::io::Result<Report> 
     let mut paths = Vec::new();
     for entry in entries {
         let path = entry?.path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
         if path.is_file() && !name.starts_with('.') && !name.starts_with("README") {
             paths.push(path);
         }

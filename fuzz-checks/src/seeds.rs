@@ -20,6 +20,8 @@ pub struct Transcript {
     pub server: Vec<u8>,
     /// Body texts written by `> send … body=` and `> write`.
     pub bodies: Vec<Vec<u8>>,
+    /// The lines the client must send (`C:`), CRLF-terminated.
+    pub client: Vec<u8>,
 }
 
 /// `\r`, `\n`, `\t`, `\0`, `\\` and `\xNN` escapes, as in the transcripts.
@@ -41,7 +43,9 @@ pub fn unescape(text: &str) -> Vec<u8> {
                 let hi = bytes.next().unwrap_or(b'0');
                 let lo = bytes.next().unwrap_or(b'0');
                 let hex = [hi, lo];
-                let value = std::str::from_utf8(&hex).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                let value = std::str::from_utf8(&hex)
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
                 out.push(value.unwrap_or(b'?'));
             }
             Some(other) => out.extend_from_slice(&[b'\\', other]),
@@ -75,9 +79,20 @@ fn apply_setup(setup: &mut Setup, line: &str) {
             "token" => setup.auth = setup.auth & !3 | 2,
             "plaintext" if on => setup.auth |= 4,
             "mech" => {
-                const NAMES: [&str; 7] =
-                    ["PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-1", "SCRAM-SHA-256", "XOAUTH2", "OAUTHBEARER"];
-                let first = value.split(',').next().unwrap_or_default().to_ascii_uppercase();
+                const NAMES: [&str; 7] = [
+                    "PLAIN",
+                    "LOGIN",
+                    "CRAM-MD5",
+                    "SCRAM-SHA-1",
+                    "SCRAM-SHA-256",
+                    "XOAUTH2",
+                    "OAUTHBEARER",
+                ];
+                let first = value
+                    .split(',')
+                    .next()
+                    .unwrap_or_default()
+                    .to_ascii_uppercase();
                 if let Some(i) = NAMES.iter().position(|n| *n == first) {
                     setup.auth = setup.auth & !(7 << 3) | ((i as u8 + 1) << 3);
                 }
@@ -122,11 +137,17 @@ fn wait_operand(line: &str) -> u8 {
 
 /// Reads one transcript.
 pub fn parse(name: &str, text: &str) -> Transcript {
-    let mut t = Transcript { name: name.into(), ..Transcript::default() };
+    let mut t = Transcript {
+        name: name.into(),
+        ..Transcript::default()
+    };
     let mut pending = Vec::new();
     let flush = |t: &mut Transcript, pending: &mut Vec<u8>| {
         if !pending.is_empty() {
-            t.ops.push(Op::Input { split: 0, bytes: std::mem::take(pending) });
+            t.ops.push(Op::Input {
+                split: 0,
+                bytes: std::mem::take(pending),
+            });
         }
     };
     for line in text.lines() {
@@ -144,7 +165,10 @@ pub fn parse(name: &str, text: &str) -> Transcript {
             continue;
         }
         flush(&mut t, &mut pending);
-        if let Some(rest) = line.strip_prefix("! ") {
+        if let Some(rest) = line.strip_prefix("C: ") {
+            t.client.extend_from_slice(&unescape(rest));
+            t.client.extend_from_slice(b"\r\n");
+        } else if let Some(rest) = line.strip_prefix("! ") {
             apply_setup(&mut t.setup, rest);
         } else if line.starts_with("T+") {
             t.ops.push(Op::Wait(wait_operand(line)));
@@ -174,7 +198,10 @@ pub fn parse(name: &str, text: &str) -> Transcript {
                     t.ops.push(Op::Send(flags));
                 }
                 "write" => {
-                    let text = rest.split_once(' ').map(|(_, text)| text).unwrap_or_default();
+                    let text = rest
+                        .split_once(' ')
+                        .map(|(_, text)| text)
+                        .unwrap_or_default();
                     t.bodies.push(unescape(text));
                     t.ops.push(Op::Write(t.bodies.len() as u8));
                 }
@@ -234,7 +261,8 @@ pub const TRICKY_BODIES: &[&[u8]] = &[
     b"\x00\xff\r\n.\x00",
 ];
 
-/// Writes every seed under `corpus/<target>/`; returns how many files.
+/// Writes every seed under `corpus/<target>/`; returns how many files. Existing files of the
+/// same names are overwritten; others are left alone.
 pub fn write_all(transcripts: &Path, corpus: &Path) -> std::io::Result<usize> {
     let mut paths: Vec<_> = std::fs::read_dir(transcripts)?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -251,10 +279,16 @@ pub fn write_all(transcripts: &Path, corpus: &Path) -> std::io::Result<usize> {
     };
     let mut bodies: Vec<Vec<u8>> = TRICKY_BODIES.iter().map(|b| b.to_vec()).collect();
     for path in &paths {
-        let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("transcript");
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("transcript");
         let t = parse(name, &std::fs::read_to_string(path)?);
         write("reply_parser", &format!("seed-{name}"), &reply_seed(&t))?;
         write("client_session", &format!("seed-{name}"), &session_seed(&t))?;
+        // `commands` reads its input through `arbitrary`: real command lines give it real
+        // addresses, parameters and base64 to start from.
+        write("commands", &format!("seed-{name}"), &t.client)?;
         bodies.extend(t.bodies.iter().cloned());
     }
     bodies.sort();
@@ -266,7 +300,11 @@ pub fn write_all(transcripts: &Path, corpus: &Path) -> std::io::Result<usize> {
             1 => &[1],
             _ => &[3, 0, 7],
         };
-        write("body_encoder", &format!("seed-body-{i:02}"), &body_seed(mode, sizes, &[1, 5, 2], body))?;
+        write(
+            "body_encoder",
+            &format!("seed-body-{i:02}"),
+            &body_seed(mode, sizes, &[1, 5, 2], body),
+        )?;
     }
     Ok(written)
 }
@@ -287,7 +325,10 @@ mod tests {
         assert_eq!(
             t.ops,
             vec![
-                Op::Input { split: 0, bytes: b"220 hi\r\n250 ok!\r\n".to_vec() },
+                Op::Input {
+                    split: 0,
+                    bytes: b"220 hi\r\n250 ok!\r\n".to_vec()
+                },
                 Op::Send(1),
                 Op::Write(1),
                 Op::Tls,

@@ -122,7 +122,11 @@ impl Setup {
                     token: Secret::new(TOKEN.into()),
                 },
                 kind => Credentials::Password {
-                    username: if kind == 3 { String::new() } else { "alice".into() },
+                    username: if kind == 3 {
+                        String::new()
+                    } else {
+                        "alice".into()
+                    },
                     password: Secret::new(PASSWORD.into()),
                 },
             };
@@ -145,7 +149,11 @@ impl Setup {
             if self.auth & 128 != 0 {
                 auth.mechanisms.push(Mechanism::parse("X-UNKNOWN"));
             }
-            auth.nonce = if self.auth & 64 != 0 { vec![b'n'; 10] } else { b"0123456789abcdefghijklmn".to_vec() };
+            auth.nonce = if self.auth & 64 != 0 {
+                vec![b'n'; 10]
+            } else {
+                b"0123456789abcdefghijklmn".to_vec()
+            };
             c.auth = Some(auth);
         }
         const CHUNK: [usize; 8] = [64 * 1024, 1, 2, 7, 16, 100, 512, 4096];
@@ -202,7 +210,10 @@ impl Op {
         match input.u8() % 10 {
             0 => {
                 let split = input.u8();
-                Op::Input { split, bytes: input.short_slice().to_vec() }
+                Op::Input {
+                    split,
+                    bytes: input.short_slice().to_vec(),
+                }
             }
             1 => Op::Wait(input.u8()),
             2 => Op::Send(input.u8()),
@@ -371,9 +382,16 @@ impl Run {
         match result {
             Err(UsageError::Closed) => assert!(self.closed(), "{what}: Closed on an open session"),
             Err(UsageError::Quitting) => {
-                assert!(self.quit_called && !self.closed(), "{what}: Quitting without QUIT")
+                assert!(
+                    self.quit_called && !self.closed(),
+                    "{what}: Quitting without QUIT"
+                )
             }
-            Err(e @ (UsageError::InvalidAddress(_) | UsageError::InvalidCommand(_) | UsageError::NoRecipients)) => {
+            Err(
+                e @ (UsageError::InvalidAddress(_)
+                | UsageError::InvalidCommand(_)
+                | UsageError::NoRecipients),
+            ) => {
                 panic!("{what}: valid input refused: {e:?}")
             }
             Err(_) => assert!(!self.closed(), "{what}: on a closed session: {result:?}"),
@@ -406,18 +424,31 @@ impl Run {
             }
             Op::Wait(1) => {
                 if let Some(deadline) = self.client.poll_timeout() {
-                    let before = deadline.saturating_since(Timestamp::ZERO).saturating_sub(Duration::from_millis(1));
+                    let before = deadline
+                        .saturating_since(Timestamp::ZERO)
+                        .saturating_sub(Duration::from_millis(1));
                     let before = Timestamp::from_duration(before);
                     if before > self.now {
                         self.now = before;
                         self.client.handle_timeout(self.now);
-                        assert!(!self.closed(), "handle_timeout before the deadline closed the session");
-                        assert_eq!(self.client.poll_timeout(), Some(deadline), "early handle_timeout moved the deadline");
+                        assert!(
+                            !self.closed(),
+                            "handle_timeout before the deadline closed the session"
+                        );
+                        assert_eq!(
+                            self.client.poll_timeout(),
+                            Some(deadline),
+                            "early handle_timeout moved the deadline"
+                        );
                     }
                 }
             }
             Op::Wait(t) => {
-                let secs = if t < 128 { u64::from(t) } else { u64::from(t - 127) * 60 };
+                let secs = if t < 128 {
+                    u64::from(t)
+                } else {
+                    u64::from(t - 127) * 60
+                };
                 self.now = self.now.saturating_add(Duration::from_secs(secs));
                 self.client.handle_timeout(self.now);
             }
@@ -484,11 +515,19 @@ impl Run {
     }
 
     fn send(&mut self, flags: u8) {
-        const RCPTS: [&str; 4] = ["b@example.net", "c@example.net", "d@[192.0.2.1]", "\"e f\"@example.net"];
-        let from = (flags & 16 == 0).then(|| Mailbox::parse("a@example.org").expect("valid sender"));
+        const RCPTS: [&str; 4] = [
+            "b@example.net",
+            "c@example.net",
+            "d@[192.0.2.1]",
+            "\"e f\"@example.net",
+        ];
+        let from =
+            (flags & 16 == 0).then(|| Mailbox::parse("a@example.org").expect("valid sender"));
         let count = usize::from(flags & 3) + 1;
-        let mut recipients: Vec<Mailbox> =
-            RCPTS[..count].iter().map(|r| Mailbox::parse(r).expect("valid recipient")).collect();
+        let mut recipients: Vec<Mailbox> = RCPTS[..count]
+            .iter()
+            .map(|r| Mailbox::parse(r).expect("valid recipient"))
+            .collect();
         if flags & 64 != 0 {
             recipients.push(Mailbox::parse("jörg@exämple.net").expect("valid UTF-8 recipient"));
         }
@@ -505,7 +544,8 @@ impl Run {
         let result = if mode == 3 {
             // The id is not known before the call: mark the body with a count of its own.
             let body = format!("BoDyW{}x\r\nsent in one call\r\n", self.messages.len());
-            self.client.send_message_with_body(envelope, body.as_bytes())
+            self.client
+                .send_message_with_body(envelope, body.as_bytes())
         } else {
             self.client.send_message(envelope)
         };
@@ -521,10 +561,17 @@ impl Run {
             }
         };
         assert!(!self.closed(), "send_message accepted on a closed session");
-        assert!(self.messages.iter().all(|m| m.id != id), "handle {id:?} reused");
+        assert!(
+            self.messages.iter().all(|m| m.id != id),
+            "handle {id:?} reused"
+        );
         self.messages.push(Sent {
             id,
-            marker: if mode == 3 { format!("BoDyW{}x", self.messages.len()) } else { marker(id) },
+            marker: if mode == 3 {
+                format!("BoDyW{}x", self.messages.len())
+            } else {
+                marker(id)
+            },
             recipients: recipients_len,
             body_seen: false,
             outcomes: 0,
@@ -566,24 +613,50 @@ impl Run {
         let mut out = Vec::new();
         let n = self.client.poll_transmit(self.now, &mut out);
         assert_eq!(n, out.len(), "poll_transmit miscounted");
-        assert!(!(self.closed() && n > 0), "sent {:?} on a closed session", String::from_utf8_lossy(&out));
+        assert!(
+            !(self.closed() && n > 0),
+            "sent {:?} on a closed session",
+            String::from_utf8_lossy(&out)
+        );
         assert!(!(self.closed_seen && n > 0), "sent after Closed");
         self.sent.extend_from_slice(&out);
         self.check_output(start);
         self.drain_events();
         if self.closed() {
             assert!(self.closed_seen, "closed without Event::Closed");
-            assert_eq!(self.client.poll_timeout(), None, "a deadline on a closed session");
-            assert!(self.client.send_message(Envelope::new(None, [Mailbox::parse("b@example.net").unwrap()])).is_err());
+            assert_eq!(
+                self.client.poll_timeout(),
+                None,
+                "a deadline on a closed session"
+            );
+            assert!(self
+                .client
+                .send_message(Envelope::new(
+                    None,
+                    [Mailbox::parse("b@example.net").unwrap()]
+                ))
+                .is_err());
         }
         // Bounded: output, events and awaited replies grow at most in proportion to the steps
         // and body bytes given (BDAT chunks of one byte cost a command line each).
         let chunk = self.client.config().limits.bdat_chunk_size.max(1);
         let steps = self.steps + 1;
         let out_bound = self.body_bytes * (3 + 72 / chunk) + 16 * 1024 * steps;
-        assert!(self.sent.len() <= out_bound, "{} bytes sent after {steps} steps", self.sent.len());
-        assert!(self.events <= 1024 * steps, "{} events after {steps} steps", self.events);
-        assert!(self.client.replies_pending() <= 16 * steps, "{} replies awaited", self.client.replies_pending());
+        assert!(
+            self.sent.len() <= out_bound,
+            "{} bytes sent after {steps} steps",
+            self.sent.len()
+        );
+        assert!(
+            self.events <= 1024 * steps,
+            "{} events after {steps} steps",
+            self.events
+        );
+        assert!(
+            self.client.replies_pending() <= 16 * steps,
+            "{} replies awaited",
+            self.client.replies_pending()
+        );
     }
 
     fn secure(&self) -> bool {
@@ -609,7 +682,9 @@ impl Run {
         if !secure && required {
             let new = &self.sent[start..];
             for line in new.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-                let ok = [&b"EHLO "[..], b"HELO ", b"LHLO ", b"STARTTLS\r"].iter().any(|v| line.starts_with(v));
+                let ok = [&b"EHLO "[..], b"HELO ", b"LHLO ", b"STARTTLS\r"]
+                    .iter()
+                    .any(|v| line.starts_with(v));
                 assert!(ok, "{:?} sent before TLS", String::from_utf8_lossy(line));
             }
         }
@@ -619,7 +694,9 @@ impl Run {
             }
             let marker = self.messages[i].marker.clone();
             let region_start = from(marker.len());
-            let Some(at) = find(&self.sent[region_start..], marker.as_bytes()) else { continue };
+            let Some(at) = find(&self.sent[region_start..], marker.as_bytes()) else {
+                continue;
+            };
             let at = region_start + at;
             self.messages[i].body_seen = true;
             if find(&self.sent[..at], b"BDAT ").is_some() {
@@ -645,7 +722,10 @@ impl Run {
                 assert!(!debug.contains(secret), "secret in event {debug}");
                 if let Event::Transcript(line) = &event {
                     for pattern in &self.leaks {
-                        assert!(find(&line.line, pattern).is_none(), "secret in transcript {line:?}");
+                        assert!(
+                            find(&line.line, pattern).is_none(),
+                            "secret in transcript {line:?}"
+                        );
                     }
                 }
                 if let Event::Closed(Err(e)) = &event {
@@ -657,7 +737,11 @@ impl Run {
                     assert!(!self.closed_seen, "Closed twice");
                     self.closed_seen = true;
                     assert!(self.closed(), "Closed reported on an open session");
-                    assert_eq!(result.as_ref().err(), self.client.error(), "Closed disagrees with error()");
+                    assert_eq!(
+                        result.as_ref().err(),
+                        self.client.error(),
+                        "Closed disagrees with error()"
+                    );
                 }
                 Event::MessageAccepted { message, .. }
                 | Event::MessageRejected { message, .. }
@@ -670,7 +754,11 @@ impl Run {
                 | Event::RecipientRejected { message, index, .. }
                 | Event::RecipientDelivered { message, index, .. } => {
                     let m = self.message(*message);
-                    assert!(*index < m.recipients, "recipient {index} of {}", m.recipients);
+                    assert!(
+                        *index < m.recipients,
+                        "recipient {index} of {}",
+                        m.recipients
+                    );
                 }
                 _ => {}
             }
@@ -678,7 +766,10 @@ impl Run {
     }
 
     fn message(&mut self, id: MessageId) -> &mut Sent {
-        self.messages.iter_mut().find(|m| m.id == id).unwrap_or_else(|| panic!("event for unknown {id:?}"))
+        self.messages
+            .iter_mut()
+            .find(|m| m.id == id)
+            .unwrap_or_else(|| panic!("event for unknown {id:?}"))
     }
 
     fn finish(&mut self) {
@@ -700,7 +791,10 @@ mod tests {
     #[test]
     fn ops_round_trip_through_their_encoding() {
         let ops = [
-            Op::Input { split: 3, bytes: b"220 hi\r\n".to_vec() },
+            Op::Input {
+                split: 3,
+                bytes: b"220 hi\r\n".to_vec(),
+            },
             Op::Wait(0),
             Op::Send(5),
             Op::Write(2),
@@ -724,9 +818,14 @@ mod tests {
 
     #[test]
     fn leak_patterns_find_the_password_inside_plain() {
-        let plain = base64::engine::general_purpose::STANDARD.encode(format!("\0alice\0{PASSWORD}"));
-        assert!(leak_patterns(PASSWORD).iter().any(|p| find(plain.as_bytes(), p).is_some()));
+        let plain =
+            base64::engine::general_purpose::STANDARD.encode(format!("\0alice\0{PASSWORD}"));
+        assert!(leak_patterns(PASSWORD)
+            .iter()
+            .any(|p| find(plain.as_bytes(), p).is_some()));
         let login = base64::engine::general_purpose::STANDARD.encode(PASSWORD);
-        assert!(leak_patterns(PASSWORD).iter().any(|p| find(login.as_bytes(), p).is_some()));
+        assert!(leak_patterns(PASSWORD)
+            .iter()
+            .any(|p| find(login.as_bytes(), p).is_some()));
     }
 }

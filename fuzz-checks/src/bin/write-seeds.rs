@@ -7,8 +7,14 @@ use std::path::PathBuf;
 fn main() -> std::io::Result<()> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut args = std::env::args_os().skip(1);
-    let transcripts = args.next().map(PathBuf::from).unwrap_or_else(|| root.join("smtp-proto/testdata/transcripts"));
-    let corpus = args.next().map(PathBuf::from).unwrap_or_else(|| root.join("fuzz/corpus"));
+    let transcripts = args
+        .next()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("smtp-proto/testdata/transcripts"));
+    let corpus = args
+        .next()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("fuzz/corpus"));
     let n = smtp_fuzz_checks::seeds::write_all(&transcripts, &corpus)?;
     println!("wrote {n} seeds under {}", corpus.display());
     Ok(())
