@@ -399,6 +399,16 @@ impl Run {
         }
     }
 
+    /// Writing to or finishing the oldest message whose body is open always works while the
+    /// session is open.
+    fn check_body_call(&self, what: &str, result: &Result<(), UsageError>) {
+        match result {
+            Ok(()) => assert!(!self.closed(), "{what}: accepted on a closed session"),
+            Err(UsageError::Closed) => assert!(self.closed(), "{what}: Closed on an open session"),
+            Err(e) => panic!("{what} on the oldest open body refused: {e:?}"),
+        }
+    }
+
     fn step(&mut self, op: Op) {
         self.steps += 1;
         let now = self.now;
@@ -457,7 +467,7 @@ impl Run {
                 if let Some(&id) = self.open.front() {
                     let body = self.body(id, piece);
                     let result = self.client.write_body(id, &body);
-                    self.check_usage("write_body", &result);
+                    self.check_body_call("write_body", &result);
                     if result.is_ok() {
                         self.body_bytes += body.len();
                     }
@@ -466,7 +476,7 @@ impl Run {
             Op::Finish => {
                 if let Some(id) = self.open.pop_front() {
                     let result = self.client.finish_body(id);
-                    self.check_usage("finish_body", &result);
+                    self.check_body_call("finish_body", &result);
                 }
             }
             Op::Tls => {
@@ -578,14 +588,25 @@ impl Run {
         });
         match mode {
             0 => self.open.push_back(id),
+            1 | 2 if !self.open.is_empty() => {
+                // Bodies are written in queue order: an earlier one is still open.
+                let body = self.body(id, flags);
+                let result = self.client.write_body(id, &body);
+                assert_eq!(
+                    result,
+                    Err(UsageError::BodyOutOfOrder),
+                    "write_body out of order"
+                );
+                self.open.push_back(id);
+            }
             1 | 2 => {
                 let body = self.body(id, flags);
                 let result = self.client.write_body(id, &body);
-                self.check_usage("write_body", &result);
+                self.check_body_call("write_body", &result);
                 self.body_bytes += body.len();
                 if mode == 1 {
                     let result = self.client.finish_body(id);
-                    self.check_usage("finish_body", &result);
+                    self.check_body_call("finish_body", &result);
                 } else {
                     self.open.push_back(id);
                 }
