@@ -8,6 +8,7 @@ use crate::options::ClientOptions;
 use crate::report::{MessageReport, Outcome, RecipientReport, RecipientStatus};
 use crate::stream::{self, Stream};
 use rustls::pki_types::ServerName;
+use smtp_proto::sasl::Mechanism;
 use smtp_proto::{
     Capabilities, Client, CommandId, Direction, Envelope, Event, MessageId, Reply, Stage, Timestamp,
 };
@@ -62,6 +63,7 @@ pub struct SmtpClient {
     closed: Option<Result<(), smtp_proto::Error>>,
     messages: HashMap<MessageId, Tracker>,
     replies: HashMap<CommandId, Reply>,
+    authenticated: Option<Mechanism>,
 }
 
 impl std::fmt::Debug for SmtpClient {
@@ -120,6 +122,7 @@ impl SmtpClient {
             closed: None,
             messages: HashMap::new(),
             replies: HashMap::new(),
+            authenticated: None,
         };
         if let Err(e) = client.set_write_timeout() {
             return Err(SendError::Connect {
@@ -148,6 +151,11 @@ impl SmtpClient {
     /// Whether the connection is encrypted.
     pub fn is_secure(&self) -> bool {
         self.core.is_secure()
+    }
+
+    /// The SASL mechanism the session authenticated with, if it did.
+    pub fn authenticated_mechanism(&self) -> Option<&Mechanism> {
+        self.authenticated.as_ref()
     }
 
     /// Sends one message, streaming its content from `body` (any line-end convention; the
@@ -551,6 +559,10 @@ impl SmtpClient {
                 log::debug!(target: TRANSCRIPT_TARGET, "{arrow} {}", String::from_utf8_lossy(&line.line));
             }
             Event::TlsUpgradeRequested => self.tls_requested = true,
+            Event::Authenticated(mechanism) => {
+                log::debug!("authenticated with {}", mechanism.name());
+                self.authenticated = Some(mechanism);
+            }
             Event::RecipientAccepted {
                 message,
                 index,
