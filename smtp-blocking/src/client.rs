@@ -445,7 +445,32 @@ impl SmtpClient {
             .and_then(|()| self.stream.flush());
         self.out.clear();
         if let Err(e) = result {
-            self.io_failed(e);
+            // A server that stops reading mid-content often said why first (421, 552): hand
+            // the core what already arrived, so the error is its reply, not a broken pipe.
+            self.salvage_input();
+            if !self.core.is_closed() {
+                self.io_failed(e);
+            }
+        }
+    }
+
+    /// After a failed write: feeds the core whatever the server already sent, waiting briefly.
+    fn salvage_input(&mut self) {
+        if self
+            .stream
+            .set_read_timeout(Duration::from_millis(200))
+            .is_err()
+        {
+            return;
+        }
+        while !self.core.is_closed() {
+            match self.stream.read(&mut self.input) {
+                Ok(n) if n > 0 => {
+                    let now = self.now();
+                    self.core.handle_input(now, &self.input[..n]);
+                }
+                _ => return,
+            }
         }
     }
 

@@ -399,3 +399,33 @@ fn scram_nonce_is_random() {
     }
     assert_ne!(nonces[0], nonces[1]);
 }
+
+/// RFC 5321 3.8: a server that answers 421 in the middle of the content and hangs up: the
+/// error is the 421 (transient), not just a broken pipe.
+#[test]
+fn service_closing_mid_content() {
+    let mock = Mock::start(|peer| {
+        peer.hello(&[]);
+        peer.expect("MAIL");
+        peer.send("250 ok\r\n");
+        peer.expect("RCPT");
+        peer.send("250 ok\r\n");
+        peer.expect("DATA");
+        peer.send("354 go\r\n");
+        let mut some = vec![0u8; 100_000];
+        std::io::Read::read_exact(&mut peer.reader, &mut some).unwrap();
+        peer.send("421 4.4.2 mock.test timeout, closing\r\n");
+        let _ = peer.stream.shutdown(std::net::Shutdown::Both);
+    });
+    let mut client = SmtpClient::connect(options(mock.port, Duration::from_secs(5))).unwrap();
+    let body = vec![b'x'; 32 * 1024 * 1024];
+    let err = client
+        .send(envelope("a@example.org", &["b@example.net"]), &body[..])
+        .unwrap_err();
+    mock.join();
+    assert!(err.is_transient(), "{err:?}");
+    assert!(
+        matches!(&err, SendError::Session(Error::ServiceClosing { .. })),
+        "{err:?}"
+    );
+}

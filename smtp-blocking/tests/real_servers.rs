@@ -567,3 +567,16 @@ fn assert_no_secret(outputs: &[&str]) {
         }
     }
 }
+
+/// smtp-sink `-A`: 550 in the middle of the content, then it stops reading. The write times
+/// out (or fails), and the error carries the server's reply rather than only the broken write.
+#[test]
+fn sink_refuses_mid_content() {
+    let sink = peer_or_skip!(SmtpSink::builder().abort_after_data(1).start());
+    let mut client = SmtpClient::connect(options(sink.port(), Duration::from_secs(3))).unwrap();
+    let body = vec![b'y'; 64 * 1024 * 1024];
+    let err = client
+        .send(envelope("a@example.org", &["b@example.net"]), &body[..])
+        .unwrap_err();
+    assert_eq!(err.reply().map(|r| r.code().get()), Some(550), "{err:?}");
+}
