@@ -170,7 +170,7 @@ impl Setup {
     }
 }
 
-/// One step of the session. Encoded as an opcode byte (read modulo 10) and its operands.
+/// One step of the session. Encoded as an opcode byte (read modulo 11) and its operands.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Op {
     /// 0, split, length, bytes: the server sent these bytes (fed in chunks of `split` bytes, 0:
@@ -202,12 +202,14 @@ pub enum Op {
     Quit,
     /// 9, id: write to (bit 7: finish) the message with handle `id & 127`, whatever it is.
     WriteTo(u8),
+    /// 10: the caller aborts the session.
+    Abort,
 }
 
 impl Op {
     /// Reads one step.
     pub fn read(input: &mut Bytes<'_>) -> Op {
-        match input.u8() % 10 {
+        match input.u8() % 11 {
             0 => {
                 let split = input.u8();
                 Op::Input {
@@ -223,7 +225,8 @@ impl Op {
             6 => Op::Close,
             7 => Op::Side(input.u8()),
             8 => Op::Quit,
-            _ => Op::WriteTo(input.u8()),
+            9 => Op::WriteTo(input.u8()),
+            _ => Op::Abort,
         }
     }
 
@@ -245,6 +248,7 @@ impl Op {
             Op::Side(w) => out.extend_from_slice(&[7, *w]),
             Op::Quit => out.push(8),
             Op::WriteTo(id) => out.extend_from_slice(&[9, *id]),
+            Op::Abort => out.push(10),
         }
     }
 }
@@ -303,6 +307,8 @@ struct Sent {
     recipients: usize,
     /// Where its marker first appeared in the output.
     body_seen: bool,
+    /// Body bytes the harness wrote for it.
+    written: usize,
     outcomes: usize,
 }
 
@@ -469,7 +475,7 @@ impl Run {
                     let result = self.client.write_body(id, &body);
                     self.check_body_call("write_body", &result);
                     if result.is_ok() {
-                        self.body_bytes += body.len();
+                        self.wrote(id, body.len());
                     }
                 }
             }
@@ -507,10 +513,24 @@ impl Run {
                 self.check_usage("quit", &result);
                 self.quit_called = true;
             }
+            Op::Abort => {
+                let was_closed = self.closed();
+                self.client.abort(now);
+                assert!(self.closed(), "abort left the session open");
+                if !was_closed {
+                    assert_eq!(
+                        self.client.error(),
+                        Some(&Error::LocallyAborted),
+                        "abort's error"
+                    );
+                }
+            }
             Op::WriteTo(id) => {
                 let message = MessageId(u64::from(id & 127));
                 if id & 128 == 0 {
-                    let _ = self.client.write_body(message, b"stray\r\n");
+                    if self.client.write_body(message, b"stray\r\n").is_ok() {
+                        self.wrote(message, 7);
+                    }
                 } else if self.client.finish_body(message).is_ok() {
                     self.open.retain(|&m| m != message);
                 }
@@ -584,6 +604,7 @@ impl Run {
             },
             recipients: recipients_len,
             body_seen: false,
+            written: if mode == 3 { 40 } else { 0 },
             outcomes: 0,
         });
         match mode {
@@ -603,7 +624,7 @@ impl Run {
                 let body = self.body(id, flags);
                 let result = self.client.write_body(id, &body);
                 self.check_body_call("write_body", &result);
-                self.body_bytes += body.len();
+                self.wrote(id, body.len());
                 if mode == 1 {
                     let result = self.client.finish_body(id);
                     self.check_body_call("finish_body", &result);
@@ -629,11 +650,39 @@ impl Run {
         }
     }
 
+    fn wrote(&mut self, id: MessageId, n: usize) {
+        self.body_bytes += n;
+        if let Some(m) = self.messages.iter_mut().find(|m| m.id == id) {
+            m.written += n;
+        }
+    }
+
     fn after_step(&mut self) {
+        // What the core holds for each message is the encoded form of what was written: at
+        // most twice as long (LF to CRLF, a dot doubled), plus a final CRLF.
+        for m in &self.messages {
+            let held = self.client.held_body_bytes(m.id);
+            assert!(
+                held <= 2 * m.written + 2,
+                "{:?} holds {held} bytes of {} written",
+                m.id,
+                m.written
+            );
+        }
         let start = self.sent.len();
+        let pending = self.client.transmit_len();
         let mut out = Vec::new();
         let n = self.client.poll_transmit(self.now, &mut out);
         assert_eq!(n, out.len(), "poll_transmit miscounted");
+        assert_eq!(
+            n, pending,
+            "transmit_len differs from what poll_transmit gave"
+        );
+        assert_eq!(
+            self.client.transmit_len(),
+            0,
+            "bytes left after poll_transmit"
+        );
         assert!(
             !(self.closed() && n > 0),
             "sent {:?} on a closed session",
@@ -825,6 +874,7 @@ mod tests {
             Op::Side(1),
             Op::Quit,
             Op::WriteTo(9),
+            Op::Abort,
         ];
         let mut bytes = Vec::new();
         for op in &ops {
