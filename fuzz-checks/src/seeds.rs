@@ -115,6 +115,9 @@ fn apply_setup(setup: &mut Setup, line: &str) {
                 setup.limits = setup.limits & !7 | i;
             }
             "timeout" => setup.timeout = value.parse::<u8>().unwrap_or(0),
+            // `ParserConfig::STRICT` and `ParserConfig::LENIENT` in `reply::parser_config` terms.
+            "profile" if value == "strict" => setup.parser = [1 | 1 << 3, 0],
+            "profile" if value == "lenient" => setup.parser = [2 | 4, 0],
             _ => {}
         }
     }
@@ -211,6 +214,7 @@ pub fn parse(name: &str, text: &str) -> Transcript {
                 "expn" => t.ops.push(Op::Side(3)),
                 "help" => t.ops.push(Op::Side(if rest.is_empty() { 4 } else { 5 })),
                 "quit" => t.ops.push(Op::Quit),
+                "abort" => t.ops.push(Op::Abort),
                 _ => {}
             }
         }
@@ -219,9 +223,10 @@ pub fn parse(name: &str, text: &str) -> Transcript {
     t
 }
 
-/// The `reply_parser` seed: the default configuration, one chunk, the server's bytes.
+/// The `reply_parser` seed: the transcript's parser configuration, one chunk, the server's
+/// bytes.
 pub fn reply_seed(t: &Transcript) -> Vec<u8> {
-    let mut seed = vec![0, 0, 0];
+    let mut seed = vec![t.setup.parser[0], t.setup.parser[1], 0];
     seed.extend_from_slice(&t.server);
     seed
 }
@@ -312,6 +317,20 @@ pub fn write_all(transcripts: &Path, corpus: &Path) -> std::io::Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn profiles_map_to_the_parser_presets() {
+        let strict = parse("s", "! profile=strict\n").setup.parser;
+        assert_eq!(
+            crate::reply::parser_config(strict[0], strict[1]),
+            smtp_proto::ParserConfig::STRICT
+        );
+        let lenient = parse("l", "! profile=lenient\n").setup.parser;
+        assert_eq!(
+            crate::reply::parser_config(lenient[0], lenient[1]),
+            smtp_proto::ParserConfig::LENIENT
+        );
+    }
 
     #[test]
     fn transcript_lines_become_steps() {
