@@ -127,6 +127,8 @@ pub struct Client {
     need_rset: bool,
     error: Option<Error>,
     now: Timestamp,
+    /// Reused to check that a queued envelope's commands encode.
+    scratch: Vec<u8>,
 }
 
 impl Client {
@@ -160,6 +162,7 @@ impl Client {
             need_rset: false,
             error: None,
             now,
+            scratch: Vec::new(),
         }
     }
 
@@ -385,7 +388,7 @@ impl Client {
         if envelope.recipients.is_empty() {
             return Err(UsageError::NoRecipients);
         }
-        flow::check_commands(&envelope)?;
+        flow::check_commands(&envelope, &mut self.scratch)?;
         if let Some(caps) = &self.capabilities {
             if self.phase == Phase::Ready || self.phase == Phase::Opening {
                 flow::adjust_params(&envelope, caps, &self.config, self.secure)?;
