@@ -5,15 +5,218 @@
 //! can never carry `\n.\n`, `\r.\r` or another end-of-data look-alike (the SMTP smuggling class,
 //! CVE-2023-51764/51765/51766).
 //!
-//! SKELETON: the API below is fixed; the bodies are being written.
+//! # How it works
+//!
+//! One small state machine serves both encoders: at the start of a line, just after a
+//! CR (so an LF here completes that CR's line end and is dropped), or in the middle of a line.
+//! A CR is written as CRLF at once, so the output never lags the input and no byte is held back
+//! between calls; a CR at the end of one chunk and an LF at the start of the next still make one
+//! line end. Between line ends the input is copied in runs found with `memchr2`, so plain text
+//! costs one scan and one copy.
+//!
+//! [`BodyEncoder::encode_into`] consumes an input byte only once all of its output is written,
+//! with one exception so that a one-byte buffer still makes progress: given a single byte of room
+//! for a two-byte expansion (CRLF, or a stuffed `..`), it writes the first byte and owes the
+//! second, which goes out first on the next call (any call, `finish` included).
+//!
+//! # Decisions
+//!
+//! - `finish` resets the byte count along with the rest of the state; read
+//!   [`BodyEncoder::bytes_out`] before finishing if it is wanted. The count is of wire bytes, so
+//!   it includes the stuffed dots that RFC 1870 4 leaves out of the SIZE value: it is an upper
+//!   bound for SIZE.
+//! - [`unstuff`] follows RFC 5321 4.5.2 like a server: one leading dot is removed from any line
+//!   that starts with one, whether or not a second dot follows. A CR at the very end of the wire
+//!   bytes is reported as [`UnstuffError::MissingEnd`] (the input stops in a line end), any other
+//!   CR or LF not in a CRLF pair as [`UnstuffError::BareLineEnd`].
 
 use alloc::vec::Vec;
+use core::fmt;
+use memchr::memchr2;
+
+/// Where the encoder is in the current line (RFC 5321 2.3.8, 4.5.2).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum LineState {
+    /// At the start of a line (and of the body): a `.` here must be doubled.
+    #[default]
+    Start,
+    /// At the start of a line that a CR ended; that CR was already written as CRLF, so an LF
+    /// here belongs to it and is dropped.
+    AfterCr,
+    /// Inside a line.
+    Middle,
+}
+
+/// Line-end normalisation with optional dot-stuffing; the shared core of both encoders.
+#[derive(Clone, Debug, Default)]
+struct Normaliser {
+    state: LineState,
+    /// The second byte of a two-byte expansion that `encode_into` could not fit (only ever with
+    /// a single byte of room); it is written before anything else.
+    owed: Option<u8>,
+    bytes_out: u64,
+}
+
+impl Normaliser {
+    fn encode(&mut self, input: &[u8], out: &mut Vec<u8>, stuff: bool) {
+        let before = out.len();
+        if let Some(byte) = self.owed.take() {
+            out.push(byte);
+        }
+        // Exact for text without line ends; line ends and dots grow it further as needed.
+        out.reserve(input.len());
+        let mut rest = input;
+        while let Some((&first, tail)) = rest.split_first() {
+            // At a line start, a dot or an LF completing a CR needs care; in the middle of a
+            // line only CR and LF do, and the run copy below handles them.
+            if self.state != LineState::Middle {
+                if let Some((bytes, next)) = self.special(first, stuff) {
+                    out.extend_from_slice(bytes);
+                    self.state = next;
+                    rest = tail;
+                    continue;
+                }
+            }
+            match memchr2(b'\r', b'\n', rest) {
+                None => {
+                    out.extend_from_slice(rest);
+                    self.state = LineState::Middle;
+                    break;
+                }
+                Some(k) => {
+                    let (run, end) = rest.split_at(k);
+                    out.extend_from_slice(run);
+                    out.extend_from_slice(b"\r\n");
+                    // CRLF in one go is the common case: skip both bytes.
+                    match end {
+                        [b'\r', b'\n', after @ ..] => {
+                            self.state = LineState::Start;
+                            rest = after;
+                        }
+                        [b'\r', after @ ..] => {
+                            self.state = LineState::AfterCr;
+                            rest = after;
+                        }
+                        [_, after @ ..] => {
+                            self.state = LineState::Start;
+                            rest = after;
+                        }
+                        [] => break, // unreachable: memchr2 found a byte at k
+                    }
+                }
+            }
+        }
+        self.bytes_out += (out.len() - before) as u64;
+    }
+
+    /// The output and next state for a byte with a special meaning in the current state (a
+    /// line end, or a dot at the start of a line when stuffing); `None` for an ordinary byte.
+    fn special(&self, byte: u8, stuff: bool) -> Option<(&'static [u8], LineState)> {
+        match byte {
+            b'\n' if self.state == LineState::AfterCr => Some((b"", LineState::Start)),
+            b'\n' => Some((b"\r\n", LineState::Start)),
+            b'\r' => Some((b"\r\n", LineState::AfterCr)),
+            b'.' if stuff && self.state != LineState::Middle => Some((b"..", LineState::Middle)),
+            _ => None,
+        }
+    }
+
+    fn encode_into(&mut self, input: &[u8], out: &mut [u8], stuff: bool) -> (usize, usize) {
+        let mut read = 0;
+        let mut written = 0;
+        if let Some(byte) = self.owed {
+            let Some(slot) = out.first_mut() else {
+                return (0, 0);
+            };
+            *slot = byte;
+            self.owed = None;
+            written = 1;
+        }
+        while let Some(rest) = input.get(read..) {
+            let Some(&first) = rest.first() else { break };
+            let space = out.len() - written;
+            if let Some((bytes, next)) = self.special(first, stuff) {
+                // An input byte is consumed only with all of its output written, except that a
+                // two-byte expansion is split when the caller offers a single byte of room (else
+                // a one-byte buffer could never make progress): its second byte is owed, and
+                // goes out before anything else.
+                if let Some(dst) = out.get_mut(written..written + bytes.len()) {
+                    dst.copy_from_slice(bytes);
+                    written += bytes.len();
+                } else if let (&[head, tail], 0, 1) = (bytes, written, space) {
+                    if let Some(slot) = out.first_mut() {
+                        *slot = head;
+                    }
+                    self.owed = Some(tail);
+                    written = 1;
+                } else {
+                    break;
+                }
+                self.state = next;
+                read += 1;
+                continue;
+            }
+            // A run of ordinary bytes; search no further than what fits, so that tiny output
+            // buffers do not make the scan quadratic.
+            let window = rest.get(..space.min(rest.len())).unwrap_or(&[]);
+            let run = memchr2(b'\r', b'\n', window).unwrap_or(window.len());
+            let run = match (out.get_mut(written..written + run), rest.get(..run)) {
+                (Some(dst), Some(src)) if run > 0 => {
+                    dst.copy_from_slice(src);
+                    run
+                }
+                _ => break,
+            };
+            written += run;
+            read += run;
+            self.state = LineState::Middle;
+        }
+        self.bytes_out += written as u64;
+        (read, written)
+    }
+
+    /// Appends the owed byte (if any) and the trailer, and resets.
+    fn finish(&mut self, out: &mut Vec<u8>, stuff: bool) {
+        if let Some(byte) = self.owed {
+            out.push(byte);
+        }
+        out.extend_from_slice(self.trailer(stuff));
+        *self = Normaliser::default();
+    }
+
+    /// [`Normaliser::finish`] into a buffer, all or nothing.
+    fn finish_into(&mut self, out: &mut [u8], stuff: bool) -> Option<usize> {
+        let trailer = self.trailer(stuff);
+        let (dst, len) = match self.owed {
+            Some(byte) => {
+                let (slot, dst) = out.split_first_mut()?;
+                let dst = dst.get_mut(..trailer.len())?;
+                *slot = byte;
+                (dst, trailer.len() + 1)
+            }
+            None => (out.get_mut(..trailer.len())?, trailer.len()),
+        };
+        dst.copy_from_slice(trailer);
+        *self = Normaliser::default();
+        Some(len)
+    }
+
+    /// The bytes that end the content: CRLF if a line is open, then the end mark if stuffing.
+    fn trailer(&self, stuff: bool) -> &'static [u8] {
+        match (self.state == LineState::Middle, stuff) {
+            (true, true) => b"\r\n.\r\n",
+            (false, true) => b".\r\n",
+            (true, false) => b"\r\n",
+            (false, false) => b"",
+        }
+    }
+}
 
 /// Streaming DATA encoder: takes the body in chunks of any size and emits wire bytes in constant
 /// memory (one byte of state: where we are in the current line end).
 #[derive(Clone, Debug, Default)]
 pub struct BodyEncoder {
-    _todo: (),
+    inner: Normaliser,
 }
 
 impl BodyEncoder {
@@ -24,35 +227,35 @@ impl BodyEncoder {
 
     /// Appends the wire form of `input` (line ends normalised, dot-stuffed) to `out`.
     pub fn encode(&mut self, input: &[u8], out: &mut Vec<u8>) {
-        let _ = (input, out);
-        todo!()
+        self.inner.encode(input, out, true);
     }
 
     /// Appends the end of data: a CRLF if the body did not end with a line end, then `.` CRLF.
     /// The encoder is then reset for a new body.
     pub fn finish(&mut self, out: &mut Vec<u8>) {
-        let _ = out;
-        todo!()
+        self.inner.finish(out, true);
     }
 
     /// Like [`BodyEncoder::encode`] into a caller-owned buffer: encodes as much of `input` as
     /// fits in `out`, returns `(consumed, written)`. Never allocates; call again with the rest.
     pub fn encode_into(&mut self, input: &[u8], out: &mut [u8]) -> (usize, usize) {
-        let _ = (input, out);
-        todo!()
+        self.inner.encode_into(input, out, true)
     }
 
     /// Like [`BodyEncoder::finish`] into a caller-owned buffer; needs at most 5 bytes. Returns
     /// `Some(written)`, or `None` (nothing written, state unchanged) if `out` is too small.
+    ///
+    /// One exception to the 5: when [`BodyEncoder::encode_into`] was given a single byte of room
+    /// for a two-byte expansion, the second byte is still owed and finishing may need 6 bytes.
+    /// Calling `encode_into` with an empty input and any room writes the owed byte.
     pub fn finish_into(&mut self, out: &mut [u8]) -> Option<usize> {
-        let _ = out;
-        todo!()
+        self.inner.finish_into(out, true)
     }
 
     /// Wire bytes produced so far for this body (the SIZE the server will count, end mark
     /// excluded).
     pub fn bytes_out(&self) -> u64 {
-        todo!()
+        self.inner.bytes_out
     }
 }
 
@@ -60,32 +263,42 @@ impl BodyEncoder {
 /// for BINARYMIME, bytes passed through untouched.
 #[derive(Clone, Debug, Default)]
 pub struct ChunkEncoder {
-    _todo: (),
+    binary: bool,
+    inner: Normaliser,
 }
 
 impl ChunkEncoder {
     /// `binary`: pass bytes through unchanged (BODY=BINARYMIME).
     pub fn new(binary: bool) -> ChunkEncoder {
-        let _ = binary;
-        todo!()
+        ChunkEncoder {
+            binary,
+            inner: Normaliser::default(),
+        }
     }
 
     /// Appends the normalised form of `input` to `out`.
     pub fn encode(&mut self, input: &[u8], out: &mut Vec<u8>) {
-        let _ = (input, out);
-        todo!()
+        if self.binary {
+            // RFC 3030 3: BINARYMIME content is sent as is.
+            out.extend_from_slice(input);
+            self.inner.bytes_out += input.len() as u64;
+        } else {
+            self.inner.encode(input, out, false);
+        }
     }
 
     /// Appends what the end of the content needs: a CRLF if the text did not end with a line end
     /// (nothing in binary mode). The encoder is then reset.
     pub fn finish(&mut self, out: &mut Vec<u8>) {
-        let _ = out;
-        todo!()
+        if !self.binary {
+            self.inner.finish(out, false);
+        }
+        *self = ChunkEncoder::new(self.binary);
     }
 
     /// Wire bytes produced so far.
     pub fn bytes_out(&self) -> u64 {
-        todo!()
+        self.inner.bytes_out
     }
 }
 
@@ -107,10 +320,51 @@ pub enum UnstuffError {
     },
 }
 
+impl fmt::Display for UnstuffError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            UnstuffError::MissingEnd => f.write_str("no end-of-data mark (CRLF . CRLF)"),
+            UnstuffError::BareLineEnd { at } => {
+                write!(f, "bare CR or LF at offset {at} (RFC 5321 2.3.8)")
+            }
+            UnstuffError::TrailingBytes { at } => {
+                write!(f, "bytes after the end-of-data mark at offset {at}")
+            }
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for UnstuffError {}
+
 /// Decodes DATA wire bytes (up to and including the `.` CRLF end mark) back into content, as a
 /// server would: removes the end mark and one leading dot from each line. Strict: bare CR or LF
 /// is an error. For tests, fuzzing and the demo server.
 pub fn unstuff(wire: &[u8]) -> Result<Vec<u8>, UnstuffError> {
-    let _ = wire;
-    todo!()
+    let mut out = Vec::with_capacity(wire.len());
+    let mut pos = 0;
+    loop {
+        let rest = wire.get(pos..).unwrap_or(&[]);
+        let Some(k) = memchr2(b'\r', b'\n', rest) else {
+            return Err(UnstuffError::MissingEnd);
+        };
+        let (line, end) = rest.split_at(k);
+        match end {
+            [b'\r', b'\n', ..] => {}
+            [b'\r'] => return Err(UnstuffError::MissingEnd),
+            _ => return Err(UnstuffError::BareLineEnd { at: pos + k }),
+        }
+        let next = pos + k + 2;
+        if line == b"." {
+            // RFC 5321 4.5.2: the end mark; nothing may follow it within this body.
+            return if next < wire.len() {
+                Err(UnstuffError::TrailingBytes { at: next })
+            } else {
+                Ok(out)
+            };
+        }
+        out.extend_from_slice(line.strip_prefix(b".").unwrap_or(line));
+        out.extend_from_slice(b"\r\n");
+        pos = next;
+    }
 }

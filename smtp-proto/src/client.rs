@@ -112,6 +112,8 @@ pub struct Client {
     capabilities: Option<Capabilities>,
     secure: bool,
     tls_done: bool,
+    /// `Event::TlsUpgradeRequested` was emitted.
+    tls_requested: bool,
     authenticator: Option<Authenticator>,
     authenticated: bool,
     /// An AUTH initial response too long for the AUTH line, for the first 334.
@@ -145,6 +147,7 @@ impl Client {
             capabilities: None,
             secure,
             tls_done: false,
+            tls_requested: false,
             authenticator: None,
             authenticated: false,
             deferred_response: None,
@@ -197,9 +200,8 @@ impl Client {
     /// Whether body bytes written now for `message` go straight out (its 354 arrived, or it is
     /// sent with BDAT and under way) rather than being held in memory.
     pub fn body_flowing(&self, message: MessageId) -> bool {
-        self.message(message).is_some_and(|m| {
-            matches!(m.emit, message::Emit::Body | message::Emit::Chunks)
-        })
+        self.message(message)
+            .is_some_and(|m| matches!(m.emit, message::Emit::Body | message::Emit::Chunks))
     }
 
     /// Commands sent and not yet answered.
@@ -230,7 +232,8 @@ impl Client {
                     input = input.get(consumed..).unwrap_or_default();
                     let deviations = self.parser.deviations();
                     if !deviations.is_empty() {
-                        self.events.push_back(Event::DeviationTolerated { deviations, stage });
+                        self.events
+                            .push_back(Event::DeviationTolerated { deviations, stage });
                     }
                     let reply = core::mem::take(&mut self.reply);
                     if self.config.transcript {
@@ -246,6 +249,11 @@ impl Client {
                 Ok(Status::Partial) => break,
                 Err(error) => return self.fail(Error::ReplySyntax { error, stage }),
             }
+        }
+        if self.phase == Phase::AwaitingTls && !self.tls_requested {
+            // RFC 3207 4.2: the 220 was the last thing in this input; ask for the handshake.
+            self.tls_requested = true;
+            self.events.push_back(Event::TlsUpgradeRequested);
         }
         self.pump();
     }
@@ -472,11 +480,16 @@ impl Client {
             // Arguments are validated when queued; reaching this is a bug, not the peer's doing.
             // Fail the session instead of panicking.
             debug_assert!(false, "command failed to encode: {e}");
-            return self.fail(Error::ConnectionClosed { stage: expect.stage() });
+            return self.fail(Error::ConnectionClosed {
+                stage: expect.stage(),
+            });
         }
         if self.config.transcript {
             let line = match command {
-                Command::Auth { mechanism, initial_response } => {
+                Command::Auth {
+                    mechanism,
+                    initial_response,
+                } => {
                     let mut l = Vec::from(b"AUTH ".as_slice());
                     l.extend_from_slice(mechanism.name().as_bytes());
                     if initial_response.is_some() {
@@ -496,7 +509,8 @@ impl Client {
     }
 
     fn transcript(&mut self, direction: Direction, line: Vec<u8>) {
-        self.events.push_back(Event::Transcript(TranscriptLine { direction, line }));
+        self.events
+            .push_back(Event::Transcript(TranscriptLine { direction, line }));
     }
 
     fn transcript_reply(&mut self, reply: &Reply, stage: Stage) {
@@ -542,7 +556,10 @@ impl Client {
         self.jobs.clear();
         for m in core::mem::take(&mut self.messages) {
             if !m.reported {
-                self.events.push_back(Event::MessageFailed { message: m.id, content_sent: m.content_sent });
+                self.events.push_back(Event::MessageFailed {
+                    message: m.id,
+                    content_sent: m.content_sent,
+                });
             }
         }
         self.authenticator = None;

@@ -47,7 +47,12 @@ pub struct AuthConfig {
 impl AuthConfig {
     /// Credentials with every mechanism allowed, plaintext ones only under TLS.
     pub fn new(credentials: Credentials) -> AuthConfig {
-        AuthConfig { credentials, mechanisms: Vec::new(), allow_plaintext: false, nonce: Vec::new() }
+        AuthConfig {
+            credentials,
+            mechanisms: Vec::new(),
+            allow_plaintext: false,
+            nonce: Vec::new(),
+        }
     }
 }
 
@@ -66,7 +71,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { parser: ParserConfig::default(), max_messages_in_flight: 64, bdat_chunk_size: 64 * 1024 }
+        Limits {
+            parser: ParserConfig::default(),
+            max_messages_in_flight: 64,
+            bdat_chunk_size: 64 * 1024,
+        }
     }
 }
 

@@ -31,7 +31,10 @@ pub struct Recipient {
 
 impl From<Mailbox> for Recipient {
     fn from(address: Mailbox) -> Self {
-        Recipient { address, params: RcptParams::default() }
+        Recipient {
+            address,
+            params: RcptParams::default(),
+        }
     }
 }
 

@@ -170,9 +170,9 @@ impl Error {
         match self {
             Error::Timeout { .. } | Error::ConnectionClosed { .. } => true,
             Error::ServiceClosing { .. } => true,
-            Error::GreetingRejected(r) | Error::Rejected { reply: r, .. } | Error::AuthFailed(r) => {
-                r.is_transient()
-            }
+            Error::GreetingRejected(r)
+            | Error::Rejected { reply: r, .. }
+            | Error::AuthFailed(r) => r.is_transient(),
             Error::TlsRejected(r) => r.is_transient(),
             _ => false,
         }
@@ -195,11 +195,13 @@ impl fmt::Display for Error {
             }
             Error::UnsolicitedReply(r) => write!(f, "reply with no command pending: {r}"),
             Error::Timeout { stage } => write!(f, "timed out waiting for the {stage} reply"),
-            Error::TlsNotOffered => f.write_str("TLS required but the server does not offer STARTTLS"),
-            Error::TlsRejected(r) => write!(f, "TLS required but STARTTLS was refused: {r}"),
-            Error::BytesAfterStartTls => {
-                f.write_str("server sent bytes after its STARTTLS 220 before TLS (injection attempt)")
+            Error::TlsNotOffered => {
+                f.write_str("TLS required but the server does not offer STARTTLS")
             }
+            Error::TlsRejected(r) => write!(f, "TLS required but STARTTLS was refused: {r}"),
+            Error::BytesAfterStartTls => f.write_str(
+                "server sent bytes after its STARTTLS 220 before TLS (injection attempt)",
+            ),
             Error::AuthFailed(r) => write!(f, "authentication failed: {r}"),
             Error::Sasl(e) => write!(f, "authentication failed: {e}"),
             Error::NoUsableMechanism => {
@@ -257,10 +259,16 @@ impl fmt::Display for UsageError {
             UsageError::InvalidAddress(e) => write!(f, "invalid address: {e}"),
             UsageError::InvalidCommand(e) => write!(f, "invalid command: {e}"),
             UsageError::TooLarge { size, limit } => {
-                write!(f, "message of {size} octets exceeds the server's SIZE limit of {limit}")
+                write!(
+                    f,
+                    "message of {size} octets exceeds the server's SIZE limit of {limit}"
+                )
             }
             UsageError::ExtensionMissing(ext) => {
-                write!(f, "the message needs {ext}, which the server does not offer")
+                write!(
+                    f,
+                    "the message needs {ext}, which the server does not offer"
+                )
             }
             UsageError::TlsRequired => f.write_str("REQUIRETLS needs a TLS connection"),
             UsageError::UnknownMessage => f.write_str("no such message with an unfinished body"),

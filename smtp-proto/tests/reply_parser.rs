@@ -181,7 +181,7 @@ fn run_case(config: ParserConfig, wire: &[u8], expect: &Expect) {
 fn long_line(code: &[u8], sep: u8, text_len: usize) -> Vec<u8> {
     let mut v = code.to_vec();
     v.push(sep);
-    v.extend(std::iter::repeat(b'x').take(text_len));
+    v.extend(std::iter::repeat_n(b'x', text_len));
     v.extend_from_slice(b"\r\n");
     v
 }

@@ -34,8 +34,21 @@ fn step() -> impl Strategy<Value = Step> {
         535, 550, 552, 554,
     ]);
     let text = prop::sample::select(vec![
-        "", "OK", "mx.example", "PIPELINING", "CHUNKING", "STARTTLS", "AUTH PLAIN LOGIN CRAM-MD5",
-        "SIZE 10", "8BITMIME", "SMTPUTF8", "DSN", "VXNlcm5hbWU6", "PDEyMzQ+", "2.0.0 ok", "==",
+        "",
+        "OK",
+        "mx.example",
+        "PIPELINING",
+        "CHUNKING",
+        "STARTTLS",
+        "AUTH PLAIN LOGIN CRAM-MD5",
+        "SIZE 10",
+        "8BITMIME",
+        "SMTPUTF8",
+        "DSN",
+        "VXNlcm5hbWU6",
+        "PDEyMzQ+",
+        "2.0.0 ok",
+        "==",
     ])
     .prop_map(String::from);
     prop_oneof![
@@ -106,8 +119,11 @@ proptest! {
                     );
                     if let Ok(id) = client.send_message(env) {
                         if body {
-                            client.write_body(id, b"Subject: x\r\n\r\n.hello\n").unwrap();
-                            client.finish_body(id).unwrap();
+                            // An earlier message's unfinished body makes this a usage error
+                            // (bodies are written in order), which must change nothing.
+                            if client.write_body(id, b"Subject: x\r\n\r\n.hello\n").is_ok() {
+                                client.finish_body(id).unwrap();
+                            }
                         }
                     }
                 }
@@ -159,7 +175,10 @@ fn endless_line_is_bounded() {
     assert!(client.is_closed());
     let closed = std::iter::from_fn(|| client.poll_event()).last();
     assert!(
-        matches!(&closed, Some(Event::Closed(Err(smtp_proto::Error::ReplySyntax { .. })))),
+        matches!(
+            &closed,
+            Some(Event::Closed(Err(smtp_proto::Error::ReplySyntax { .. })))
+        ),
         "{closed:?}"
     );
 }

@@ -39,7 +39,10 @@ fn check(name: &str, transcript: &str) {
     for f in forbidden() {
         assert!(!haystack.contains(&f), "{name}: found {f:?} in\n{haystack}");
     }
-    assert!(haystack.contains("<redacted>"), "{name}: the transcript shows no redaction");
+    assert!(
+        haystack.contains("<redacted>"),
+        "{name}: the transcript shows no redaction"
+    );
 }
 
 #[test]

@@ -15,11 +15,20 @@ fn every_transcript_replays_under_every_split() {
         .filter(|p| p.extension().is_some_and(|e| e == "txt"))
         .collect();
     names.sort();
-    assert!(names.len() >= 20, "expected the transcript suite, found {}", names.len());
+    assert!(
+        names.len() >= 20,
+        "expected the transcript suite, found {}",
+        names.len()
+    );
     for path in names {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let text = std::fs::read_to_string(&path).unwrap();
-        for split in [Split::Whole, Split::ByteByByte, Split::Random(7), Split::Random(1234567)] {
+        for split in [
+            Split::Whole,
+            Split::ByteByByte,
+            Split::Random(7),
+            Split::Random(1234567),
+        ] {
             run_transcript(&name, &text, split);
         }
     }

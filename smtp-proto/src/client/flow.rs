@@ -21,10 +21,18 @@ pub(super) fn check_commands(envelope: &Envelope) -> Result<(), UsageError> {
     let mut scratch = Vec::new();
     let mut params = envelope.params.clone();
     params.smtputf8 |= envelope.needs_smtputf8();
-    Command::Mail { from: envelope.from.as_ref(), params: &params }.encode(&mut scratch)?;
+    Command::Mail {
+        from: envelope.from.as_ref(),
+        params: &params,
+    }
+    .encode(&mut scratch)?;
     for r in &envelope.recipients {
         scratch.clear();
-        Command::Rcpt { to: &r.address, params: &r.params }.encode(&mut scratch)?;
+        Command::Rcpt {
+            to: &r.address,
+            params: &r.params,
+        }
+        .encode(&mut scratch)?;
     }
     Ok(())
 }
@@ -65,7 +73,10 @@ pub(super) fn adjust_params(
     }
     let dsn = p.ret.is_some()
         || p.envid.is_some()
-        || envelope.recipients.iter().any(|r| r.params.notify.is_some() || r.params.orcpt.is_some());
+        || envelope
+            .recipients
+            .iter()
+            .any(|r| r.params.notify.is_some() || r.params.orcpt.is_some());
     if dsn && !caps.dsn {
         return Err(UsageError::ExtensionMissing("DSN"));
     }
@@ -113,7 +124,9 @@ impl Client {
     /// Starts whatever queued work the session allows now, in order.
     pub(super) fn pump(&mut self) {
         while self.phase == Phase::Ready {
-            let Some(front) = self.jobs.front() else { break };
+            let Some(front) = self.jobs.front() else {
+                break;
+            };
             if let Job::Message(id) = *front {
                 if !self.pump_message(id) {
                     break;
@@ -146,13 +159,20 @@ impl Client {
 
     /// Messages started whose outcome is not known yet.
     fn messages_in_flight(&self) -> usize {
-        self.messages.iter().filter(|m| m.emit != Emit::NotStarted && !m.reported).count()
+        // Messages start in queue order, so the started ones are a prefix.
+        self.messages
+            .iter()
+            .take_while(|m| m.emit != Emit::NotStarted)
+            .filter(|m| !m.reported)
+            .count()
     }
 
     /// Moves message `id` along as far as it can go now. True when it needs nothing more from
     /// the job queue (its content is out, or it was given up).
     fn pump_message(&mut self, id: MessageId) -> bool {
-        let Some(i) = self.message_index(id) else { return true };
+        let Some(i) = self.message_index(id) else {
+            return true;
+        };
         loop {
             if self.phase == Phase::Closed {
                 return false;
@@ -161,12 +181,14 @@ impl Client {
             match self.messages[i].emit {
                 Emit::NotStarted => {
                     if !may_send
-                        || self.messages_in_flight() >= self.config.limits.max_messages_in_flight.max(1)
+                        || self.messages_in_flight()
+                            >= self.config.limits.max_messages_in_flight.max(1)
                     {
                         return false;
                     }
                     if !self.start_message(i) {
-                        return true;
+                        // Rejected (Aborted: done with it), or waiting for its RSET's reply.
+                        return self.messages[i].emit == Emit::Aborted;
                     }
                 }
                 Emit::Rcpts(k) => {
@@ -184,9 +206,16 @@ impl Client {
                     if !may_send {
                         return false;
                     }
-                    let r = self.messages[i].envelope.recipients[k].clone();
                     self.messages[i].emit = Emit::Rcpts(k + 1);
-                    self.send_for(i, Command::Rcpt { to: &r.address, params: &r.params }, Expect::Rcpt(id, k));
+                    // Borrow the envelope out for the encoder (taking it costs no allocation).
+                    let envelope = core::mem::take(&mut self.messages[i].envelope);
+                    let r = &envelope.recipients[k];
+                    let rcpt = Command::Rcpt {
+                        to: &r.address,
+                        params: &r.params,
+                    };
+                    self.send_for(i, rcpt, Expect::Rcpt(id, k));
+                    self.messages[i].envelope = envelope;
                 }
                 Emit::SendData => {
                     if self.messages[i].doomed() {
@@ -245,8 +274,19 @@ impl Client {
                         return false;
                     }
                     let size = if last { m.staged.len() } else { chunk };
-                    let expect = if last { Expect::DataEnd(id) } else { Expect::Bdat(id) };
-                    self.send_for(i, Command::Bdat { size: size as u64, last }, expect);
+                    let expect = if last {
+                        Expect::DataEnd(id)
+                    } else {
+                        Expect::Bdat(id)
+                    };
+                    self.send_for(
+                        i,
+                        Command::Bdat {
+                            size: size as u64,
+                            last,
+                        },
+                        expect,
+                    );
                     let m = &mut self.messages[i];
                     if last {
                         self.out.append(&mut m.staged);
@@ -267,31 +307,64 @@ impl Client {
         }
     }
 
-    /// Sends RSET if needed and MAIL; decides DATA or BDAT. False if the message cannot be sent
-    /// to this server (it is then reported rejected).
+    /// Decides DATA or BDAT and the MAIL parameters, sends RSET if needed, then MAIL. False if
+    /// the message cannot be sent to this server (it is then reported rejected) or must wait
+    /// for the reply to its RSET (no PIPELINING).
     fn start_message(&mut self, i: usize) -> bool {
-        let caps = self.capabilities.clone().unwrap_or_default();
-        let params = match adjust_params(&self.messages[i].envelope, &caps, &self.config, self.secure) {
-            Ok(p) => p,
-            Err(e) => {
-                let m = &mut self.messages[i];
-                m.fail(Rejection::Unsendable(e));
-                m.emit = Emit::Aborted;
-                m.staged = Vec::new();
-                self.settle(i);
-                return false;
-            }
-        };
-        let bdat = uses_bdat(&caps, &self.config, &params);
+        if matches!(self.messages[i].encoder, Encoder::Undecided) && !self.prepare_message(i) {
+            return false;
+        }
         let id = self.messages[i].id;
+        let bdat = matches!(self.messages[i].encoder, Encoder::Bdat(_));
         // With BDAT, whole messages go out before earlier ones are answered. A server that kept
         // an earlier refused transaction open (Exim answers the next MAIL with 503) must see an
         // RSET first; it costs a line, not a round trip.
-        let others = self.messages.iter().any(|m| m.id != id && m.emit != Emit::NotStarted && !m.reported);
-        if self.need_rset || (bdat && others) {
+        let others = bdat
+            && self
+                .messages
+                .iter()
+                .take_while(|m| m.emit != Emit::NotStarted)
+                .any(|m| m.id != id && !m.reported);
+        if !self.messages[i].rset_sent && (self.need_rset || others) {
             self.need_rset = false;
+            self.messages[i].rset_sent = true;
             self.send(Command::Rset, Expect::Rset);
+            if !self.may_send() {
+                return false;
+            }
         }
+        let m = &mut self.messages[i];
+        m.emit = Emit::Rcpts(0);
+        let envelope = core::mem::take(&mut m.envelope);
+        let params = core::mem::take(&mut m.params);
+        let mail = Command::Mail {
+            from: envelope.from.as_ref(),
+            params: &params,
+        };
+        self.send_for(i, mail, Expect::Mail(id));
+        let m = &mut self.messages[i];
+        m.envelope = envelope;
+        m.params = params;
+        true
+    }
+
+    /// Checks the message against the server's extensions and chooses its encoder. False (and
+    /// the message reported rejected) when it cannot be sent to this server.
+    fn prepare_message(&mut self, i: usize) -> bool {
+        let caps = self.capabilities.clone().unwrap_or_default();
+        let params =
+            match adjust_params(&self.messages[i].envelope, &caps, &self.config, self.secure) {
+                Ok(p) => p,
+                Err(e) => {
+                    let m = &mut self.messages[i];
+                    m.fail(Rejection::Unsendable(e));
+                    m.emit = Emit::Aborted;
+                    m.staged = Vec::new();
+                    self.settle(i);
+                    return false;
+                }
+            };
+        let bdat = uses_bdat(&caps, &self.config, &params);
         let m = &mut self.messages[i];
         m.params = params;
         let raw = core::mem::take(&mut m.staged);
@@ -307,10 +380,6 @@ impl Client {
             encoder.encode(&raw, &mut m.staged);
             m.encoder = Encoder::Data(encoder);
         }
-        m.emit = Emit::Rcpts(0);
-        let from = m.envelope.from.clone();
-        let params = m.params.clone();
-        self.send_for(i, Command::Mail { from: from.as_ref(), params: &params }, Expect::Mail(id));
         true
     }
 
@@ -339,7 +408,11 @@ impl Client {
         m.reported = true;
         let message = m.id;
         let event = match m.outcome() {
-            Ok((reply, recipients)) => Event::MessageAccepted { message, reply, recipients },
+            Ok((reply, recipients)) => Event::MessageAccepted {
+                message,
+                reply,
+                recipients,
+            },
             Err(rejection) => Event::MessageRejected { message, rejection },
         };
         self.events.push_back(event);
@@ -347,7 +420,11 @@ impl Client {
 
     /// Forgets messages whose outcome is reported and whose body the caller finished.
     fn collect(&mut self) {
-        while self.messages.front().is_some_and(|m| m.reported && m.body_finished) {
+        while self
+            .messages
+            .front()
+            .is_some_and(|m| m.reported && m.body_finished)
+        {
             self.messages.pop_front();
         }
     }
@@ -375,7 +452,11 @@ impl Client {
                 Encoder::Undecided => m.staged.extend_from_slice(data),
                 Encoder::Data(encoder) => {
                     // After 354 the content goes straight out; before, it waits in `staged`.
-                    let target = if m.emit == Emit::Body { out } else { &mut m.staged };
+                    let target = if m.emit == Emit::Body {
+                        out
+                    } else {
+                        &mut m.staged
+                    };
                     encoder.encode(data, target);
                 }
                 Encoder::Bdat(encoder) => {
@@ -406,7 +487,8 @@ impl Client {
         match expect {
             Expect::Mail(_) => {
                 if positive {
-                    self.events.push_back(Event::SenderAccepted { message: id, reply });
+                    self.events
+                        .push_back(Event::SenderAccepted { message: id, reply });
                 } else {
                     self.messages[i].fail(Rejection::Mail(reply));
                 }
@@ -416,10 +498,18 @@ impl Client {
                 m.rcpt_answered += 1;
                 if positive {
                     m.accepted.push(index);
-                    self.events.push_back(Event::RecipientAccepted { message: id, index, reply });
+                    self.events.push_back(Event::RecipientAccepted {
+                        message: id,
+                        index,
+                        reply,
+                    });
                 } else {
                     m.last_rcpt_rejection = Some(reply.clone());
-                    self.events.push_back(Event::RecipientRejected { message: id, index, reply });
+                    self.events.push_back(Event::RecipientRejected {
+                        message: id,
+                        index,
+                        reply,
+                    });
                 }
             }
             Expect::Data(_) => {
@@ -448,12 +538,10 @@ impl Client {
                     self.need_rset = true;
                 }
             }
-            Expect::Bdat(_) => {
-                if !positive {
-                    // RFC 3030 2: after a refused chunk, send no more; RSET before the next.
-                    self.messages[i].fail(Rejection::Data(reply));
-                    self.need_rset = true;
-                }
+            Expect::Bdat(_) if !positive => {
+                // RFC 3030 2: after a refused chunk, send no more; RSET before the next.
+                self.messages[i].fail(Rejection::Data(reply));
+                self.need_rset = true;
             }
             Expect::DataEnd(_) => {
                 let m = &mut self.messages[i];
@@ -474,7 +562,11 @@ impl Client {
                 } else {
                     m.last_delivery_failure = Some(reply.clone());
                 }
-                self.events.push_back(Event::RecipientDelivered { message: id, index, reply });
+                self.events.push_back(Event::RecipientDelivered {
+                    message: id,
+                    index,
+                    reply,
+                });
             }
             _ => {}
         }

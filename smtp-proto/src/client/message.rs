@@ -63,6 +63,8 @@ pub(crate) struct Message {
     pub(crate) delivered: usize,
     /// LMTP: the last negative per-recipient reply.
     pub(crate) last_delivery_failure: Option<Reply>,
+    /// The RSET before its MAIL is out.
+    pub(crate) rset_sent: bool,
     /// Replies awaited for this message.
     pub(crate) outstanding: usize,
     /// The outcome event was emitted.
@@ -88,6 +90,7 @@ impl Message {
             final_reply: None,
             delivered: 0,
             last_delivery_failure: None,
+            rset_sent: false,
             outstanding: 0,
             reported: false,
         }
@@ -122,17 +125,25 @@ impl Message {
         match self.failure.take() {
             Some(f @ (Rejection::Mail(_) | Rejection::Unsendable(_))) => return Err(f),
             _ if self.accepted.is_empty() => {
-                return Err(Rejection::NoValidRecipients(self.last_rcpt_rejection.take()));
+                return Err(Rejection::NoValidRecipients(
+                    self.last_rcpt_rejection.take(),
+                ));
             }
             Some(f) => return Err(f),
             None => {}
         }
         match self.final_reply.take() {
             Some(reply) => {
-                let n = if self.delivered > 0 { self.delivered } else { self.accepted.len() };
+                let n = if self.delivered > 0 {
+                    self.delivered
+                } else {
+                    self.accepted.len()
+                };
                 Ok((reply, n))
             }
-            None => Err(Rejection::Content(self.last_delivery_failure.take().unwrap_or_default())),
+            None => Err(Rejection::Content(
+                self.last_delivery_failure.take().unwrap_or_default(),
+            )),
         }
     }
 }

@@ -11,7 +11,9 @@ use core::time::Duration;
 pub(crate) enum Expect {
     Greeting,
     /// EHLO/LHLO (`extended`) or HELO.
-    Hello { extended: bool },
+    Hello {
+        extended: bool,
+    },
     StartTls,
     Auth,
     Mail(MessageId),
@@ -110,7 +112,10 @@ impl Pipeline {
         if expect.ends_group() {
             self.barriers += 1;
         }
-        self.queue.push_back(InFlight { expect, sent_at: None });
+        self.queue.push_back(InFlight {
+            expect,
+            sent_at: None,
+        });
     }
 
     /// Pushes an expectation whose clock starts now (the greeting: nothing is sent for it).
@@ -165,7 +170,10 @@ impl Pipeline {
         let head = self.queue.front()?;
         let sent = head.sent_at?;
         let start = sent.max(self.last_reply_at);
-        Some((start.saturating_add(head.expect.timeout(timeouts)), head.expect.stage()))
+        Some((
+            start.saturating_add(head.expect.timeout(timeouts)),
+            head.expect.stage(),
+        ))
     }
 
     pub(crate) fn clear(&mut self) {

@@ -16,7 +16,8 @@ impl Client {
         let stage = self.current_stage();
         // RFC 5321 3.8: 421 at any point (even unsolicited, in the middle of the content) means
         // the server is going away.
-        if reply.code() == Code::SERVICE_NOT_AVAILABLE && self.pipeline.head() != Some(Expect::Quit) {
+        if reply.code() == Code::SERVICE_NOT_AVAILABLE && self.pipeline.head() != Some(Expect::Quit)
+        {
             return self.fail(Error::ServiceClosing { stage, reply });
         }
         let Some(expect) = self.pipeline.pop(self.now) else {
@@ -39,7 +40,8 @@ impl Client {
                 if reply.is_positive_intermediate() {
                     return self.fail(Error::UnexpectedReply { stage, reply });
                 }
-                self.events.push_back(Event::ReplyReceived { command, reply });
+                self.events
+                    .push_back(Event::ReplyReceived { command, reply });
             }
             Expect::Mail(_)
             | Expect::Rcpt(..)
@@ -65,7 +67,10 @@ impl Client {
         } else if code.is_transient() || code.is_permanent() {
             self.fail(Error::GreetingRejected(reply));
         } else {
-            self.fail(Error::UnexpectedReply { stage: crate::Stage::Greeting, reply });
+            self.fail(Error::UnexpectedReply {
+                stage: crate::Stage::Greeting,
+                reply,
+            });
         }
     }
 
@@ -87,7 +92,8 @@ impl Client {
                 // HELO: no extensions (RFC 5321 4.1.1.1).
                 Capabilities::default()
             };
-            self.events.push_back(Event::CapabilitiesChanged(caps.clone()));
+            self.events
+                .push_back(Event::CapabilitiesChanged(caps.clone()));
             self.capabilities = Some(caps);
             return self.after_hello();
         }
@@ -101,9 +107,15 @@ impl Client {
             return self.send_hello(false);
         }
         if reply.is_transient() || reply.is_permanent() {
-            self.fail(Error::Rejected { stage: crate::Stage::Hello, reply });
+            self.fail(Error::Rejected {
+                stage: crate::Stage::Hello,
+                reply,
+            });
         } else {
-            self.fail(Error::UnexpectedReply { stage: crate::Stage::Hello, reply });
+            self.fail(Error::UnexpectedReply {
+                stage: crate::Stage::Hello,
+                reply,
+            });
         }
     }
 
@@ -123,8 +135,9 @@ impl Client {
 
     fn on_starttls(&mut self, reply: Reply) {
         if reply.code() == Code::SERVICE_READY {
+            // The event is emitted at the end of this input, once it is known that nothing
+            // followed the 220 (see `handle_input`).
             self.phase = Phase::AwaitingTls;
-            self.events.push_back(Event::TlsUpgradeRequested);
         } else if reply.is_transient() || reply.is_permanent() {
             if self.config.tls == TlsPolicy::Required {
                 return self.fail(Error::TlsRejected(reply));
@@ -134,7 +147,10 @@ impl Client {
             self.events.push_back(Event::TlsSkipped(Some(reply)));
             self.start_auth();
         } else {
-            self.fail(Error::UnexpectedReply { stage: crate::Stage::StartTls, reply });
+            self.fail(Error::UnexpectedReply {
+                stage: crate::Stage::StartTls,
+                reply,
+            });
         }
     }
 
@@ -142,7 +158,11 @@ impl Client {
         let Some(auth) = self.config.auth.as_ref().filter(|_| !self.authenticated) else {
             return self.become_ready();
         };
-        let offered = self.capabilities.as_ref().map(|c| c.auth.as_slice()).unwrap_or_default();
+        let offered = self
+            .capabilities
+            .as_ref()
+            .map(|c| c.auth.as_slice())
+            .unwrap_or_default();
         let Some(mechanism) = sasl::choose(
             offered,
             &auth.mechanisms,
@@ -170,8 +190,17 @@ impl Client {
         let fits = initial
             .as_ref()
             .is_none_or(|ir| 5 + mechanism.name().len() + 1 + ir.expose().len() + 2 <= 512);
-        let ir = initial.as_ref().filter(|_| fits).map(|ir| ir.expose().as_slice());
-        self.send(Command::Auth { mechanism: &mechanism, initial_response: ir }, Expect::Auth);
+        let ir = initial
+            .as_ref()
+            .filter(|_| fits)
+            .map(|ir| ir.expose().as_slice());
+        self.send(
+            Command::Auth {
+                mechanism: &mechanism,
+                initial_response: ir,
+            },
+            Expect::Auth,
+        );
         if !fits {
             // Answer the first (empty) challenge with the whole initial response.
             self.deferred_response = initial;
@@ -186,7 +215,10 @@ impl Client {
                 return self.send(Command::AuthResponse(response.expose()), Expect::Auth);
             }
             let Some(authenticator) = self.authenticator.as_mut() else {
-                return self.fail(Error::UnexpectedReply { stage: crate::Stage::Auth, reply });
+                return self.fail(Error::UnexpectedReply {
+                    stage: crate::Stage::Auth,
+                    reply,
+                });
             };
             let challenge = match sasl::decode_challenge(reply.line(0).unwrap_or_default()) {
                 Ok(c) => c,
@@ -199,18 +231,25 @@ impl Client {
             self.send(Command::AuthResponse(response.expose()), Expect::Auth);
         } else if code == Code::AUTH_SUCCEEDED {
             let Some(authenticator) = self.authenticator.take() else {
-                return self.fail(Error::UnexpectedReply { stage: crate::Stage::Auth, reply });
+                return self.fail(Error::UnexpectedReply {
+                    stage: crate::Stage::Auth,
+                    reply,
+                });
             };
             if let Err(e) = authenticator.finish() {
                 return self.fail(Error::Sasl(e));
             }
             self.authenticated = true;
-            self.events.push_back(Event::Authenticated(authenticator.mechanism().clone()));
+            self.events
+                .push_back(Event::Authenticated(authenticator.mechanism().clone()));
             self.become_ready();
         } else if code.is_transient() || code.is_permanent() {
             self.fail(Error::AuthFailed(reply));
         } else {
-            self.fail(Error::UnexpectedReply { stage: crate::Stage::Auth, reply });
+            self.fail(Error::UnexpectedReply {
+                stage: crate::Stage::Auth,
+                reply,
+            });
         }
     }
 
