@@ -220,7 +220,10 @@ where
         while progress && self.has_work() {
             progress = false;
             for &token in &opened {
-                let room = self.conns.get(&token).is_some_and(|c| c.assigned.len() < self.window);
+                let room = self
+                    .conns
+                    .get(&token)
+                    .is_some_and(|c| c.assigned.len() < self.window);
                 if room && self.has_work() && self.assign(token) {
                     progress = true;
                 }
@@ -266,7 +269,11 @@ where
         self.lookahead = self.source.next().map(|(index, message)| {
             self.summary.messages += 1;
             self.outstanding += 1;
-            Pending { index, attempts: 0, message }
+            Pending {
+                index,
+                attempts: 0,
+                message,
+            }
         });
         self.lookahead.is_some()
     }
@@ -286,7 +293,9 @@ where
             getrandom::fill(&mut nonce).map_err(|e| io::Error::other(e.to_string()))?;
             auth.nonce = nonce;
         }
-        let token = self.driver.connect(self.config.server, session, self.config.tls.clone())?;
+        let token = self
+            .driver
+            .connect(self.config.server, session, self.config.tls.clone())?;
         self.summary.connections += 1;
         self.conns.insert(token, Conn::default());
         Ok(token)
@@ -295,7 +304,9 @@ where
     /// Queues one message on the connection. False when there was nothing to queue or the
     /// session takes no more.
     fn assign(&mut self, token: Token) -> bool {
-        let Some(mut pending) = self.take_work() else { return false };
+        let Some(mut pending) = self.take_work() else {
+            return false;
+        };
         let Some(client) = self.driver.client_mut(token) else {
             self.retry.push_front(pending);
             return false;
@@ -315,7 +326,11 @@ where
             }
             Err(e) => {
                 let attempts = pending.attempts;
-                self.report(pending.index, attempts, Outcome::Rejected(Rejection::Unsendable(e)));
+                self.report(
+                    pending.index,
+                    attempts,
+                    Outcome::Rejected(Rejection::Unsendable(e)),
+                );
                 true
             }
         }
@@ -324,7 +339,9 @@ where
     /// Tops the connection up to `window` messages; QUIT when it has nothing left to do.
     fn refill(&mut self, token: Token) {
         loop {
-            let Some(conn) = self.conns.get(&token) else { return };
+            let Some(conn) = self.conns.get(&token) else {
+                return;
+            };
             if conn.quitting || conn.assigned.len() >= self.window || !self.has_work() {
                 break;
             }
@@ -336,14 +353,19 @@ where
     }
 
     fn quit_if_idle(&mut self, token: Token) {
-        let idle = self.conns.get(&token).is_some_and(|c| c.assigned.is_empty());
+        let idle = self
+            .conns
+            .get(&token)
+            .is_some_and(|c| c.assigned.is_empty());
         if idle && !self.has_work() {
             self.quit(token);
         }
     }
 
     fn quit(&mut self, token: Token) {
-        let Some(conn) = self.conns.get_mut(&token) else { return };
+        let Some(conn) = self.conns.get_mut(&token) else {
+            return;
+        };
         if conn.quitting {
             return;
         }
@@ -361,7 +383,11 @@ where
             Outcome::Failed(_) => self.summary.failed += 1,
         }
         self.outstanding -= 1;
-        (self.on_report)(&Report { index, attempts, outcome });
+        (self.on_report)(&Report {
+            index,
+            attempts,
+            outcome,
+        });
     }
 
     fn take_assigned(&mut self, token: Token, id: MessageId) -> Option<Pending> {
@@ -381,19 +407,30 @@ where
             DriverEvent::Session(event) => event,
         };
         match event {
-            Event::MessageAccepted { message, reply, recipients, .. } => {
+            Event::MessageAccepted {
+                message,
+                reply,
+                recipients,
+                ..
+            } => {
                 if let Some(p) = self.take_assigned(token, message) {
                     self.report(p.index, p.attempts, Outcome::Accepted { reply, recipients });
                 }
                 self.refill(token);
             }
-            Event::MessageRejected { message, rejection, .. } => {
+            Event::MessageRejected {
+                message, rejection, ..
+            } => {
                 if let Some(p) = self.take_assigned(token, message) {
                     self.report(p.index, p.attempts, Outcome::Rejected(rejection));
                 }
                 self.refill(token);
             }
-            Event::MessageFailed { message, content_sent, .. } => {
+            Event::MessageFailed {
+                message,
+                content_sent,
+                ..
+            } => {
                 if let Some(p) = self.take_assigned(token, message) {
                     if let Some(conn) = self.conns.get_mut(&token) {
                         conn.failed.push((p, content_sent));
@@ -407,7 +444,9 @@ where
     }
 
     fn on_closed(&mut self, token: Token, error: Option<Error>) -> io::Result<()> {
-        let Some(mut conn) = self.conns.remove(&token) else { return Ok(()) };
+        let Some(mut conn) = self.conns.remove(&token) else {
+            return Ok(());
+        };
         // The core reports every unfinished message before `Closed`; anything still assigned
         // here is treated the same way.
         let leftover = conn.assigned.drain(..).map(|(_, p)| (p, false));
@@ -417,7 +456,11 @@ where
             if pending.attempts < self.attempts {
                 requeued.push(pending);
             } else {
-                let failure = Failure { content_sent, error: error.clone(), transport: conn.transport.clone() };
+                let failure = Failure {
+                    content_sent,
+                    error: error.clone(),
+                    transport: conn.transport.clone(),
+                };
                 self.report(pending.index, pending.attempts, Outcome::Failed(failure));
             }
         }
@@ -450,8 +493,11 @@ where
     /// No connection can be opened and none is open: every message waiting fails.
     fn fail_all(&mut self, error: io::Error) -> io::Result<()> {
         while let Some(pending) = self.take_work() {
-            let failure =
-                Failure { content_sent: false, error: None, transport: Some(format!("connect: {error}")) };
+            let failure = Failure {
+                content_sent: false,
+                error: None,
+                transport: Some(format!("connect: {error}")),
+            };
             self.report(pending.index, pending.attempts, Outcome::Failed(failure));
         }
         Ok(())

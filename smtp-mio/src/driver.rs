@@ -100,8 +100,8 @@ pub struct Driver {
     epoch: Instant,
     next_token: usize,
     buf: Box<[u8]>,
-    /// Scratch: the tokens of one poll and whether each is readable.
-    ready: Vec<(Token, bool)>,
+    /// Scratch: the tokens of one poll and their readiness.
+    ready: Vec<(Token, Readiness)>,
 }
 
 impl fmt::Debug for Driver {
@@ -177,7 +177,11 @@ impl Driver {
         stream.set_nodelay(true)?;
         let token = Token(self.next_token);
         self.next_token += 1;
-        self.poll.registry().register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)?;
+        self.poll.registry().register(
+            &mut stream,
+            token,
+            Interest::READABLE | Interest::WRITABLE,
+        )?;
         let now = self.now();
         let handshaking = conn.is_some();
         let mut session = Session {
@@ -254,10 +258,17 @@ impl Driver {
         let now = self.now();
         let mut ready = std::mem::take(&mut self.ready);
         ready.extend(self.events.iter().map(|e| {
-            (e.token(), e.is_readable() || e.is_read_closed() || e.is_error())
+            let readable = e.is_readable() || e.is_read_closed() || e.is_error();
+            (
+                e.token(),
+                Readiness {
+                    readable,
+                    read_closed: e.is_read_closed() || e.is_error(),
+                },
+            )
         }));
-        for &(token, readable) in &ready {
-            self.service(token, now, Some(readable));
+        for &(token, readiness) in &ready {
+            self.service(token, now, Some(readiness));
         }
         ready.clear();
         self.ready = ready;
@@ -267,7 +278,9 @@ impl Driver {
                 break;
             }
             self.deadlines.pop();
-            let Some(session) = self.sessions.get_mut(&token) else { continue };
+            let Some(session) = self.sessions.get_mut(&token) else {
+                continue;
+            };
             if session.deadline != Some(deadline) {
                 continue;
             }
@@ -281,7 +294,11 @@ impl Driver {
     /// The earliest live deadline, dropping stale heap entries on the way.
     fn next_deadline(&mut self) -> Option<Timestamp> {
         while let Some(&Reverse((deadline, token))) = self.deadlines.peek() {
-            if self.sessions.get(&token).is_some_and(|s| s.deadline == Some(deadline)) {
+            if self
+                .sessions
+                .get(&token)
+                .is_some_and(|s| s.deadline == Some(deadline))
+            {
                 return Some(deadline);
             }
             self.deadlines.pop();
@@ -289,13 +306,19 @@ impl Driver {
         None
     }
 
-    /// Moves one session along: I/O if it was polled ready (`Some(readable)`), then output,
-    /// events, interest, deadline; forgets it once closed.
-    fn service(&mut self, token: Token, now: Timestamp, ready: Option<bool>) {
-        let Some(session) = self.sessions.get_mut(&token) else { return };
-        let mut ctx = Ctx { token, now, queue: &mut self.queue };
-        if let Some(readable) = ready {
-            session.on_ready(&mut ctx, &mut self.buf, readable);
+    /// Moves one session along: I/O if it was polled ready, then output, events, interest,
+    /// deadline; forgets it once closed.
+    fn service(&mut self, token: Token, now: Timestamp, ready: Option<Readiness>) {
+        let Some(session) = self.sessions.get_mut(&token) else {
+            return;
+        };
+        let mut ctx = Ctx {
+            token,
+            now,
+            queue: &mut self.queue,
+        };
+        if let Some(readiness) = ready {
+            session.on_ready(&mut ctx, &mut self.buf, readiness);
         }
         session.flush(&mut ctx);
         session.drain(&mut ctx);
@@ -307,8 +330,16 @@ impl Driver {
         }
         let want = session.wants_write();
         if want != session.write_interest {
-            let interest = if want { Interest::READABLE | Interest::WRITABLE } else { Interest::READABLE };
-            match self.poll.registry().reregister(&mut session.stream, token, interest) {
+            let interest = if want {
+                Interest::READABLE | Interest::WRITABLE
+            } else {
+                Interest::READABLE
+            };
+            match self
+                .poll
+                .registry()
+                .reregister(&mut session.stream, token, interest)
+            {
                 Ok(()) => session.write_interest = want,
                 Err(e) => {
                     session.fail(&mut ctx, TransportError::Io(e));
@@ -318,6 +349,15 @@ impl Driver {
         }
         session.update_deadline(token, &mut self.deadlines);
     }
+}
+
+/// What one poll said about a socket.
+#[derive(Clone, Copy, Debug)]
+struct Readiness {
+    readable: bool,
+    /// The peer's FIN (or an error) was already there when the poll returned: read to the end,
+    /// no edge will announce it again.
+    read_closed: bool,
 }
 
 /// What a session needs from the driver while it is serviced.
@@ -334,7 +374,11 @@ impl Session {
             || self.tls.as_ref().is_some_and(|t| t.wants_write())
     }
 
-    fn update_deadline(&mut self, token: Token, heap: &mut BinaryHeap<Reverse<(Timestamp, Token)>>) {
+    fn update_deadline(
+        &mut self,
+        token: Token,
+        heap: &mut BinaryHeap<Reverse<(Timestamp, Token)>>,
+    ) {
         let deadline = self.client.poll_timeout();
         if deadline != self.deadline {
             self.deadline = deadline;
@@ -348,7 +392,8 @@ impl Session {
     fn drain(&mut self, ctx: &mut Ctx<'_>) {
         while let Some(event) = self.client.poll_event() {
             let upgrade = matches!(event, Event::TlsUpgradeRequested);
-            ctx.queue.push_back((ctx.token, DriverEvent::Session(event)));
+            ctx.queue
+                .push_back((ctx.token, DriverEvent::Session(event)));
             if upgrade {
                 self.start_tls(ctx);
             }
@@ -373,12 +418,13 @@ impl Session {
         if self.client.is_closed() {
             return;
         }
-        ctx.queue.push_back((ctx.token, DriverEvent::Transport(error)));
+        ctx.queue
+            .push_back((ctx.token, DriverEvent::Transport(error)));
         self.client.handle_closed(ctx.now);
         self.drain(ctx);
     }
 
-    fn on_ready(&mut self, ctx: &mut Ctx<'_>, buf: &mut [u8], readable: bool) {
+    fn on_ready(&mut self, ctx: &mut Ctx<'_>, buf: &mut [u8], readiness: Readiness) {
         if self.connecting {
             match self.stream.take_error() {
                 Ok(None) => {}
@@ -391,19 +437,21 @@ impl Session {
                 Err(e) => return self.fail(ctx, TransportError::Connect(e)),
             }
         }
-        if !readable {
+        if !readiness.readable {
             return;
         }
         if self.tls.is_some() {
             self.read_tls(ctx, buf);
         } else {
-            self.read_plain(ctx, buf);
+            self.read_plain(ctx, buf, readiness.read_closed);
         }
     }
 
     /// Reads until the socket is drained (mio is edge-triggered), feeding the core. A short read
-    /// drained it: data arriving later raises a new edge, so no read is spent on `WouldBlock`.
-    fn read_plain(&mut self, ctx: &mut Ctx<'_>, buf: &mut [u8]) {
+    /// drained it: data or a FIN arriving later raises a new edge, so no read is spent on
+    /// `WouldBlock`. A FIN already there when the poll returned raises none: then read on to
+    /// the end of stream.
+    fn read_plain(&mut self, ctx: &mut Ctx<'_>, buf: &mut [u8], read_closed: bool) {
         loop {
             if self.client.is_closed() {
                 return;
@@ -420,7 +468,7 @@ impl Session {
                 Ok(n) => {
                     self.client.handle_input(ctx.now, &buf[..n]);
                     self.drain(ctx);
-                    if n < buf.len() && self.tls.is_none() {
+                    if n < buf.len() && !read_closed && self.tls.is_none() {
                         return;
                     }
                 }
@@ -514,7 +562,9 @@ impl Session {
         self.client.poll_transmit(ctx.now, &mut self.out);
         while self.out_pos < self.out.len() {
             match self.stream.write(&self.out[self.out_pos..]) {
-                Ok(0) => return self.fail(ctx, TransportError::Io(io::ErrorKind::WriteZero.into())),
+                Ok(0) => {
+                    return self.fail(ctx, TransportError::Io(io::ErrorKind::WriteZero.into()))
+                }
                 Ok(n) => self.out_pos += n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

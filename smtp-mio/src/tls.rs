@@ -19,12 +19,18 @@ pub struct TlsSetup {
 impl TlsSetup {
     /// Uses the caller's configuration as is.
     pub fn new(config: Arc<ClientConfig>, server_name: ServerName<'static>) -> TlsSetup {
-        TlsSetup { config, server_name }
+        TlsSetup {
+            config,
+            server_name,
+        }
     }
 
     /// Verifies `server_name` against the Mozilla roots (webpki-roots), or, with `ca_file`,
     /// against the PEM certificates in that file only.
-    pub fn with_roots(server_name: &str, ca_file: Option<&Path>) -> Result<TlsSetup, TlsSetupError> {
+    pub fn with_roots(
+        server_name: &str,
+        ca_file: Option<&Path>,
+    ) -> Result<TlsSetup, TlsSetupError> {
         let mut roots = RootCertStore::empty();
         match ca_file {
             None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
@@ -32,11 +38,15 @@ impl TlsSetup {
                 let certs = CertificateDer::pem_file_iter(path)
                     .map_err(|e| TlsSetupError::CaFile(path.to_path_buf(), e.to_string()))?;
                 for cert in certs {
-                    let cert = cert.map_err(|e| TlsSetupError::CaFile(path.to_path_buf(), e.to_string()))?;
+                    let cert =
+                        cert.map_err(|e| TlsSetupError::CaFile(path.to_path_buf(), e.to_string()))?;
                     roots.add(cert).map_err(TlsSetupError::Rustls)?;
                 }
                 if roots.is_empty() {
-                    return Err(TlsSetupError::CaFile(path.to_path_buf(), "no certificate in the file".into()));
+                    return Err(TlsSetupError::CaFile(
+                        path.to_path_buf(),
+                        "no certificate in the file".into(),
+                    ));
                 }
             }
         }
@@ -48,7 +58,10 @@ impl TlsSetup {
             .with_no_client_auth();
         let server_name = ServerName::try_from(server_name.to_owned())
             .map_err(|_| TlsSetupError::ServerName(server_name.to_owned()))?;
-        Ok(TlsSetup { config: Arc::new(config), server_name })
+        Ok(TlsSetup {
+            config: Arc::new(config),
+            server_name,
+        })
     }
 
     /// A new client connection, its outgoing plaintext unbounded (the core bounds what it hands

@@ -25,7 +25,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 #[derive(Parser, Debug)]
-#[command(name = "smtp-bulk", version, about = "Send many messages over parallel SMTP connections")]
+#[command(
+    name = "smtp-bulk",
+    version,
+    about = "Send many messages over parallel SMTP connections"
+)]
 struct Args {
     /// The server, HOST:PORT.
     #[arg(long)]
@@ -128,7 +132,10 @@ fn run(args: &Args) -> Result<Summary, String> {
     let summary = bulk::run(&config, messages, |report| {
         progress.record(&report.outcome);
         if args.json {
-            let name = names.as_ref().and_then(|n| n.get(report.index)).map(String::as_str);
+            let name = names
+                .as_ref()
+                .and_then(|n| n.get(report.index))
+                .map(String::as_str);
             let line = report_json(report, name);
             if let Err(e) = writeln!(out, "{line}") {
                 write_error.get_or_insert(e);
@@ -148,7 +155,11 @@ fn run(args: &Args) -> Result<Summary, String> {
         let _ = writeln!(out, "{line}");
     } else {
         let secs = summary.elapsed.as_secs_f64();
-        let rate = if secs > 0.0 { summary.messages as f64 / secs } else { 0.0 };
+        let rate = if secs > 0.0 {
+            summary.messages as f64 / secs
+        } else {
+            0.0
+        };
         let _ = writeln!(
             out,
             "{} messages: {} accepted, {} rejected, {} failed in {secs:.3} s ({rate:.0} msg/s, {} connections)",
@@ -176,7 +187,11 @@ fn resolve(server: &str) -> Result<(String, SocketAddr), String> {
 fn bulk_config(args: &Args, host: &str, server: SocketAddr) -> Result<BulkConfig, String> {
     let name = ClientName::parse(&args.helo).map_err(|e| format!("--helo: {e}"))?;
     let mut session = Config::new(name);
-    session.tls = if args.starttls { TlsPolicy::Required } else { TlsPolicy::Never };
+    session.tls = if args.starttls {
+        TlsPolicy::Required
+    } else {
+        TlsPolicy::Never
+    };
     session.implicit_tls = args.tls;
     session.pipelining = !args.no_pipelining;
     session.chunking = !args.no_chunking;
@@ -188,7 +203,10 @@ fn bulk_config(args: &Args, host: &str, server: SocketAddr) -> Result<BulkConfig
         let password = std::fs::read_to_string(file)
             .map_err(|e| format!("--auth-password-file {}: {e}", file.display()))?;
         let password = password.trim_end_matches(['\r', '\n']).to_owned();
-        let credentials = Credentials::Password { username: user.clone(), password: Secret::new(password) };
+        let credentials = Credentials::Password {
+            username: user.clone(),
+            password: Secret::new(password),
+        };
         let mut auth = AuthConfig::new(credentials);
         auth.allow_plaintext = args.auth_allow_plaintext;
         session.auth = Some(auth);
@@ -199,7 +217,8 @@ fn bulk_config(args: &Args, host: &str, server: SocketAddr) -> Result<BulkConfig
     config.attempts = args.attempts.max(1);
     if args.starttls || args.tls {
         let tls_name = args.tls_name.as_deref().unwrap_or(host);
-        let setup = TlsSetup::with_roots(tls_name, args.ca_file.as_deref()).map_err(|e| e.to_string())?;
+        let setup =
+            TlsSetup::with_roots(tls_name, args.ca_file.as_deref()).map_err(|e| e.to_string())?;
         config.tls = Some(setup);
     }
     Ok(config)
@@ -233,12 +252,23 @@ fn load_messages(args: &Args) -> Result<(Vec<BulkMessage>, Option<Vec<String>>),
         vec![base.clone()]
     } else {
         (1..=args.recipients)
-            .map(|i| mailbox(&format!("{}+{i}@{}", base.local_part(), base.domain()), "recipient"))
+            .map(|i| {
+                mailbox(
+                    &format!("{}+{i}@{}", base.local_part(), base.domain()),
+                    "recipient",
+                )
+            })
             .collect::<Result<Vec<_>, _>>()?
     };
-    let body: Arc<[u8]> = generated_body(from.as_ref().map_or("", Mailbox::as_str), to, args.size).into();
+    let body: Arc<[u8]> =
+        generated_body(from.as_ref().map_or("", Mailbox::as_str), to, args.size).into();
     let envelope = Envelope::new(from, recipients);
-    let messages = (0..count).map(|_| BulkMessage { envelope: envelope.clone(), body: Arc::clone(&body) }).collect();
+    let messages = (0..count)
+        .map(|_| BulkMessage {
+            envelope: envelope.clone(),
+            body: Arc::clone(&body),
+        })
+        .collect();
     Ok((messages, None))
 }
 
@@ -258,18 +288,36 @@ fn load_dir(args: &Args, dir: &Path) -> Result<(Vec<BulkMessage>, Vec<String>), 
         sidecar.push(".json");
         let sidecar = PathBuf::from(sidecar);
         let envelope = if sidecar.is_file() {
-            let text = std::fs::read_to_string(&sidecar).map_err(|e| format!("{}: {e}", sidecar.display()))?;
-            let s: Sidecar = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", sidecar.display()))?;
+            let text = std::fs::read_to_string(&sidecar)
+                .map_err(|e| format!("{}: {e}", sidecar.display()))?;
+            let s: Sidecar =
+                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", sidecar.display()))?;
             let from = sender(s.from.as_deref().unwrap_or(""))?;
-            let to = s.to.iter().map(|t| mailbox(t, "recipient")).collect::<Result<Vec<_>, _>>()?;
+            let to =
+                s.to.iter()
+                    .map(|t| mailbox(t, "recipient"))
+                    .collect::<Result<Vec<_>, _>>()?;
             Envelope::new(from, to)
         } else {
-            let from = args.from.as_deref().ok_or_else(|| format!("{}: no sidecar and no --from", path.display()))?;
-            let to = args.to.as_deref().ok_or_else(|| format!("{}: no sidecar and no --to", path.display()))?;
+            let from = args
+                .from
+                .as_deref()
+                .ok_or_else(|| format!("{}: no sidecar and no --from", path.display()))?;
+            let to = args
+                .to
+                .as_deref()
+                .ok_or_else(|| format!("{}: no sidecar and no --to", path.display()))?;
             Envelope::new(sender(from)?, [mailbox(to, "recipient")?])
         };
-        names.push(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
-        messages.push(BulkMessage { envelope, body: body.into() });
+        names.push(
+            path.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
+        messages.push(BulkMessage {
+            envelope,
+            body: body.into(),
+        });
     }
     Ok((messages, names))
 }
@@ -281,7 +329,8 @@ fn generated_body(from: &str, to: &str, size: usize) -> Vec<u8> {
         "From: <{from}>\r\nTo: <{to}>\r\nSubject: smtp-bulk test message\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
     )
     .into_bytes();
-    const LINE: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopq";
+    const LINE: &[u8] =
+        b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopq";
     while body.len() < size {
         let left = size - body.len();
         if left <= 2 {
@@ -373,7 +422,11 @@ impl Progress {
 
     fn draw(&self) {
         let secs = self.start.elapsed().as_secs_f64();
-        let rate = if secs > 0.0 { self.done as f64 / secs } else { 0.0 };
+        let rate = if secs > 0.0 {
+            self.done as f64 / secs
+        } else {
+            0.0
+        };
         eprint!(
             "\r{}/{} sent, {rate:.0} msg/s, {} rejected, {} failed ",
             self.done, self.total, self.rejected, self.failed
