@@ -236,8 +236,9 @@ impl Client {
                     if !m.body_finished {
                         return false;
                     }
-                    let before = self.out.len();
+                    let mut octets = 0;
                     if let Encoder::Data(encoder) = &mut m.encoder {
+                        octets = encoder.bytes_out();
                         encoder.finish(&mut self.out);
                     }
                     m.content_sent = true;
@@ -245,7 +246,8 @@ impl Client {
                     let lmtp = self.config.protocol == Protocol::Lmtp;
                     let accepted = if lmtp { m.accepted.clone() } else { Vec::new() };
                     if self.config.transcript {
-                        self.content_transcript(i, self.out.len() - before);
+                        self.content_transcript(octets);
+                        self.transcript(Direction::Sent, b".".to_vec());
                     }
                     if lmtp {
                         // RFC 2033 4.2: one reply per accepted recipient, in RCPT order.
@@ -296,7 +298,7 @@ impl Client {
                         self.out.extend(m.staged.drain(..size));
                     }
                     if self.config.transcript {
-                        self.content_transcript(i, size);
+                        self.content_transcript(size as u64);
                     }
                     if last {
                         return true;
@@ -393,8 +395,7 @@ impl Client {
         self.settle(i);
     }
 
-    fn content_transcript(&mut self, i: usize, octets: usize) {
-        let _ = i;
+    fn content_transcript(&mut self, octets: u64) {
         let line = format!("<{octets} octets of content>");
         self.transcript(Direction::Sent, line.into_bytes());
     }
