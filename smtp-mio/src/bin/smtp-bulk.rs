@@ -8,7 +8,7 @@
 //! Exit status: 0 when every message was accepted, 1 when any was rejected or failed, 2 when
 //! the run could not start (bad arguments, unreadable files, no socket).
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 use serde::Deserialize;
 use serde_json::json;
 use smtp_mio::bulk::{self, BulkConfig, BulkMessage, Outcome, Report, Summary};
@@ -65,27 +65,33 @@ struct Args {
     /// EHLO name.
     #[arg(long, default_value = "localhost")]
     helo: String,
-    /// Require STARTTLS (RFC 3207) before anything else.
-    #[arg(long, conflicts_with = "tls")]
-    starttls: bool,
+    /// STARTTLS policy (RFC 3207), as in smtp-send. Default: required on port 587,
+    /// opportunistic otherwise.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "POLICY",
+        conflicts_with = "tls_on_connect"
+    )]
+    starttls: Option<StartTls>,
     /// Implicit TLS from the first byte (RFC 8314, port 465).
     #[arg(long)]
-    tls: bool,
-    /// Trust only the PEM certificates in this file (default: the Mozilla roots).
-    #[arg(long)]
+    tls_on_connect: bool,
+    /// Trust only the CA certificates in this PEM file (instead of the web PKI roots).
+    #[arg(long, value_name = "PEM")]
     ca_file: Option<PathBuf>,
     /// Name to verify the server certificate against (default: the host in --server).
-    #[arg(long)]
+    #[arg(long, value_name = "NAME")]
     tls_name: Option<String>,
     /// Authenticate as this user (RFC 4954).
-    #[arg(long, requires = "auth_password_file")]
+    #[arg(long, value_name = "USER", requires = "auth_password_file")]
     auth_user: Option<String>,
-    /// File holding the password (one line).
-    #[arg(long, requires = "auth_user")]
+    /// File holding the password (its first line).
+    #[arg(long, value_name = "PATH", requires = "auth_user")]
     auth_password_file: Option<PathBuf>,
-    /// Allow plaintext mechanisms (PLAIN, LOGIN) without TLS.
-    #[arg(long)]
-    auth_allow_plaintext: bool,
+    /// Allow PLAIN and LOGIN on a connection without TLS.
+    #[arg(long, requires = "auth_user")]
+    auth_plaintext_ok: bool,
     /// Every stage timeout, in seconds (default: RFC 5321's).
     #[arg(long)]
     timeout: Option<u64>,
@@ -98,6 +104,13 @@ struct Args {
     /// One JSON line per message, then a summary line.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum StartTls {
+    Never,
+    Opportunistic,
+    Required,
 }
 
 /// A sidecar `NAME.eml.json`.
@@ -187,12 +200,14 @@ fn resolve(server: &str) -> Result<(String, SocketAddr), String> {
 fn bulk_config(args: &Args, host: &str, server: SocketAddr) -> Result<BulkConfig, String> {
     let name = ClientName::parse(&args.helo).map_err(|e| format!("--helo: {e}"))?;
     let mut session = Config::new(name);
-    session.tls = if args.starttls {
-        TlsPolicy::Required
-    } else {
-        TlsPolicy::Never
+    session.tls = match args.starttls {
+        Some(StartTls::Never) => TlsPolicy::Never,
+        Some(StartTls::Opportunistic) => TlsPolicy::Opportunistic,
+        Some(StartTls::Required) => TlsPolicy::Required,
+        None if server.port() == 587 => TlsPolicy::Required,
+        None => TlsPolicy::Opportunistic,
     };
-    session.implicit_tls = args.tls;
+    session.implicit_tls = args.tls_on_connect;
     session.pipelining = !args.no_pipelining;
     session.chunking = !args.no_chunking;
     session.limits.max_messages_in_flight = args.window.max(1);
@@ -202,26 +217,31 @@ fn bulk_config(args: &Args, host: &str, server: SocketAddr) -> Result<BulkConfig
     if let (Some(user), Some(file)) = (&args.auth_user, &args.auth_password_file) {
         let password = std::fs::read_to_string(file)
             .map_err(|e| format!("--auth-password-file {}: {e}", file.display()))?;
-        let password = password.trim_end_matches(['\r', '\n']).to_owned();
+        let password = password.lines().next().unwrap_or_default().to_owned();
         let credentials = Credentials::Password {
             username: user.clone(),
             password: Secret::new(password),
         };
         let mut auth = AuthConfig::new(credentials);
-        auth.allow_plaintext = args.auth_allow_plaintext;
+        auth.allow_plaintext = args.auth_plaintext_ok;
         session.auth = Some(auth);
     }
     let mut config = BulkConfig::new(server, session);
     config.connections = args.connections.max(1);
     config.window = args.window.max(1);
     config.attempts = args.attempts.max(1);
-    if args.starttls || args.tls {
+    if session_wants_tls(args) {
         let tls_name = args.tls_name.as_deref().unwrap_or(host);
         let setup =
             TlsSetup::with_roots(tls_name, args.ca_file.as_deref()).map_err(|e| e.to_string())?;
         config.tls = Some(setup);
     }
     Ok(config)
+}
+
+/// Whether TLS may start: implicit TLS, or a STARTTLS policy other than `never`.
+fn session_wants_tls(args: &Args) -> bool {
+    args.tls_on_connect || args.starttls != Some(StartTls::Never)
 }
 
 fn mailbox(text: &str, what: &str) -> Result<Mailbox, String> {
