@@ -2,8 +2,9 @@
 //! ending in exactly one [`Outcome`].
 //!
 //! # How messages are spread
-//! K connections are opened (fewer when there are fewer messages) and messages are dealt to
-//! them round-robin until each has `window` queued in its core. The core pipelines what it has
+//! Up to K connections are opened, a few at a time ([`BulkConfig::max_connecting`]), each with
+//! one message; once greeted, each takes messages from the queue until it has `window` queued in
+//! its core. The core pipelines what it has
 //! (RFC 2920, and RFC 3030 with BDAT: whole messages ahead when the server offers CHUNKING), so
 //! one connection carries many messages per round trip where the server allows. Each outcome
 //! frees a slot, which the connection fills from the queue at once; a connection with nothing
@@ -61,6 +62,10 @@ pub struct BulkConfig {
     pub session: Config,
     /// TLS for STARTTLS (when `session.tls` asks for it) or implicit TLS.
     pub tls: Option<TlsSetup>,
+    /// Connections opened and not yet greeted, at most. Opening all K at once overflows the
+    /// listen backlog of small servers (the kernel then drops SYNs, and each drop costs a
+    /// retransmission of a second or more). Default 32.
+    pub max_connecting: usize,
     /// How long to wait for the servers' answers to QUIT once every outcome is known.
     /// Default 5 s.
     pub quit_grace: Duration,
@@ -74,6 +79,7 @@ impl BulkConfig {
             connections: 1,
             window: 32,
             attempts: 3,
+            max_connecting: 32,
             session,
             tls: None,
             quit_grace: Duration::from_secs(5),
@@ -148,8 +154,8 @@ pub struct Summary {
 }
 
 /// Sends every message, calling `on_report` once per message as its outcome becomes known, and
-/// returns the counts. Fails only when no connection can be started at all (the socket could
-/// not be created); connection failures after that are message failures.
+/// returns the counts. Fails only when polling itself fails; connection failures (even when no
+/// socket can be created at all) are message failures.
 pub fn run<I, F>(config: &BulkConfig, messages: I, on_report: F) -> io::Result<Summary>
 where
     I: IntoIterator<Item = BulkMessage>,
@@ -163,6 +169,7 @@ where
         retry: VecDeque::new(),
         conns: HashMap::new(),
         outstanding: 0,
+        connecting: 0,
         summary: Summary::default(),
         on_report,
         window: config.window.max(1),
@@ -185,6 +192,8 @@ struct Conn {
     failed: Vec<(Pending, bool)>,
     transport: Option<String>,
     quitting: bool,
+    /// The greeting arrived (the server accepted the connection).
+    greeted: bool,
 }
 
 struct Runner<'c, S, F> {
@@ -196,6 +205,8 @@ struct Runner<'c, S, F> {
     conns: HashMap<Token, Conn>,
     /// Messages taken from the input whose outcome is not reported yet.
     outstanding: usize,
+    /// Connections not greeted yet.
+    connecting: usize,
     summary: Summary,
     on_report: F,
     window: usize,
@@ -209,32 +220,15 @@ where
 {
     fn run(&mut self) -> io::Result<Summary> {
         let start = Instant::now();
-        // Open up to K connections, one message each, then deal the rest round-robin.
-        let mut opened = Vec::new();
-        while opened.len() < self.config.connections.max(1) && self.has_work() {
-            let token = self.open()?;
-            self.assign(token);
-            opened.push(token);
-        }
-        let mut progress = true;
-        while progress && self.has_work() {
-            progress = false;
-            for &token in &opened {
-                let room = self
-                    .conns
-                    .get(&token)
-                    .is_some_and(|c| c.assigned.len() < self.window);
-                if room && self.has_work() && self.assign(token) {
-                    progress = true;
-                }
-            }
-        }
-        for &token in &opened {
-            self.quit_if_idle(token);
-        }
-
+        // Connections open a few at a time (see `BulkConfig::max_connecting`), one message
+        // each; each fills up to `window` once greeted.
+        self.ensure_connections()?;
         while self.outstanding > 0 || self.has_work() {
             if self.conns.is_empty() {
+                if !self.has_work() {
+                    // Unreachable: every outstanding message is queued or on a connection.
+                    break;
+                }
                 self.ensure_connections()?;
                 continue;
             }
@@ -297,6 +291,7 @@ where
             .driver
             .connect(self.config.server, session, self.config.tls.clone())?;
         self.summary.connections += 1;
+        self.connecting += 1;
         self.conns.insert(token, Conn::default());
         Ok(token)
     }
@@ -407,6 +402,16 @@ where
             DriverEvent::Session(event) => event,
         };
         match event {
+            Event::GreetingReceived(_) => {
+                if let Some(conn) = self.conns.get_mut(&token) {
+                    if !conn.greeted {
+                        conn.greeted = true;
+                        self.connecting -= 1;
+                    }
+                }
+                self.refill(token);
+                self.ensure_connections()?;
+            }
             Event::MessageAccepted {
                 message,
                 reply,
@@ -476,16 +481,20 @@ where
         self.ensure_connections()
     }
 
-    /// Opens connections up to K while work is waiting.
+    /// Opens connections up to K while work is waiting, at most `max_connecting` of them not
+    /// greeted yet; each gets one message now and the rest of its window once greeted.
     fn ensure_connections(&mut self) -> io::Result<()> {
-        while self.conns.len() < self.config.connections.max(1) && self.has_work() {
+        while self.conns.len() < self.config.connections.max(1)
+            && self.connecting < self.config.max_connecting.max(1)
+            && self.has_work()
+        {
             let token = match self.open() {
                 Ok(t) => t,
                 // No socket at all: the messages fail now instead of looping.
                 Err(e) if self.conns.is_empty() => return self.fail_all(e),
                 Err(_) => break,
             };
-            self.refill(token);
+            self.assign(token);
         }
         Ok(())
     }

@@ -43,6 +43,10 @@ struct Args {
     /// Tries per message whose connection failed before its outcome was known.
     #[arg(long, default_value_t = 3)]
     attempts: u32,
+    /// Connections opened and not yet greeted, at most (keeps a small listen backlog from
+    /// overflowing).
+    #[arg(long, default_value_t = 32)]
+    max_connecting: usize,
     /// Send every `.eml` file in this directory (envelope from NAME.eml.json, else --from/--to).
     #[arg(long, conflicts_with_all = ["messages", "size", "recipients"])]
     dir: Option<PathBuf>,
@@ -230,6 +234,7 @@ fn bulk_config(args: &Args, host: &str, server: SocketAddr) -> Result<BulkConfig
     config.connections = args.connections.max(1);
     config.window = args.window.max(1);
     config.attempts = args.attempts.max(1);
+    config.max_connecting = args.max_connecting.max(1);
     if session_wants_tls(args) {
         let tls_name = args.tls_name.as_deref().unwrap_or(host);
         let setup =

@@ -22,7 +22,7 @@ pub struct Script {
     pub close_after_content: Option<usize>,
     /// On MAIL of this message: `421` and close.
     pub reply_421_at_mail: Option<usize>,
-    /// Sleep this long between reads of the content (a slow reader).
+    /// Sleep this long every 1,000 lines of content (a slow reader).
     pub slow_content: Option<Duration>,
     /// Offer CHUNKING and take BDAT.
     pub chunking: bool,
@@ -225,9 +225,11 @@ fn session(
                 io.get_mut().write_all(b"354 go ahead\r\n")?;
                 io.get_mut().flush()?;
                 let mut bytes = 0;
+                let mut lines = 0usize;
                 loop {
                     line.clear();
-                    if let Some(d) = script.slow_content {
+                    lines += 1;
+                    if let Some(d) = script.slow_content.filter(|_| lines % 1000 == 0) {
                         std::thread::sleep(d);
                     }
                     if io.read_until(b'\n', &mut line)? == 0 {
