@@ -51,6 +51,9 @@ pub enum TransportError {
     Tls(rustls::Error),
     /// The core asked for TLS but the session was opened without a [`TlsSetup`].
     NoTlsSetup,
+    /// The socket took none of the pending output for [`smtp_proto::Timeouts::data_block`]
+    /// (RFC 5321 4.5.3.2.5: the core cannot see writes, so the driver bounds them).
+    WriteTimeout,
 }
 
 impl fmt::Display for TransportError {
@@ -60,6 +63,9 @@ impl fmt::Display for TransportError {
             TransportError::Io(e) => write!(f, "I/O: {e}"),
             TransportError::Tls(e) => write!(f, "TLS: {e}"),
             TransportError::NoTlsSetup => f.write_str("STARTTLS agreed but no TLS configuration"),
+            TransportError::WriteTimeout => {
+                f.write_str("the server stopped reading (write timed out)")
+            }
         }
     }
 }
@@ -128,8 +134,13 @@ struct Session {
     out_pos: usize,
     /// Whether WRITABLE interest is registered.
     write_interest: bool,
-    /// The deadline last pushed on the heap.
+    /// When pending output must have moved by: set when a write stops short, pushed back by
+    /// every write that makes progress, cleared when the output is all out.
+    write_stall: Option<Timestamp>,
+    /// The deadline last pushed on the heap: the earlier of the core's and `write_stall`.
     deadline: Option<Timestamp>,
+    /// Queued in `Driver::dirty` already.
+    dirty: bool,
 }
 
 impl Driver {
@@ -194,7 +205,9 @@ impl Driver {
             out: Vec::new(),
             out_pos: 0,
             write_interest: true,
+            write_stall: None,
             deadline: None,
+            dirty: false,
         };
         session.update_deadline(token, &mut self.deadlines);
         self.sessions.insert(token, session);
@@ -211,7 +224,10 @@ impl Driver {
     /// its [`Event::Closed`] queued.
     pub fn client_mut(&mut self, token: Token) -> Option<&mut Client> {
         let session = self.sessions.get_mut(&token)?;
-        self.dirty.push(token);
+        if !session.dirty {
+            session.dirty = true;
+            self.dirty.push(token);
+        }
         Some(&mut session.client)
     }
 
@@ -285,7 +301,16 @@ impl Driver {
                 continue;
             }
             session.deadline = None;
-            session.client.handle_timeout(now);
+            if session.write_stall.is_some_and(|w| w <= now) {
+                let mut ctx = Ctx {
+                    token,
+                    now,
+                    queue: &mut self.queue,
+                };
+                session.fail(&mut ctx, TransportError::WriteTimeout);
+            } else {
+                session.client.handle_timeout(now);
+            }
             self.service(token, now, None);
         }
         Ok(())
@@ -312,6 +337,7 @@ impl Driver {
         let Some(session) = self.sessions.get_mut(&token) else {
             return;
         };
+        session.dirty = false;
         let mut ctx = Ctx {
             token,
             now,
@@ -379,7 +405,10 @@ impl Session {
         token: Token,
         heap: &mut BinaryHeap<Reverse<(Timestamp, Token)>>,
     ) {
-        let deadline = self.client.poll_timeout();
+        let deadline = match (self.client.poll_timeout(), self.write_stall) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         if deadline != self.deadline {
             self.deadline = deadline;
             if let Some(d) = deadline {
@@ -539,8 +568,9 @@ impl Session {
             self.out.clear();
             self.out_pos = 0;
         }
+        self.client.poll_transmit(ctx.now, &mut self.out);
+        let mut progress = false;
         if let Some(tls) = self.tls.as_mut() {
-            self.client.poll_transmit(ctx.now, &mut self.out);
             if !self.out.is_empty() {
                 // Unbounded buffer (see `TlsSetup::start`): all of it is taken.
                 if let Err(e) = tls.writer().write_all(&self.out[self.out_pos..]) {
@@ -551,29 +581,37 @@ impl Session {
             }
             while tls.wants_write() {
                 match tls.write_tls(&mut self.stream) {
-                    Ok(_) => {}
+                    Ok(_) => progress = true,
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(e) => return self.fail(ctx, TransportError::Io(e)),
                 }
             }
-            return;
-        }
-        self.client.poll_transmit(ctx.now, &mut self.out);
-        while self.out_pos < self.out.len() {
-            match self.stream.write(&self.out[self.out_pos..]) {
-                Ok(0) => {
-                    return self.fail(ctx, TransportError::Io(io::ErrorKind::WriteZero.into()))
+        } else {
+            while self.out_pos < self.out.len() {
+                match self.stream.write(&self.out[self.out_pos..]) {
+                    Ok(0) => {
+                        return self.fail(ctx, TransportError::Io(io::ErrorKind::WriteZero.into()))
+                    }
+                    Ok(n) => {
+                        self.out_pos += n;
+                        progress = true;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return self.fail(ctx, TransportError::Io(e)),
                 }
-                Ok(n) => self.out_pos += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return self.fail(ctx, TransportError::Io(e)),
+            }
+            if self.out_pos == self.out.len() {
+                self.out.clear();
+                self.out_pos = 0;
             }
         }
-        if self.out_pos == self.out.len() {
-            self.out.clear();
-            self.out_pos = 0;
+        if !self.wants_write() {
+            self.write_stall = None;
+        } else if progress || self.write_stall.is_none() {
+            let limit = self.client.config().timeouts.data_block;
+            self.write_stall = Some(ctx.now.saturating_add(limit));
         }
     }
 }

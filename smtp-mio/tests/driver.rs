@@ -164,3 +164,36 @@ fn sessions_are_independent() {
     assert_eq!(failed, [first]);
     assert_eq!(accepted, [second]);
 }
+
+/// RFC 5321 4.5.3.2.5: a server that stops reading in the middle of the content. The core cannot
+/// see writes, so the driver bounds them with `data_block`: no progress for that long fails the
+/// session, long before the end-of-data deadline.
+#[test]
+fn stalled_write_times_out_after_data_block() {
+    let server = MockServer::start(|_| Script {
+        slow_content: Some(Duration::from_secs(4)),
+        ..Script::default()
+    });
+    let mut driver = Driver::new().unwrap();
+    let mut config = session(Duration::from_secs(20));
+    config.timeouts.data_block = Duration::from_millis(300);
+    let token = driver.connect(server.addr, config, None).unwrap();
+    let body = b"0123456789012345678901234567890123456789012345678901234567890123456789012345\r\n"
+        .repeat(100_000);
+    let envelope = Envelope::new(None, [Mailbox::parse("b@example.net").unwrap()]);
+    driver
+        .client_mut(token)
+        .unwrap()
+        .send_message_with_body(envelope, &body)
+        .unwrap();
+    let start = Instant::now();
+    let events = run(&mut driver, Duration::from_secs(10));
+    let elapsed = start.elapsed();
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, DriverEvent::Transport(TransportError::WriteTimeout))));
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, DriverEvent::Session(Event::MessageFailed { .. }))));
+    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+}
