@@ -8,6 +8,7 @@ use crate::options::ClientOptions;
 use crate::report::{MessageReport, Outcome, RecipientReport, RecipientStatus};
 use crate::stream::{self, Stream};
 use rustls::pki_types::ServerName;
+use smtp_proto::sasl::Mechanism;
 use smtp_proto::{
     Capabilities, Client, CommandId, Direction, Envelope, Event, MessageId, Reply, Stage, Timestamp,
 };
@@ -53,6 +54,8 @@ pub struct SmtpClient {
     epoch: Instant,
     /// Wire bytes taken from the core and not yet written.
     out: Vec<u8>,
+    /// Wire bytes taken from the core since the start.
+    taken: u64,
     input: Vec<u8>,
     tls_config: Option<Arc<rustls::ClientConfig>>,
     server_name: Option<ServerName<'static>>,
@@ -62,6 +65,7 @@ pub struct SmtpClient {
     closed: Option<Result<(), smtp_proto::Error>>,
     messages: HashMap<MessageId, Tracker>,
     replies: HashMap<CommandId, Reply>,
+    authenticated: Option<Mechanism>,
 }
 
 impl std::fmt::Debug for SmtpClient {
@@ -112,6 +116,7 @@ impl SmtpClient {
             stream: Stream::Plain(tcp),
             epoch,
             out: Vec::new(),
+            taken: 0,
             input: vec![0; CHUNK],
             tls_config,
             server_name,
@@ -120,6 +125,7 @@ impl SmtpClient {
             closed: None,
             messages: HashMap::new(),
             replies: HashMap::new(),
+            authenticated: None,
         };
         if let Err(e) = client.set_write_timeout() {
             return Err(SendError::Connect {
@@ -148,6 +154,11 @@ impl SmtpClient {
     /// Whether the connection is encrypted.
     pub fn is_secure(&self) -> bool {
         self.core.is_secure()
+    }
+
+    /// The SASL mechanism the session authenticated with, if it did.
+    pub fn authenticated_mechanism(&self) -> Option<&Mechanism> {
+        self.authenticated.as_ref()
     }
 
     /// Sends one message, streaming its content from `body` (any line-end convention; the
@@ -326,11 +337,12 @@ impl SmtpClient {
     fn stream_body(&mut self, id: MessageId, mut body: impl Read) {
         let mut buf = vec![0u8; CHUNK];
         let mut finished = false;
-        // Body bytes the core took without handing any wire bytes back (BDAT gathering a chunk,
-        // or waiting for the previous chunk's reply without PIPELINING). Bounded here so the
-        // core never holds more than about two chunks.
-        let mut held = 0usize;
-        let hold_limit = 2 * CHUNK.max(self.core.config().limits.bdat_chunk_size);
+        // Body bytes handed to the core, against wire bytes it handed back since: roughly what
+        // it holds (BDAT gathering a chunk, or a chunk waiting for the previous chunk's reply
+        // without PIPELINING). Bounded here so the core never holds more than about two chunks.
+        let mut fed = 0u64;
+        let taken_before = self.taken;
+        let hold_limit = 2 * CHUNK.max(self.core.config().limits.bdat_chunk_size) as u64;
         loop {
             self.process();
             if self.settled(id) {
@@ -344,12 +356,12 @@ impl SmtpClient {
             if self.closed.is_some() {
                 return;
             }
+            let held = fed.saturating_sub(self.taken - taken_before);
             if !finished && self.core.body_flowing(id) && held < hold_limit {
                 let n = match read_retrying(&mut body, &mut buf) {
                     Ok(n) => n,
                     Err(e) => return self.abandon(SendError::Body(Arc::new(e))),
                 };
-                let before = self.out.len();
                 let written = if n == 0 {
                     finished = true;
                     self.core.finish_body(id)
@@ -359,12 +371,8 @@ impl SmtpClient {
                 if let Err(e) = written {
                     return self.abandon(SendError::Usage(e));
                 }
+                fed += n as u64;
                 self.process();
-                if self.out.len() == before {
-                    held += n;
-                } else {
-                    held = 0;
-                }
                 // Write full chunks as they come; the last one goes out with its end mark.
                 if self.out.len() >= CHUNK || finished {
                     self.flush();
@@ -423,7 +431,7 @@ impl SmtpClient {
             self.start_tls();
         }
         let now = self.now();
-        self.core.poll_transmit(now, &mut self.out);
+        self.taken += self.core.poll_transmit(now, &mut self.out) as u64;
     }
 
     /// Writes everything taken from the core in one `write_all` (one flight).
@@ -437,7 +445,32 @@ impl SmtpClient {
             .and_then(|()| self.stream.flush());
         self.out.clear();
         if let Err(e) = result {
-            self.io_failed(e);
+            // A server that stops reading mid-content often said why first (421, 552): hand
+            // the core what already arrived, so the error is its reply, not a broken pipe.
+            self.salvage_input();
+            if !self.core.is_closed() {
+                self.io_failed(e);
+            }
+        }
+    }
+
+    /// After a failed write: feeds the core whatever the server already sent, waiting briefly.
+    fn salvage_input(&mut self) {
+        if self
+            .stream
+            .set_read_timeout(Duration::from_millis(200))
+            .is_err()
+        {
+            return;
+        }
+        while !self.core.is_closed() {
+            match self.stream.read(&mut self.input) {
+                Ok(n) if n > 0 => {
+                    let now = self.now();
+                    self.core.handle_input(now, &self.input[..n]);
+                }
+                _ => return,
+            }
         }
     }
 
@@ -526,12 +559,11 @@ impl SmtpClient {
                 .map_err(|e| TlsError::Io(Arc::new(e)))
         }) {
             Ok(()) => {
-                log::debug!("TLS established");
                 // With implicit TLS this is a no-op for the core: it was told at creation.
                 self.core.handle_tls_established(now);
             }
             Err(e) => {
-                log::debug!("TLS failed: {e}");
+                log::info!("TLS failed: {e}");
                 if self.failure.is_none() {
                     self.failure = Some(SendError::Tls(e));
                 }
@@ -551,6 +583,10 @@ impl SmtpClient {
                 log::debug!(target: TRANSCRIPT_TARGET, "{arrow} {}", String::from_utf8_lossy(&line.line));
             }
             Event::TlsUpgradeRequested => self.tls_requested = true,
+            Event::Authenticated(mechanism) => {
+                log::info!("authenticated with {}", mechanism.name());
+                self.authenticated = Some(mechanism);
+            }
             Event::RecipientAccepted {
                 message,
                 index,
