@@ -442,6 +442,23 @@ impl Session {
         }
     }
 
+    /// A write failed (the server closed or reset the connection). What the server said before
+    /// it went (a 421, or a refusal of the content) may still be waiting to be read: give it to
+    /// the core first, so the message is reported as the server meant it.
+    fn fail_write(&mut self, ctx: &mut Ctx<'_>, error: io::Error) {
+        let mut buf = [0u8; 4096];
+        while !self.client.is_closed() {
+            match self.stream.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    self.client.handle_input(ctx.now, &buf[..n]);
+                    self.drain(ctx);
+                }
+            }
+        }
+        self.fail(ctx, TransportError::Io(error));
+    }
+
     /// The connection failed underneath the core.
     fn fail(&mut self, ctx: &mut Ctx<'_>, error: TransportError) {
         if self.client.is_closed() {
@@ -599,7 +616,7 @@ impl Session {
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => return self.fail(ctx, TransportError::Io(e)),
+                    Err(e) => return self.fail_write(ctx, e),
                 }
             }
             if self.out_pos == self.out.len() {

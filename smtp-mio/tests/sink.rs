@@ -123,3 +123,30 @@ fn many_recipients_per_message() {
         assert_eq!(m.data, b"Subject: five\n\n.leading dot\nend\n");
     }
 }
+
+/// A server that refuses in the middle of the content and stops reading (smtp-sink `-A 0`: 550
+/// right after the 354): the refusal is the message's outcome, not a connection failure.
+#[test]
+fn refusal_mid_content_is_a_rejection() {
+    let sink = peer_or_skip!(SmtpSink::builder().abort_after_data(0).start());
+    let envelope = Envelope::new(
+        Some(Mailbox::parse("sender@example.org").unwrap()),
+        [Mailbox::parse("rcpt@example.net").unwrap()],
+    );
+    let body: Arc<[u8]> =
+        b"0123456789012345678901234567890123456789012345678901234567890123456789\r\n"
+            .repeat(60_000)
+            .into();
+    let mut config = BulkConfig::new(sink.addr(), session());
+    config.attempts = 1;
+    let mut outcome = None;
+    let summary = bulk::run(&config, [BulkMessage { envelope, body }], |r| {
+        outcome = Some(r.outcome.clone())
+    })
+    .unwrap();
+    assert_eq!(summary.rejected, 1, "{outcome:?}");
+    let Some(Outcome::Rejected(rejection)) = outcome else {
+        panic!()
+    };
+    assert_eq!(rejection.reply().map(|r| r.code().get()), Some(550));
+}
