@@ -231,6 +231,19 @@ impl Driver {
         Some(&mut session.client)
     }
 
+    /// Ends the session from the caller's side ([`Client::abort`]): its unfinished messages are
+    /// reported failed, then `Closed(Err(LocallyAborted))`, and the socket is closed. False when
+    /// there is no such session.
+    pub fn abort(&mut self, token: Token) -> bool {
+        let now = self.now();
+        let Some(session) = self.sessions.get_mut(&token) else {
+            return false;
+        };
+        session.client.abort(now);
+        self.service(token, now, None);
+        true
+    }
+
     /// Open sessions.
     pub fn len(&self) -> usize {
         self.sessions.len()

@@ -197,3 +197,42 @@ fn stalled_write_times_out_after_data_block() {
         .any(|e| matches!(e, DriverEvent::Session(Event::MessageFailed { .. }))));
     assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
 }
+
+/// The caller gives up on a session: its messages fail, `Closed` follows, the socket goes.
+#[test]
+fn abort_ends_the_session() {
+    let server = MockServer::start(|_| Script {
+        silent: true,
+        ..Script::default()
+    });
+    let mut driver = Driver::new().unwrap();
+    let token = driver
+        .connect(server.addr, session(Duration::from_secs(30)), None)
+        .unwrap();
+    let envelope = Envelope::new(None, [Mailbox::parse("b@example.net").unwrap()]);
+    driver
+        .client_mut(token)
+        .unwrap()
+        .send_message_with_body(envelope, b"x\r\n")
+        .unwrap();
+    driver.turn(Some(Duration::from_millis(50))).unwrap();
+    assert!(driver.abort(token));
+    assert!(driver.is_empty() && !driver.abort(token));
+    let mut events = Vec::new();
+    while let Some((_, e)) = driver.poll_event() {
+        events.push(e);
+    }
+    assert!(matches!(
+        events.first(),
+        Some(DriverEvent::Session(Event::MessageFailed {
+            content_sent: false,
+            ..
+        }))
+    ));
+    assert!(matches!(
+        events.last(),
+        Some(DriverEvent::Session(Event::Closed(Err(
+            Error::LocallyAborted
+        ))))
+    ));
+}
