@@ -54,8 +54,6 @@ pub struct SmtpClient {
     epoch: Instant,
     /// Wire bytes taken from the core and not yet written.
     out: Vec<u8>,
-    /// Wire bytes taken from the core since the start.
-    taken: u64,
     input: Vec<u8>,
     tls_config: Option<Arc<rustls::ClientConfig>>,
     server_name: Option<ServerName<'static>>,
@@ -116,7 +114,6 @@ impl SmtpClient {
             stream: Stream::Plain(tcp),
             epoch,
             out: Vec::new(),
-            taken: 0,
             input: vec![0; CHUNK],
             tls_config,
             server_name,
@@ -340,9 +337,10 @@ impl SmtpClient {
         // Body bytes handed to the core, against wire bytes it handed back since: roughly what
         // it holds (BDAT gathering a chunk, or a chunk waiting for the previous chunk's reply
         // without PIPELINING). Bounded here so the core never holds more than about two chunks.
-        let mut fed = 0u64;
-        let taken_before = self.taken;
-        let hold_limit = 2 * CHUNK.max(self.core.config().limits.bdat_chunk_size) as u64;
+        // What the core holds for this message (BDAT gathering a chunk, or a chunk waiting for
+        // the previous chunk's reply without PIPELINING) plus what waits to be written: bounded
+        // here so at most about two chunks are in memory.
+        let hold_limit = 2 * CHUNK.max(self.core.config().limits.bdat_chunk_size);
         loop {
             self.process();
             if self.settled(id) {
@@ -356,7 +354,7 @@ impl SmtpClient {
             if self.closed.is_some() {
                 return;
             }
-            let held = fed.saturating_sub(self.taken - taken_before);
+            let held = self.core.held_body_bytes(id) + self.core.transmit_len() + self.out.len();
             if !finished && self.core.body_flowing(id) && held < hold_limit {
                 let n = match read_retrying(&mut body, &mut buf) {
                     Ok(n) => n,
@@ -371,7 +369,6 @@ impl SmtpClient {
                 if let Err(e) = written {
                     return self.abandon(SendError::Usage(e));
                 }
-                fed += n as u64;
                 self.process();
                 // Write full chunks as they come; the last one goes out with its end mark.
                 if self.out.len() >= CHUNK || finished {
@@ -391,7 +388,7 @@ impl SmtpClient {
         }
         self.stream.shutdown();
         let now = self.now();
-        self.core.handle_closed(now);
+        self.core.abort(now);
         self.process();
     }
 
@@ -431,7 +428,7 @@ impl SmtpClient {
             self.start_tls();
         }
         let now = self.now();
-        self.taken += self.core.poll_transmit(now, &mut self.out) as u64;
+        self.core.poll_transmit(now, &mut self.out);
     }
 
     /// Writes everything taken from the core in one `write_all` (one flight).
