@@ -34,7 +34,7 @@ fn starttls_chunking_bulk_to_exim() {
             .into_bytes()
             .into(),
     });
-    let mut seen = vec![0u8; N];
+    let mut seen = [0u8; N];
     let summary = bulk::run(&config, messages, |r| {
         seen[r.index] += 1;
         assert!(matches!(r.outcome, Outcome::Accepted { .. }), "{r:?}");
