@@ -261,7 +261,9 @@ impl Driver {
 
     /// Flushes what the caller queued, waits for I/O or the earliest session deadline (at most
     /// `max_wait`, `None` for no limit; not at all when events are waiting), and handles what is
-    /// ready. Take the events with [`Driver::poll_event`] afterwards.
+    /// ready. Take the events with [`Driver::poll_event`] afterwards. Every open session that
+    /// awaits something has a deadline; with no session at all and `max_wait` `None`, this
+    /// waits for ever.
     pub fn turn(&mut self, max_wait: Option<Duration>) -> io::Result<()> {
         let now = self.now();
         let dirty = std::mem::take(&mut self.dirty);
