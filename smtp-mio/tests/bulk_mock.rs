@@ -138,7 +138,9 @@ fn service_closing_mid_queue_requeues() {
     let mut config = BulkConfig::new(server.addr, session(Duration::from_secs(10)));
     config.connections = 2;
     config.window = 8;
-    config.attempts = 3;
+    // Three connections say 421: a message can be stranded on each of them, the fourth try
+    // goes to a well-behaved one.
+    config.attempts = 4;
     let (summary, _) = run_checked(&config, 60);
     assert_eq!(summary.accepted, 60);
     assert_eq!(server.accepted(), 60);
