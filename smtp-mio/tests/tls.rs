@@ -174,3 +174,37 @@ fn starttls_without_setup_fails() {
     }
     assert!(saw && driver.is_empty());
 }
+
+/// A body far larger than the socket buffers over TLS, to a server that reads slowly: rustls'
+/// records leave through `write_tls` as the socket takes them, and every byte arrives once.
+#[test]
+fn large_body_over_tls_with_partial_writes() {
+    let cert = TestCert::generate().unwrap();
+    let config = server_config(&cert);
+    let server = MockServer::start(move |_| Script {
+        implicit_tls: Some(Arc::clone(&config)),
+        slow_content: Some(Duration::from_millis(5)),
+        ..Script::default()
+    });
+    let mut bulk = BulkConfig::new(server.addr, session(TlsPolicy::Never, true));
+    bulk.tls = Some(TlsSetup::with_roots("localhost", Some(cert.ca_path())).unwrap());
+    let line = b"0123456789012345678901234567890123456789012345678901234567890123456789012345\r\n";
+    let body: Arc<[u8]> = line.repeat(60_000).into(); // 4.7 MB
+    let envelope = Envelope::new(None, [Mailbox::parse("rcpt@example.net").unwrap()]);
+    let messages = (0..2).map(|_| BulkMessage {
+        envelope: envelope.clone(),
+        body: Arc::clone(&body),
+    });
+    let summary = bulk::run(&bulk, messages, |r| {
+        assert!(matches!(r.outcome, Outcome::Accepted { .. }), "{r:?}")
+    })
+    .unwrap();
+    assert_eq!(summary.accepted, 2);
+    assert_eq!(
+        server
+            .stats
+            .content_bytes
+            .load(std::sync::atomic::Ordering::SeqCst),
+        2 * body.len()
+    );
+}
