@@ -365,6 +365,11 @@ impl Driver {
         session.drain(&mut ctx);
         if session.client.is_closed() {
             if let Some(mut session) = self.sessions.remove(&token) {
+                if let Some(tls) = session.tls.as_mut() {
+                    // Best effort: tell the server the TLS stream ends (RFC 8446 6.1).
+                    tls.send_close_notify();
+                    let _ = tls.write_tls(&mut session.stream);
+                }
                 let _ = self.poll.registry().deregister(&mut session.stream);
             }
             return;
