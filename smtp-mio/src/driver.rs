@@ -484,6 +484,15 @@ impl Session {
         if self.client.is_closed() {
             return;
         }
+        // Tell the core what happened, so its `Closed` error says so; `handle_closed` after
+        // is a no-op if it already ended the session.
+        match &error {
+            TransportError::Tls(_) | TransportError::NoTlsSetup => {
+                self.client.handle_tls_failed(ctx.now)
+            }
+            TransportError::WriteTimeout => self.client.handle_write_timeout(ctx.now),
+            _ => {}
+        }
         ctx.queue
             .push_back((ctx.token, DriverEvent::Transport(error)));
         self.client.handle_closed(ctx.now);

@@ -133,15 +133,9 @@ fn starttls_wrong_name_fails_with_tls_error() {
         }
     }
     assert!(tls_error);
-    // The core names the stage `Idle` here (nothing awaited while the handshake runs), though
-    // `Stage::StartTls` documents "or the TLS handshake after it": reported to its owner.
+    // The adapter reports the failed handshake to the core, whose error says so.
     assert!(
-        matches!(
-            closed,
-            Some(Err(Error::ConnectionClosed {
-                stage: Stage::StartTls | Stage::Idle
-            }))
-        ),
+        matches!(closed, Some(Err(Error::TlsHandshakeFailed))),
         "{closed:?}"
     );
     assert!(driver.is_empty());
