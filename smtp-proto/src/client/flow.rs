@@ -373,7 +373,7 @@ impl Client {
                     return false;
                 }
             };
-        let bdat = uses_bdat(&caps, &self.config, &params);
+        let bdat = uses_bdat(caps, &self.config, &params);
         let m = &mut self.messages[i];
         m.params = params;
         let raw = core::mem::take(&mut m.staged);
