@@ -7,7 +7,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use smtp_mio::bulk::{self, BulkConfig, BulkMessage, Outcome};
 use smtp_mio::{Driver, DriverEvent, TlsSetup, TransportError};
-use smtp_proto::{ClientName, Config, Envelope, Error, Event, Mailbox, Stage, Timeouts, TlsPolicy};
+use smtp_proto::{ClientName, Config, Envelope, Error, Event, Mailbox, Timeouts, TlsPolicy};
 use smtp_testkit::TestCert;
 use std::sync::Arc;
 use std::time::Duration;
