@@ -171,7 +171,7 @@ impl Setup {
     }
 }
 
-/// One step of the session. Encoded as an opcode byte (read modulo 11) and its operands.
+/// One step of the session. Encoded as an opcode byte (read modulo 13) and its operands.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Op {
     /// 0, split, length, bytes: the server sent these bytes (fed in chunks of `split` bytes, 0:
@@ -205,12 +205,16 @@ pub enum Op {
     WriteTo(u8),
     /// 10: the caller aborts the session.
     Abort,
+    /// 11: the TLS handshake failed.
+    TlsFailed,
+    /// 12: a write made no progress for too long.
+    WriteTimeout,
 }
 
 impl Op {
     /// Reads one step.
     pub fn read(input: &mut Bytes<'_>) -> Op {
-        match input.u8() % 11 {
+        match input.u8() % 13 {
             0 => {
                 let split = input.u8();
                 Op::Input {
@@ -227,7 +231,9 @@ impl Op {
             7 => Op::Side(input.u8()),
             8 => Op::Quit,
             9 => Op::WriteTo(input.u8()),
-            _ => Op::Abort,
+            10 => Op::Abort,
+            11 => Op::TlsFailed,
+            _ => Op::WriteTimeout,
         }
     }
 
@@ -250,6 +256,8 @@ impl Op {
             Op::Quit => out.push(8),
             Op::WriteTo(id) => out.extend_from_slice(&[9, *id]),
             Op::Abort => out.push(10),
+            Op::TlsFailed => out.push(11),
+            Op::WriteTimeout => out.push(12),
         }
     }
 }
@@ -517,6 +525,32 @@ impl Run {
                 let result = self.client.quit();
                 self.check_usage("quit", &result);
                 self.quit_called = true;
+            }
+            Op::TlsFailed => {
+                let wanted = self.client.wants_tls();
+                let was_closed = self.closed();
+                self.client.handle_tls_failed(now);
+                if wanted {
+                    assert_eq!(self.client.error(), Some(&Error::TlsHandshakeFailed));
+                } else {
+                    assert_eq!(
+                        self.closed(),
+                        was_closed,
+                        "handle_tls_failed without a handshake"
+                    );
+                }
+            }
+            Op::WriteTimeout => {
+                let was_closed = self.closed();
+                self.client.handle_write_timeout(now);
+                assert!(self.closed(), "handle_write_timeout left the session open");
+                if !was_closed {
+                    assert!(
+                        matches!(self.client.error(), Some(Error::Timeout { .. })),
+                        "handle_write_timeout: {:?}",
+                        self.client.error()
+                    );
+                }
             }
             Op::Abort => {
                 let was_closed = self.closed();
@@ -906,6 +940,8 @@ mod tests {
             Op::Quit,
             Op::WriteTo(9),
             Op::Abort,
+            Op::TlsFailed,
+            Op::WriteTimeout,
         ];
         let mut bytes = Vec::new();
         for op in &ops {
