@@ -251,6 +251,23 @@ pub fn body_seed(mode: u8, sizes: &[u8], buffers: &[u8], body: &[u8]) -> Vec<u8>
     seed
 }
 
+/// A `body_encoder` seed for the [`smtp_proto::content::ContentWriter`] modes (`mode & 8`).
+pub fn content_seed(
+    mode: u8,
+    limit: u8,
+    chunk: u8,
+    sizes: &[u8],
+    buffers: &[u8],
+    body: &[u8],
+) -> Vec<u8> {
+    let mut seed = vec![mode | 8, limit, chunk, sizes.len() as u8];
+    seed.extend_from_slice(sizes);
+    seed.push(buffers.len() as u8);
+    seed.extend_from_slice(buffers);
+    seed.extend_from_slice(body);
+    seed
+}
+
 /// Bodies that stress line ends, dots and end-of-data look-alikes (CVE-2023-51764 class).
 pub const TRICKY_BODIES: &[&[u8]] = &[
     b"",
@@ -310,6 +327,18 @@ pub fn write_all(transcripts: &Path, corpus: &Path) -> std::io::Result<usize> {
             &format!("seed-body-{i:02}"),
             &body_seed(mode, sizes, &[1, 5, 2], body),
         )?;
+    }
+    // ContentWriter: DATA, BDAT and binary BDAT, without a limit and with one that a tricky body
+    // passes (limit byte 5: 16 octets), chunk sizes 2 and 5.
+    for (i, body) in TRICKY_BODIES
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| b.len() > 3)
+    {
+        let mode = [0u8, 2, 3][i % 3];
+        let limit = if i % 2 == 0 { 0 } else { 5 };
+        let seed = content_seed(mode, limit, 2 + (i % 3) as u8, &[3, 1], &[4, 1, 40], body);
+        write("body_encoder", &format!("seed-content-{i:02}"), &seed)?;
     }
     Ok(written)
 }
