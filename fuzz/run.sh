@@ -6,6 +6,7 @@
 #
 # New corpus entries go to fuzz/corpus-run/<target>/ (not committed); the committed seeds in
 # fuzz/corpus/<target>/ are read only. Builds go to $CARGO_TARGET_DIR when set.
+# FUZZ_TOOLCHAIN=stable skips the nightly check and goes straight to RUSTC_BOOTSTRAP=1.
 set -eu
 
 seconds=${1:-60}
@@ -21,10 +22,10 @@ fi
 
 # cargo-fuzz needs nightly flags (-Zsanitizer, -Cpasses=sancov). Prefer a nightly toolchain;
 # else try stable with RUSTC_BOOTSTRAP=1, which unlocks the same flags.
-if cargo +nightly --version >/dev/null 2>&1; then
+if [ "${FUZZ_TOOLCHAIN:-}" != stable ] && cargo +nightly --version >/dev/null 2>&1; then
     toolchain=+nightly
     echo "fuzz/run.sh: using $(cargo +nightly --version)"
-elif (RUSTC_BOOTSTRAP=1 cargo fuzz build -s none reply_parser ${CARGO_TARGET_DIR:+--target-dir "$CARGO_TARGET_DIR"}) >/dev/null 2>&1; then
+elif (RUSTC_BOOTSTRAP=1 cargo fuzz build -s none -a reply_parser ${CARGO_TARGET_DIR:+--target-dir "$CARGO_TARGET_DIR"}) >/dev/null 2>&1; then
     toolchain=
     export RUSTC_BOOTSTRAP=1
     echo "fuzz/run.sh: no nightly toolchain; using $(cargo --version) with RUSTC_BOOTSTRAP=1"
