@@ -94,6 +94,37 @@ pub fn text_body(size: usize, line_end: LineEnd) -> Vec<u8> {
     out
 }
 
+/// The envelope sender of every end-to-end message.
+pub const SENDER: &str = "sender@bench.example";
+
+/// The `i`-th envelope recipient of the end-to-end messages.
+pub fn recipient(i: usize) -> String {
+    format!("rcpt{i}@bench.example")
+}
+
+/// A complete message (header and body, CRLF line ends, ending in CRLF) of exactly `size` bytes
+/// (at least 200): a few header fields, then [`text_body`] lines cut to fit.
+pub fn message(size: usize) -> Vec<u8> {
+    let mut out = format!(
+        "From: <{SENDER}>\r\nTo: <{}>\r\nSubject: benchmark message of {size} bytes\r\n\
+         Message-ID: <bench-{size}@bench.example>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=us-ascii\r\n\r\n",
+        recipient(0)
+    )
+    .into_bytes();
+    assert!(size >= out.len() + 3, "message size {size} too small");
+    let body = text_body(size - out.len(), LineEnd::Crlf);
+    out.extend_from_slice(&body[..size - out.len()]);
+    // End on a whole line: replace the last two bytes with CRLF, and never end in a bare CR.
+    let n = out.len();
+    out[n - 2] = b'\r';
+    out[n - 1] = b'\n';
+    if out[n - 3] == b'\r' {
+        out[n - 3] = b'x';
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,6 +145,16 @@ mod tests {
             );
         }
         assert_eq!(lines100().len(), 3600);
+    }
+
+    /// Messages have the asked size and end in CRLF.
+    #[test]
+    fn message_shape() {
+        for size in [1024, 1 << 20] {
+            let m = message(size);
+            assert_eq!(m.len(), size);
+            assert!(m.ends_with(b"\r\n") && !m.ends_with(b"\r\r\n"));
+        }
     }
 
     /// Bodies have 70-byte lines, some starting with a dot.
