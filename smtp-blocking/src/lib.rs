@@ -1,1 +1,42 @@
-//! Placeholder.
+//! A blocking SMTP client over `std::net::TcpStream`, with TLS by rustls, driving the sans-IO
+//! core [`smtp_proto`].
+//!
+//! This crate is one loop and nothing more: write what the core has to send (each flight in one
+//! `write`), wait for the server with the core's next deadline as the socket's read timeout,
+//! feed back what was read, the close or the timeout, and wrap the socket in TLS when the core
+//! asks. Replies are parsed, judged and acted on by the core; this crate never looks at a reply
+//! code.
+//!
+//! - [`SmtpClient::connect`] connects (every resolved address in turn, with a connect timeout,
+//!   TCP_NODELAY), and drives greeting, EHLO, STARTTLS or implicit TLS, and AUTH.
+//! - [`SmtpClient::send`] streams a message's content from any [`std::io::Read`]; [`SmtpClient::send_many`]
+//!   pipelines several messages; [`SmtpClient::verify`], [`SmtpClient::noop`], [`SmtpClient::quit`].
+//! - Every wait is bounded: by the core's per-reply deadline (a server that drips a byte at a
+//!   time still times out), by [`smtp_proto::Timeouts::data_block`] for each write, and by
+//!   [`ClientOptions::connect_timeout`] for each connection attempt.
+//! - The transcript ([`smtp_proto::Config::transcript`]) is logged through the `log` facade at
+//!   debug level under the target [`TRANSCRIPT_TARGET`], AUTH exchanges redacted by the core.
+//!
+//! TLS: certificates are verified against the `webpki-roots` roots, or a PEM CA file
+//! ([`TlsOptions::ca_file`]); the name checked (and sent as SNI) is [`ClientOptions::host`].
+//!
+//! [`demo_server`] is a small receiving server on 127.0.0.1, for `smtp-send --demo`, examples
+//! and tests.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![warn(unreachable_pub)]
+
+mod client;
+pub mod demo_server;
+mod error;
+mod options;
+mod report;
+mod stream;
+
+pub use client::{SmtpClient, TRANSCRIPT_TARGET};
+pub use error::{SendError, TlsError};
+pub use options::{ClientOptions, TlsOptions};
+pub use report::{MessageReport, Outcome, RecipientReport, RecipientStatus};
+
+pub use rustls;
+pub use smtp_proto;

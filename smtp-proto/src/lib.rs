@@ -80,3 +80,8 @@ pub use envelope::{CommandId, Envelope, MessageId, Recipient};
 pub use error::{Error, Stage, UsageError};
 pub use event::{Direction, Event, Rejection, TranscriptLine};
 pub use time::{Timeouts, Timestamp};
+
+/// The workspace README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -159,9 +159,11 @@ impl Client {
 
     /// Messages started whose outcome is not known yet.
     fn messages_in_flight(&self) -> usize {
+        // Messages start in queue order, so the started ones are a prefix.
         self.messages
             .iter()
-            .filter(|m| m.emit != Emit::NotStarted && !m.reported)
+            .take_while(|m| m.emit != Emit::NotStarted)
+            .filter(|m| !m.reported)
             .count()
     }
 
@@ -204,16 +206,16 @@ impl Client {
                     if !may_send {
                         return false;
                     }
-                    let r = self.messages[i].envelope.recipients[k].clone();
                     self.messages[i].emit = Emit::Rcpts(k + 1);
-                    self.send_for(
-                        i,
-                        Command::Rcpt {
-                            to: &r.address,
-                            params: &r.params,
-                        },
-                        Expect::Rcpt(id, k),
-                    );
+                    // Borrow the envelope out for the encoder (taking it costs no allocation).
+                    let envelope = core::mem::take(&mut self.messages[i].envelope);
+                    let r = &envelope.recipients[k];
+                    let rcpt = Command::Rcpt {
+                        to: &r.address,
+                        params: &r.params,
+                    };
+                    self.send_for(i, rcpt, Expect::Rcpt(id, k));
+                    self.messages[i].envelope = envelope;
                 }
                 Emit::SendData => {
                     if self.messages[i].doomed() {
@@ -234,8 +236,9 @@ impl Client {
                     if !m.body_finished {
                         return false;
                     }
-                    let before = self.out.len();
+                    let mut octets = 0;
                     if let Encoder::Data(encoder) = &mut m.encoder {
+                        octets = encoder.bytes_out();
                         encoder.finish(&mut self.out);
                     }
                     m.content_sent = true;
@@ -243,7 +246,8 @@ impl Client {
                     let lmtp = self.config.protocol == Protocol::Lmtp;
                     let accepted = if lmtp { m.accepted.clone() } else { Vec::new() };
                     if self.config.transcript {
-                        self.content_transcript(i, self.out.len() - before);
+                        self.content_transcript(octets);
+                        self.transcript(Direction::Sent, b".".to_vec());
                     }
                     if lmtp {
                         // RFC 2033 4.2: one reply per accepted recipient, in RCPT order.
@@ -294,7 +298,7 @@ impl Client {
                         self.out.extend(m.staged.drain(..size));
                     }
                     if self.config.transcript {
-                        self.content_transcript(i, size);
+                        self.content_transcript(size as u64);
                     }
                     if last {
                         return true;
@@ -321,7 +325,8 @@ impl Client {
             && self
                 .messages
                 .iter()
-                .any(|m| m.id != id && m.emit != Emit::NotStarted && !m.reported);
+                .take_while(|m| m.emit != Emit::NotStarted)
+                .any(|m| m.id != id && !m.reported);
         if !self.messages[i].rset_sent && (self.need_rset || others) {
             self.need_rset = false;
             self.messages[i].rset_sent = true;
@@ -332,16 +337,16 @@ impl Client {
         }
         let m = &mut self.messages[i];
         m.emit = Emit::Rcpts(0);
-        let from = m.envelope.from.clone();
-        let params = m.params.clone();
-        self.send_for(
-            i,
-            Command::Mail {
-                from: from.as_ref(),
-                params: &params,
-            },
-            Expect::Mail(id),
-        );
+        let envelope = core::mem::take(&mut m.envelope);
+        let params = core::mem::take(&mut m.params);
+        let mail = Command::Mail {
+            from: envelope.from.as_ref(),
+            params: &params,
+        };
+        self.send_for(i, mail, Expect::Mail(id));
+        let m = &mut self.messages[i];
+        m.envelope = envelope;
+        m.params = params;
         true
     }
 
@@ -390,8 +395,7 @@ impl Client {
         self.settle(i);
     }
 
-    fn content_transcript(&mut self, i: usize, octets: usize) {
-        let _ = i;
+    fn content_transcript(&mut self, octets: u64) {
         let line = format!("<{octets} octets of content>");
         self.transcript(Direction::Sent, line.into_bytes());
     }

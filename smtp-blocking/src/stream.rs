@@ -1,0 +1,274 @@
+//! The connection: TCP, then possibly TLS; and the rustls configuration.
+
+use crate::error::{SendError, TlsError};
+use crate::options::{ClientOptions, TlsOptions};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{
+    ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
+use std::io::{self, Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A TCP connection, plain or wrapped in TLS.
+pub(crate) enum Stream {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<ClientConnection, TcpStream>>),
+    /// Only while upgrading, or after a failed upgrade.
+    Gone,
+}
+
+impl Stream {
+    fn tcp(&self) -> Option<&TcpStream> {
+        match self {
+            Stream::Plain(s) => Some(s),
+            Stream::Tls(s) => Some(&s.sock),
+            Stream::Gone => None,
+        }
+    }
+
+    pub(crate) fn set_read_timeout(&self, d: Duration) -> io::Result<()> {
+        match self.tcp() {
+            // A zero timeout means "none" to the OS: never pass it.
+            Some(s) => s.set_read_timeout(Some(d.max(Duration::from_millis(1)))),
+            None => Err(gone()),
+        }
+    }
+
+    /// Closes both directions (used to abandon a message mid-content).
+    pub(crate) fn shutdown(&self) {
+        if let Some(s) = self.tcp() {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
+    /// Wraps the TCP connection in TLS and completes the handshake before `deadline`.
+    pub(crate) fn upgrade(
+        &mut self,
+        config: Arc<ClientConfig>,
+        name: ServerName<'static>,
+        deadline: Instant,
+    ) -> Result<(), TlsError> {
+        let Stream::Plain(mut sock) = std::mem::replace(self, Stream::Gone) else {
+            return Err(TlsError::Io(Arc::new(gone())));
+        };
+        let mut conn = ClientConnection::new(config, name).map_err(TlsError::Rustls)?;
+        while conn.is_handshaking() {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                return Err(TlsError::HandshakeTimeout);
+            }
+            sock.set_read_timeout(Some(remaining))
+                .map_err(|e| TlsError::Io(Arc::new(e)))?;
+            match conn.complete_io(&mut sock) {
+                Ok(_) => {}
+                Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(TlsError::from_io(e)),
+            }
+        }
+        // The last flight of the handshake (client Finished) may still be queued.
+        while conn.wants_write() {
+            match conn.write_tls(&mut sock) {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(TlsError::from_io(e)),
+            }
+        }
+        *self = Stream::Tls(Box::new(rustls::StreamOwned::new(conn, sock)));
+        Ok(())
+    }
+
+    /// Sends TLS close_notify, if TLS is on.
+    pub(crate) fn close_notify(&mut self) {
+        if let Stream::Tls(s) = self {
+            s.conn.send_close_notify();
+            let _ = s.conn.write_tls(&mut s.sock);
+        }
+    }
+}
+
+fn gone() -> io::Error {
+    io::Error::new(io::ErrorKind::NotConnected, "connection already closed")
+}
+
+pub(crate) fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read(buf),
+            Stream::Tls(s) => s.read(buf),
+            Stream::Gone => Err(gone()),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.write(buf),
+            Stream::Tls(s) => s.write(buf),
+            Stream::Gone => Err(gone()),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.flush(),
+            Stream::Tls(s) => s.flush(),
+            Stream::Gone => Err(gone()),
+        }
+    }
+}
+
+/// Connects to each address `host:port` resolves to, in turn, each attempt bounded by the
+/// connect timeout. TCP_NODELAY is set: each flight is written at once, and waiting for
+/// delayed ACKs would cost 40 ms per flight.
+pub(crate) fn connect_tcp(options: &ClientOptions) -> Result<TcpStream, SendError> {
+    let server = format!("{}:{}", options.host, options.port);
+    let fail = |source: io::Error| SendError::Connect {
+        server: server.clone(),
+        source: Arc::new(source),
+    };
+    let addrs = (options.host.as_str(), options.port)
+        .to_socket_addrs()
+        .map_err(fail)?;
+    let mut last = io::Error::new(io::ErrorKind::NotFound, "the name resolved to no address");
+    for addr in addrs {
+        log::debug!("connecting to {addr}");
+        match TcpStream::connect_timeout(&addr, options.connect_timeout) {
+            Ok(sock) => {
+                sock.set_nodelay(true).map_err(fail)?;
+                return Ok(sock);
+            }
+            Err(e) => {
+                log::debug!("connecting to {addr} failed: {e}");
+                last = e;
+            }
+        }
+    }
+    Err(fail(last))
+}
+
+/// The server name for SNI and the certificate check: a DNS name, or an IP address (checked
+/// against the certificate's IP SANs).
+pub(crate) fn server_name(host: &str) -> Result<ServerName<'static>, TlsError> {
+    // `[2001:db8::1]` is how a user may write an IPv6 literal.
+    let bare = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    ServerName::try_from(bare.to_string())
+        .map_err(|_| TlsError::InvalidServerName(host.to_string()))
+}
+
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// The rustls configuration from the options: web PKI roots, or the CA file's certificates, or
+/// no verification at all when asked for by its dangerous name.
+pub(crate) fn client_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, TlsError> {
+    if let Some(config) = &options.client_config {
+        return Ok(config.clone());
+    }
+    let provider = provider();
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(TlsError::Rustls)?;
+    let config = if options.danger_accept_invalid_certs {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
+            .with_no_client_auth()
+    } else {
+        let mut roots = RootCertStore::empty();
+        match &options.ca_file {
+            Some(path) => {
+                let ca_error = |source: io::Error| TlsError::CaFile {
+                    path: path.clone(),
+                    source: Arc::new(source),
+                };
+                let certs = CertificateDer::pem_file_iter(path).map_err(|e| {
+                    ca_error(io::Error::new(io::ErrorKind::InvalidData, e.to_string()))
+                })?;
+                for cert in certs {
+                    let cert = cert.map_err(|e| {
+                        ca_error(io::Error::new(io::ErrorKind::InvalidData, e.to_string()))
+                    })?;
+                    roots.add(cert).map_err(|e| {
+                        ca_error(io::Error::new(io::ErrorKind::InvalidData, e.to_string()))
+                    })?;
+                }
+                if roots.is_empty() {
+                    return Err(ca_error(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "no PEM certificate in the file",
+                    )));
+                }
+            }
+            None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+        }
+        builder.with_root_certificates(roots).with_no_client_auth()
+    };
+    Ok(Arc::new(config))
+}
+
+/// Accepts any certificate (but still checks the handshake signatures, so the peer holds the
+/// key of the certificate it sent). Reached only through `danger_accept_invalid_certs`.
+#[derive(Debug)]
+struct AcceptAnyCertificate(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for AcceptAnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}

@@ -1,0 +1,290 @@
+//! The adapter against a scripted server, for what no real server does on purpose: dripping
+//! replies, silence, 421 after the content, garbage, closing mid-reply. Each test bounds its
+//! own time.
+
+mod support;
+
+use smtp_blocking::smtp_proto::{Error, Stage};
+use smtp_blocking::{SendError, SmtpClient};
+use std::thread;
+use std::time::{Duration, Instant};
+use support::*;
+
+/// RFC 5321 4.5.3.2: the deadline runs per complete reply, not per read. A server that sends
+/// one byte every 200 ms never leaves a read waiting long, yet the greeting times out.
+#[test]
+fn slow_drip_greeting_times_out_per_reply() {
+    let mock = Mock::start(|peer| {
+        for b in "220-mock.test a very long greeting that never ends\r\n"
+            .bytes()
+            .cycle()
+            .take(200)
+        {
+            // Stops once the client has gone (the write fails).
+            if std::io::Write::write_all(&mut peer.stream, &[b]).is_err() {
+                break;
+            }
+            thread::sleep(Duration::from_millis(200));
+        }
+    });
+    let start = Instant::now();
+    let err = SmtpClient::connect(options(mock.port, Duration::from_secs(1))).unwrap_err();
+    let took = start.elapsed();
+    assert!(
+        matches!(
+            err,
+            SendError::Session(Error::Timeout {
+                stage: Stage::Greeting
+            })
+        ),
+        "{err:?}"
+    );
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+    drop(mock);
+}
+
+/// A server that goes silent after MAIL: the timeout names the stage it was waiting for.
+#[test]
+fn silence_after_mail_names_the_stage() {
+    let mock = Mock::start(|peer| {
+        peer.hello(&[]);
+        peer.expect("MAIL FROM");
+        thread::sleep(Duration::from_secs(3));
+    });
+    let mut client = SmtpClient::connect(options(mock.port, Duration::from_secs(1))).unwrap();
+    let start = Instant::now();
+    let err = client
+        .send_bytes(envelope("a@example.org", &["b@example.net"]), b"x\r\n")
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            SendError::Session(Error::Timeout { stage: Stage::Mail })
+        ),
+        "{err:?}"
+    );
+    assert!(err.is_transient());
+    assert!(start.elapsed() < Duration::from_secs(3));
+    mock.join();
+}
+
+/// RFC 5321 3.8: a 421 after the content ends the session; the message's fate is unknown,
+/// and the error is transient.
+#[test]
+fn service_closing_after_content() {
+    let mock = Mock::start(|peer| {
+        peer.hello(&["PIPELINING"]);
+        peer.expect("MAIL FROM");
+        peer.expect("RCPT TO");
+        peer.expect("DATA");
+        peer.send("250 ok\r\n250 ok\r\n354 go\r\n");
+        let wire = peer.data();
+        peer.send("421 4.3.0 shutting down\r\n");
+        wire
+    });
+    let mut client = SmtpClient::connect(options(mock.port, Duration::from_secs(5))).unwrap();
+    let err = client
+        .send_bytes(envelope("a@example.org", &["b@example.net"]), b"hello\r\n")
+        .unwrap_err();
+    match &err {
+        SendError::Session(Error::ServiceClosing {
+            stage: Stage::DataEnd,
+            reply,
+        }) => {
+            assert_eq!(reply.code().get(), 421)
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(err.is_transient());
+    assert_eq!(mock.join(), b"hello\r\n");
+    // The session is over: later calls report the same error.
+    assert!(matches!(
+        client.noop(),
+        Err(SendError::Session(Error::ServiceClosing { .. }))
+    ));
+}
+
+/// RFC 5321 3.8: 421 in answer to DATA (mid-transaction).
+#[test]
+fn service_closing_at_data() {
+    let mock = Mock::start(|peer| {
+        peer.hello(&[]);
+        peer.expect("MAIL FROM");
+        peer.send("250 ok\r\n");
+        peer.expect("RCPT TO");
+        peer.send("250 ok\r\n");
+        peer.expect("DATA");
+        peer.send("421 4.4.5 too busy\r\n");
+    });
+    let mut client = SmtpClient::connect(options(mock.port, Duration::from_secs(5))).unwrap();
+    let err = client
+        .send_bytes(envelope("a@example.org", &["b@example.net"]), b"x\r\n")
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            SendError::Session(Error::ServiceClosing {
+                stage: Stage::Data,
+                ..
+            })
+        ),
+        "{err:?}"
+    );
+    mock.join();
+}
+
+/// RFC 5321 4.2: bytes that are not a reply end the session with a syntax error.
+#[test]
+fn garbage_greeting_is_a_protocol_error() {
+    let mock = Mock::start(|peer| {
+        peer.send("HTTP/1.1 400 Bad Request\r\n\r\n");
+        thread::sleep(Duration::from_millis(200));
+    });
+    let err = SmtpClient::connect(options(mock.port, Duration::from_secs(5))).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            SendError::Session(Error::ReplySyntax {
+                stage: Stage::Greeting,
+                ..
+            })
+        ),
+        "{err:?}"
+    );
+    assert!(!err.is_transient());
+    mock.join();
+}
+
+/// The server closes in the middle of a multi-line EHLO reply.
+#[test]
+fn close_mid_reply() {
+    let mock = Mock::start(|peer| {
+        peer.send("220 mock.test ESMTP\r\n");
+        peer.expect("EHLO");
+        peer.send("250-mock.test\r\n250-PIPE");
+    });
+    let err = SmtpClient::connect(options(mock.port, Duration::from_secs(5))).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            SendError::Session(Error::ConnectionClosed {
+                stage: Stage::Hello
+            })
+        ),
+        "{err:?}"
+    );
+    assert!(err.is_transient());
+    mock.join();
+}
+
+/// Nothing listening: a connect error, promptly.
+#[test]
+fn connection_refused() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let err = SmtpClient::connect(options(port, Duration::from_secs(2))).unwrap_err();
+    assert!(matches!(err, SendError::Connect { .. }), "{err:?}");
+    assert!(err.is_transient());
+}
+
+/// RFC 2920: with PIPELINING, MAIL, RCPT and DATA go in one flight, and the content with its
+/// end mark in the next; the mock checks the content arrives whole before it answers anything.
+#[test]
+fn pipelined_flight_and_content_with_end_mark() {
+    let mock = Mock::start(|peer| {
+        peer.hello(&["PIPELINING"]);
+        // All three commands must be readable without answering any of them.
+        peer.expect("MAIL FROM:<a@example.org>");
+        peer.expect("RCPT TO:<b@example.net>");
+        peer.expect("RCPT TO:<c@example.net>");
+        peer.expect("DATA");
+        peer.send("250 2.1.0 ok\r\n250 2.1.5 ok\r\n550 5.1.1 no\r\n354 go\r\n");
+        let wire = peer.data();
+        peer.send("250 2.0.0 queued\r\n");
+        peer.expect("QUIT");
+        peer.send("221 bye\r\n");
+        wire
+    });
+    let mut client = SmtpClient::connect(options(mock.port, Duration::from_secs(5))).unwrap();
+    let report = client
+        .send_bytes(
+            envelope("a@example.org", &["b@example.net", "c@example.net"]),
+            b".dot\nline\n",
+        )
+        .unwrap();
+    assert!(report.is_accepted() && !report.is_fully_accepted());
+    assert_eq!(
+        report
+            .final_reply()
+            .unwrap()
+            .enhanced_code()
+            .unwrap()
+            .to_string(),
+        "2.0.0"
+    );
+    client.quit().unwrap();
+    assert_eq!(mock.join(), b"..dot\r\nline\r\n");
+}
+
+/// RFC 3030: with CHUNKING the content goes as BDAT LAST, no dot-stuffing.
+#[test]
+fn chunking_sends_bdat() {
+    let mock = Mock::start(|peer| {
+        peer.hello(&["PIPELINING", "CHUNKING"]);
+        peer.expect("MAIL FROM");
+        peer.expect("RCPT TO");
+        let bdat = peer.expect("BDAT");
+        let size: usize = bdat.split_whitespace().nth(1).unwrap().parse().unwrap();
+        let mut content = vec![0u8; size];
+        std::io::Read::read_exact(&mut peer.reader, &mut content).unwrap();
+        peer.send("250 ok\r\n250 ok\r\n250 2.0.0 queued\r\n");
+        (bdat, content)
+    });
+    let mut client = SmtpClient::connect(options(mock.port, Duration::from_secs(5))).unwrap();
+    client
+        .send_bytes(envelope("a@example.org", &["b@example.net"]), b".dot\nx\n")
+        .unwrap();
+    let (bdat, content) = mock.join();
+    assert!(bdat.ends_with("LAST"), "{bdat}");
+    assert_eq!(content, b".dot\r\nx\r\n");
+}
+
+/// A body reader that fails: the connection is closed (the server must not take a truncated
+/// message) and the error says it was the body.
+#[test]
+fn failing_body_reader_abandons_the_message() {
+    let mock = Mock::start(|peer| {
+        peer.hello(&[]);
+        peer.expect("MAIL FROM");
+        peer.send("250 ok\r\n");
+        peer.expect("RCPT TO");
+        peer.send("250 ok\r\n");
+        peer.expect("DATA");
+        peer.send("354 go\r\n");
+        peer.data()
+    });
+    struct Failing(bool);
+    impl std::io::Read for Failing {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if std::mem::replace(&mut self.0, true) {
+                Err(std::io::Error::other("disk on fire"))
+            } else {
+                buf[..6].copy_from_slice(b"part\r\n");
+                Ok(6)
+            }
+        }
+    }
+    let mut client = SmtpClient::connect(options(mock.port, Duration::from_secs(5))).unwrap();
+    let err = client
+        .send(
+            envelope("a@example.org", &["b@example.net"]),
+            Failing(false),
+        )
+        .unwrap_err();
+    assert!(matches!(err, SendError::Body(_)), "{err:?}");
+    // The server saw the connection end without an end mark.
+    let wire = mock.join();
+    assert!(!wire.ends_with(b"\r\n.\r\n"));
+}

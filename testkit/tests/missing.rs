@@ -1,0 +1,28 @@
+//! A peer that is not installed gives a typed error. This file is its own
+//! test binary, with a single test, because it changes the environment,
+//! which other tests would read concurrently.
+
+use smtp_testkit::{Aiosmtpd, Exim, SmtpSink};
+
+#[test]
+fn missing_peers_are_typed_errors() {
+    std::env::set_var("SMTP_PEERS_DIR", "/nonexistent/smtp-peers");
+    std::env::set_var("SMTP_EXIM", "/nonexistent/exim4");
+    std::env::set_var("SMTP_PEERS_PYTHON", "");
+    std::env::set_var("PATH", "/nonexistent");
+
+    let err = SmtpSink::builder().start().unwrap_err();
+    assert!(err.is_missing(), "{err}");
+    assert!(err.to_string().contains("install-peers"), "{err}");
+
+    let err = Exim::builder().start().unwrap_err();
+    assert!(err.is_missing(), "{err}");
+
+    let err = Aiosmtpd::builder().start().unwrap_err();
+    assert!(err.is_missing(), "{err}");
+
+    let err = smtp_testkit::OpenSmtpd::builder().start().unwrap_err();
+    assert!(err.is_missing(), "{err}");
+
+    assert!(smtp_testkit::smtp_source_path().is_none());
+}
