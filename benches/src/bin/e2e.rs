@@ -105,7 +105,6 @@ struct ClientArgs {
     message_file: PathBuf,
     each: bool,
     time_limit: Duration,
-    #[allow(dead_code)] // used by our blocking client once it lands
     stream: bool,
 }
 
@@ -126,10 +125,90 @@ impl ClientArgs {
 fn client(kind: &str, args: &Args) -> Result<(), BoxError> {
     let a = ClientArgs::from(args)?;
     match kind {
+        "ours-blocking" => ours_blocking(&a, false),
+        "ours-blocking-batch" => ours_blocking(&a, true),
         "lettre" => lettre_client(&a, false),
         "lettre-nodelay" => lettre_client(&a, true),
         _ => Err(format!("unknown client {kind}").into()),
     }
+}
+
+/// The envelope of every message: [`smtp_benches::SENDER`] to `rcpts` recipients.
+fn our_envelope(rcpts: usize) -> Result<smtp_proto::Envelope, BoxError> {
+    use smtp_proto::Mailbox;
+    let to: Vec<Mailbox> = (0..rcpts)
+        .map(|i| Mailbox::parse(&smtp_benches::recipient(i)))
+        .collect::<Result<_, _>>()?;
+    Ok(smtp_proto::Envelope::new(
+        Some(Mailbox::parse(smtp_benches::SENDER)?),
+        to,
+    ))
+}
+
+/// Our blocking adapter. `batch`: `send_many` with 100 messages at a time (PIPELINING across
+/// messages); else `send_bytes` one message at a time, each waiting for its outcome. With
+/// `--stream`, the content is streamed from the file by `send` (never all in memory).
+fn ours_blocking(a: &ClientArgs, batch: bool) -> Result<(), BoxError> {
+    use smtp_blocking::{ClientOptions, SmtpClient};
+    use smtp_proto::{ClientName, TlsPolicy};
+
+    let message = if a.stream {
+        Vec::new()
+    } else {
+        std::fs::read(&a.message_file)?
+    };
+    let envelope = our_envelope(a.rcpts)?;
+    let mut options = ClientOptions::new(
+        "127.0.0.1",
+        a.port,
+        ClientName::parse("client.bench.example")?,
+    );
+    options.config.tls = TlsPolicy::Never;
+    let connect = || SmtpClient::connect(options.clone());
+
+    let (mut ok, mut failed) = (0u64, 0u64);
+    let start = Instant::now();
+    let mut sent = 0;
+    let mut client = None;
+    while sent < a.messages && start.elapsed() < a.time_limit {
+        let c = match client.as_mut() {
+            Some(c) => c,
+            None => client.insert(connect()?),
+        };
+        if batch {
+            let n = (a.messages - sent).min(100);
+            let reports = c.send_many((0..n).map(|_| (envelope.clone(), &message[..])));
+            for r in reports {
+                if r.is_fully_accepted() {
+                    ok += 1
+                } else {
+                    failed += 1
+                }
+            }
+            sent += n;
+        } else {
+            let result = if a.stream {
+                c.send(envelope.clone(), std::fs::File::open(&a.message_file)?)
+            } else {
+                c.send_bytes(envelope.clone(), &message)
+            };
+            match result {
+                Ok(r) if r.is_fully_accepted() => ok += 1,
+                _ => failed += 1,
+            }
+            sent += 1;
+        }
+        if a.each {
+            if let Some(c) = client.take() {
+                c.quit()?;
+            }
+        }
+    }
+    if let Some(c) = client.take() {
+        c.quit()?;
+    }
+    report(ok, failed, start.elapsed().as_secs_f64());
+    Ok(())
 }
 
 /// lettre 0.11 as shipped: `SmtpConnection` (its public connection type, which `SmtpTransport`
@@ -561,6 +640,14 @@ struct ClientKind {
 fn client_kinds() -> Vec<ClientKind> {
     vec![
         ClientKind {
+            name: "ours-blocking",
+            cap: None,
+        },
+        ClientKind {
+            name: "ours-blocking-batch",
+            cap: None,
+        },
+        ClientKind {
             name: "lettre",
             cap: Some(200),
         },
@@ -694,6 +781,10 @@ fn drive(args: &Args) -> Result<(), BoxError> {
         eprintln!("== {} ({} messages)", w.title, w.messages);
         for k in client_kinds() {
             if only.as_ref().is_some_and(|o| !o.contains(&k.name)) {
+                continue;
+            }
+            // Batching is across messages of one connection.
+            if k.name.ends_with("-batch") && w.conn == Conn::Each {
                 continue;
             }
             let messages = k.cap.map_or(w.messages, |c| c.min(w.messages));
