@@ -462,10 +462,34 @@ impl Sink {
     }
 }
 
+impl Sink {
+    /// Stops the sink and returns the CPU seconds it used (from `wait4`), to show when the
+    /// server, not the client, is the bottleneck.
+    fn stop(mut self) -> f64 {
+        let pid = self.child.id() as libc::pid_t;
+        let _ = self.child.kill();
+        let mut status: libc::c_int = 0;
+        // SAFETY: rusage is plain data; wait4 fills it.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: wait4 on our own killed child with valid pointers.
+        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+        // Reaped: `Drop` must not kill or wait again.
+        self.port = 0;
+        if r == pid {
+            tv(usage.ru_utime) + tv(usage.ru_stime)
+        } else {
+            0.0
+        }
+    }
+}
+
 impl Drop for Sink {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if self.port != 0 {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 
@@ -747,7 +771,7 @@ fn run_once(
     messages: u64,
     files: &MessageFiles,
     relay: bool,
-) -> Result<(Finished, Option<u64>), BoxError> {
+) -> Result<(Finished, Option<u64>, f64), BoxError> {
     let sink = Sink::start()?;
     let relay = if relay {
         Some(Relay::start(sink.port)?)
@@ -763,8 +787,8 @@ fn run_once(
         std::thread::sleep(Duration::from_millis(50));
         r.finish()
     });
-    drop(sink);
-    Ok((finished, turns))
+    let server_cpu = sink.stop();
+    Ok((finished, turns, server_cpu))
 }
 
 fn drive(args: &Args) -> Result<(), BoxError> {
@@ -788,7 +812,7 @@ fn drive(args: &Args) -> Result<(), BoxError> {
                 continue;
             }
             let messages = k.cap.map_or(w.messages, |c| c.min(w.messages));
-            let (f, _) = run_once(k.name, &w, messages, &files, false)?;
+            let (f, _, server_cpu) = run_once(k.name, &w, messages, &files, false)?;
             let client: Value = f
                 .stdout
                 .lines()
@@ -804,7 +828,7 @@ fn drive(args: &Args) -> Result<(), BoxError> {
                     0
                 });
             let secs = client["secs"].as_f64().unwrap_or(f.wall_secs);
-            let (probe, turns) = run_once(k.name, &w, w.probe.min(messages), &files, true)?;
+            let (probe, turns, _) = run_once(k.name, &w, w.probe.min(messages), &files, true)?;
             let probe_ok = probe.code == 0 && !probe.timed_out;
             let rtt = turns
                 .filter(|_| probe_ok)
@@ -826,6 +850,7 @@ fn drive(args: &Args) -> Result<(), BoxError> {
                 "cpu_us_per_msg": if ok > 0 { f.cpu_secs / ok as f64 * 1e6 } else { 0.0 },
                 "user_secs": f.user_secs,
                 "sys_secs": f.sys_secs,
+                "server_cpu_secs": server_cpu,
                 "max_rss_kib": f.max_rss_kib,
                 "exit": f.code,
                 "timed_out": f.timed_out,
@@ -867,8 +892,122 @@ fn write_out(args: &Args, out: &Value) -> Result<(), BoxError> {
 
 // -------------------------------------------------------------------------------------- memory
 
-fn memory(_args: &Args) -> Result<(), BoxError> {
-    Err("memory: not wired yet (needs smtp-blocking)".into())
+/// Writes a message of `mib` MiB (header, then whole 70-byte CRLF lines) to `path` in 1 MiB
+/// blocks, so the generator itself stays small.
+fn write_big_message(path: &Path, mib: usize) -> Result<u64, BoxError> {
+    let header = smtp_benches::message(1024);
+    let header = &header[..header
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(0)
+        + 4];
+    let mut block = smtp_benches::text_body(1 << 20, smtp_benches::LineEnd::Crlf);
+    let whole = block.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    block.truncate(whole);
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
+    file.write_all(header)?;
+    let mut written = header.len() as u64;
+    while written < (mib as u64) << 20 {
+        file.write_all(&block)?;
+        written += block.len() as u64;
+    }
+    file.flush()?;
+    Ok(written)
+}
+
+/// Peak RSS of our blocking client streaming one message of each size from a file; lettre and
+/// smtplib (which take the message in memory) for comparison at 100 MiB.
+fn memory(args: &Args) -> Result<(), BoxError> {
+    let big_mib = args.num("mib", 1024)? as usize;
+    let dir = match args.get("dir") {
+        Some(d) => {
+            let path = PathBuf::from(d).join(format!("smtp-bench-memory-{}", std::process::id()));
+            std::fs::create_dir_all(&path)?;
+            TempDir(path)
+        }
+        None => TempDir::new("memory")?,
+    };
+    let mut runs = Vec::new();
+    let cases: Vec<(&str, usize, bool)> = vec![
+        ("ours-blocking", 0, true),
+        ("ours-blocking", 100, true),
+        ("ours-blocking", big_mib, true),
+        ("lettre-nodelay", 100, false),
+        ("smtplib", 100, false),
+    ];
+    for (kind, mib, stream) in cases {
+        let path = dir.path().join(format!("big-{mib}.eml"));
+        let bytes = if mib == 0 {
+            std::fs::write(&path, smtp_benches::message(1024))?;
+            1024
+        } else if path.exists() {
+            std::fs::metadata(&path)?.len()
+        } else {
+            write_big_message(&path, mib)?
+        };
+        let sink = Sink::start()?;
+        let limit = Duration::from_secs(300);
+        let mut cmd = if kind == "smtplib" {
+            let mut cmd = Command::new(std::env::var("PYTHON").unwrap_or("python3".into()));
+            cmd.arg(script_dir().join("smtplib_client.py"));
+            cmd
+        } else {
+            let mut cmd = Command::new(std::env::current_exe()?);
+            cmd.args(["client", kind]);
+            cmd
+        };
+        cmd.args([
+            "--port",
+            &sink.port.to_string(),
+            "--messages",
+            "1",
+            "--rcpts",
+            "1",
+        ])
+        .arg("--message-file")
+        .arg(&path)
+        .args(["--time-limit", &limit.as_secs().to_string()]);
+        if stream {
+            cmd.arg("--stream");
+        }
+        let f = run_bounded(cmd, limit + Duration::from_secs(10))?;
+        let server_cpu = sink.stop();
+        let client: Value = f
+            .stdout
+            .lines()
+            .rev()
+            .find_map(|l| serde_json::from_str(l).ok())
+            .unwrap_or(Value::Null);
+        let ok = client["ok"].as_u64().unwrap_or(0);
+        let secs = client["secs"].as_f64().unwrap_or(f.wall_secs);
+        eprintln!(
+            "   {kind:<16} {:>11} bytes {}: ok {ok} in {secs:.2}s ({:.1} MB/s), peak RSS {} KiB, CPU {:.2}s, server CPU {server_cpu:.2}s{}",
+            bytes,
+            if stream { "streamed" } else { "in memory" },
+            bytes as f64 / secs / 1e6,
+            f.max_rss_kib,
+            f.cpu_secs,
+            if f.code != 0 || f.timed_out { format!(" [exit {}] {}", f.code, f.stderr.trim()) } else { String::new() },
+        );
+        runs.push(json!({
+            "client": kind,
+            "bytes": bytes,
+            "streamed": stream,
+            "ok": ok,
+            "secs": secs,
+            "mb_per_sec": bytes as f64 / secs / 1e6,
+            "max_rss_kib": f.max_rss_kib,
+            "cpu_secs": f.cpu_secs,
+            "server_cpu_secs": server_cpu,
+            "exit": f.code,
+            "timed_out": f.timed_out,
+        }));
+        if mib == big_mib {
+            // The big file is not needed any more: free the disk space now.
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+    write_out(args, &json!({ "runs": runs }))
 }
 
 /// A temporary directory, removed on drop.
