@@ -8,6 +8,7 @@ use crate::options::ClientOptions;
 use crate::report::{MessageReport, Outcome, RecipientReport, RecipientStatus};
 use crate::stream::{self, Stream};
 use rustls::pki_types::ServerName;
+use smtp_proto::sasl::Mechanism;
 use smtp_proto::{
     Capabilities, Client, CommandId, Direction, Envelope, Event, MessageId, Reply, Stage, Timestamp,
 };
@@ -62,6 +63,7 @@ pub struct SmtpClient {
     closed: Option<Result<(), smtp_proto::Error>>,
     messages: HashMap<MessageId, Tracker>,
     replies: HashMap<CommandId, Reply>,
+    authenticated: Option<Mechanism>,
 }
 
 impl std::fmt::Debug for SmtpClient {
@@ -120,6 +122,7 @@ impl SmtpClient {
             closed: None,
             messages: HashMap::new(),
             replies: HashMap::new(),
+            authenticated: None,
         };
         if let Err(e) = client.set_write_timeout() {
             return Err(SendError::Connect {
@@ -148,6 +151,11 @@ impl SmtpClient {
     /// Whether the connection is encrypted.
     pub fn is_secure(&self) -> bool {
         self.core.is_secure()
+    }
+
+    /// The SASL mechanism the session authenticated with, if it did.
+    pub fn authenticated_mechanism(&self) -> Option<&Mechanism> {
+        self.authenticated.as_ref()
     }
 
     /// Sends one message, streaming its content from `body` (any line-end convention; the
@@ -326,10 +334,12 @@ impl SmtpClient {
     fn stream_body(&mut self, id: MessageId, mut body: impl Read) {
         let mut buf = vec![0u8; CHUNK];
         let mut finished = false;
-        // Body bytes the core took without handing any wire bytes back (BDAT gathering a chunk,
-        // or waiting for the previous chunk's reply without PIPELINING). Bounded here so the
-        // core never holds more than about two chunks.
-        let mut held = 0usize;
+        // Body bytes handed to the core, against wire bytes it handed back since: roughly what
+        // it holds (BDAT gathering a chunk, or a chunk waiting for the previous chunk's reply
+        // without PIPELINING). Bounded here so the core never holds more than about two chunks.
+        // What the core holds for this message (BDAT gathering a chunk, or a chunk waiting for
+        // the previous chunk's reply without PIPELINING) plus what waits to be written: bounded
+        // here so at most about two chunks are in memory.
         let hold_limit = 2 * CHUNK.max(self.core.config().limits.bdat_chunk_size);
         loop {
             self.process();
@@ -344,12 +354,12 @@ impl SmtpClient {
             if self.closed.is_some() {
                 return;
             }
+            let held = self.core.held_body_bytes(id) + self.core.transmit_len() + self.out.len();
             if !finished && self.core.body_flowing(id) && held < hold_limit {
                 let n = match read_retrying(&mut body, &mut buf) {
                     Ok(n) => n,
                     Err(e) => return self.abandon(SendError::Body(Arc::new(e))),
                 };
-                let before = self.out.len();
                 let written = if n == 0 {
                     finished = true;
                     self.core.finish_body(id)
@@ -360,11 +370,6 @@ impl SmtpClient {
                     return self.abandon(SendError::Usage(e));
                 }
                 self.process();
-                if self.out.len() == before {
-                    held += n;
-                } else {
-                    held = 0;
-                }
                 // Write full chunks as they come; the last one goes out with its end mark.
                 if self.out.len() >= CHUNK || finished {
                     self.flush();
@@ -383,7 +388,7 @@ impl SmtpClient {
         }
         self.stream.shutdown();
         let now = self.now();
-        self.core.handle_closed(now);
+        self.core.abort(now);
         self.process();
     }
 
@@ -437,7 +442,32 @@ impl SmtpClient {
             .and_then(|()| self.stream.flush());
         self.out.clear();
         if let Err(e) = result {
-            self.io_failed(e);
+            // A server that stops reading mid-content often said why first (421, 552): hand
+            // the core what already arrived, so the error is its reply, not a broken pipe.
+            self.salvage_input();
+            if !self.core.is_closed() {
+                self.io_failed(e);
+            }
+        }
+    }
+
+    /// After a failed write: feeds the core whatever the server already sent, waiting briefly.
+    fn salvage_input(&mut self) {
+        if self
+            .stream
+            .set_read_timeout(Duration::from_millis(200))
+            .is_err()
+        {
+            return;
+        }
+        while !self.core.is_closed() {
+            match self.stream.read(&mut self.input) {
+                Ok(n) if n > 0 => {
+                    let now = self.now();
+                    self.core.handle_input(now, &self.input[..n]);
+                }
+                _ => return,
+            }
         }
     }
 
@@ -526,12 +556,11 @@ impl SmtpClient {
                 .map_err(|e| TlsError::Io(Arc::new(e)))
         }) {
             Ok(()) => {
-                log::debug!("TLS established");
                 // With implicit TLS this is a no-op for the core: it was told at creation.
                 self.core.handle_tls_established(now);
             }
             Err(e) => {
-                log::debug!("TLS failed: {e}");
+                log::info!("TLS failed: {e}");
                 if self.failure.is_none() {
                     self.failure = Some(SendError::Tls(e));
                 }
@@ -551,6 +580,10 @@ impl SmtpClient {
                 log::debug!(target: TRANSCRIPT_TARGET, "{arrow} {}", String::from_utf8_lossy(&line.line));
             }
             Event::TlsUpgradeRequested => self.tls_requested = true,
+            Event::Authenticated(mechanism) => {
+                log::info!("authenticated with {}", mechanism.name());
+                self.authenticated = Some(mechanism);
+            }
             Event::RecipientAccepted {
                 message,
                 index,

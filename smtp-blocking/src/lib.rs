@@ -40,3 +40,8 @@ pub use report::{MessageReport, Outcome, RecipientReport, RecipientStatus};
 
 pub use rustls;
 pub use smtp_proto;
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -78,6 +78,15 @@ impl Stream {
                 Err(e) => return Err(TlsError::from_io(e)),
             }
         }
+        log::info!(
+            "TLS established ({}, {})",
+            conn.protocol_version()
+                .map(|v| format!("{v:?}"))
+                .unwrap_or_default(),
+            conn.negotiated_cipher_suite()
+                .map(|c| format!("{:?}", c.suite()))
+                .unwrap_or_default()
+        );
         *self = Stream::Tls(Box::new(rustls::StreamOwned::new(conn, sock)));
         Ok(())
     }
@@ -147,6 +156,7 @@ pub(crate) fn connect_tcp(options: &ClientOptions) -> Result<TcpStream, SendErro
         log::debug!("connecting to {addr}");
         match TcpStream::connect_timeout(&addr, options.connect_timeout) {
             Ok(sock) => {
+                log::info!("connected to {addr}");
                 sock.set_nodelay(true).map_err(fail)?;
                 return Ok(sock);
             }

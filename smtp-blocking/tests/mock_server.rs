@@ -288,3 +288,144 @@ fn failing_body_reader_abandons_the_message() {
     let wire = mock.join();
     assert!(!wire.ends_with(b"\r\n.\r\n"));
 }
+
+/// RFC 5321 4.5.3.2.5: each write of content is bounded by the data block timeout. A server
+/// that stops reading after 354 fills the socket buffers; the write then times out instead of
+/// hanging the caller.
+#[test]
+fn server_that_stops_reading_times_out_the_write() {
+    let mock = Mock::start(|peer| {
+        peer.hello(&[]);
+        peer.expect("MAIL");
+        peer.send("250 ok\r\n");
+        peer.expect("RCPT");
+        peer.send("250 ok\r\n");
+        peer.expect("DATA");
+        peer.send("354 go\r\n");
+        // Read nothing more; hold the connection open well past the client's give-up time.
+        thread::sleep(Duration::from_secs(15));
+    });
+    let mut client = SmtpClient::connect(options(mock.port, Duration::from_secs(1))).unwrap();
+    let body = vec![b'x'; 64 * 1024 * 1024];
+    let start = Instant::now();
+    let err = client
+        .send(envelope("a@example.org", &["b@example.net"]), &body[..])
+        .unwrap_err();
+    assert!(
+        matches!(&err, SendError::Io { source, .. } if matches!(source.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut)),
+        "{err:?}"
+    );
+    assert!(err.is_transient());
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        start.elapsed()
+    );
+    // Not joined: the mock holds the connection for 15 s and then ends by itself.
+    drop(mock);
+}
+
+/// RFC 3030 without PIPELINING: each BDAT chunk waits for its reply; a body of several chunks
+/// streams through (the adapter stops reading the body while the core holds a chunk back).
+#[test]
+fn chunking_without_pipelining_multi_chunk() {
+    const SIZE: usize = 300 * 1024;
+    let mock = Mock::start(|peer| {
+        peer.hello(&["CHUNKING"]);
+        peer.expect("MAIL");
+        peer.send("250 ok\r\n");
+        peer.expect("RCPT");
+        peer.send("250 ok\r\n");
+        let mut content = Vec::new();
+        let mut chunks = 0;
+        loop {
+            let bdat = peer.expect("BDAT");
+            let mut words = bdat.split_whitespace().skip(1);
+            let size: usize = words.next().unwrap().parse().unwrap();
+            let last = words.next() == Some("LAST");
+            let mut chunk = vec![0u8; size];
+            std::io::Read::read_exact(&mut peer.reader, &mut chunk).unwrap();
+            content.extend_from_slice(&chunk);
+            chunks += 1;
+            if last {
+                peer.send("250 2.0.0 queued\r\n");
+                return (chunks, content);
+            }
+            peer.send("250 2.0.0 chunk ok\r\n");
+        }
+    });
+    let mut client = SmtpClient::connect(options(mock.port, Duration::from_secs(5))).unwrap();
+    let mut body = Vec::new();
+    while body.len() < SIZE {
+        body.extend_from_slice(format!("line {}\r\n", body.len()).as_bytes());
+    }
+    client
+        .send(envelope("a@example.org", &["b@example.net"]), &body[..])
+        .unwrap();
+    let (chunks, content) = mock.join();
+    assert!(chunks >= 4, "{chunks} chunks");
+    assert_eq!(content, body);
+}
+
+/// RFC 5802 5.1: the SCRAM client nonce comes from the OS random source (the core reads none):
+/// present, long enough, and different on each connection.
+#[test]
+fn scram_nonce_is_random() {
+    use base64::Engine as _;
+    use smtp_blocking::smtp_proto::sasl::Credentials;
+    use smtp_blocking::smtp_proto::{AuthConfig, Secret};
+    let mut nonces = Vec::new();
+    for _ in 0..2 {
+        let mock = Mock::start(|peer| {
+            peer.hello(&["AUTH SCRAM-SHA-256"]);
+            let line = peer.expect("AUTH SCRAM-SHA-256 ");
+            line.split_whitespace().nth(2).unwrap().to_string()
+        });
+        let mut o = options(mock.port, Duration::from_secs(2));
+        o.config.auth = Some(AuthConfig::new(Credentials::Password {
+            username: "tester".into(),
+            password: Secret::new("pw".into()),
+        }));
+        // The mock hangs up after the client-first message.
+        assert!(SmtpClient::connect(o).is_err());
+        let first = base64::engine::general_purpose::STANDARD
+            .decode(mock.join())
+            .unwrap();
+        let first = String::from_utf8(first).unwrap();
+        let nonce = first.rsplit("r=").next().unwrap().to_string();
+        assert!(first.starts_with("n,,n=tester,r="), "{first}");
+        assert!(nonce.len() >= 24, "{nonce}");
+        nonces.push(nonce);
+    }
+    assert_ne!(nonces[0], nonces[1]);
+}
+
+/// RFC 5321 3.8: a server that answers 421 in the middle of the content and hangs up: the
+/// error is the 421 (transient), not just a broken pipe.
+#[test]
+fn service_closing_mid_content() {
+    let mock = Mock::start(|peer| {
+        peer.hello(&[]);
+        peer.expect("MAIL");
+        peer.send("250 ok\r\n");
+        peer.expect("RCPT");
+        peer.send("250 ok\r\n");
+        peer.expect("DATA");
+        peer.send("354 go\r\n");
+        let mut some = vec![0u8; 100_000];
+        std::io::Read::read_exact(&mut peer.reader, &mut some).unwrap();
+        peer.send("421 4.4.2 mock.test timeout, closing\r\n");
+        let _ = peer.stream.shutdown(std::net::Shutdown::Both);
+    });
+    let mut client = SmtpClient::connect(options(mock.port, Duration::from_secs(5))).unwrap();
+    let body = vec![b'x'; 32 * 1024 * 1024];
+    let err = client
+        .send(envelope("a@example.org", &["b@example.net"]), &body[..])
+        .unwrap_err();
+    mock.join();
+    assert!(err.is_transient(), "{err:?}");
+    assert!(
+        matches!(&err, SendError::Session(Error::ServiceClosing { .. })),
+        "{err:?}"
+    );
+}

@@ -55,6 +55,9 @@ struct Normaliser {
     /// a single byte of room); it is written before anything else.
     owed: Option<u8>,
     bytes_out: u64,
+    /// Dots added by stuffing (counted when the input dot is consumed), so that the RFC 1870
+    /// message size (which leaves them out) is `bytes_out - stuffed`.
+    stuffed: u64,
 }
 
 impl Normaliser {
@@ -72,6 +75,7 @@ impl Normaliser {
             if self.state != LineState::Middle {
                 if let Some((bytes, next)) = self.special(first, stuff) {
                     out.extend_from_slice(bytes);
+                    self.count_stuffed(first, bytes);
                     self.state = next;
                     rest = tail;
                     continue;
@@ -107,6 +111,13 @@ impl Normaliser {
             }
         }
         self.bytes_out += (out.len() - before) as u64;
+    }
+
+    /// Counts a stuffed dot: a `.` whose output is two bytes.
+    fn count_stuffed(&mut self, byte: u8, bytes: &[u8]) {
+        if byte == b'.' && bytes.len() == 2 {
+            self.stuffed += 1;
+        }
     }
 
     /// The output and next state for a byte with a special meaning in the current state (a
@@ -152,6 +163,7 @@ impl Normaliser {
                 } else {
                     break;
                 }
+                self.count_stuffed(first, bytes);
                 self.state = next;
                 read += 1;
                 continue;
@@ -257,6 +269,13 @@ impl BodyEncoder {
     pub fn bytes_out(&self) -> u64 {
         self.inner.bytes_out
     }
+
+    /// The message size of RFC 1870 6 so far: the content octets written, CRLFs included, the
+    /// dots added by stuffing left out ([`BodyEncoder::bytes_out`] minus those dots). Reset by
+    /// `finish`, like the byte count.
+    pub fn message_size(&self) -> u64 {
+        self.inner.bytes_out - self.inner.stuffed
+    }
 }
 
 /// Streaming BDAT content encoder (RFC 3030): line ends normalised to CRLF, no dot-stuffing; or,
@@ -294,6 +313,36 @@ impl ChunkEncoder {
             self.inner.finish(out, false);
         }
         *self = ChunkEncoder::new(self.binary);
+    }
+
+    /// Like [`ChunkEncoder::encode`] into a caller-owned buffer: encodes as much of `input` as
+    /// fits in `out`, returns `(consumed, written)`. Never allocates; call again with the rest.
+    /// As with [`BodyEncoder::encode_into`], a single byte of room for a CRLF gets the CR, and
+    /// the LF is owed to the next call.
+    pub fn encode_into(&mut self, input: &[u8], out: &mut [u8]) -> (usize, usize) {
+        if self.binary {
+            let n = input.len().min(out.len());
+            if let (Some(dst), Some(src)) = (out.get_mut(..n), input.get(..n)) {
+                dst.copy_from_slice(src);
+            }
+            self.inner.bytes_out += n as u64;
+            (n, n)
+        } else {
+            self.inner.encode_into(input, out, false)
+        }
+    }
+
+    /// Like [`ChunkEncoder::finish`] into a caller-owned buffer; needs at most 2 bytes (a CRLF
+    /// for an open line, or the LF owed by `encode_into`). Returns `Some(written)` and resets, or `None` (nothing written, state
+    /// unchanged) if `out` is too small.
+    pub fn finish_into(&mut self, out: &mut [u8]) -> Option<usize> {
+        let written = if self.binary {
+            0
+        } else {
+            self.inner.finish_into(out, false)?
+        };
+        *self = ChunkEncoder::new(self.binary);
+        Some(written)
     }
 
     /// Wire bytes produced so far.

@@ -114,6 +114,8 @@ pub struct Client {
     tls_done: bool,
     /// `Event::TlsUpgradeRequested` was emitted.
     tls_requested: bool,
+    /// When the TLS handshake must be done by.
+    tls_deadline: Option<Timestamp>,
     authenticator: Option<Authenticator>,
     authenticated: bool,
     /// An AUTH initial response too long for the AUTH line, for the first 334.
@@ -148,6 +150,7 @@ impl Client {
             secure,
             tls_done: false,
             tls_requested: false,
+            tls_deadline: None,
             authenticator: None,
             authenticated: false,
             deferred_response: None,
@@ -251,8 +254,10 @@ impl Client {
             }
         }
         if self.phase == Phase::AwaitingTls && !self.tls_requested {
-            // RFC 3207 4.2: the 220 was the last thing in this input; ask for the handshake.
+            // RFC 3207 4.2: the 220 was the last thing in this input; ask for the handshake,
+            // which must complete within the command timeout.
             self.tls_requested = true;
+            self.tls_deadline = Some(now.saturating_add(self.config.timeouts.command));
             self.events.push_back(Event::TlsUpgradeRequested);
         }
         self.pump();
@@ -336,10 +341,32 @@ impl Client {
     }
 
     fn deadline(&self) -> Option<(Timestamp, Stage)> {
-        if self.phase == Phase::Closed {
-            return None;
+        match self.phase {
+            Phase::Closed => None,
+            Phase::AwaitingTls => self.tls_deadline.map(|t| (t, Stage::StartTls)),
+            _ => self.pipeline.deadline(&self.config.timeouts),
         }
-        self.pipeline.deadline(&self.config.timeouts)
+    }
+
+    /// How many body bytes of `message` the core holds in memory, waiting for the server (before
+    /// the 354, or a BDAT chunk's turn). An adapter streaming a large body writes more only while
+    /// this and [`Client::transmit_len`] stay small.
+    pub fn held_body_bytes(&self, message: MessageId) -> usize {
+        self.message(message).map_or(0, |m| m.staged.len())
+    }
+
+    /// Bytes waiting in the transmit buffer (what the next [`Client::poll_transmit`] returns).
+    pub fn transmit_len(&self) -> usize {
+        self.out.len()
+    }
+
+    /// Ends the session from the caller's side (a body reader failed, the user gave up): every
+    /// unfinished message is reported [`Event::MessageFailed`], then
+    /// `Closed(Err(Error::LocallyAborted))`. Nothing more is sent; the caller closes the
+    /// connection. A no-op on a closed session.
+    pub fn abort(&mut self, now: Timestamp) {
+        self.now = now;
+        self.fail(Error::LocallyAborted);
     }
 
     // ----- commands -----

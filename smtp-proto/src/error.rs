@@ -129,6 +129,8 @@ pub enum Error {
         /// What was awaited.
         stage: Stage,
     },
+    /// The caller ended the session ([`crate::Client::abort`]).
+    LocallyAborted,
 }
 
 impl Error {
@@ -146,7 +148,7 @@ impl Error {
                 Some(Stage::StartTls)
             }
             Error::AuthFailed(_) | Error::Sasl(_) | Error::NoUsableMechanism => Some(Stage::Auth),
-            Error::UnsolicitedReply(_) => None,
+            Error::UnsolicitedReply(_) | Error::LocallyAborted => None,
         }
     }
 
@@ -210,6 +212,7 @@ impl fmt::Display for Error {
             Error::ConnectionClosed { stage } => {
                 write!(f, "connection closed while waiting for the {stage} reply")
             }
+            Error::LocallyAborted => f.write_str("session aborted by the client"),
         }
     }
 }

@@ -8,7 +8,8 @@
 //! # Layers
 //! - The codec: [`ReplyParser`] (incremental, bounded, resumable) and [`Reply`];
 //!   [`Capabilities`] from EHLO; [`Command`] and the validated [`Mailbox`], [`Domain`],
-//!   [`ClientName`]; [`BodyEncoder`] / [`ChunkEncoder`] for content; [`sasl`] mechanisms.
+//!   [`ClientName`]; [`BodyEncoder`] / [`ChunkEncoder`] for content, and
+//!   [`ContentWriter`] to frame a whole message into caller-owned buffers; [`sasl`] mechanisms.
 //! - The session: [`Client`], a state machine over the codec (greeting, EHLO/HELO/LHLO,
 //!   STARTTLS, AUTH, pipelined transactions with DATA or BDAT, timeouts).
 //!
@@ -53,6 +54,7 @@ pub mod address;
 pub mod body;
 pub mod capability;
 pub mod command;
+pub mod content;
 pub mod reply;
 pub mod reply_parser;
 pub mod sasl;
@@ -63,6 +65,7 @@ pub use address::{AddressError, ClientName, Domain, Mailbox};
 pub use body::{BodyEncoder, ChunkEncoder};
 pub use capability::{Capabilities, Extension, SizeLimit};
 pub use command::{Command, CommandError};
+pub use content::ContentWriter;
 pub use reply::{Code, EnhancedCode, Reply, Severity};
 pub use reply_parser::{Deviations, ParserConfig, ReplyError, ReplyParser, Status};
 pub use secret::Secret;

@@ -195,7 +195,7 @@ impl Client {
                     let m = &self.messages[i];
                     if m.failure.is_some() && !self.pipelining() {
                         // MAIL refused, one command at a time: send no RCPT.
-                        self.abort(i);
+                        self.abandon(i);
                         return true;
                     }
                     if k == m.envelope.recipients.len() {
@@ -219,7 +219,7 @@ impl Client {
                 }
                 Emit::SendData => {
                     if self.messages[i].doomed() {
-                        self.abort(i);
+                        self.abandon(i);
                         return true;
                     }
                     if !may_send {
@@ -263,7 +263,7 @@ impl Client {
                 }
                 Emit::Chunks => {
                     if self.messages[i].doomed() {
-                        self.abort(i);
+                        self.abandon(i);
                         return true;
                     }
                     if !may_send {
@@ -386,7 +386,7 @@ impl Client {
     }
 
     /// Gives up on message `i` before the end of its content.
-    fn abort(&mut self, i: usize) {
+    fn abandon(&mut self, i: usize) {
         let m = &mut self.messages[i];
         m.emit = Emit::Aborted;
         m.staged = Vec::new();
@@ -401,7 +401,7 @@ impl Client {
     }
 
     /// Reports message `i`'s outcome once all its replies are in and nothing more goes out.
-    fn settle(&mut self, i: usize) {
+    pub(super) fn settle(&mut self, i: usize) {
         let m = &mut self.messages[i];
         if m.reported || m.outstanding > 0 || !matches!(m.emit, Emit::Done | Emit::Aborted) {
             return;

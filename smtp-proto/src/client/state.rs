@@ -1,7 +1,7 @@
 //! Reply handling for the opening of the session (greeting, EHLO/HELO/LHLO, STARTTLS, AUTH) and
 //! the dispatch of every reply to what it answers.
 
-use super::{Client, Expect, Phase};
+use super::{message, Client, Expect, Phase};
 use crate::capability::Capabilities;
 use crate::command::Command;
 use crate::config::{Protocol, TlsPolicy};
@@ -21,6 +21,22 @@ impl Client {
             return self.fail(Error::ServiceClosing { stage, reply });
         }
         let Some(expect) = self.pipeline.pop(self.now) else {
+            // A server that refuses in the middle of the content (Postfix's smtp-sink -A, a
+            // filter that stops reading) answers the message early: that is the message's
+            // refusal, and the session cannot go on (the rest of the content would be read as
+            // commands).
+            if let Some(i) = self
+                .messages
+                .iter()
+                .position(|m| m.emit == message::Emit::Body)
+            {
+                let m = &mut self.messages[i];
+                m.fail(crate::event::Rejection::Data(reply.clone()));
+                m.emit = message::Emit::Aborted;
+                m.staged = Vec::new();
+                self.settle(i);
+                return self.fail(Error::Rejected { stage, reply });
+            }
             return self.fail(Error::UnsolicitedReply(reply));
         };
         match expect {

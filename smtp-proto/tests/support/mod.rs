@@ -321,6 +321,10 @@ impl Runner {
                 .map(drop)
                 .map_err(|e| format!("{e:?}")),
             "quit" => self.client.quit().map_err(|e| format!("{e:?}")),
+            "abort" => {
+                self.client.abort(self.now);
+                Ok(())
+            }
             _ => panic!("unknown action {verb}"),
         };
         if let Err(e) = result {

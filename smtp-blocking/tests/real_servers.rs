@@ -1,0 +1,582 @@
+//! The adapter and `smtp-send` against real servers on 127.0.0.1, started by `smtp-testkit`:
+//! Postfix smtp-sink, aiosmtpd, Exim. A missing server skips its test, or fails it under
+//! `SMTP_REQUIRE_PEERS=1` (CI).
+
+mod support;
+
+use base64::Engine as _;
+use smtp_blocking::smtp_proto::command::{BodyType, Notify, Ret};
+use smtp_blocking::smtp_proto::sasl::{Credentials, Mechanism};
+use smtp_blocking::smtp_proto::{
+    AuthConfig, Error, Mailbox, Protocol, Rejection, Secret, TlsPolicy,
+};
+use smtp_blocking::{ClientOptions, Outcome, SendError, SmtpClient};
+use smtp_testkit::{peer_or_skip, Aiosmtpd, Exim, SmtpSink, TestCert};
+use std::time::Duration;
+use support::*;
+
+const T: Duration = Duration::from_secs(15);
+const USER: &str = "tester";
+const PASSWORD: &str = "s3cret-Pa55";
+
+fn auth(mechs: &[Mechanism], plaintext: bool) -> AuthConfig {
+    let mut a = AuthConfig::new(Credentials::Password {
+        username: USER.into(),
+        password: Secret::new(PASSWORD.into()),
+    });
+    a.mechanisms = mechs.to_vec();
+    a.allow_plaintext = plaintext;
+    a
+}
+
+fn tls_options(port: u16, cert: &TestCert) -> ClientOptions {
+    let mut o = options(port, T);
+    o.config.tls = TlsPolicy::Required;
+    o.tls.ca_file = Some(cert.ca_path().to_path_buf());
+    o
+}
+
+// ----- Postfix smtp-sink -----
+
+/// RFC 2920: three messages pipelined in one session, each arriving intact.
+#[test]
+fn sink_pipelining_send_many() {
+    let sink = peer_or_skip!(SmtpSink::builder().dump(true).start());
+    let mut client = SmtpClient::connect(options(sink.port(), T)).unwrap();
+    assert!(client.capabilities().unwrap().pipelining);
+    let bodies: Vec<Vec<u8>> = (0..3)
+        .map(|i| format!("Subject: {i}\r\n\r\n.body {i}\r\n").into_bytes())
+        .collect();
+    let reports = client.send_many(
+        bodies
+            .iter()
+            .map(|b| (envelope("a@example.org", &["b@example.net"]), b.clone())),
+    );
+    assert!(reports.iter().all(|r| r.is_fully_accepted()), "{reports:?}");
+    client.quit().unwrap();
+    let got = sink.wait_for_messages(3, T).unwrap();
+    // smtp-sink's files are ordered by time, which may tie: match each body to some message.
+    for b in &bodies {
+        assert!(
+            got.iter().any(|m| m.data.ends_with(&lf(b))),
+            "{:?} not received",
+            String::from_utf8_lossy(b)
+        );
+    }
+}
+
+/// RFC 3461 (DSN) and RFC 6152 (8BITMIME): parameters reach the server as sent.
+#[test]
+fn sink_dsn_and_8bitmime_parameters() {
+    let sink = peer_or_skip!(SmtpSink::builder().dump(true).start());
+    let mut client = SmtpClient::connect(options(sink.port(), T)).unwrap();
+    let mut env = envelope("a@example.org", &["b@example.net"]);
+    env.params.ret = Some(Ret::Headers);
+    env.params.envid = Some("QQ314159".into());
+    env.params.body = Some(BodyType::EightBitMime);
+    env.recipients[0].params.notify = Some(Notify {
+        success: true,
+        failure: true,
+        delay: false,
+    });
+    let body = "Subject: 8bit\r\n\r\nGrüße aus Köln\r\n".as_bytes();
+    client.send_bytes(env, body).unwrap();
+    client.quit().unwrap();
+    let m = &sink.wait_for_messages(1, T).unwrap()[0];
+    assert!(
+        m.mail_args.contains("RET=HDRS") && m.mail_args.contains("ENVID=QQ314159"),
+        "{}",
+        m.mail_args
+    );
+    assert!(m.mail_args.contains("BODY=8BITMIME"), "{}", m.mail_args);
+    assert!(
+        m.rcpt_args[0].contains("NOTIFY=SUCCESS,FAILURE"),
+        "{:?}",
+        m.rcpt_args
+    );
+    assert!(m.data.ends_with(&lf(body)));
+}
+
+/// smtp-sink stores lines with LF endings.
+fn lf(crlf: &[u8]) -> Vec<u8> {
+    String::from_utf8_lossy(crlf)
+        .replace("\r\n", "\n")
+        .into_bytes()
+}
+
+/// RFC 5321 3.3: every RCPT refused (5yz): the message is refused, no content is sent.
+#[test]
+fn sink_rejects_every_recipient() {
+    let sink = peer_or_skip!(SmtpSink::builder()
+        .hard_reject(&["RCPT"])
+        .hard_reply("550 5.1.1 no such user")
+        .start());
+    let mut client = SmtpClient::connect(options(sink.port(), T)).unwrap();
+    let err = client
+        .send_bytes(
+            envelope("a@example.org", &["b@example.net", "c@example.net"]),
+            b"x\r\n",
+        )
+        .unwrap_err();
+    let SendError::Rejected(report) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(matches!(
+        report.outcome,
+        Outcome::Rejected(Rejection::NoValidRecipients(_))
+    ));
+    assert_eq!(report.rejected_recipients().count(), 2);
+    assert!(!err.is_transient());
+}
+
+/// A 4yz to MAIL is a transient refusal.
+#[test]
+fn sink_soft_rejects_mail() {
+    let sink = peer_or_skip!(SmtpSink::builder().soft_reject(&["MAIL"]).start());
+    let mut client = SmtpClient::connect(options(sink.port(), T)).unwrap();
+    let err = client
+        .send_bytes(envelope("a@example.org", &["b@example.net"]), b"x\r\n")
+        .unwrap_err();
+    assert!(
+        matches!(&err, SendError::Rejected(r) if matches!(r.outcome, Outcome::Rejected(Rejection::Mail(_))))
+    );
+    assert!(err.is_transient());
+}
+
+/// The content refused after the final dot.
+#[test]
+fn sink_rejects_content() {
+    let sink = peer_or_skip!(SmtpSink::builder().hard_reject(&["."]).start());
+    let mut client = SmtpClient::connect(options(sink.port(), T)).unwrap();
+    let err = client
+        .send_bytes(envelope("a@example.org", &["b@example.net"]), b"x\r\n")
+        .unwrap_err();
+    let SendError::Rejected(report) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(matches!(
+        report.outcome,
+        Outcome::Rejected(Rejection::Content(_))
+    ));
+    assert_eq!(report.final_reply().unwrap().code().get() / 100, 5);
+}
+
+/// RFC 5321 3.8: 421 after DATA ends the session, transiently.
+#[test]
+fn sink_421_after_data() {
+    let sink = peer_or_skip!(SmtpSink::builder().reply_421_after(&["DATA"]).start());
+    let mut client = SmtpClient::connect(options(sink.port(), T)).unwrap();
+    let err = client
+        .send_bytes(envelope("a@example.org", &["b@example.net"]), b"x\r\n")
+        .unwrap_err();
+    assert!(
+        matches!(err, SendError::Session(Error::ServiceClosing { .. })),
+        "{err:?}"
+    );
+    assert!(err.is_transient());
+}
+
+/// RFC 2033: LMTP, one reply per recipient after the content.
+#[test]
+fn sink_lmtp_per_recipient_replies() {
+    let sink = peer_or_skip!(SmtpSink::builder().lmtp(true).start());
+    let mut o = options(sink.port(), T);
+    o.config.protocol = Protocol::Lmtp;
+    let mut client = SmtpClient::connect(o).unwrap();
+    let report = client
+        .send_bytes(
+            envelope("a@example.org", &["b@example.net", "c@example.net"]),
+            b"x\r\n",
+        )
+        .unwrap();
+    assert!(report
+        .recipients
+        .iter()
+        .all(|r| r.delivery.as_ref().is_some_and(|d| d.code().get() == 250)));
+}
+
+/// smtp-send against smtp-sink: success, and 69 when every recipient is refused.
+#[test]
+fn sink_smtp_send_exit_codes() {
+    let sink = peer_or_skip!(SmtpSink::builder().start());
+    let target = format!("127.0.0.1:{}", sink.port());
+    let out = smtp_send(
+        &[
+            "--server",
+            &target,
+            "--from",
+            "a@example.org",
+            "--to",
+            "b@example.net",
+        ],
+        &[],
+        T * 2,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sink = peer_or_skip!(SmtpSink::builder().hard_reject(&["RCPT"]).start());
+    let target = format!("127.0.0.1:{}", sink.port());
+    let out = smtp_send(
+        &[
+            "--server",
+            &target,
+            "--from",
+            "a@example.org",
+            "--to",
+            "b@example.net",
+        ],
+        &[],
+        T * 2,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(69),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+// ----- aiosmtpd -----
+
+/// RFC 4954 with PLAIN and LOGIN (allowed without TLS here), the message checked byte for byte.
+#[test]
+fn aiosmtpd_auth_plain_and_login() {
+    for mech in [Mechanism::Plain, Mechanism::Login] {
+        let server = peer_or_skip!(Aiosmtpd::builder()
+            .auth_user(USER, PASSWORD)
+            .require_auth(true)
+            .start());
+        let mut o = options(server.port(), T);
+        o.config.auth = Some(auth(std::slice::from_ref(&mech), true));
+        let mut client = SmtpClient::connect(o).unwrap();
+        assert_eq!(client.authenticated_mechanism(), Some(&mech));
+        let body = b"Subject: auth\r\n\r\n.dot\r\nline\r\n";
+        client
+            .send_bytes(envelope("a@example.org", &["b@example.net"]), body)
+            .unwrap();
+        client.quit().unwrap();
+        let m = &server.wait_for_messages(1, T).unwrap()[0];
+        assert_eq!(m.auth_login.as_deref(), Some(USER));
+        assert_eq!(m.data, body);
+    }
+}
+
+/// RFC 3207: STARTTLS required, the server's certificate checked against the test CA; AUTH
+/// PLAIN inside TLS; the message as received, byte for byte (line ends normalised to CRLF).
+#[test]
+fn aiosmtpd_starttls_with_test_ca() {
+    let cert = TestCert::generate().unwrap();
+    let server = peer_or_skip!(Aiosmtpd::builder()
+        .tls(cert.cert_path(), cert.key_path())
+        .starttls(true)
+        .require_starttls(true)
+        .auth_user(USER, PASSWORD)
+        .start());
+    let mut o = tls_options(server.port(), &cert);
+    o.config.auth = Some(auth(&[], false));
+    let mut client = SmtpClient::connect(o).unwrap();
+    assert!(client.is_secure());
+    assert_eq!(client.authenticated_mechanism(), Some(&Mechanism::Plain));
+    let body = b"Subject: tls\nX: y\n\nbare LF\n..two\n.\nend";
+    client
+        .send_bytes(envelope("a@example.org", &["b@example.net"]), body)
+        .unwrap();
+    client.quit().unwrap();
+    let m = &server.wait_for_messages(1, T).unwrap()[0];
+    assert!(m.tls);
+    assert_eq!(m.data, normalised(body));
+}
+
+/// RFC 8314: implicit TLS to aiosmtpd, by host name `localhost`.
+#[test]
+fn aiosmtpd_implicit_tls() {
+    let cert = TestCert::generate().unwrap();
+    let server = peer_or_skip!(Aiosmtpd::builder()
+        .tls(cert.cert_path(), cert.key_path())
+        .implicit_tls(true)
+        .start());
+    let mut o = tls_options(server.port(), &cert);
+    o.host = "localhost".into();
+    o.config.implicit_tls = true;
+    let mut client = SmtpClient::connect(o).unwrap();
+    assert!(client.is_secure());
+    client
+        .send_bytes(envelope("a@example.org", &["b@example.net"]), b"hi\r\n")
+        .unwrap();
+    client.quit().unwrap();
+    // (aiosmtpd records `tls` only for STARTTLS sessions, so it is not checked here.)
+    assert_eq!(server.wait_for_messages(1, T).unwrap()[0].data, b"hi\r\n");
+}
+
+/// The wrong CA: the handshake fails on the certificate, nothing is sent.
+#[test]
+fn aiosmtpd_untrusted_certificate() {
+    let cert = TestCert::generate().unwrap();
+    let other = TestCert::generate().unwrap();
+    let server = peer_or_skip!(Aiosmtpd::builder()
+        .tls(cert.cert_path(), cert.key_path())
+        .starttls(true)
+        .start());
+    let err = SmtpClient::connect(tls_options(server.port(), &other)).unwrap_err();
+    assert!(
+        matches!(err, SendError::Tls(smtp_blocking::TlsError::Rustls(_))),
+        "{err:?}"
+    );
+}
+
+/// smtp-send with STARTTLS, AUTH and a refused recipient: 79, the refused address named, and
+/// no secret in any output (with --verbose and --json).
+#[test]
+fn aiosmtpd_smtp_send_partial_with_auth_over_tls() {
+    let cert = TestCert::generate().unwrap();
+    let server = peer_or_skip!(Aiosmtpd::builder()
+        .tls(cert.cert_path(), cert.key_path())
+        .starttls(true)
+        .auth_user(USER, PASSWORD)
+        .start());
+    let target = format!("127.0.0.1:{}", server.port());
+    let ca = cert.ca_path().to_str().unwrap().to_string();
+    let out = smtp_send(
+        &[
+            "--server",
+            &target,
+            "--starttls",
+            "required",
+            "--ca-file",
+            &ca,
+            "--from",
+            "a@example.org",
+            "--to",
+            "b@example.net",
+            "--to",
+            "reject-me@example.net",
+            "--auth-user",
+            USER,
+            "--verbose",
+            "--json",
+        ],
+        &[("SMTP_PASSWORD", PASSWORD)],
+        T * 2,
+    );
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(79), "{stdout}\n{stderr}");
+    assert!(stderr.contains("reject-me@example.net"), "{stderr}");
+    assert!(stderr.contains("STARTTLS"), "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["recipients"][1]["reply"]["code"], 550);
+    assert_no_secret(&[&stdout, &stderr]);
+    assert_eq!(
+        server.wait_for_messages(1, T).unwrap()[0]
+            .auth_login
+            .as_deref(),
+        Some(USER)
+    );
+}
+
+// ----- Exim -----
+
+/// RFC 2195: with no TLS and plaintext mechanisms not allowed, CRAM-MD5 is the strongest
+/// usable mechanism.
+#[test]
+fn exim_auth_cram_md5() {
+    let exim = peer_or_skip!(Exim::builder()
+        .auth_user(USER, PASSWORD)
+        .require_auth(true)
+        .start());
+    let mut o = options(exim.port(), T);
+    o.config.auth = Some(auth(&[], false));
+    let mut client = SmtpClient::connect(o).unwrap();
+    assert_eq!(client.authenticated_mechanism(), Some(&Mechanism::CramMd5));
+    client
+        .send_bytes(
+            envelope("a@example.org", &["b@example.net"]),
+            b"Subject: cram\r\n\r\nok\r\n",
+        )
+        .unwrap();
+    client.quit().unwrap();
+    let m = &exim.wait_for_messages(1, T).unwrap()[0];
+    assert!(m.data.ends_with(b"\r\n\r\nok\r\n"));
+}
+
+/// RFC 3030: Exim offers CHUNKING, so the content goes as BDAT; a body over one chunk (64 KiB)
+/// arrives intact, dots unstuffed-free (BDAT never stuffs).
+#[test]
+fn exim_chunking_large_body() {
+    let exim = peer_or_skip!(Exim::builder().start());
+    let mut client = SmtpClient::connect(options(exim.port(), T)).unwrap();
+    assert!(
+        client.capabilities().unwrap().chunking,
+        "Exim should offer CHUNKING"
+    );
+    let mut body = b"Subject: big\r\n\r\n".to_vec();
+    for i in 0..5000 {
+        body.extend_from_slice(
+            format!(".{i} a line of text that starts with a dot\r\n").as_bytes(),
+        );
+    }
+    client
+        .send(envelope("a@example.org", &["b@example.net"]), &body[..])
+        .unwrap();
+    client.quit().unwrap();
+    let m = &exim.wait_for_messages(1, T).unwrap()[0];
+    assert!(m.data.ends_with(&body[16..]), "content differs");
+}
+
+/// RFC 6531: a UTF-8 address makes the session send SMTPUTF8; Exim takes it.
+#[test]
+fn exim_smtputf8_address() {
+    let exim = peer_or_skip!(Exim::builder().start());
+    let mut client = SmtpClient::connect(options(exim.port(), T)).unwrap();
+    assert!(
+        client.capabilities().unwrap().smtputf8,
+        "Exim should offer SMTPUTF8"
+    );
+    let env = smtp_blocking::smtp_proto::Envelope::new(
+        Some(Mailbox::parse("jösé@example.org").unwrap()),
+        [Mailbox::parse("b@example.net").unwrap()],
+    );
+    client
+        .send_bytes(env, "Subject: utf8\r\n\r\nü\r\n".as_bytes())
+        .unwrap();
+    client.quit().unwrap();
+    let m = &exim.wait_for_messages(1, T).unwrap()[0];
+    assert_eq!(m.return_path, "jösé@example.org");
+}
+
+/// RFC 3207 with Exim's STARTTLS and the test CA, then AUTH PLAIN under TLS.
+#[test]
+fn exim_starttls_then_auth() {
+    let cert = TestCert::generate().unwrap();
+    let exim = peer_or_skip!(Exim::builder()
+        .tls(cert.cert_path(), cert.key_path())
+        .auth_user(USER, PASSWORD)
+        .start());
+    let mut o = tls_options(exim.port(), &cert);
+    o.config.auth = Some(auth(&[Mechanism::Plain], false));
+    let mut client = SmtpClient::connect(o).unwrap();
+    assert!(client.is_secure());
+    assert_eq!(client.authenticated_mechanism(), Some(&Mechanism::Plain));
+    let body = b"Subject: exim tls\r\n\r\n..x\r\n";
+    client
+        .send_bytes(envelope("a@example.org", &["b@example.net"]), body)
+        .unwrap();
+    client.quit().unwrap();
+    let m = &exim.wait_for_messages(1, T).unwrap()[0];
+    assert!(m.data.ends_with(b"\r\n\r\n..x\r\n"));
+}
+
+/// Exim's policy: a refused recipient, a temporarily refused sender, refused content; across
+/// several messages in one session (BDAT with RSET between refused transactions).
+#[test]
+fn exim_refusals_across_messages() {
+    let exim = peer_or_skip!(Exim::builder().start());
+    let mut client = SmtpClient::connect(options(exim.port(), T)).unwrap();
+    let reports = client.send_many([
+        (
+            envelope("a@example.org", &["ok@example.net", "reject@example.net"]),
+            b"Subject: 1\r\n\r\n1\r\n".to_vec(),
+        ),
+        (
+            envelope("tempfail@example.org", &["ok@example.net"]),
+            b"Subject: 2\r\n\r\n2\r\n".to_vec(),
+        ),
+        (
+            envelope("a@example.org", &["ok@example.net"]),
+            b"X-Testkit-Reject: yes\r\n\r\n3\r\n".to_vec(),
+        ),
+        (
+            envelope("a@example.org", &["ok@example.net"]),
+            b"Subject: 4\r\n\r\n4\r\n".to_vec(),
+        ),
+    ]);
+    assert!(
+        reports[0].is_accepted() && !reports[0].is_fully_accepted(),
+        "{:?}",
+        reports[0]
+    );
+    assert!(
+        matches!(&reports[1].outcome, Outcome::Rejected(Rejection::Mail(r)) if r.is_transient()),
+        "{:?}",
+        reports[1]
+    );
+    assert!(
+        matches!(&reports[2].outcome, Outcome::Rejected(Rejection::Content(r)) if r.is_permanent()),
+        "{:?}",
+        reports[2]
+    );
+    assert!(reports[3].is_fully_accepted(), "{:?}", reports[3]);
+    client.quit().unwrap();
+    assert_eq!(exim.wait_for_messages(2, T).unwrap().len(), 2);
+}
+
+/// smtp-send with CRAM-MD5 and --verbose: exit 0, and neither the password nor any base64 of
+/// it in the output.
+#[test]
+fn exim_smtp_send_cram_md5_no_secret() {
+    let exim = peer_or_skip!(Exim::builder().auth_user(USER, PASSWORD).start());
+    let dir = std::env::temp_dir().join(format!("smtp-send-exim-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pw = dir.join("pw");
+    std::fs::write(&pw, format!("{PASSWORD}\n")).unwrap();
+    let target = format!("127.0.0.1:{}", exim.port());
+    let out = smtp_send(
+        &[
+            "--server",
+            &target,
+            "--starttls",
+            "never",
+            "--from",
+            "a@example.org",
+            "--to",
+            "b@example.net",
+            "--auth-user",
+            USER,
+            "--auth-password-file",
+            pw.to_str().unwrap(),
+            "--verbose",
+        ],
+        &[],
+        T * 2,
+    );
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stderr.contains("-> AUTH CRAM-MD5"), "{stderr}");
+    assert_no_secret(&[&stdout, &stderr]);
+}
+
+fn assert_no_secret(outputs: &[&str]) {
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let forbidden = [
+        PASSWORD.to_string(),
+        b64(PASSWORD.as_bytes()),
+        b64(format!("\0{USER}\0{PASSWORD}").as_bytes()),
+    ];
+    for out in outputs {
+        for f in &forbidden {
+            assert!(!out.contains(f.as_str()), "secret {f:?} in output:\n{out}");
+        }
+    }
+}
+
+/// smtp-sink `-A`: 550 in the middle of the content, then it stops reading. The write times
+/// out (or fails), and the error carries the server's reply rather than only the broken write.
+#[test]
+fn sink_refuses_mid_content() {
+    let sink = peer_or_skip!(SmtpSink::builder().abort_after_data(1).start());
+    let mut client = SmtpClient::connect(options(sink.port(), Duration::from_secs(3))).unwrap();
+    let body = vec![b'y'; 64 * 1024 * 1024];
+    let err = client
+        .send(envelope("a@example.org", &["b@example.net"]), &body[..])
+        .unwrap_err();
+    assert_eq!(err.reply().map(|r| r.code().get()), Some(550), "{err:?}");
+}

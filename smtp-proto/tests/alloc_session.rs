@@ -1,0 +1,213 @@
+//! Heap allocations per message of a whole `Client` session in steady state: a scripted
+//! server answers through `handle_input`, messages go in with `send_message_with_body`, the
+//! transmit buffer is reused, events are drained and dropped.
+//!
+//! Unlike content encoding (`tests/alloc_content.rs`: zero), the session allocates per
+//! message: the envelope and its per-message state are owned, and events carry owned replies.
+//! This test documents the figure and bounds it at what was measured, so that an increase
+//! fails (when allocations are cut, lower the bound and update the figures here).
+//!
+//! Measured (one recipient, 1 KiB body, PIPELINING, replies with text; the same in debug and
+//! release builds):
+//! - DATA: **17** allocations per message in the session, plus 3 to build the envelope (two
+//!   `Mailbox` clones and the recipient list: the caller's side);
+//! - BDAT (CHUNKING): **15** per message in the session, plus the same 3.
+//!
+//! Where the session's come from (DATA; BDAT has one reply fewer):
+//! - 3 in `send_message`: `flow::check_commands` encodes the commands into a fresh scratch
+//!   `Vec` to validate them (1 allocation, 2 reallocations);
+//! - 1 in `prepare_message`: a clone of the server's `Capabilities`;
+//! - 2 in `start_message` / `pump_message`: `Mailbox` clones to build the MAIL and RCPT
+//!   commands;
+//! - 2 in `body_input`: the body is encoded into the message's own `staged` `Vec`, fresh for
+//!   each message (1 allocation, 1 reallocation);
+//! - 1 in `on_message_reply`: the `accepted` recipient list (`Vec<usize>`);
+//! - 2 per reply (4 replies with DATA: MAIL, RCPT, 354, final; 3 with BDAT): the reply parser
+//!   builds each reply's text and line index in fresh buffers, because the session takes the
+//!   `Reply` by value to put it in an event (the 354 is dropped, its buffers too).
+//!
+//! Its own test binary, because it installs a counting global allocator; only the thread that
+//! switches counting on is counted.
+
+use smtp_proto::{Client, ClientName, Config, Envelope, Event, Mailbox, Timestamp, TlsPolicy};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+thread_local! {
+    static ON: Cell<bool> = const { Cell::new(false) };
+    static SEEN: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Counts allocations (and reallocations) made on a thread while its counting is on.
+struct CountingAllocator;
+
+fn count_one() {
+    // `try_with`: a thread's locals may already be gone while it exits.
+    let _ = ON.try_with(|on| {
+        if on.get() {
+            let _ = SEEN.try_with(|seen| seen.set(seen.get() + 1));
+        }
+    });
+}
+
+// SAFETY: each method forwards its arguments unchanged to `System`, which upholds the
+// `GlobalAlloc` contract; counting only touches const-initialised thread-locals (no allocation).
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count_one();
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count_one();
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count_one();
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAllocator = CountingAllocator;
+
+/// Runs `f` and returns it with the number of allocations it made on this thread.
+fn counting<T>(f: impl FnOnce() -> T) -> (T, u64) {
+    SEEN.with(|seen| seen.set(0));
+    ON.with(|on| on.set(true));
+    let value = f();
+    ON.with(|on| on.set(false));
+    (value, SEEN.with(Cell::get))
+}
+
+/// A session past the greeting and EHLO, and the server's script for one message.
+struct Bench {
+    client: Client,
+    wire: Vec<u8>,
+    now: Timestamp,
+    /// Replies to the first flight (MAIL, RCPT, DATA or the whole BDAT message).
+    first: &'static [u8],
+    /// Replies after the content (DATA only).
+    second: Option<&'static [u8]>,
+}
+
+impl Bench {
+    fn new(chunking: bool) -> Bench {
+        let mut config = Config::new(ClientName::parse("client.example").unwrap());
+        config.tls = TlsPolicy::Never;
+        let now = Timestamp::ZERO;
+        let mut client = Client::new(config, now);
+        let mut wire = Vec::new();
+        client.handle_input(now, b"220 mx.example ESMTP\r\n");
+        client.poll_transmit(now, &mut wire);
+        assert_eq!(wire, b"EHLO client.example\r\n");
+        wire.clear();
+        let ehlo: &[u8] = if chunking {
+            b"250-mx.example\r\n250-PIPELINING\r\n250-SIZE 10000000\r\n250 CHUNKING\r\n"
+        } else {
+            b"250-mx.example\r\n250-PIPELINING\r\n250 SIZE 10000000\r\n"
+        };
+        client.handle_input(now, ehlo);
+        while client.poll_event().is_some() {}
+        let (first, second): (&[u8], _) = if chunking {
+            (
+                b"250 2.1.0 Sender ok\r\n250 2.1.5 Recipient ok\r\n250 2.0.0 Queued as 1A2B3C\r\n",
+                None,
+            )
+        } else {
+            (
+                b"250 2.1.0 Sender ok\r\n250 2.1.5 Recipient ok\r\n354 Go ahead\r\n",
+                Some(&b"250 2.0.0 Queued as 1A2B3C\r\n"[..]),
+            )
+        };
+        Bench {
+            client,
+            wire,
+            now,
+            first,
+            second,
+        }
+    }
+
+    /// One message through the script; true if it was accepted.
+    fn send(&mut self, envelope: Envelope, body: &[u8]) -> bool {
+        let id = self.client.send_message_with_body(envelope, body).unwrap();
+        self.flush();
+        self.client.handle_input(self.now, self.first);
+        self.flush();
+        if let Some(second) = self.second {
+            self.client.handle_input(self.now, second);
+            self.flush();
+        }
+        let mut accepted = false;
+        while let Some(event) = self.client.poll_event() {
+            if let Event::MessageAccepted { message, .. } = event {
+                accepted |= message == id;
+            }
+        }
+        accepted
+    }
+
+    /// What the adapter does: take the bytes, "write" them, keep the buffer.
+    fn flush(&mut self) {
+        self.client.poll_transmit(self.now, &mut self.wire);
+        std::hint::black_box(&self.wire);
+        self.wire.clear();
+    }
+}
+
+/// Per-message allocations over `messages` messages after a warm-up: (session, envelope).
+fn measure(chunking: bool, messages: u64) -> (f64, f64) {
+    let from = Mailbox::parse("alice@example.org").unwrap();
+    let to = Mailbox::parse("bob@example.net").unwrap();
+    let body: Vec<u8> = b"Subject: steady state\r\n\r\n"
+        .iter()
+        .copied()
+        .chain((0..1000).map(|i| if i % 72 == 71 { b'\n' } else { b'x' }))
+        .collect();
+    let mut bench = Bench::new(chunking);
+    // Warm-up: queues, buffers and the parser reach their working capacity.
+    for _ in 0..50 {
+        assert!(bench.send(Envelope::new(Some(from.clone()), [to.clone()]), &body));
+    }
+    let (mut session, mut envelopes) = (0, 0);
+    for _ in 0..messages {
+        let (envelope, n) = counting(|| Envelope::new(Some(from.clone()), [to.clone()]));
+        envelopes += n;
+        let (accepted, n) = counting(|| bench.send(envelope, &body));
+        assert!(accepted);
+        session += n;
+    }
+    (
+        session as f64 / messages as f64,
+        envelopes as f64 / messages as f64,
+    )
+}
+
+/// RFC 5321 3.3 transactions (MAIL, RCPT, DATA, content, `.`), pipelined (RFC 2920): the
+/// session's allocations per message stay under a fixed bound (see the module docs).
+#[test]
+fn data_session_allocations_per_message_are_bounded() {
+    let (session, envelope) = measure(false, 1000);
+    println!("DATA: {session} allocations per message in the session, {envelope} for the envelope");
+    assert!(session <= 17.0, "DATA: {session} allocations per message");
+    assert!(envelope <= 3.0, "envelope: {envelope} allocations");
+}
+
+/// RFC 3030 transactions (MAIL, RCPT, BDAT LAST), pipelined: bounded likewise.
+#[test]
+fn bdat_session_allocations_per_message_are_bounded() {
+    let (session, envelope) = measure(true, 1000);
+    println!("BDAT: {session} allocations per message in the session, {envelope} for the envelope");
+    assert!(session <= 15.0, "BDAT: {session} allocations per message");
+    assert!(envelope <= 3.0, "envelope: {envelope} allocations");
+}
+
+/// The counter does count (so the figures above mean something).
+#[test]
+fn counter_sees_allocations() {
+    let (_, n) = counting(|| std::hint::black_box(vec![0u8; 32]));
+    assert_eq!(n, 1);
+}
