@@ -7,10 +7,13 @@
 //! * `encode_64k`: the same fed in 64 KiB chunks, as a streaming adapter feeds it.
 //! * `encode_into_64k`: `BodyEncoder::encode_into` into one fixed 64 KiB buffer, refilled
 //!   (the output is dropped, as if written to a socket): no `Vec` growth at all.
+//! * `content_writer_64k`: `content::ContentWriter` (DATA framing, no size limit) into the same
+//!   fixed 64 KiB buffer: what an adapter that frames whole messages uses.
 //!
 //! Throughput is input bytes. Sample counts are small: each iteration moves 100 MiB.
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use smtp_benches::{text_body, LineEnd};
+use smtp_proto::content::{ContentWriter, Finish, Framing};
 use smtp_proto::BodyEncoder;
 use std::hint::black_box;
 use std::time::Duration;
@@ -74,6 +77,33 @@ fn body(c: &mut Criterion) {
                         rest = &rest[used..];
                     }
                     total += encoder.finish_into(&mut buf).unwrap_or(0);
+                    total
+                })
+            },
+        );
+
+        let mut writer = ContentWriter::new(Framing::Data, None);
+        group.bench_with_input(
+            BenchmarkId::new("content_writer_64k", name),
+            &input,
+            |b, input| {
+                b.iter(|| {
+                    writer.reset();
+                    let mut rest: &[u8] = black_box(input);
+                    let mut total = 0;
+                    while !rest.is_empty() {
+                        let progress = writer.write(rest, &mut buf).unwrap();
+                        black_box(&buf[..progress.written]);
+                        total += progress.written;
+                        rest = &rest[progress.consumed..];
+                    }
+                    loop {
+                        let finish = writer.finish(&mut buf).unwrap();
+                        total += finish.written();
+                        if let Finish::Complete { .. } = finish {
+                            break;
+                        }
+                    }
                     total
                 })
             },
