@@ -523,6 +523,11 @@ impl SmtpClient {
     fn io_failed(&mut self, e: io::Error) {
         self.stream.shutdown();
         let now = self.now();
+        if stream::is_timeout(&e) {
+            // A write that made no progress for the data-block timeout (reads time out in
+            // `wait`, through the core's own deadline).
+            self.core.handle_write_timeout(now);
+        }
         self.core.handle_closed(now);
         if self.failure.is_none() {
             let stage = self
@@ -565,6 +570,9 @@ impl SmtpClient {
                     self.failure = Some(SendError::Tls(e));
                 }
                 self.stream.shutdown();
+                // The core names the handshake as the cause (a no-op with implicit TLS, where
+                // the close below ends the session instead).
+                self.core.handle_tls_failed(now);
                 self.core.handle_closed(now);
             }
         }

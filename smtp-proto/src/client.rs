@@ -127,6 +127,8 @@ pub struct Client {
     need_rset: bool,
     error: Option<Error>,
     now: Timestamp,
+    /// Reused to check that a queued envelope's commands encode.
+    scratch: Vec<u8>,
 }
 
 impl Client {
@@ -160,6 +162,7 @@ impl Client {
             need_rset: false,
             error: None,
             now,
+            scratch: Vec::new(),
         }
     }
 
@@ -348,6 +351,24 @@ impl Client {
         }
     }
 
+    /// The TLS handshake the core asked for failed (bad certificate, protocol error): the session
+    /// ends with [`Error::TlsHandshakeFailed`]. A no-op when no upgrade was requested.
+    pub fn handle_tls_failed(&mut self, now: Timestamp) {
+        self.now = now;
+        if self.phase == Phase::AwaitingTls {
+            self.fail(Error::TlsHandshakeFailed);
+        }
+    }
+
+    /// A write made no progress for [`crate::Timeouts::data_block`] (RFC 5321 4.5.3.2.5: the
+    /// core cannot see writes, so the adapter reports it): the session ends with
+    /// [`Error::Timeout`] naming the stage.
+    pub fn handle_write_timeout(&mut self, now: Timestamp) {
+        self.now = now;
+        let stage = self.current_stage();
+        self.fail(Error::Timeout { stage });
+    }
+
     /// How many body bytes of `message` the core holds in memory, waiting for the server (before
     /// the 354, or a BDAT chunk's turn). An adapter streaming a large body writes more only while
     /// this and [`Client::transmit_len`] stay small.
@@ -385,7 +406,7 @@ impl Client {
         if envelope.recipients.is_empty() {
             return Err(UsageError::NoRecipients);
         }
-        flow::check_commands(&envelope)?;
+        flow::check_commands(&envelope, &mut self.scratch)?;
         if let Some(caps) = &self.capabilities {
             if self.phase == Phase::Ready || self.phase == Phase::Opening {
                 flow::adjust_params(&envelope, caps, &self.config, self.secure)?;
@@ -559,6 +580,9 @@ impl Client {
 
     /// What the session is waiting for: the oldest awaited reply, or the content being sent.
     fn current_stage(&self) -> Stage {
+        if self.phase == Phase::AwaitingTls {
+            return Stage::StartTls;
+        }
         match self.pipeline.head() {
             Some(expect) => expect.stage(),
             None if self.messages.iter().any(|m| m.emit == message::Emit::Body) => Stage::Data,

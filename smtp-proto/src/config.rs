@@ -40,7 +40,8 @@ pub struct AuthConfig {
     /// default: they would send the password or token in the clear.
     pub allow_plaintext: bool,
     /// Randomness for SCRAM's client nonce (at least 18 bytes). The core reads no random source;
-    /// adapters fill this.
+    /// adapters fill this. Draw it fresh for every connection: a `Config` cloned for several
+    /// sessions must not share one nonce (RFC 5802 9: a reused nonce weakens SCRAM).
     pub nonce: Vec<u8>,
 }
 

@@ -131,6 +131,8 @@ pub enum Error {
     },
     /// The caller ended the session ([`crate::Client::abort`]).
     LocallyAborted,
+    /// The TLS handshake after STARTTLS failed ([`crate::Client::handle_tls_failed`]).
+    TlsHandshakeFailed,
 }
 
 impl Error {
@@ -144,9 +146,10 @@ impl Error {
             | Error::Timeout { stage }
             | Error::ConnectionClosed { stage } => Some(*stage),
             Error::GreetingRejected(_) => Some(Stage::Greeting),
-            Error::TlsNotOffered | Error::TlsRejected(_) | Error::BytesAfterStartTls => {
-                Some(Stage::StartTls)
-            }
+            Error::TlsNotOffered
+            | Error::TlsRejected(_)
+            | Error::BytesAfterStartTls
+            | Error::TlsHandshakeFailed => Some(Stage::StartTls),
             Error::AuthFailed(_) | Error::Sasl(_) | Error::NoUsableMechanism => Some(Stage::Auth),
             Error::UnsolicitedReply(_) | Error::LocallyAborted => None,
         }
@@ -213,6 +216,7 @@ impl fmt::Display for Error {
                 write!(f, "connection closed while waiting for the {stage} reply")
             }
             Error::LocallyAborted => f.write_str("session aborted by the client"),
+            Error::TlsHandshakeFailed => f.write_str("the TLS handshake after STARTTLS failed"),
         }
     }
 }

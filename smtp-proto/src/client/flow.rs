@@ -17,22 +17,22 @@ use alloc::vec::Vec;
 
 /// Checks that every command of the envelope encodes (no over-long line, valid parameters), with
 /// the parameters the session may add (SMTPUTF8, SIZE) included.
-pub(super) fn check_commands(envelope: &Envelope) -> Result<(), UsageError> {
-    let mut scratch = Vec::new();
+pub(super) fn check_commands(envelope: &Envelope, scratch: &mut Vec<u8>) -> Result<(), UsageError> {
+    scratch.clear();
     let mut params = envelope.params.clone();
     params.smtputf8 |= envelope.needs_smtputf8();
     Command::Mail {
         from: envelope.from.as_ref(),
         params: &params,
     }
-    .encode(&mut scratch)?;
+    .encode(scratch)?;
     for r in &envelope.recipients {
         scratch.clear();
         Command::Rcpt {
             to: &r.address,
             params: &r.params,
         }
-        .encode(&mut scratch)?;
+        .encode(scratch)?;
     }
     Ok(())
 }
@@ -353,9 +353,16 @@ impl Client {
     /// Checks the message against the server's extensions and chooses its encoder. False (and
     /// the message reported rejected) when it cannot be sent to this server.
     fn prepare_message(&mut self, i: usize) -> bool {
-        let caps = self.capabilities.clone().unwrap_or_default();
+        let no_caps;
+        let caps = match &self.capabilities {
+            Some(c) => c,
+            None => {
+                no_caps = Capabilities::default();
+                &no_caps
+            }
+        };
         let params =
-            match adjust_params(&self.messages[i].envelope, &caps, &self.config, self.secure) {
+            match adjust_params(&self.messages[i].envelope, caps, &self.config, self.secure) {
                 Ok(p) => p,
                 Err(e) => {
                     let m = &mut self.messages[i];
@@ -366,7 +373,7 @@ impl Client {
                     return false;
                 }
             };
-        let bdat = uses_bdat(&caps, &self.config, &params);
+        let bdat = uses_bdat(caps, &self.config, &params);
         let m = &mut self.messages[i];
         m.params = params;
         let raw = core::mem::take(&mut m.staged);

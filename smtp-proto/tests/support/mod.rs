@@ -462,6 +462,12 @@ pub fn run_transcript(name: &str, text: &str, split: Split) -> Runner {
         } else if line == "X: close" {
             r.client.handle_closed(r.now);
             r.drain();
+        } else if line == "X: tls-failed" {
+            r.client.handle_tls_failed(r.now);
+            r.drain();
+        } else if line == "X: write-timeout" {
+            r.client.handle_write_timeout(r.now);
+            r.drain();
         } else if line == "X: tls" {
             r.client.handle_tls_established(r.now);
             r.drain();
