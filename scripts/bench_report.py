@@ -41,6 +41,33 @@ COLOURS = {
 }
 
 
+METHOD_NOTES = """## Method and caveats
+
+- **One run, shared machine.** Criterion reports the median of its samples; the end-to-end figures
+  are a single run each. The load average above says how busy the machine was: on a 2-core
+  machine with other work running, absolute figures move by tens of percent between runs; the
+  ratios and the round-trip counts move much less.
+- **CPU time granularity.** The kernel may account process CPU time in scheduler ticks; for
+  short runs (a few hundred milliseconds), CPU per message is coarse.
+- **lettre** on one connection uses `SmtpConnection` (the connection type `SmtpTransport` is
+  built on) directly, without the `pool` feature: the pool would add a NOOP round trip before
+  each reuse (`test_connected`). For a new connection per message it is `SmtpTransport::send_raw`
+  without the pool, which connects, sends and says QUIT each time. Its as-shipped runs are
+  capped at 200 messages because of the delayed-ACK stall explained above.
+- **smtplib** runs `sendmail` in a loop (`benches/py/smtplib_client.py`, standard library only);
+  **smtp-source** gets the same message with `-F` (LF file; it adds CRLF and dot-stuffs), `-d`
+  for one connection, `-r` for recipients.
+- **Same bytes.** Every client sends the same message bytes (CRLF, a dot-stuffed line in each
+  1 KiB message) to the same envelope (`rcptN@bench.example`).
+- **Round trips** are counted on a separate run of 10 to 50 messages through a relay (it would
+  distort timing), so they are per message including each connection's greeting, EHLO and QUIT.
+- **Not measured here:** TLS (STARTTLS or implicit) and AUTH costs; many parallel connections
+  (`smtp-mio` can run K connections; here every client uses one, as the peers do); servers other
+  than smtp-sink (it advertises PIPELINING but not CHUNKING, so BDAT is not exercised); lettre's
+  async transport; Stalwart's mail-send client (only its reply parser is compared).
+"""
+
+
 def load(path, default=None):
     try:
         with open(path) as f:
@@ -214,16 +241,18 @@ def e2e_findings(by_w, out):
         best = max((r for r in by_w.get(wid, []) if not r["client"].startswith("ours")
                     and r["client"] != "lettre-nodelay"),
                    key=lambda r: r["msgs_per_sec"], default=None)
-        batch = row(wid, "ours-blocking-batch")
+        batch, mio = row(wid, "ours-blocking-batch"), row(wid, "ours-mio")
         if best:
-            text = (f"{ours['title']}: one by one {ours['msgs_per_sec'] / best['msgs_per_sec']:.2f}× "
-                    f"the best shipped peer ({CLIENTS[best['client']]})")
+            text = (f"{ours['title']} (vs {CLIENTS[best['client']]}): blocking one by one "
+                    f"{ours['msgs_per_sec'] / best['msgs_per_sec']:.2f}×")
             if batch:
-                text += f", batched {batch['msgs_per_sec'] / best['msgs_per_sec']:.2f}×"
+                text += f", blocking batched {batch['msgs_per_sec'] / best['msgs_per_sec']:.2f}×"
+            if mio:
+                text += f", mio {mio['msgs_per_sec'] / best['msgs_per_sec']:.2f}×"
             parts.append(text)
     if parts:
-        out.append("- **Ours against the fastest shipped peer**, messages/s: " + "; ".join(parts)
-                   + ".")
+        out.append("- **Ours against the fastest shipped peer**, in messages/s: "
+                   + "; ".join(parts) + ".")
     rt = [(r["client"], r["round_trips_per_msg"]) for r in by_w.get("rcpt50", [])
           if r.get("round_trips_per_msg") is not None]
     if rt:
@@ -251,6 +280,17 @@ def e2e_findings(by_w, out):
                 f"{share:.0f}% of the time and the client {client_share:.0f}%: neither filled a "
                 "core, so the rest of the machine's load set the pace. Compare the clients there "
                 "by CPU per message, not by messages/s.")
+    held = [r for r in big if r["client"] in ("ours-blocking-batch", "ours-mio")]
+    one = row("1m_one", "ours-blocking")
+    if held and one:
+        out.append(
+            "- **Queued content is held in memory.** With 1 MiB messages, "
+            + " and ".join(f"{CLIENTS[r['client']]} peaked at {r['max_rss_kib'] / 1024:.0f} MiB"
+                           for r in held)
+            + f", against {one['max_rss_kib'] / 1024:.0f} MiB one by one: `send_many` (100 "
+            "messages a call here) and `bulk::run` (32 queued per connection by default) hand "
+            "each queued message's whole content to the core, which keeps its wire form until "
+            "the server asks for it. Streaming (`send` with a reader, below) is flat.")
     out.append("- CPU per message includes starting the process (Python's interpreter start is "
                "tens of milliseconds, spread over the run's messages).")
     out.append("")
@@ -263,8 +303,8 @@ def memory_section(results, out):
         return
     out.append("## Memory: one large message\n")
     out.append("One message to smtp-sink; our blocking adapter streams it from a file with "
-               "`SmtpClient::send(envelope, File)`; lettre and smtplib take the message as one "
-               "in-memory buffer (their APIs), shown at 100 MiB for comparison. The file is made "
+               "`SmtpClient::send(envelope, File)`; lettre (as shipped) and smtplib take the "
+               "message as one in-memory buffer (their APIs), shown at 100 MiB for comparison. The file is made "
                "in a temporary directory and deleted after.\n")
     out.append("| client | message | how | peak RSS | time | MB/s | client CPU |")
     out.append("|---|---:|---|---:|---:|---:|---:|")
@@ -273,7 +313,10 @@ def memory_section(results, out):
         size_s = f"{size / 2**30:.2f} GiB" if size >= 2**30 else (
             f"{size / 2**20:.0f} MiB" if size >= 2**20 else f"{size} B")
         bad = "" if r.get("ok") == 1 else " ⚠ failed"
-        out.append(f"| {CLIENTS.get(r['client'], r['client'])} | {size_s}{bad} | "
+        name = ("smtp-blocking (ours), `send` from a `File`"
+                if r["client"] == "ours-blocking" and r["streamed"]
+                else CLIENTS.get(r["client"], r["client"]))
+        out.append(f"| {name} | {size_s}{bad} | "
                    f"{'streamed from file' if r['streamed'] else 'in memory'} | "
                    f"{r['max_rss_kib'] / 1024:.1f} MiB | {r['secs']:.2f} s | "
                    f"{r['mb_per_sec']:.0f} | {r['cpu_secs']:.2f} s |")
@@ -382,10 +425,7 @@ def main():
     body_section(a.results, out)
     _, e2e_chart = e2e_section(a.results, out)
     memory_section(a.results, out)
-    notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench_notes.md")
-    if os.path.exists(notes):
-        with open(notes) as f:
-            out.append(f.read())
+    out.append(METHOD_NOTES)
     with open(a.md, "w") as f:
         f.write("\n".join(out).rstrip() + "\n")
     svg_chart(reply_chart, e2e_chart, a.svg)
