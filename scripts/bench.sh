@@ -60,12 +60,21 @@ commands=(
 # Old criterion results must not leak into this run's report.
 rm -rf "$CARGO_TARGET_DIR/criterion/reply_parse" "$CARGO_TARGET_DIR/criterion/body_encode"
 
+# Runs one criterion bench with a time limit; its full output goes to $RESULTS/NAME.log and a
+# summary to stderr; a failing bench fails the script.
+criterion_bench() {
+    local name="$1"
+    if ! timeout 300 cargo bench -p smtp-benches --bench "$name" -- --noplot >"$RESULTS/$name.log" 2>&1; then
+        tail -n 30 "$RESULTS/$name.log" >&2
+        echo "bench.sh: the $name benchmark failed (log: $RESULTS/$name.log)" >&2
+        exit 1
+    fi
+    grep -E "^$name/|time:|thrpt:" "$RESULTS/$name.log" >&2 || true
+}
 step "reply parsing (criterion)"
-timeout 300 cargo bench -p smtp-benches --bench reply_parse -- --noplot 2>&1 |
-    grep -E '^reply_parse/|time:|thrpt:' >&2 || true
+criterion_bench reply_parse
 step "body encoding (criterion)"
-timeout 300 cargo bench -p smtp-benches --bench body_encode -- --noplot 2>&1 |
-    grep -E '^body_encode/|time:|thrpt:' >&2 || true
+criterion_bench body_encode
 mkdir -p "$RESULTS/criterion"
 cp -r "$CARGO_TARGET_DIR/criterion/reply_parse" "$CARGO_TARGET_DIR/criterion/body_encode" \
     "$RESULTS/criterion/"
