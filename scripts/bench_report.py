@@ -61,6 +61,9 @@ METHOD_NOTES = """## Method and caveats
   1 KiB message) to the same envelope (`rcptN@bench.example`).
 - **Round trips** are counted on a separate run of 10 to 50 messages through a relay (it would
   distort timing), so they are per message including each connection's greeting, EHLO and QUIT.
+- **Profiling the parser:** `target/release/reply_loop lines100 20000` parses one of the replies
+  above in a loop; run it under `valgrind --tool=callgrind` (instruction counts do not depend on
+  the machine's load) and read it with `callgrind_annotate`.
 - **Not measured here:** TLS (STARTTLS or implicit) and AUTH costs; many parallel connections
   (`smtp-mio` can run K connections; here every client uses one, as the peers do); servers other
   than smtp-sink (it advertises PIPELINING but not CHUNKING, so BDAT is not exercised); lettre's
