@@ -371,6 +371,14 @@ impl ReplyParser {
     /// Consumes bytes of `input` from `*pos`; `Ok(true)` when a reply completed.
     fn run(&mut self, input: &[u8], pos: &mut usize) -> Result<bool, ReplyError> {
         loop {
+            if self.phase == Phase::START {
+                if let Some(last) = self.whole_line(input, pos)? {
+                    if self.end_line(last)? {
+                        return Ok(true);
+                    }
+                    continue;
+                }
+            }
             match self.phase {
                 Phase::Code { digits, value } => {
                     let Some(&byte) = input.get(*pos) else {
@@ -395,6 +403,46 @@ impl ReplyParser {
                 }
             }
         }
+    }
+
+    /// The fast path for the common case: a whole, well-formed `NNN-text` or `NNN text` line
+    /// ending in CRLF is in the input, with no CR or NUL inside and within the limits. It is
+    /// taken in one scan and one copy; anything else (a partial line, a bare LF, a code that
+    /// differs from the first line's, an over-long line) returns `Ok(None)` with nothing consumed,
+    /// and the byte-by-byte path below handles it, errors and deviations included.
+    fn whole_line(&mut self, input: &[u8], pos: &mut usize) -> Result<Option<bool>, ReplyError> {
+        let rest = input.get(*pos..).unwrap_or_default();
+        let Some(lf) = memchr::memchr(b'\n', rest) else {
+            return Ok(None);
+        };
+        // `lf + 1` bytes: code, separator, text, CR, LF.
+        if lf < 4 || lf + 1 > self.config.max_line_len || rest[lf - 1] != b'\r' {
+            return Ok(None);
+        }
+        let (d0, d1, d2, sep) = (rest[0], rest[1], rest[2], rest[3]);
+        if !((b'2'..=b'5').contains(&d0)
+            && (b'0'..=b'5').contains(&d1)
+            && d2.is_ascii_digit()
+            && (sep == b' ' || sep == b'-'))
+        {
+            return Ok(None);
+        }
+        let text = &rest[4..lf - 1];
+        if memchr::memchr2(b'\r', 0, text).is_some()
+            || self.building.text.len() + text.len() > self.config.max_reply_bytes
+        {
+            return Ok(None);
+        }
+        let value = u16::from(d0 - b'0') * 100 + u16::from(d1 - b'0') * 10 + u16::from(d2 - b'0');
+        match self.building.code {
+            None => self.building.code = Code::new(value),
+            Some(first) if first.get() != value => return Ok(None),
+            Some(_) => {}
+        }
+        self.building.text.extend_from_slice(text);
+        self.line_len = lf + 1;
+        *pos += lf + 1;
+        Ok(Some(sep == b' '))
     }
 
     /// Counts `n` more bytes of the current line against `max_line_len`.
