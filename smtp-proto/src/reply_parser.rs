@@ -412,11 +412,16 @@ impl ReplyParser {
     /// and the byte-by-byte path below handles it, errors and deviations included.
     fn whole_line(&mut self, input: &[u8], pos: &mut usize) -> Result<Option<bool>, ReplyError> {
         let rest = input.get(*pos..).unwrap_or_default();
-        let Some(lf) = memchr::memchr(b'\n', rest) else {
+        // One scan: the first CR, LF or NUL must be the CR of the line's CRLF.
+        let Some(cr) = memchr::memchr3(b'\r', b'\n', 0, rest) else {
             return Ok(None);
         };
-        // `lf + 1` bytes: code, separator, text, CR, LF.
-        if lf < 4 || lf + 1 > self.config.max_line_len || rest[lf - 1] != b'\r' {
+        let lf = cr + 1;
+        if cr < 4
+            || rest[cr] != b'\r'
+            || rest.get(lf) != Some(&b'\n')
+            || lf + 1 > self.config.max_line_len
+        {
             return Ok(None);
         }
         let (d0, d1, d2, sep) = (rest[0], rest[1], rest[2], rest[3]);
@@ -427,10 +432,8 @@ impl ReplyParser {
         {
             return Ok(None);
         }
-        let text = &rest[4..lf - 1];
-        if memchr::memchr2(b'\r', 0, text).is_some()
-            || self.building.text.len() + text.len() > self.config.max_reply_bytes
-        {
+        let text = &rest[4..cr];
+        if self.building.text.len() + text.len() > self.config.max_reply_bytes {
             return Ok(None);
         }
         let value = u16::from(d0 - b'0') * 100 + u16::from(d1 - b'0') * 10 + u16::from(d2 - b'0');
