@@ -44,9 +44,11 @@ E2E="$CARGO_TARGET_DIR/release/e2e"
 ALLOCS="$CARGO_TARGET_DIR/release/reply_allocs"
 quick_flag=()
 mem_mib=1024
+bulk_messages=20000
 if [ "$QUICK" = 1 ]; then
     quick_flag=(--quick)
     mem_mib=200
+    bulk_messages=2000
 fi
 commands=(
     "cargo bench -p smtp-benches --bench reply_parse -- --noplot"
@@ -55,6 +57,7 @@ commands=(
     "target/release/e2e drive ${quick_flag[*]} --out e2e.json"
     "target/release/e2e memory --mib $mem_mib --out memory.json"
     "python3 scripts/bench_report.py --results DIR --md docs/PERFORMANCE.md --svg docs/performance.svg"
+    "bash smtp-mio/scripts/bench-bulk.sh $bulk_messages 3 1 8 64 >> docs/PERFORMANCE.md"
 )
 
 # Old criterion results must not leak into this run's report.
@@ -89,6 +92,10 @@ timeout 600 "$E2E" drive "${quick_flag[@]}" --out "$RESULTS/e2e.json"
 step "memory: one ${mem_mib} MiB message streamed"
 timeout 300 "$E2E" memory --mib "$mem_mib" --out "$RESULTS/memory.json"
 
+step "many connections: smtp-bulk (smtp-mio) against smtp-source, K = 1, 8, 64"
+timeout 900 bash smtp-mio/scripts/bench-bulk.sh "$bulk_messages" 3 1 8 64 >"$RESULTS/bulk.md"
+cat "$RESULTS/bulk.md" >&2
+
 step "report"
 cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
 mem="$(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
@@ -114,4 +121,16 @@ json.dump({
 }, open(sys.argv[1], "w"), indent=1)
 EOF
 "$PYTHON" scripts/bench_report.py --results "$RESULTS" --md docs/PERFORMANCE.md --svg docs/performance.svg
+{
+    echo
+    echo "## Many connections: smtp-bulk (smtp-mio) against smtp-source"
+    echo
+    echo "Both against one smtp-sink (PIPELINING, no CHUNKING) on 127.0.0.1, 1 KiB messages, K"
+    echo "connections, each connection reused for many messages (smtp-source \`-d -s K\`, which does"
+    echo "not pipeline; smtp-bulk pipelines up to 32 messages per connection). Wall-clock rate and"
+    echo "client CPU (user + system) per message are medians of 3 runs; \"sink CPU\" is smtp-sink's own"
+    echo "CPU per message. Command: \`bash smtp-mio/scripts/bench-bulk.sh $bulk_messages 3 1 8 64\`."
+    echo
+    cat "$RESULTS/bulk.md"
+} >>docs/PERFORMANCE.md
 step "done: docs/PERFORMANCE.md, docs/performance.svg (raw results in $RESULTS)"
