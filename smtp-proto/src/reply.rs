@@ -145,17 +145,21 @@ impl EnhancedCode {
 }
 
 fn parse_component(text: &[u8]) -> Option<(u16, usize)> {
-    let digits = text
-        .iter()
-        .take(4)
-        .take_while(|b| b.is_ascii_digit())
-        .count();
-    if digits == 0 || digits > 3 || (digits > 1 && text[0] == b'0') {
-        return None;
-    }
+    // 1–3 digits, no leading zero unless the component is "0" (RFC 3463 2).
     let mut value = 0u16;
-    for &b in &text[..digits] {
+    let mut digits = 0;
+    while let Some(&b) = text.get(digits) {
+        if !b.is_ascii_digit() {
+            break;
+        }
+        if digits == 3 {
+            return None;
+        }
         value = value * 10 + u16::from(b - b'0');
+        digits += 1;
+    }
+    if digits == 0 || (digits > 1 && text[0] == b'0') {
+        return None;
     }
     Some((value, digits))
 }

@@ -1,0 +1,438 @@
+#!/usr/bin/env python3
+"""Turns the results of one `scripts/bench.sh` run into docs/PERFORMANCE.md and an SVG chart.
+
+Standard library only. Inputs (all in --results DIR, written by bench.sh):
+  machine.json   what the machine is (nproc, CPU, kernel, rustc, load average, date)
+  criterion/     criterion's estimates for the reply_parse and body_encode groups
+  allocs.json    allocations per reply (the reply_allocs binary)
+  e2e.json       the end-to-end runs (`e2e drive`)
+  memory.json    the streaming memory runs (`e2e memory`)
+Every sentence with a number is computed here from those files, so the text stays true on rerun.
+"""
+import argparse
+import html
+import json
+import math
+import os
+
+PARSERS = [("ours", "smtp-proto (ours)"), ("stalwart", "Stalwart smtp-proto 0.2"),
+           ("lettre", "lettre 0.11"), ("memchr", "memchr line scan (floor)")]
+SHAPES = [("single", "`250 2.1.0 Ok` (14 B)"), ("ehlo10", "10-line EHLO"),
+          ("lines100", "100-line reply (3,600 B)")]
+BODY = [("copy", "memcpy (`extend_from_slice`, floor)"),
+        ("encode", "`BodyEncoder::encode`, whole body"),
+        ("encode_64k", "`BodyEncoder::encode`, 64 KiB chunks"),
+        ("encode_into_64k", "`BodyEncoder::encode_into`, fixed 64 KiB buffer"),
+        ("content_writer_64k", "`ContentWriter::write` (DATA), fixed 64 KiB buffer")]
+CLIENTS = {
+    "ours-blocking": "smtp-blocking (ours), `send_bytes` one by one",
+    "ours-blocking-batch": "smtp-blocking (ours), `send_many` × 100",
+    "ours-mio": "smtp-mio (ours), `bulk::run`",
+    "lettre": "lettre 0.11 as shipped",
+    "lettre-nodelay": "lettre 0.11 + TCP_NODELAY set from outside",
+    "smtplib": "Python smtplib",
+    "smtp-source": "Postfix smtp-source",
+}
+COLOURS = {
+    "ours-blocking": "#1b7837", "ours-blocking-batch": "#5aae61", "ours-mio": "#a6dba0",
+    "lettre": "#b2182b", "lettre-nodelay": "#ef8a62", "smtplib": "#2166ac",
+    "smtp-source": "#67a9cf",
+    "ours": "#1b7837", "stalwart": "#762a83", "memchr": "#999999",
+}
+
+
+METHOD_NOTES = """## Method and caveats
+
+- **One run, shared machine.** Criterion reports the median of its samples; the end-to-end figures
+  are a single run each. The load average above says how busy the machine was: on a 2-core
+  machine with other work running, absolute figures move by tens of percent between runs; the
+  ratios and the round-trip counts move much less.
+- **CPU time granularity.** The kernel may account process CPU time in scheduler ticks; for
+  short runs (a few hundred milliseconds), CPU per message is coarse.
+- **lettre** on one connection uses `SmtpConnection` (the connection type `SmtpTransport` is
+  built on) directly, without the `pool` feature: the pool would add a NOOP round trip before
+  each reuse (`test_connected`). For a new connection per message it is `SmtpTransport::send_raw`
+  without the pool, which connects, sends and says QUIT each time. Its as-shipped runs are
+  capped at 200 messages because of the delayed-ACK stall explained above.
+- **smtplib** runs `sendmail` in a loop (`benches/py/smtplib_client.py`, standard library only);
+  **smtp-source** gets the same message with `-F` (LF file; it adds CRLF and dot-stuffs), `-d`
+  for one connection, `-r` for recipients.
+- **Same bytes.** Every client sends the same message bytes (CRLF, a dot-stuffed line in each
+  1 KiB message) to the same envelope (`rcptN@bench.example`).
+- **Round trips** are counted on a separate run of 10 to 50 messages through a relay (it would
+  distort timing), so they are per message including each connection's greeting, EHLO and QUIT.
+- **Profiling the parser:** `target/release/reply_loop lines100 20000` parses one of the replies
+  above in a loop; run it under `valgrind --tool=callgrind` (instruction counts do not depend on
+  the machine's load) and read it with `callgrind_annotate`.
+- **Not measured here:** TLS (STARTTLS or implicit) and AUTH costs; many parallel connections
+  (`smtp-mio` can run K connections; here every client uses one, as the peers do); servers other
+  than smtp-sink (it advertises PIPELINING but not CHUNKING, so BDAT is not exercised); lettre's
+  async transport; Stalwart's mail-send client (only its reply parser is compared).
+"""
+
+
+def load(path, default=None):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return default
+
+
+def criterion(results, group, func, param):
+    """(median ns per iteration, bytes per iteration) or None."""
+    base = os.path.join(results, "criterion", group, func, param, "new")
+    est = load(os.path.join(base, "estimates.json"))
+    bench = load(os.path.join(base, "benchmark.json"))
+    if not est or not bench:
+        return None
+    size = (bench.get("throughput") or {}).get("Bytes", 0)
+    return est["median"]["point_estimate"], size
+
+
+def fmt_rate(x):
+    if x >= 1e9:
+        return f"{x / 1e9:.2f} G"
+    if x >= 1e6:
+        return f"{x / 1e6:.2f} M"
+    if x >= 1e3:
+        return f"{x / 1e3:.1f} k"
+    return f"{x:.1f} "
+
+
+def fmt_ns(ns):
+    return f"{ns / 1000:.2f} µs" if ns >= 1000 else f"{ns:.1f} ns"
+
+
+def reply_section(results, out):
+    allocs = load(os.path.join(results, "allocs.json"), {})
+    out.append("## Reply parsing\n")
+    out.append("One complete reply per iteration, parsed from a byte slice in memory "
+               "(`cargo bench -p smtp-benches --bench reply_parse`). Time is criterion's median "
+               "per reply; replies/s and MB/s follow from it; allocations per reply are counted "
+               "by the `reply_allocs` binary with a counting global allocator (steady state).\n")
+    out.append("| reply | parser | time / reply | replies/s | MB/s | allocations / reply |")
+    out.append("|---|---|---:|---:|---:|---:|")
+    chart = []
+    for shape, title in SHAPES:
+        for key, name in PARSERS:
+            r = criterion(results, "reply_parse", key, shape)
+            if r is None:
+                continue
+            ns, size = r
+            per_s = 1e9 / ns
+            a = (allocs.get(shape) or {}).get(key)
+            a = "–" if a is None else f"{a:g}"
+            out.append(f"| {title} | {name} | {fmt_ns(ns)} | {fmt_rate(per_s)} | "
+                       f"{size * per_s / 1e6:,.0f} | {a} |")
+            chart.append((shape, key, per_s))
+    out.append("")
+    # Ratios, computed.
+    lines = []
+    for shape, title in SHAPES:
+        ours = criterion(results, "reply_parse", "ours", shape)
+        if not ours:
+            continue
+        parts = []
+        for key, name in PARSERS[1:]:
+            other = criterion(results, "reply_parse", key, shape)
+            if other:
+                ratio = other[0] / ours[0]
+                parts.append(f"{ratio:.2f}× the speed of {name}" if ratio >= 1
+                             else f"{1 / ratio:.2f}× slower than {name}")
+        lines.append(f"- {title}: ours is " + "; ".join(parts) + ".")
+    out.extend(lines)
+    out.append("")
+    out.append("Notes. lettre is measured through its public entry point `Response::from_str` on "
+               "the complete reply, after the UTF-8 check its reader does; that is its best case: "
+               "its connection reads line by line and re-parses the whole buffer after every "
+               "line, so an n-line reply costs it n parses. Stalwart's `ResponseReceiver` is reset "
+               "between replies as its client does; it refuses replies over 4 KiB, hence the "
+               "100-line reply's 30-byte lines. The memchr row only finds line ends: no code, no "
+               "validation, no copy; it is the floor no parser can reach.\n")
+    return chart
+
+
+def body_section(results, out):
+    out.append("## Body encoding\n")
+    out.append("Dot-stuffing and line-end normalisation of a 100 MiB text body (70-byte lines, "
+               "every 20th starting with `.`) into a reused buffer "
+               "(`cargo bench -p smtp-benches --bench body_encode`); throughput is input bytes "
+               "per second, criterion's median.\n")
+    out.append("| line ends | method | time / 100 MiB | GB/s | vs memcpy |")
+    out.append("|---|---|---:|---:|---:|")
+    for ends, title in [("lf", "LF (each becomes CRLF)"), ("crlf", "CRLF")]:
+        copy = criterion(results, "body_encode", "copy", ends)
+        for key, name in BODY:
+            r = criterion(results, "body_encode", key, ends)
+            if r is None:
+                continue
+            ns, size = r
+            ratio = f"{copy[0] / ns:.2f}×" if copy else "–"
+            out.append(f"| {title} | {name} | {ns / 1e6:.1f} ms | {size / ns:.2f} | {ratio} |")
+    out.append("")
+
+
+def e2e_section(results, out):
+    e2e = load(os.path.join(results, "e2e.json"), {"runs": []})
+    runs = e2e.get("runs", [])
+    out.append("## End to end, against Postfix's smtp-sink on 127.0.0.1\n")
+    out.append("Each client runs in its own process against a fresh `smtp-sink` (PIPELINING "
+               "advertised, no CHUNKING), one connection at a time. messages/s and MB/s "
+               "(message bytes, 10^6) use the client's own wall time from its first connect to its "
+               "last reply (smtp-source does not time itself: its process's wall time). CPU per "
+               "message is user + system time of the client process from `wait4` (process start "
+               "included), divided by messages; peak RSS is `ru_maxrss`. Round trips per message "
+               "come from a separate, untimed run of a few messages through a relay that counts "
+               "how often the server spoke after the client did (greeting, EHLO and QUIT "
+               "included, so they add a little). Server CPU is smtp-sink's own `wait4` time over "
+               "the client's wall time: near 100% means the server, not the client, set the "
+               "pace.\n")
+    by_w = {}
+    for r in runs:
+        by_w.setdefault(r["workload"], []).append(r)
+    chart = []
+    for wid, rows in by_w.items():
+        out.append(f"### {rows[0]['title']}\n")
+        out.append("| client | messages | messages/s | MB/s | round trips / msg | "
+                   "CPU µs / msg | peak RSS | server CPU |")
+        out.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+        for r in rows:
+            name = CLIENTS.get(r["client"], r["client"])
+            msgs = f"{r['ok']:,}" + (" (capped)" if r.get("capped") else "")
+            if r.get("failed") or r.get("exit") or r.get("timed_out"):
+                msgs += f" ⚠ failed {r.get('failed')}, exit {r.get('exit')}" + (
+                    ", timed out" if r.get("timed_out") else "")
+            rtt = r.get("round_trips_per_msg")
+            rtt = "–" if rtt is None else f"{rtt:.2f}"
+            server = r.get("server_cpu_secs", 0) / r["secs"] * 100 if r["secs"] else 0
+            out.append(f"| {name} | {msgs} | {r['msgs_per_sec']:,.0f} | "
+                       f"{r['mb_per_sec']:,.2f} | {rtt} | {r['cpu_us_per_msg']:,.0f} | "
+                       f"{r['max_rss_kib'] / 1024:.1f} MiB | {server:.0f}% |")
+            chart.append((wid, r["client"], r["msgs_per_sec"], r["title"]))
+        out.append("")
+    e2e_findings(by_w, out)
+    return by_w, chart
+
+
+def e2e_findings(by_w, out):
+    """Computed sentences about the end-to-end tables."""
+    def row(wid, client):
+        return next((r for r in by_w.get(wid, []) if r["client"] == client), None)
+
+    out.append("### What the end-to-end tables say\n")
+    lt, ln = row("1k_one", "lettre"), row("1k_one", "lettre-nodelay")
+    if lt and ln and lt["msgs_per_sec"] > 0:
+        out.append(
+            f"- **lettre as shipped** manages {lt['msgs_per_sec']:.1f} messages/s: "
+            f"{1000 / lt['msgs_per_sec']:.0f} ms per message on loopback, while its CPU time is "
+            f"{lt['cpu_us_per_msg']:.0f} µs per message (it was capped at {lt['messages']} "
+            "messages for that reason). It writes the content and then the end mark "
+            "`\\r\\n.\\r\\n` in two `write`s on a socket without TCP_NODELAY: Nagle's algorithm "
+            "holds the small second write until the first is acknowledged, and the server, "
+            "which has nothing to say until it sees the end mark, delays its ACK (Linux: about "
+            "40 ms). The `lettre-nodelay` row is our own experiment, not lettre as shipped: the "
+            "same lettre code with TCP_NODELAY set on its socket from outside after connecting "
+            f"(setsockopt on the process's socket fd). It runs at {ln['msgs_per_sec']:,.0f} "
+            "messages/s, so the stall is the whole story. lettre has no option to set it, and "
+            "its `SmtpConnection` does not expose the socket.")
+    parts = []
+    for wid in ["1k_one", "1k_each", "rcpt50", "1m_one"]:
+        ours = row(wid, "ours-blocking")
+        if not ours:
+            continue
+        best = max((r for r in by_w.get(wid, []) if not r["client"].startswith("ours")
+                    and r["client"] != "lettre-nodelay"),
+                   key=lambda r: r["msgs_per_sec"], default=None)
+        batch, mio = row(wid, "ours-blocking-batch"), row(wid, "ours-mio")
+        if best:
+            text = (f"{ours['title']} (vs {CLIENTS[best['client']]}): blocking one by one "
+                    f"{ours['msgs_per_sec'] / best['msgs_per_sec']:.2f}×")
+            if batch:
+                text += f", blocking batched {batch['msgs_per_sec'] / best['msgs_per_sec']:.2f}×"
+            if mio:
+                text += f", mio {mio['msgs_per_sec'] / best['msgs_per_sec']:.2f}×"
+            parts.append(text)
+    if parts:
+        out.append("- **Ours against the fastest shipped peer**, in messages/s: "
+                   + "; ".join(parts) + ".")
+    rt = [(r["client"], r["round_trips_per_msg"]) for r in by_w.get("rcpt50", [])
+          if r.get("round_trips_per_msg") is not None]
+    if rt:
+        out.append("- **Round trips per message** with 50 recipients: " + "; ".join(
+            f"{CLIENTS.get(c, c)}: {v:.2f}" for c, v in rt) + ". With PIPELINING, MAIL, every "
+            "RCPT and DATA go in one flight and the content in a second; `send_many` also sends "
+            "the next message's commands with the previous content, so about one round trip "
+            "per message. The peers wait for each reply.")
+    big = by_w.get("1m_one", [])
+    if big:
+        fastest = max(big, key=lambda r: r["msgs_per_sec"])
+        share = fastest.get("server_cpu_secs", 0) / fastest["secs"] * 100 if fastest["secs"] else 0
+        client_share = fastest["cpu_us_per_msg"] * fastest["msgs_per_sec"] / 1e4
+        name = CLIENTS.get(fastest["client"], fastest["client"])
+        if share >= 80:
+            out.append(
+                f"- **1 MiB messages are bound by smtp-sink**, not by the clients: during the "
+                f"fastest run ({name}, {fastest['mb_per_sec']:.0f} MB/s) smtp-sink's single "
+                f"process was busy {share:.0f}% of the time (it reads the content line by line), "
+                f"the client {client_share:.0f}%. Compare the clients there by CPU per message.")
+        else:
+            out.append(
+                f"- **1 MiB messages**: during the fastest run ({name}, "
+                f"{fastest['mb_per_sec']:.0f} MB/s) smtp-sink's single process was busy "
+                f"{share:.0f}% of the time and the client {client_share:.0f}%: neither filled a "
+                "core, so the rest of the machine's load set the pace. Compare the clients there "
+                "by CPU per message, not by messages/s.")
+    held = [r for r in big if r["client"] in ("ours-blocking-batch", "ours-mio")]
+    one = row("1m_one", "ours-blocking")
+    if held and one:
+        out.append(
+            "- **Queued content is held in memory.** With 1 MiB messages, "
+            + " and ".join(f"{CLIENTS[r['client']]} peaked at {r['max_rss_kib'] / 1024:.0f} MiB"
+                           for r in held)
+            + f", against {one['max_rss_kib'] / 1024:.0f} MiB one by one: `send_many` (100 "
+            "messages a call here) and `bulk::run` (32 queued per connection by default) hand "
+            "each queued message's whole content to the core, which keeps its wire form until "
+            "the server asks for it. Streaming (`send` with a reader, below) is flat.")
+    out.append("- CPU per message includes starting the process (Python's interpreter start is "
+               "tens of milliseconds, spread over the run's messages).")
+    out.append("")
+
+
+def memory_section(results, out):
+    mem = load(os.path.join(results, "memory.json"), {"runs": []})
+    runs = mem.get("runs", [])
+    if not runs:
+        return
+    out.append("## Memory: one large message\n")
+    out.append("One message to smtp-sink; our blocking adapter streams it from a file with "
+               "`SmtpClient::send(envelope, File)`; lettre (as shipped) and smtplib take the "
+               "message as one in-memory buffer (their APIs), shown at 100 MiB for comparison. The file is made "
+               "in a temporary directory and deleted after.\n")
+    out.append("| client | message | how | peak RSS | time | MB/s | client CPU |")
+    out.append("|---|---:|---|---:|---:|---:|---:|")
+    for r in runs:
+        size = r["bytes"]
+        size_s = f"{size / 2**30:.2f} GiB" if size >= 2**30 else (
+            f"{size / 2**20:.0f} MiB" if size >= 2**20 else f"{size} B")
+        bad = "" if r.get("ok") == 1 else " ⚠ failed"
+        name = ("smtp-blocking (ours), `send` from a `File`"
+                if r["client"] == "ours-blocking" and r["streamed"]
+                else CLIENTS.get(r["client"], r["client"]))
+        out.append(f"| {name} | {size_s}{bad} | "
+                   f"{'streamed from file' if r['streamed'] else 'in memory'} | "
+                   f"{r['max_rss_kib'] / 1024:.1f} MiB | {r['secs']:.2f} s | "
+                   f"{r['mb_per_sec']:.0f} | {r['cpu_secs']:.2f} s |")
+    ours = [r for r in runs if r["client"] == "ours-blocking" and r["streamed"]]
+    if len(ours) >= 2:
+        small, big = ours[0], ours[-1]
+        out.append("")
+        out.append(f"Streaming {big['bytes'] / 2**30:.2f} GiB took the client's peak RSS from "
+                   f"{small['max_rss_kib'] / 1024:.1f} MiB (a 1 KiB message) to "
+                   f"{big['max_rss_kib'] / 1024:.1f} MiB: flat, the body is never held whole.")
+    out.append("")
+
+
+def svg_chart(reply_chart, e2e_chart, path):
+    """Two panels of horizontal bars on a log scale: replies/s and messages/s."""
+    panels = []
+    if reply_chart:
+        panels.append(("Reply parsing: replies per second (log scale)",
+                       reply_chart, dict(SHAPES), dict(PARSERS)))
+    if e2e_chart:
+        panels.append(("End to end vs smtp-sink: messages per second (log scale)",
+                       [(g, k, v) for g, k, v, _ in e2e_chart],
+                       {g: t for g, _, _, t in e2e_chart}, CLIENTS))
+    width, label_w, bar_h, gap = 900, 330, 14, 10
+    y = 30
+    parts = []
+    for title, rows, titles, names in panels:
+        parts.append(f'<text x="10" y="{y}" font-size="16" font-weight="bold">'
+                     f'{html.escape(title)}</text>')
+        y += 12
+        values = [v for _, _, v in rows if v > 0]
+        if not values:
+            continue
+        lo = 10 ** math.floor(math.log10(min(values)))
+        hi = 10 ** math.ceil(math.log10(max(values)))
+        span = math.log10(hi) - math.log10(lo)
+        plot_w = width - label_w - 90
+        # Decade grid.
+        top = y
+        groups = []
+        for g, k, v in rows:
+            if not groups or groups[-1][0] != g:
+                groups.append((g, []))
+            groups[-1][1].append((k, v))
+        height = sum(len(items) * (bar_h + 2) + gap + 16 for _, items in groups)
+        d = lo
+        while d <= hi:
+            x = label_w + plot_w * (math.log10(d) - math.log10(lo)) / span
+            parts.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{top + height}" '
+                         'stroke="#ddd"/>')
+            parts.append(f'<text x="{x:.1f}" y="{top + height + 12}" font-size="10" '
+                         f'text-anchor="middle">{fmt_rate(d).strip()}</text>')
+            d *= 10
+        for g, items in groups:
+            y += 14
+            group_title = titles.get(g, g)
+            parts.append(f'<text x="10" y="{y}" font-size="12" font-style="italic">'
+                         f'{html.escape(group_title.replace("`", ""))}</text>')
+            y += 4
+            for k, v in items:
+                w = plot_w * (math.log10(max(v, lo)) - math.log10(lo)) / span
+                name = names.get(k, k).replace("`", "")
+                parts.append(f'<text x="{label_w - 6}" y="{y + bar_h - 3}" font-size="11" '
+                             f'text-anchor="end">{html.escape(name)}</text>')
+                parts.append(f'<rect x="{label_w}" y="{y}" width="{max(w, 1):.1f}" '
+                             f'height="{bar_h}" fill="{COLOURS.get(k, "#888")}"/>')
+                parts.append(f'<text x="{label_w + w + 4:.1f}" y="{y + bar_h - 3}" '
+                             f'font-size="10">{fmt_rate(v).strip()}/s</text>')
+                y += bar_h + 2
+            y += gap
+        y += 40
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{y}" '
+           f'font-family="sans-serif"><rect width="100%" height="100%" fill="white"/>'
+           + "".join(parts) + "</svg>\n")
+    with open(path, "w") as f:
+        f.write(svg)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--results", required=True)
+    p.add_argument("--md", required=True)
+    p.add_argument("--svg", required=True)
+    a = p.parse_args()
+    m = load(os.path.join(a.results, "machine.json"), {})
+    out = ["# Performance", ""]
+    out.append(f"All figures below come from one run of `scripts/bench.sh`, started "
+               f"{m.get('date', '?')} and finished {m.get('end_date', '?')}"
+               f"{' (quick mode: fewer messages)' if m.get('quick') else ''}. "
+               "Rerun it to get your own; it rewrites this file and the chart.\n")
+    out.append("| machine | |")
+    out.append("|---|---|")
+    for key, label in [("cpu", "CPU"), ("nproc", "cores (nproc)"), ("mem", "memory"),
+                       ("kernel", "kernel"), ("rustc", "rustc"), ("python", "Python"),
+                       ("peers", "peer versions"), ("load_start", "load average at start"),
+                       ("load_end", "load average at end")]:
+        out.append(f"| {label} | {m.get(key, '?')} |")
+    out.append("")
+    out.append("Commands (what `scripts/bench.sh` runs):\n")
+    out.append("```sh")
+    for c in m.get("commands", []):
+        out.append(c)
+    out.append("```\n")
+    out.append("![Our figures next to the peers'](performance.svg)\n")
+    reply_chart = reply_section(a.results, out)
+    body_section(a.results, out)
+    _, e2e_chart = e2e_section(a.results, out)
+    memory_section(a.results, out)
+    out.append(METHOD_NOTES)
+    with open(a.md, "w") as f:
+        f.write("\n".join(out).rstrip() + "\n")
+    svg_chart(reply_chart, e2e_chart, a.svg)
+
+
+if __name__ == "__main__":
+    main()
