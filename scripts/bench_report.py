@@ -47,6 +47,13 @@ METHOD_NOTES = """## Method and caveats
   are a single run each. The load average above says how busy the machine was: on a 2-core
   machine with other work running, absolute figures move by tens of percent between runs; the
   ratios and the round-trip counts move much less.
+- **One connection is latency-bound, and this VM's latency depends on its state.** A client and
+  smtp-sink on one connection wake each other once or twice per message, so the rate follows the
+  scheduler's wake-up latency, not CPU. On this machine an idle VM (load near 0) wakes up far more
+  slowly than a busy one: the same script gave smtp-source 7,996 and our mio adapter 24,611
+  messages/s on one connection at 12:01 UTC (load 1.3–1.9, a fuzzer running) and about a fifth of
+  that at 12:58 UTC (load under 1), and every client's CPU per message rose with it. Compare
+  clients within one run; the ratios held across both runs.
 - **CPU time granularity.** The kernel may account process CPU time in scheduler ticks; for
   short runs (a few hundred milliseconds), CPU per message is coarse.
 - **lettre** on one connection uses `SmtpConnection` (the connection type `SmtpTransport` is
