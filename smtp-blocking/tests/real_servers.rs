@@ -65,6 +65,35 @@ fn sink_pipelining_send_many() {
     }
 }
 
+/// RFC 5321 without RFC 2920: a server that does not offer PIPELINING (smtp-sink -p) gets one
+/// command at a time, and several queued messages still all arrive intact.
+#[test]
+fn sink_without_pipelining_send_many() {
+    let sink = peer_or_skip!(SmtpSink::builder().pipelining(false).dump(true).start());
+    let mut client = SmtpClient::connect(options(sink.port(), T)).unwrap();
+    assert!(!client.capabilities().unwrap().pipelining);
+    let bodies: Vec<Vec<u8>> = (0..3)
+        .map(|i| format!("Subject: np {i}\r\n\r\n.body {i}\r\n").into_bytes())
+        .collect();
+    let reports = client.send_many(bodies.iter().map(|b| {
+        (
+            envelope("a@example.org", &["b@example.net", "c@example.net"]),
+            b.clone(),
+        )
+    }));
+    assert!(reports.iter().all(|r| r.is_fully_accepted()), "{reports:?}");
+    client.quit().unwrap();
+    let got = sink.wait_for_messages(3, T).unwrap();
+    for b in &bodies {
+        assert!(
+            got.iter()
+                .any(|m| m.data.ends_with(&lf(b)) && m.rcpt_args.len() == 2),
+            "{:?} not received with both recipients",
+            String::from_utf8_lossy(b)
+        );
+    }
+}
+
 /// RFC 3461 (DSN) and RFC 6152 (8BITMIME): parameters reach the server as sent.
 #[test]
 fn sink_dsn_and_8bitmime_parameters() {
