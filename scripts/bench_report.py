@@ -54,6 +54,9 @@ METHOD_NOTES = """## Method and caveats
   messages/s on one connection at 12:01 UTC (load 1.3–1.9, a fuzzer running) and about a fifth of
   that at 12:58 UTC (load under 1), and every client's CPU per message rose with it. Compare
   clients within one run; the ratios held across both runs.
+- **2,000, not 10,000, new connections.** Every closed loopback connection leaves a socket in
+  TIME_WAIT for a minute, and five clients × 10,000 connections would exhaust the ephemeral port
+  range (about 28,000 ports) within one run; 2,000 per client stays well inside it.
 - **CPU time granularity.** The kernel may account process CPU time in scheduler ticks; for
   short runs (a few hundred milliseconds), CPU per message is coarse.
 - **lettre** on one connection uses `SmtpConnection` (the connection type `SmtpTransport` is
