@@ -166,6 +166,11 @@ impl Normaliser {
                 self.count_stuffed(first, bytes);
                 self.state = next;
                 read += 1;
+                // CRLF in one go is the common case: its LF needs no output, take it now.
+                if next == LineState::AfterCr && rest.get(1) == Some(&b'\n') {
+                    self.state = LineState::Start;
+                    read += 1;
+                }
                 continue;
             }
             // A run of ordinary bytes; search no further than what fits, so that tiny output

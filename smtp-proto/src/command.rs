@@ -31,7 +31,7 @@
 //!   xtext-encoded whatever its type.
 //! - [`Argument`]: non-empty, and no control character at all: C0 (TAB included: no SMTP argument
 //!   grammar has one), DEL, and the C1 controls U+0080..U+009F. Other UTF-8 is allowed (VRFY
-//!   and EXPN with SMTPUTF8, RFC 6531 3.7.4). [`Param`] values refuse the C1 controls too.
+//!   and EXPN with SMTPUTF8, RFC 6531 3.7.4.2). [`Param`] values refuse the C1 controls too.
 //! - The AUTH mechanism name is checked against RFC 4422 3.1 (`1*20` of upper-case letters,
 //!   digits, `-` and `_`), which matters for [`Mechanism::Other`].
 
