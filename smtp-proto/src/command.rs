@@ -538,16 +538,7 @@ fn push_i64(out: &mut Vec<u8>, n: i64) {
 
 /// The AUTH mechanism name, checked against RFC 4422 3.1 `sasl-mech`.
 fn mechanism_name(mechanism: &Mechanism) -> Result<&str, CommandError> {
-    let name = match mechanism {
-        Mechanism::Plain => "PLAIN",
-        Mechanism::Login => "LOGIN",
-        Mechanism::CramMd5 => "CRAM-MD5",
-        Mechanism::XOAuth2 => "XOAUTH2",
-        Mechanism::OAuthBearer => "OAUTHBEARER",
-        Mechanism::ScramSha1 => "SCRAM-SHA-1",
-        Mechanism::ScramSha256 => "SCRAM-SHA-256",
-        Mechanism::Other(name) => name.as_str(),
-    };
+    let name = mechanism.name();
     if name.is_empty() {
         return Err(CommandError::Empty { what: "mechanism" });
     }
