@@ -22,18 +22,19 @@ fn drive(writer: &mut ContentWriter, pieces: &[&[u8]], outs: &[usize]) -> Run {
     let mut sizes = outs.iter().copied().cycle();
     let mut wire = Vec::new();
     let mut consumed = 0;
-    // Every call with room makes progress: bound the calls to catch a stall.
-    let mut calls = 0;
-    let budget = 16 + 4 * (pieces.iter().map(|p| p.len()).sum::<usize>() + 64);
+    // Every call with room makes progress (consumes input or writes output): catch a stall by
+    // counting calls that did neither. A budget of calls per input byte would be wrong: with
+    // one-byte buffers and BDAT chunks of one octet, each input byte takes nine calls (its
+    // `BDAT 1` header and the octet, one byte at a time).
+    let mut idle = Idle::default();
     for piece in pieces {
         let mut rest = *piece;
         while !rest.is_empty() {
-            calls += 1;
-            assert!(calls < budget, "no progress");
             let size = sizes.next().unwrap();
             match writer.write(rest, &mut buf[..size]) {
                 Ok(p) => {
                     assert!(p.consumed <= rest.len() && p.written <= size);
+                    idle.call(p.consumed + p.written);
                     wire.extend_from_slice(&buf[..p.written]);
                     rest = &rest[p.consumed..];
                     consumed += p.consumed;
@@ -49,11 +50,10 @@ fn drive(writer: &mut ContentWriter, pieces: &[&[u8]], outs: &[usize]) -> Run {
         }
     }
     loop {
-        calls += 1;
-        assert!(calls < budget, "no progress");
         let size = sizes.next().unwrap();
         match writer.finish(&mut buf[..size]) {
             Ok(f) => {
+                idle.call(f.written());
                 wire.extend_from_slice(&buf[..f.written()]);
                 if let Finish::Complete { .. } = f {
                     return Run {
@@ -70,6 +70,22 @@ fn drive(writer: &mut ContentWriter, pieces: &[&[u8]], outs: &[usize]) -> Run {
                     consumed,
                 }
             }
+        }
+    }
+}
+
+/// Counts calls in a row that made no progress; fails past a few. Output buffers are never
+/// empty here, so a call with no progress is a stall, whatever the input and buffer sizes.
+#[derive(Default)]
+struct Idle(usize);
+
+impl Idle {
+    fn call(&mut self, progress: usize) {
+        if progress > 0 {
+            self.0 = 0;
+        } else {
+            self.0 += 1;
+            assert!(self.0 < 4, "no progress in {} calls in a row", self.0);
         }
     }
 }
@@ -220,6 +236,36 @@ fn known_answers_for_each_framing() {
 
 /// RFC 5321 4.5.2: DATA framing does not depend on how the input is split, even byte by byte
 /// (a CR at the end of one write and its LF at the start of the next make one line end).
+/// Regression (found by `bdat_any_split_decodes_to_chunk_encoder`): BDAT with chunks of one
+/// octet (taken as two), one-byte output buffers and a 95-byte body of dots and bare CR/LF.
+/// Every input byte becomes a `BDAT n` header plus its octets, written a byte per call: far more
+/// calls than input bytes, all of them making progress. The old call budget (four per input
+/// byte) called that a stall.
+#[test]
+fn bdat_tiny_chunks_one_byte_buffers_finish() {
+    let input: Vec<u8> = b"\r\r.\r\n\r\r\r.\r"
+        .iter()
+        .copied()
+        .cycle()
+        .take(95)
+        .collect();
+    assert_eq!(input.len(), 95);
+    for binary in [false, true] {
+        let framing = bdat_framing(binary, 1);
+        let mut writer = ContentWriter::new(framing, None);
+        let run = drive(&mut writer, &[&input], &[1]);
+        assert_eq!(run.error, None);
+        let chunks = decode_bdat(&run.wire).unwrap();
+        assert!(chunks.last);
+        assert_eq!(chunks.content, chunk_reference(&input, binary));
+        // One call per wire byte at least: for text (each bare CR a chunk of its own CRLF), more
+        // than the old budget of 16 + 4 * (95 + 64) = 652 calls allowed.
+        if !binary {
+            assert!(run.wire.len() > 652, "{}", run.wire.len());
+        }
+    }
+}
+
 #[test]
 fn data_input_split_byte_by_byte() {
     for &(framing, input, wire, _) in KNOWN {
