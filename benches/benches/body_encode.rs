@@ -3,9 +3,9 @@
 //! same bytes.
 //!
 //! * `copy`: `Vec::extend_from_slice` into a reused buffer (memcpy): the floor.
-//! * `encode`: `BodyEncoder::encode` of the whole body at once into a reused `Vec`, then `finish`.
+//! * `encode`: `DataEncoder::encode` of the whole body at once into a reused `Vec`, then `finish`.
 //! * `encode_64k`: the same fed in 64 KiB chunks, as a streaming adapter feeds it.
-//! * `encode_into_64k`: `BodyEncoder::encode_into` into one fixed 64 KiB buffer, refilled
+//! * `encode_into_64k`: `DataEncoder::encode_into` into one fixed 64 KiB buffer, refilled
 //!   (the output is dropped, as if written to a socket): no `Vec` growth at all.
 //! * `content_writer_64k`: `content::ContentWriter` (DATA framing, no size limit) into the same
 //!   fixed 64 KiB buffer: what an adapter that frames whole messages uses.
@@ -14,7 +14,7 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use smtp_benches::{text_body, LineEnd};
 use smtp_proto::content::{ContentWriter, Finish, Framing};
-use smtp_proto::BodyEncoder;
+use smtp_proto::DataEncoder;
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -41,7 +41,7 @@ fn body(c: &mut Criterion) {
             })
         });
 
-        let mut encoder = BodyEncoder::new();
+        let mut encoder = DataEncoder::new();
         group.bench_with_input(BenchmarkId::new("encode", name), &input, |b, input| {
             b.iter(|| {
                 out.clear();

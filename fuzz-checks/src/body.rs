@@ -8,18 +8,18 @@
 //! and a SIZE limit that is never passed.
 //!
 //! Input layout: `[mode, (limit, chunk if mode & 8), n, chunk sizes (n bytes)…, m, output
-//! buffer sizes (m bytes)…, body…]`. `mode & 3`: 0 [`BodyEncoder::encode`], 1
-//! [`BodyEncoder::encode_into`] with output buffers of the given sizes, 2 [`ChunkEncoder`] text,
-//! 3 [`ChunkEncoder`] binary. `mode & 4`: encode the body a second time with the same encoder
+//! buffer sizes (m bytes)…, body…]`. `mode & 3`: 0 [`DataEncoder::encode`], 1
+//! [`DataEncoder::encode_into`] with output buffers of the given sizes, 2 [`BdatEncoder`] text,
+//! 3 [`BdatEncoder`] binary. `mode & 4`: encode the body a second time with the same encoder
 //! after `finish` (it must have been reset). `mode & 8`: [`ContentWriter`] instead, framing DATA
 //! (`mode & 3` 0 or 1), BDAT (2) or binary BDAT (3), with SIZE limit `4 * (limit - 1)` octets
-//! (none for 0) and the chunk size picked by `chunk & 7`. `mode & 16`: the `ChunkEncoder`
+//! (none for 0) and the chunk size picked by `chunk & 7`. `mode & 16`: the `BdatEncoder`
 //! through `encode_into`.
 
 use crate::input::{chunks, Bytes};
 use smtp_proto::body::unstuff;
 use smtp_proto::content::{ContentError, ContentWriter, Finish, Framing};
-use smtp_proto::{BodyEncoder, ChunkEncoder};
+use smtp_proto::{BdatEncoder, DataEncoder};
 
 /// The target.
 pub fn body_encoder(data: &[u8]) {
@@ -53,7 +53,7 @@ pub fn body_encoder(data: &[u8]) {
     }
     match mode & 3 {
         0 => {
-            let mut encoder = BodyEncoder::new();
+            let mut encoder = DataEncoder::new();
             let wire = data_wire(&mut encoder, &pieces);
             check_data_wire(body, &wire);
             if again {
@@ -65,8 +65,8 @@ pub fn body_encoder(data: &[u8]) {
             }
         }
         1 => {
-            let mut encoder = BodyEncoder::new();
-            let expected = data_wire(&mut BodyEncoder::new(), &pieces);
+            let mut encoder = DataEncoder::new();
+            let expected = data_wire(&mut DataEncoder::new(), &pieces);
             let wire = data_wire_into(&mut encoder, &pieces, buffers);
             assert_eq!(wire, expected, "encode_into differs from encode");
             check_data_wire(body, &wire);
@@ -77,12 +77,12 @@ pub fn body_encoder(data: &[u8]) {
         }
         k => {
             let binary = k == 3;
-            let mut encoder = ChunkEncoder::new(binary);
+            let mut encoder = BdatEncoder::new(binary);
             let wire = if mode & 16 != 0 {
                 let wire = chunk_wire_into(&mut encoder, &pieces, buffers);
                 assert_eq!(
                     wire,
-                    chunk_wire(&mut ChunkEncoder::new(binary), &pieces),
+                    chunk_wire(&mut BdatEncoder::new(binary), &pieces),
                     "encode_into differs from encode"
                 );
                 wire
@@ -140,7 +140,7 @@ fn normalise_open(body: &[u8]) -> Vec<u8> {
     out
 }
 
-fn data_wire(encoder: &mut BodyEncoder, pieces: &[&[u8]]) -> Vec<u8> {
+fn data_wire(encoder: &mut DataEncoder, pieces: &[&[u8]]) -> Vec<u8> {
     let mut wire = Vec::new();
     let mut input = Vec::new();
     for piece in pieces {
@@ -162,7 +162,7 @@ fn data_wire(encoder: &mut BodyEncoder, pieces: &[&[u8]]) -> Vec<u8> {
     wire
 }
 
-fn chunk_wire(encoder: &mut ChunkEncoder, pieces: &[&[u8]]) -> Vec<u8> {
+fn chunk_wire(encoder: &mut BdatEncoder, pieces: &[&[u8]]) -> Vec<u8> {
     let mut wire = Vec::new();
     for piece in pieces {
         encoder.encode(piece, &mut wire);
@@ -187,15 +187,15 @@ trait EncodeInto {
     fn finish_room(last_room_one: bool) -> usize;
 }
 
-impl EncodeInto for BodyEncoder {
+impl EncodeInto for DataEncoder {
     fn encode_into(&mut self, input: &[u8], out: &mut [u8]) -> (usize, usize) {
-        BodyEncoder::encode_into(self, input, out)
+        DataEncoder::encode_into(self, input, out)
     }
     fn finish_into(&mut self, out: &mut [u8]) -> Option<usize> {
-        BodyEncoder::finish_into(self, out)
+        DataEncoder::finish_into(self, out)
     }
     fn bytes_out(&self) -> u64 {
-        BodyEncoder::bytes_out(self)
+        DataEncoder::bytes_out(self)
     }
     /// 5 bytes always suffice, 6 after a one-byte `encode_into` (documented exception).
     fn finish_room(last_room_one: bool) -> usize {
@@ -207,15 +207,15 @@ impl EncodeInto for BodyEncoder {
     }
 }
 
-impl EncodeInto for ChunkEncoder {
+impl EncodeInto for BdatEncoder {
     fn encode_into(&mut self, input: &[u8], out: &mut [u8]) -> (usize, usize) {
-        ChunkEncoder::encode_into(self, input, out)
+        BdatEncoder::encode_into(self, input, out)
     }
     fn finish_into(&mut self, out: &mut [u8]) -> Option<usize> {
-        ChunkEncoder::finish_into(self, out)
+        BdatEncoder::finish_into(self, out)
     }
     fn bytes_out(&self) -> u64 {
-        ChunkEncoder::bytes_out(self)
+        BdatEncoder::bytes_out(self)
     }
     /// A CRLF for an open line, or the LF owed by `encode_into`.
     fn finish_room(_: bool) -> usize {
@@ -223,11 +223,11 @@ impl EncodeInto for ChunkEncoder {
     }
 }
 
-fn chunk_wire_into(encoder: &mut ChunkEncoder, pieces: &[&[u8]], buffers: &[u8]) -> Vec<u8> {
+fn chunk_wire_into(encoder: &mut BdatEncoder, pieces: &[&[u8]], buffers: &[u8]) -> Vec<u8> {
     wire_into(encoder, pieces, buffers)
 }
 
-fn data_wire_into(encoder: &mut BodyEncoder, pieces: &[&[u8]], buffers: &[u8]) -> Vec<u8> {
+fn data_wire_into(encoder: &mut DataEncoder, pieces: &[&[u8]], buffers: &[u8]) -> Vec<u8> {
     wire_into(encoder, pieces, buffers)
 }
 
@@ -429,12 +429,12 @@ fn content_writer(
             if outcome.is_ok() {
                 assert_eq!(
                     wire,
-                    data_wire(&mut BodyEncoder::new(), pieces),
-                    "DATA framing differs from BodyEncoder"
+                    data_wire(&mut DataEncoder::new(), pieces),
+                    "DATA framing differs from DataEncoder"
                 );
             } else {
                 // What went out is a prefix of the full wire form.
-                let full = data_wire(&mut BodyEncoder::new(), pieces);
+                let full = data_wire(&mut DataEncoder::new(), pieces);
                 assert!(
                     full.starts_with(&wire),
                     "DATA output is not a prefix of the encoding"

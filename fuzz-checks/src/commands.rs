@@ -224,43 +224,47 @@ fn params(extra: &[(String, Option<String>)]) -> Vec<Param> {
 }
 
 fn mail_params(m: &MailInput) -> MailParams {
-    MailParams {
-        size: m.size,
-        body: m.body.map(|b| match b % 3 {
+    {
+        let mut p = MailParams::default();
+        p.size = m.size;
+        p.body = m.body.map(|b| match b % 3 {
             0 => BodyType::SevenBit,
             1 => BodyType::EightBitMime,
             _ => BodyType::BinaryMime,
-        }),
-        smtputf8: m.smtputf8,
-        ret: m
+        });
+        p.smtputf8 = m.smtputf8;
+        p.ret = m
             .ret
-            .map(|full| if full { Ret::Full } else { Ret::Headers }),
-        envid: m.envid.clone(),
-        requiretls: m.requiretls,
-        deliver_by: m
+            .map(|full| if full { Ret::Full } else { Ret::Headers });
+        p.envid = m.envid.clone();
+        p.requiretls = m.requiretls;
+        p.deliver_by = m
             .deliver_by
             .map(|(seconds, return_on_expiry, trace)| DeliverBy {
                 seconds,
                 return_on_expiry,
                 trace,
-            }),
-        mt_priority: m.mt_priority,
-        extra: params(&m.extra),
+            });
+        p.mt_priority = m.mt_priority;
+        p.extra = params(&m.extra);
+        p
     }
 }
 
 fn rcpt_params(r: &RcptInput) -> RcptParams {
-    RcptParams {
-        notify: r.notify.map(|(success, failure, delay)| Notify {
+    {
+        let mut p = RcptParams::default();
+        p.notify = r.notify.map(|(success, failure, delay)| Notify {
             success,
             failure,
             delay,
-        }),
-        orcpt: r
+        });
+        p.orcpt = r
             .orcpt
             .clone()
-            .map(|(addr_type, address)| OriginalRecipient { addr_type, address }),
-        extra: params(&r.extra),
+            .map(|(addr_type, address)| OriginalRecipient { addr_type, address });
+        p.extra = params(&r.extra);
+        p
     }
 }
 

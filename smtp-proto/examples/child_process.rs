@@ -61,7 +61,7 @@ fn main() {
     config.tls = TlsPolicy::Never;
     config.transcript = true;
     config.timeouts = smtp_proto::Timeouts::uniform(Duration::from_secs(10));
-    let mut client = Client::new(config, now());
+    let mut client = Client::new(config, now()).expect("configuration");
 
     let to = std::env::var("SMTP_EXAMPLE_TO").unwrap_or_else(|_| "postmaster@localhost".into());
     let envelope = Envelope::new(

@@ -59,7 +59,7 @@ fn main() {
     config.transcript = true;
     // A virtual clock: the core never reads one.
     let mut now = Timestamp::ZERO;
-    let mut client = Client::new(config, now);
+    let mut client = Client::new(config, now).expect("configuration");
     let mut server = ScriptedServer {
         inbox: Vec::new(),
         in_data: false,
@@ -97,9 +97,9 @@ fn main() {
                     };
                     println!("{arrow} {}", String::from_utf8_lossy(&t.line));
                 }
-                Event::MessageAccepted { message, reply, .. } => {
-                    assert_eq!(message, id);
-                    println!("accepted: {reply}");
+                Event::MessageDone(outcome) => {
+                    assert_eq!(outcome.message, id);
+                    println!("outcome: {:?}", outcome.verdict);
                 }
                 Event::Closed(result) => {
                     println!("closed: {result:?}");

@@ -28,7 +28,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = Config::new(ClientName::parse("client.example")?);
     config.tls = TlsPolicy::Never; // TLS would wrap `stream` with tokio-rustls here
     config.transcript = true;
-    let mut client = Client::new(config, now());
+    let mut client = Client::new(config, now()).expect("configuration");
     let envelope = Envelope::new(Some(Mailbox::parse(&from)?), [Mailbox::parse(&to)?]);
     client.send_message_with_body(envelope, b"Subject: from tokio\n\nHello.\n")?;
     client.quit()?;

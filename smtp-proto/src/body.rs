@@ -14,7 +14,7 @@
 //! line end. Between line ends the input is copied in runs found with `memchr2`, so plain text
 //! costs one scan and one copy.
 //!
-//! [`BodyEncoder::encode_into`] consumes an input byte only once all of its output is written,
+//! [`DataEncoder::encode_into`] consumes an input byte only once all of its output is written,
 //! with one exception so that a one-byte buffer still makes progress: given a single byte of room
 //! for a two-byte expansion (CRLF, or a stuffed `..`), it writes the first byte and owes the
 //! second, which goes out first on the next call (any call, `finish` included).
@@ -22,7 +22,7 @@
 //! # Decisions
 //!
 //! - `finish` resets the byte count along with the rest of the state; read
-//!   [`BodyEncoder::bytes_out`] before finishing if it is wanted. The count is of wire bytes, so
+//!   [`DataEncoder::bytes_out`] before finishing if it is wanted. The count is of wire bytes, so
 //!   it includes the stuffed dots that RFC 1870 4 leaves out of the SIZE value: it is an upper
 //!   bound for SIZE.
 //! - [`unstuff`] follows RFC 5321 4.5.2 like a server: one leading dot is removed from any line
@@ -192,6 +192,16 @@ impl Normaliser {
         (read, written)
     }
 
+    /// Content octets the end adds: the CRLF that closes an open last line (RFC 1870 6 counts
+    /// it; the end mark it does not).
+    fn end_octets(&self) -> u64 {
+        if self.state == LineState::Middle {
+            2
+        } else {
+            0
+        }
+    }
+
     /// Appends the owed byte (if any) and the trailer, and resets.
     fn finish(&mut self, out: &mut Vec<u8>, stuff: bool) {
         if let Some(byte) = self.owed {
@@ -232,14 +242,14 @@ impl Normaliser {
 /// Streaming DATA encoder: takes the body in chunks of any size and emits wire bytes in constant
 /// memory (one byte of state: where we are in the current line end).
 #[derive(Clone, Debug, Default)]
-pub struct BodyEncoder {
+pub struct DataEncoder {
     inner: Normaliser,
 }
 
-impl BodyEncoder {
+impl DataEncoder {
     /// A new encoder at the start of the body.
-    pub fn new() -> BodyEncoder {
-        BodyEncoder::default()
+    pub fn new() -> DataEncoder {
+        DataEncoder::default()
     }
 
     /// Appends the wire form of `input` (line ends normalised, dot-stuffed) to `out`.
@@ -253,16 +263,16 @@ impl BodyEncoder {
         self.inner.finish(out, true);
     }
 
-    /// Like [`BodyEncoder::encode`] into a caller-owned buffer: encodes as much of `input` as
+    /// Like [`DataEncoder::encode`] into a caller-owned buffer: encodes as much of `input` as
     /// fits in `out`, returns `(consumed, written)`. Never allocates; call again with the rest.
     pub fn encode_into(&mut self, input: &[u8], out: &mut [u8]) -> (usize, usize) {
         self.inner.encode_into(input, out, true)
     }
 
-    /// Like [`BodyEncoder::finish`] into a caller-owned buffer; needs at most 5 bytes. Returns
+    /// Like [`DataEncoder::finish`] into a caller-owned buffer; needs at most 5 bytes. Returns
     /// `Some(written)`, or `None` (nothing written, state unchanged) if `out` is too small.
     ///
-    /// One exception to the 5: when [`BodyEncoder::encode_into`] was given a single byte of room
+    /// One exception to the 5: when [`DataEncoder::encode_into`] was given a single byte of room
     /// for a two-byte expansion, the second byte is still owed and finishing may need 6 bytes.
     /// Calling `encode_into` with an empty input and any room writes the owed byte.
     pub fn finish_into(&mut self, out: &mut [u8]) -> Option<usize> {
@@ -276,25 +286,31 @@ impl BodyEncoder {
     }
 
     /// The message size of RFC 1870 6 so far: the content octets written, CRLFs included, the
-    /// dots added by stuffing left out ([`BodyEncoder::bytes_out`] minus those dots). Reset by
+    /// dots added by stuffing left out ([`DataEncoder::bytes_out`] minus those dots). Reset by
     /// `finish`, like the byte count.
     pub fn message_size(&self) -> u64 {
         self.inner.bytes_out - self.inner.stuffed
+    }
+
+    /// The RFC 1870 6 size of the message if it ended now: [`DataEncoder::message_size`] plus
+    /// the CRLF that `finish` adds to an open last line.
+    pub fn final_size(&self) -> u64 {
+        self.message_size() + self.inner.end_octets()
     }
 }
 
 /// Streaming BDAT content encoder (RFC 3030): line ends normalised to CRLF, no dot-stuffing; or,
 /// for BINARYMIME, bytes passed through untouched.
 #[derive(Clone, Debug, Default)]
-pub struct ChunkEncoder {
+pub struct BdatEncoder {
     binary: bool,
     inner: Normaliser,
 }
 
-impl ChunkEncoder {
+impl BdatEncoder {
     /// `binary`: pass bytes through unchanged (BODY=BINARYMIME).
-    pub fn new(binary: bool) -> ChunkEncoder {
-        ChunkEncoder {
+    pub fn new(binary: bool) -> BdatEncoder {
+        BdatEncoder {
             binary,
             inner: Normaliser::default(),
         }
@@ -317,12 +333,12 @@ impl ChunkEncoder {
         if !self.binary {
             self.inner.finish(out, false);
         }
-        *self = ChunkEncoder::new(self.binary);
+        *self = BdatEncoder::new(self.binary);
     }
 
-    /// Like [`ChunkEncoder::encode`] into a caller-owned buffer: encodes as much of `input` as
+    /// Like [`BdatEncoder::encode`] into a caller-owned buffer: encodes as much of `input` as
     /// fits in `out`, returns `(consumed, written)`. Never allocates; call again with the rest.
-    /// As with [`BodyEncoder::encode_into`], a single byte of room for a CRLF gets the CR, and
+    /// As with [`DataEncoder::encode_into`], a single byte of room for a CRLF gets the CR, and
     /// the LF is owed to the next call.
     pub fn encode_into(&mut self, input: &[u8], out: &mut [u8]) -> (usize, usize) {
         if self.binary {
@@ -337,7 +353,7 @@ impl ChunkEncoder {
         }
     }
 
-    /// Like [`ChunkEncoder::finish`] into a caller-owned buffer; needs at most 2 bytes (a CRLF
+    /// Like [`BdatEncoder::finish`] into a caller-owned buffer; needs at most 2 bytes (a CRLF
     /// for an open line, or the LF owed by `encode_into`). Returns `Some(written)` and resets, or `None` (nothing written, state
     /// unchanged) if `out` is too small.
     pub fn finish_into(&mut self, out: &mut [u8]) -> Option<usize> {
@@ -346,13 +362,24 @@ impl ChunkEncoder {
         } else {
             self.inner.finish_into(out, false)?
         };
-        *self = ChunkEncoder::new(self.binary);
+        *self = BdatEncoder::new(self.binary);
         Some(written)
     }
 
-    /// Wire bytes produced so far.
+    /// Wire bytes produced so far: the message size of RFC 1870 6 so far (BDAT has no
+    /// stuffing).
     pub fn bytes_out(&self) -> u64 {
         self.inner.bytes_out
+    }
+
+    /// The RFC 1870 6 size of the content if it ended now: [`BdatEncoder::bytes_out`] plus the
+    /// CRLF that `finish` adds to an open last line of text.
+    pub fn final_size(&self) -> u64 {
+        if self.binary {
+            self.inner.bytes_out
+        } else {
+            self.inner.bytes_out + self.inner.end_octets()
+        }
     }
 }
 

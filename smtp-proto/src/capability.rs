@@ -32,11 +32,48 @@ use alloc::vec::Vec;
 
 /// What the SIZE keyword said (RFC 1870 4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SizeLimit {
     /// `SIZE` alone or `SIZE 0`: the server takes SIZE parameters but announces no fixed limit.
     NoLimit,
     /// `SIZE n`: the largest message the server accepts, in octets.
     Max(u64),
+}
+
+/// A service extension a message may need, named in
+/// [`crate::outcome::Unsendable::ExtensionMissing`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Keyword {
+    /// SMTPUTF8 (RFC 6531): a non-ASCII address, or the parameter asked for.
+    SmtpUtf8,
+    /// 8BITMIME (RFC 6152): `BODY=8BITMIME` declared.
+    EightBitMime,
+    /// BINARYMIME (RFC 3030 3), which also needs CHUNKING.
+    BinaryMime,
+    /// DSN (RFC 3461): RET, ENVID, NOTIFY or ORCPT.
+    Dsn,
+    /// REQUIRETLS (RFC 8689).
+    RequireTls,
+    /// DELIVERBY (RFC 2852).
+    DeliverBy,
+    /// MT-PRIORITY (RFC 6710).
+    MtPriority,
+}
+
+impl Keyword {
+    /// The EHLO keyword.
+    pub fn name(self) -> &'static str {
+        match self {
+            Keyword::SmtpUtf8 => "SMTPUTF8",
+            Keyword::EightBitMime => "8BITMIME",
+            Keyword::BinaryMime => "BINARYMIME",
+            Keyword::Dsn => "DSN",
+            Keyword::RequireTls => "REQUIRETLS",
+            Keyword::DeliverBy => "DELIVERBY",
+            Keyword::MtPriority => "MT-PRIORITY",
+        }
+    }
 }
 
 /// An extension keyword that this crate does not model, kept with its parameters.
@@ -52,6 +89,7 @@ pub struct Extension {
 /// case-insensitively. After STARTTLS the set is discarded and rebuilt from the new EHLO
 /// (RFC 3207 4.2).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Capabilities {
     /// The domain (first word of the first line) the server named itself.
     pub server_domain: String,

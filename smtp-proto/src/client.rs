@@ -1,66 +1,68 @@
-//! [`Client`]: the sans-IO SMTP/LMTP client session. Only the public verbs live here; reply
-//! handling is in `client/state.rs`, message flow in `client/flow.rs`.
-//!
-//! # Driving it
-//! Inputs (never fail): [`Client::handle_input`], [`Client::handle_closed`],
-//! [`Client::handle_timeout`], [`Client::handle_tls_established`].
-//! Commands (a refused call changes nothing): [`Client::send_message`], [`Client::write_body`],
-//! [`Client::finish_body`], [`Client::noop`], [`Client::verify`], [`Client::expand`],
-//! [`Client::help`], [`Client::quit`].
-//! Outputs, after every input or command, in any order: [`Client::poll_transmit`] (bytes to
-//! write), [`Client::poll_event`] (what happened), [`Client::poll_timeout`] (when to call
-//! `handle_timeout`).
+//! [`Client`]: the sans-IO SMTP/LMTP client session. Only the public verbs live here; every
+//! state transition is in `client/state.rs`.
 
-mod flow;
 mod message;
+mod params;
 mod pipeline;
-mod state;
+mod redact;
+pub(crate) mod state;
 
 use crate::command::{Argument, Command};
 use crate::config::Config;
 use crate::envelope::{CommandId, Envelope, MessageId};
-use crate::error::{Error, Stage, UsageError};
+use crate::error::{ConfigError, Error, Stage, UsageError};
 use crate::event::{Direction, Event, TranscriptLine};
+use crate::outcome::Unsendable;
 use crate::reply::Reply;
 use crate::reply_parser::{ReplyParser, Status};
-use crate::sasl::Authenticator;
+use crate::sasl::{self, Authenticator, Credentials, Mechanism, SaslError};
 use crate::time::Timestamp;
 use crate::Capabilities;
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
-use message::Message;
+use message::{Framer, Message, Step};
 use pipeline::{Expect, Pipeline};
-
-/// Where the session is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Phase {
-    /// Greeting, EHLO, STARTTLS, AUTH: messages wait.
-    Opening,
-    /// The 220 to STARTTLS arrived; waiting for the caller's TLS handshake.
-    AwaitingTls,
-    /// Messages and side commands flow.
-    Ready,
-    /// Over. Nothing is sent, nothing is read.
-    Closed,
-}
+use redact::Secrets;
+use state::Phase;
 
 /// Work queued by the caller, started in order.
 #[derive(Debug)]
 enum Job {
     Message(MessageId),
-    Side(CommandId, Side),
+    Side(CommandId, SideCommand),
     Quit,
 }
 
+/// A command on the side of mail transactions (RFC 5321 4.1.1.6–4.1.1.9), queued with its
+/// argument.
 #[derive(Debug)]
-enum Side {
+enum SideCommand {
     Noop(Option<Argument>),
     Vrfy(Argument),
     Expn(Argument),
     Help(Option<Argument>),
 }
 
+/// Staged-content buffers kept for reuse by later messages (each at most `body_buffer` bytes).
+const SPARE_BUFFERS: usize = 4;
+
 /// An SMTP or LMTP client session, free of I/O.
+///
+/// # The verbs, in the order to call them
+/// - **Getters** (any time): [`Client::config`], [`Client::capabilities`],
+///   [`Client::is_secure`], [`Client::is_ready`], [`Client::is_closed`], [`Client::error`],
+///   [`Client::replies_pending`].
+/// - **Inputs** (never fail; a spurious one is a no-op): [`Client::handle_input`] (bytes read),
+///   [`Client::handle_closed`] (end of stream), [`Client::handle_timeout`] (the deadline from
+///   `poll_timeout` passed), [`Client::handle_tls_established`] / [`Client::handle_tls_failed`]
+///   (after [`Event::TlsUpgradeRequested`]), [`Client::handle_write_timeout`] (a write stalled).
+/// - **Commands** (a refused call changes nothing): [`Client::send_message`],
+///   [`Client::write_body`], [`Client::finish_body`], [`Client::send_message_with_body`],
+///   [`Client::noop`], [`Client::verify`], [`Client::expand`], [`Client::help`],
+///   [`Client::quit`], [`Client::abort`].
+/// - **Outputs**, after every input or command, in this order: [`Client::poll_transmit`] (bytes
+///   to write), [`Client::poll_event`] until `None` (what happened), [`Client::poll_timeout`]
+///   (when to call `handle_timeout`). Calling them in another order loses nothing.
 ///
 /// ```
 /// use smtp_proto::{Client, Config, ClientName, Envelope, Event, Mailbox, Timestamp, TlsPolicy};
@@ -68,7 +70,7 @@ enum Side {
 /// let mut config = Config::new(ClientName::parse("client.example").unwrap());
 /// config.tls = TlsPolicy::Never;
 /// let now = Timestamp::ZERO;
-/// let mut client = Client::new(config, now);
+/// let mut client = Client::new(config, now).unwrap();
 /// let mut wire = Vec::new();
 ///
 /// client.handle_input(now, b"220 mx.example ESMTP\r\n");
@@ -82,7 +84,8 @@ enum Side {
 ///     [Mailbox::parse("bob@example.net").unwrap()],
 /// );
 /// let id = client.send_message(envelope).unwrap();
-/// client.write_body(id, b"Subject: hi\n\nHello\n").unwrap();
+/// let body = b"Subject: hi\n\nHello\n";
+/// assert_eq!(client.write_body(id, body), Ok(body.len()));
 /// client.finish_body(id).unwrap();
 /// client.poll_transmit(now, &mut wire);
 /// // PIPELINING: MAIL, RCPT and DATA in one flight (RFC 2920).
@@ -94,7 +97,7 @@ enum Side {
 /// assert_eq!(wire, b"Subject: hi\r\n\r\nHello\r\n.\r\n");
 /// client.handle_input(now, b"250 2.0.0 Queued\r\n");
 /// let accepted = std::iter::from_fn(|| client.poll_event())
-///     .any(|e| matches!(e, Event::MessageAccepted { message, .. } if message == id));
+///     .any(|e| matches!(e, Event::MessageDone(o) if o.message == id && o.is_accepted()));
 /// assert!(accepted);
 /// ```
 #[derive(Debug)]
@@ -102,6 +105,7 @@ pub struct Client {
     config: Config,
     phase: Phase,
     parser: ReplyParser,
+    /// The parser's reply buffer, reused for every reply (replies are cloned where kept).
     reply: Reply,
     out: Vec<u8>,
     events: VecDeque<Event>,
@@ -110,37 +114,37 @@ pub struct Client {
     /// Messages whose outcome or body is still open, oldest first.
     messages: VecDeque<Message>,
     capabilities: Option<Capabilities>,
+    /// The connection is encrypted (implicit TLS, or after STARTTLS).
     secure: bool,
-    tls_done: bool,
-    /// `Event::TlsUpgradeRequested` was emitted.
-    tls_requested: bool,
-    /// When the TLS handshake must be done by.
-    tls_deadline: Option<Timestamp>,
-    authenticator: Option<Authenticator>,
-    authenticated: bool,
-    /// An AUTH initial response too long for the AUTH line, for the first 334.
-    deferred_response: Option<crate::Secret<Vec<u8>>>,
+    /// The allowed SASL mechanisms that can carry the credentials (checked in `new`).
+    mechanisms: Vec<Mechanism>,
+    secrets: Secrets,
     next_id: u64,
-    quit_queued: bool,
-    quit_sent: bool,
-    /// A transaction was abandoned mid-way: RSET before the next MAIL.
-    need_rset: bool,
-    error: Option<Error>,
     now: Timestamp,
-    /// Reused to check that a queued envelope's commands encode.
+    /// Reused to check that a message's commands encode.
     scratch: Vec<u8>,
+    /// Staged-content buffers of finished messages, for the next ones.
+    spare: Vec<Vec<u8>>,
 }
 
 impl Client {
     /// A session on a freshly opened connection; the greeting's deadline starts at `now`.
-    pub fn new(config: Config, now: Timestamp) -> Client {
+    ///
+    /// Refused with [`UsageError::Config`] when the configuration cannot work whatever the
+    /// server says: credentials no allowed mechanism can carry, a SCRAM nonce too short.
+    pub fn new(config: Config, now: Timestamp) -> Result<Client, UsageError> {
+        let mechanisms = match &config.auth {
+            Some(auth) => usable_mechanisms(&auth.credentials, &auth.mechanisms, &auth.nonce)?,
+            None => Vec::new(),
+        };
+        let secrets = Secrets::new(config.auth.as_ref().map(|a| &a.credentials));
         let parser = ReplyParser::new(config.limits.parser);
         let secure = config.implicit_tls;
         let mut pipeline = Pipeline::default();
         pipeline.push_started(Expect::Greeting, now);
-        Client {
+        Ok(Client {
             config,
-            phase: Phase::Opening,
+            phase: Phase::Greeting,
             parser,
             reply: Reply::default(),
             out: Vec::new(),
@@ -150,20 +154,13 @@ impl Client {
             messages: VecDeque::new(),
             capabilities: None,
             secure,
-            tls_done: false,
-            tls_requested: false,
-            tls_deadline: None,
-            authenticator: None,
-            authenticated: false,
-            deferred_response: None,
+            mechanisms,
+            secrets,
             next_id: 0,
-            quit_queued: false,
-            quit_sent: false,
-            need_rset: false,
-            error: None,
             now,
             scratch: Vec::new(),
-        }
+            spare: Vec::new(),
+        })
     }
 
     // ----- getters -----
@@ -183,41 +180,33 @@ impl Client {
         self.secure
     }
 
-    /// Whether greeting, EHLO, TLS and AUTH are done.
+    /// Whether greeting, EHLO, TLS and AUTH are done and messages flow.
     pub fn is_ready(&self) -> bool {
-        self.phase == Phase::Ready
+        matches!(self.phase, Phase::Ready { .. })
     }
 
     /// Whether the session has ended.
     pub fn is_closed(&self) -> bool {
-        self.phase == Phase::Closed
+        matches!(self.phase, Phase::Closed { .. })
     }
 
     /// The error that ended the session, if one did.
     pub fn error(&self) -> Option<&Error> {
-        self.error.as_ref()
+        match &self.phase {
+            Phase::Closed { error } => error.as_ref(),
+            _ => None,
+        }
     }
 
-    /// Whether the core waits for the caller to start TLS.
-    pub fn wants_tls(&self) -> bool {
-        self.phase == Phase::AwaitingTls
-    }
-
-    /// Whether body bytes written now for `message` go straight out (its 354 arrived, or it is
-    /// sent with BDAT and under way) rather than being held in memory.
-    pub fn body_flowing(&self, message: MessageId) -> bool {
-        self.message(message)
-            .is_some_and(|m| matches!(m.emit, message::Emit::Body | message::Emit::Chunks))
-    }
-
-    /// Commands sent and not yet answered.
+    /// Commands sent (or queued for sending) whose replies are awaited.
     pub fn replies_pending(&self) -> usize {
         self.pipeline.len()
     }
 
-    /// Whether there is nothing to send, nothing awaited and nothing queued.
-    pub fn is_idle(&self) -> bool {
-        self.out.is_empty() && self.pipeline.is_empty() && self.jobs.is_empty()
+    /// The name of the session's phase, as in `docs/ARCHITECTURE.md` (for tests and logs).
+    #[doc(hidden)]
+    pub fn phase_name(&self) -> &'static str {
+        self.phase.name()
     }
 
     // ----- inputs -----
@@ -226,12 +215,14 @@ impl Client {
     pub fn handle_input(&mut self, now: Timestamp, mut input: &[u8]) {
         self.now = now;
         match self.phase {
-            Phase::Closed => return,
+            Phase::Closed { .. } => return,
             // RFC 3207 / CVE-2011-0411: nothing may arrive between the 220 and the handshake.
-            Phase::AwaitingTls if !input.is_empty() => return self.fail(Error::BytesAfterStartTls),
+            Phase::TlsHandshake { .. } if !input.is_empty() => {
+                return self.fail(Error::BytesAfterStartTls)
+            }
             _ => {}
         }
-        while !input.is_empty() && self.phase != Phase::Closed {
+        while !input.is_empty() && !self.is_closed() {
             let stage = self.current_stage();
             match self.parser.parse(input, &mut self.reply) {
                 Ok(Status::Complete { consumed }) => {
@@ -241,39 +232,36 @@ impl Client {
                         self.events
                             .push_back(Event::DeviationTolerated { deviations, stage });
                     }
-                    let reply = core::mem::take(&mut self.reply);
+                    let mut reply = core::mem::take(&mut self.reply);
+                    self.secrets.scrub(&mut reply);
                     if self.config.transcript {
                         self.transcript_reply(&reply, stage);
                     }
-                    self.on_reply(reply);
-                    if self.phase == Phase::AwaitingTls
-                        && (!input.is_empty() || self.parser.has_partial())
-                    {
-                        return self.fail(Error::BytesAfterStartTls);
+                    self.on_reply(&reply);
+                    self.reply = reply;
+                    if matches!(self.phase, Phase::TlsHandshake { .. }) {
+                        break;
                     }
                 }
                 Ok(Status::Partial) => break,
                 Err(error) => return self.fail(Error::ReplySyntax { error, stage }),
             }
         }
-        if self.phase == Phase::AwaitingTls && !self.tls_requested {
-            // RFC 3207 4.2: the 220 was the last thing in this input; ask for the handshake,
-            // which must complete within the command timeout.
-            self.tls_requested = true;
-            self.tls_deadline = Some(now.saturating_add(self.config.timeouts.command));
-            self.events.push_back(Event::TlsUpgradeRequested);
+        if !self.is_closed() {
+            self.after_input(!input.is_empty());
         }
         self.pump();
+        self.wake_writer();
     }
 
     /// The server closed the connection (read returned 0).
     pub fn handle_closed(&mut self, now: Timestamp) {
         self.now = now;
-        if self.phase == Phase::Closed {
+        if self.is_closed() {
             return;
         }
-        if self.quit_sent && !self.parser.has_partial() {
-            return self.close(Ok(()));
+        if matches!(self.phase, Phase::Quitting) && !self.parser.has_partial() {
+            return self.close(None);
         }
         let stage = self.current_stage();
         self.fail(Error::ConnectionClosed { stage });
@@ -295,15 +283,25 @@ impl Client {
     /// when no upgrade was requested.
     pub fn handle_tls_established(&mut self, now: Timestamp) {
         self.now = now;
-        if self.phase != Phase::AwaitingTls {
-            return;
+        self.on_tls_established();
+    }
+
+    /// The TLS handshake the core asked for failed (bad certificate, protocol error): the session
+    /// ends with [`Error::TlsHandshakeFailed`]. A no-op when no upgrade was requested.
+    pub fn handle_tls_failed(&mut self, now: Timestamp) {
+        self.now = now;
+        if matches!(self.phase, Phase::TlsHandshake { .. }) {
+            self.fail(Error::TlsHandshakeFailed);
         }
-        self.secure = true;
-        self.tls_done = true;
-        self.capabilities = None;
-        self.parser = ReplyParser::new(self.config.limits.parser);
-        self.phase = Phase::Opening;
-        self.send_hello(true);
+    }
+
+    /// A write made no progress for [`crate::Timeouts::data_block`] (RFC 5321 4.5.3.2.5: the
+    /// core cannot see writes, so the adapter reports it): the session ends with
+    /// [`Error::WriteTimeout`] naming the stage.
+    pub fn handle_write_timeout(&mut self, now: Timestamp) {
+        self.now = now;
+        let stage = self.current_stage();
+        self.fail(Error::WriteTimeout { stage });
     }
 
     // ----- outputs -----
@@ -325,12 +323,8 @@ impl Client {
         } else {
             buf.append(&mut self.out);
         }
+        self.wake_writer();
         n
-    }
-
-    /// Whether [`Client::poll_transmit`] has bytes.
-    pub fn has_transmit(&self) -> bool {
-        !self.out.is_empty()
     }
 
     /// The next event.
@@ -338,56 +332,18 @@ impl Client {
         self.events.pop_front()
     }
 
-    /// When to call [`Client::handle_timeout`]: the deadline of the oldest awaited reply.
+    /// When to call [`Client::handle_timeout`]: the deadline of the oldest awaited reply, or of
+    /// the TLS handshake.
     pub fn poll_timeout(&self) -> Option<Timestamp> {
         self.deadline().map(|(t, _)| t)
     }
 
     fn deadline(&self) -> Option<(Timestamp, Stage)> {
-        match self.phase {
-            Phase::Closed => None,
-            Phase::AwaitingTls => self.tls_deadline.map(|t| (t, Stage::StartTls)),
+        match &self.phase {
+            Phase::Closed { .. } => None,
+            Phase::TlsHandshake { deadline } => deadline.map(|t| (t, Stage::StartTls)),
             _ => self.pipeline.deadline(&self.config.timeouts),
         }
-    }
-
-    /// The TLS handshake the core asked for failed (bad certificate, protocol error): the session
-    /// ends with [`Error::TlsHandshakeFailed`]. A no-op when no upgrade was requested.
-    pub fn handle_tls_failed(&mut self, now: Timestamp) {
-        self.now = now;
-        if self.phase == Phase::AwaitingTls {
-            self.fail(Error::TlsHandshakeFailed);
-        }
-    }
-
-    /// A write made no progress for [`crate::Timeouts::data_block`] (RFC 5321 4.5.3.2.5: the
-    /// core cannot see writes, so the adapter reports it): the session ends with
-    /// [`Error::Timeout`] naming the stage.
-    pub fn handle_write_timeout(&mut self, now: Timestamp) {
-        self.now = now;
-        let stage = self.current_stage();
-        self.fail(Error::Timeout { stage });
-    }
-
-    /// How many body bytes of `message` the core holds in memory, waiting for the server (before
-    /// the 354, or a BDAT chunk's turn). An adapter streaming a large body writes more only while
-    /// this and [`Client::transmit_len`] stay small.
-    pub fn held_body_bytes(&self, message: MessageId) -> usize {
-        self.message(message).map_or(0, |m| m.staged.len())
-    }
-
-    /// Bytes waiting in the transmit buffer (what the next [`Client::poll_transmit`] returns).
-    pub fn transmit_len(&self) -> usize {
-        self.out.len()
-    }
-
-    /// Ends the session from the caller's side (a body reader failed, the user gave up): every
-    /// unfinished message is reported [`Event::MessageFailed`], then
-    /// `Closed(Err(Error::LocallyAborted))`. Nothing more is sent; the caller closes the
-    /// connection. A no-op on a closed session.
-    pub fn abort(&mut self, now: Timestamp) {
-        self.now = now;
-        self.fail(Error::LocallyAborted);
     }
 
     // ----- commands -----
@@ -395,49 +351,75 @@ impl Client {
     /// Queues a message. Its commands go out as soon as the session allows (after EHLO, TLS and
     /// AUTH; pipelined behind earlier messages when the server offers PIPELINING). Write its
     /// body with [`Client::write_body`] and end it with [`Client::finish_body`], any time after
-    /// this call: bytes written before the server is ready for them are held in memory (see
-    /// [`Client::body_flowing`] and [`Event::BodyWanted`] to stream large bodies).
+    /// this call. Its outcome comes as [`Event::MessageDone`], exactly once.
     ///
-    /// Refused (and nothing queued) when the envelope has no recipient, a command would be
-    /// invalid, or, once the server's capabilities are known, when the message needs an
-    /// extension it lacks or exceeds its SIZE.
+    /// Refused (and nothing queued) when the envelope has no recipient or a command would be
+    /// invalid, and, once the server's capabilities are known, when the message cannot be sent
+    /// to it ([`UsageError::Unsendable`]: an extension it lacks, over its SIZE, a MAIL line too
+    /// long with the parameters it needs). Queued before the capabilities are known, such a
+    /// message gets that reason as its outcome instead, before anything of it is sent.
     pub fn send_message(&mut self, envelope: Envelope) -> Result<MessageId, UsageError> {
         self.check_open()?;
         if envelope.recipients.is_empty() {
             return Err(UsageError::NoRecipients);
         }
-        flow::check_commands(&envelope, &mut self.scratch)?;
+        // The arguments as given must encode (CR, LF, NUL, bad parameters, absurd lengths).
+        let mut given = envelope.params.clone();
+        given.smtputf8 |= envelope.needs_smtputf8();
+        params::check_lines(&envelope, &given, &mut self.scratch).map_err(|e| match e {
+            Unsendable::Command { error, .. } => UsageError::InvalidCommand(error),
+            other => UsageError::Unsendable(other),
+        })?;
         if let Some(caps) = &self.capabilities {
-            if self.phase == Phase::Ready || self.phase == Phase::Opening {
-                flow::adjust_params(&envelope, caps, &self.config, self.secure)?;
-            }
+            let facts = params::ContentFacts::default();
+            let p = params::mail_params(&envelope, caps, &self.config, self.secure, facts)?;
+            params::check_lines(&envelope, &p, &mut self.scratch)?;
         }
-        let id = self.next_message_id();
-        self.messages.push_back(Message::new(id, envelope));
+        self.next_id += 1;
+        let id = MessageId(self.next_id);
+        let staged = self.spare.pop().unwrap_or_default();
+        self.messages.push_back(Message::new(id, envelope, staged));
         self.jobs.push_back(Job::Message(id));
         self.pump();
         Ok(id)
     }
 
-    /// Appends body bytes for `message` (any line-end convention; dot-stuffing and CRLF
-    /// normalisation are done here). Bodies are written in the order messages were queued.
-    /// Bytes for a message that was refused are dropped.
-    pub fn write_body(&mut self, message: MessageId, data: &[u8]) -> Result<(), UsageError> {
-        let index = self.body_target(message)?;
-        self.body_input(index, data, false);
+    /// Offers body bytes for `message` (any line-end convention; dot-stuffing and CRLF
+    /// normalisation are done here) and returns how many it took: all of them, unless the
+    /// session already holds [`crate::Limits::body_buffer`] bytes of content waiting for the
+    /// server or for [`Client::poll_transmit`]. Then offer the rest after
+    /// [`Event::BodyWanted`] (after `poll_transmit` or the server's next replies). Bodies are
+    /// written in the order messages were queued. Bytes for a message that has its outcome
+    /// already are taken and dropped.
+    pub fn write_body(&mut self, message: MessageId, data: &[u8]) -> Result<usize, UsageError> {
+        let i = self.body_target(message)?;
+        let taken = if self.messages[i].discarding() {
+            data.len()
+        } else {
+            let room = self.body_room();
+            let n = data.len().min(room);
+            if n < data.len() {
+                self.messages[i].blocked = true;
+            }
+            n
+        };
+        self.body_input(i, data.get(..taken).unwrap_or_default(), false);
         self.pump();
-        Ok(())
+        Ok(taken)
     }
 
     /// Ends `message`'s body (the `.` or `BDAT … LAST` goes out when the server is ready).
     pub fn finish_body(&mut self, message: MessageId) -> Result<(), UsageError> {
-        let index = self.body_target(message)?;
-        self.body_input(index, &[], true);
+        let i = self.body_target(message)?;
+        self.body_input(i, &[], true);
         self.pump();
         Ok(())
     }
 
-    /// [`Client::send_message`], [`Client::write_body`] and [`Client::finish_body`] in one call.
+    /// [`Client::send_message`], the whole body and [`Client::finish_body`] in one call. The
+    /// body is taken whole ([`crate::Limits::body_buffer`] does not apply: the caller holds it
+    /// already); its exact size and whether it has 8-bit octets are known before MAIL, so
+    /// `SIZE=` and `BODY=8BITMIME` are declared from them.
     pub fn send_message_with_body(
         &mut self,
         envelope: Envelope,
@@ -448,63 +430,66 @@ impl Client {
             return Err(UsageError::BodyOutOfOrder);
         }
         let id = self.send_message(envelope)?;
-        self.write_body(id, body)?;
-        self.finish_body(id)?;
+        let i = self.body_target(id)?;
+        self.body_input(i, body, true);
+        self.pump();
         Ok(id)
     }
 
     /// Queues NOOP (RFC 5321 4.1.1.9); its reply comes as [`Event::ReplyReceived`].
     pub fn noop(&mut self, argument: Option<&str>) -> Result<CommandId, UsageError> {
         let arg = argument.map(Argument::new).transpose()?;
-        self.queue_side(Side::Noop(arg))
+        self.queue_side(SideCommand::Noop(arg))
     }
 
     /// Queues VRFY (RFC 5321 4.1.1.6).
     pub fn verify(&mut self, argument: &str) -> Result<CommandId, UsageError> {
         let arg = Argument::new(argument)?;
-        self.queue_side(Side::Vrfy(arg))
+        self.queue_side(SideCommand::Vrfy(arg))
     }
 
     /// Queues EXPN (RFC 5321 4.1.1.7).
     pub fn expand(&mut self, argument: &str) -> Result<CommandId, UsageError> {
         let arg = Argument::new(argument)?;
-        self.queue_side(Side::Expn(arg))
+        self.queue_side(SideCommand::Expn(arg))
     }
 
     /// Queues HELP (RFC 5321 4.1.1.8).
     pub fn help(&mut self, argument: Option<&str>) -> Result<CommandId, UsageError> {
         let arg = argument.map(Argument::new).transpose()?;
-        self.queue_side(Side::Help(arg))
+        self.queue_side(SideCommand::Help(arg))
     }
 
     /// Queues QUIT after everything queued so far (RFC 5321 4.1.1.10). The session ends with
     /// `Event::Closed(Ok(()))` on 221 or when the server then closes the connection.
     pub fn quit(&mut self) -> Result<(), UsageError> {
         self.check_open()?;
-        self.quit_queued = true;
         self.jobs.push_back(Job::Quit);
         self.pump();
         Ok(())
     }
 
-    // ----- helpers shared by the submodules -----
+    /// Ends the session from the caller's side (a body reader failed, the user gave up): every
+    /// message without an outcome gets [`crate::Verdict::Failed`], then
+    /// `Closed(Err(Error::LocallyAborted))`. Nothing more is sent; the caller closes the
+    /// connection. A no-op on a closed session.
+    pub fn abort(&mut self, now: Timestamp) {
+        self.now = now;
+        self.fail(Error::LocallyAborted);
+    }
+
+    // ----- helpers for the state machine -----
 
     fn check_open(&self) -> Result<(), UsageError> {
-        if self.phase == Phase::Closed {
-            Err(UsageError::Closed)
-        } else if self.quit_queued {
-            Err(UsageError::Quitting)
-        } else {
-            Ok(())
+        match self.phase {
+            Phase::Closed { .. } => Err(UsageError::Closed),
+            Phase::Quitting => Err(UsageError::Quitting),
+            _ if matches!(self.jobs.back(), Some(Job::Quit)) => Err(UsageError::Quitting),
+            _ => Ok(()),
         }
     }
 
-    fn next_message_id(&mut self) -> MessageId {
-        self.next_id += 1;
-        MessageId(self.next_id)
-    }
-
-    fn queue_side(&mut self, side: Side) -> Result<CommandId, UsageError> {
+    fn queue_side(&mut self, side: SideCommand) -> Result<CommandId, UsageError> {
         self.check_open()?;
         self.next_id += 1;
         let id = CommandId(self.next_id);
@@ -513,23 +498,154 @@ impl Client {
         Ok(id)
     }
 
-    fn message(&self, id: MessageId) -> Option<&Message> {
-        self.messages.iter().find(|m| m.id == id)
-    }
-
     fn message_index(&self, id: MessageId) -> Option<usize> {
         self.messages.iter().position(|m| m.id == id)
     }
 
-    /// Encodes and queues a command; on the transcript with AUTH payloads redacted.
+    fn pipelining(&self) -> bool {
+        self.config.pipelining && self.capabilities.as_ref().is_some_and(|c| c.pipelining)
+    }
+
+    fn may_send(&self) -> bool {
+        self.pipeline.may_send(self.pipelining())
+    }
+
+    /// Messages started whose outcome is not known yet.
+    fn messages_in_flight(&self) -> usize {
+        // Messages start in queue order, so the started ones are a prefix.
+        self.messages
+            .iter()
+            .take_while(|m| m.step != Step::Queued)
+            .filter(|m| !m.reported)
+            .count()
+    }
+
+    /// Forgets messages whose outcome is reported and whose body the caller finished.
+    fn collect(&mut self) {
+        while self
+            .messages
+            .front()
+            .is_some_and(|m| m.reported && m.body_finished)
+        {
+            if let Some(m) = self.messages.pop_front() {
+                self.recycle(m.staged);
+            }
+        }
+    }
+
+    /// Keeps an emptied content buffer for a later message, unless enough are kept or it grew
+    /// past the body buffer (a one-off huge message should not pin its memory).
+    fn recycle(&mut self, mut buffer: Vec<u8>) {
+        if self.spare.len() < SPARE_BUFFERS
+            && buffer.capacity() > 0
+            && buffer.capacity() <= self.body_buffer()
+        {
+            buffer.clear();
+            self.spare.push(buffer);
+        }
+    }
+
+    /// The bound on content held, with room for two BDAT chunks at least.
+    fn body_buffer(&self) -> usize {
+        let limits = &self.config.limits;
+        limits
+            .body_buffer
+            .max(limits.bdat_chunk_size.max(1).saturating_mul(2))
+    }
+
+    /// Content bytes `write_body` may take now.
+    fn body_room(&self) -> usize {
+        let held: usize =
+            self.out.len() + self.messages.iter().map(|m| m.staged.len()).sum::<usize>();
+        self.body_buffer().saturating_sub(held)
+    }
+
+    /// `BodyWanted` for a writer `write_body` turned away, once it can take bytes again.
+    fn wake_writer(&mut self) {
+        let room = self.body_room() > 0;
+        for m in self.messages.iter_mut() {
+            if m.blocked && (room || m.discarding()) {
+                m.blocked = false;
+                self.events.push_back(Event::BodyWanted(m.id));
+            }
+        }
+    }
+
+    /// Which message `write_body`/`finish_body` may write to.
+    fn body_target(&self, id: MessageId) -> Result<usize, UsageError> {
+        if self.is_closed() {
+            return Err(UsageError::Closed);
+        }
+        let i = self.message_index(id).ok_or(UsageError::UnknownMessage)?;
+        if self.messages[i].body_finished {
+            return Err(UsageError::UnknownMessage);
+        }
+        if self.messages.iter().take(i).any(|m| !m.body_finished) {
+            return Err(UsageError::BodyOutOfOrder);
+        }
+        Ok(i)
+    }
+
+    /// Frames body bytes of message `i` (or holds them raw until it starts), counts them
+    /// against the server's SIZE and checks for 8-bit octets the MAIL did not declare
+    /// (RFC 1870 6, RFC 6152 3): content that breaks either stops here.
+    fn body_input(&mut self, i: usize, data: &[u8], finish: bool) {
+        let Client { messages, out, .. } = self;
+        let m = &mut messages[i];
+        if finish {
+            m.body_finished = true;
+        }
+        if m.discarding() {
+            return;
+        }
+        let undeclared_eight_bit =
+            !m.eight_bit_declared && !matches!(m.framer, Framer::Undecided) && !data.is_ascii();
+        if undeclared_eight_bit {
+            return self.stop_content(i, Unsendable::EightBitContent);
+        }
+        let size = match &mut m.framer {
+            Framer::Undecided => {
+                m.staged.extend_from_slice(data);
+                return;
+            }
+            Framer::Data(encoder) => {
+                // After the 354 the content goes straight out; before, it waits in `staged`.
+                let target = if m.step == Step::Body {
+                    out
+                } else {
+                    &mut m.staged
+                };
+                encoder.encode(data, target);
+                // The end mark (and the CRLF that closes an open last line) go out later.
+                if finish {
+                    encoder.final_size()
+                } else {
+                    encoder.message_size()
+                }
+            }
+            Framer::Bdat(encoder) => {
+                encoder.encode(data, &mut m.staged);
+                let size = encoder.final_size();
+                if finish {
+                    encoder.finish(&mut m.staged);
+                }
+                size
+            }
+        };
+        if let Some(limit) = m.size_limit.filter(|&limit| size > limit) {
+            self.stop_content(i, Unsendable::TooLarge { size, limit });
+        }
+    }
+
+    /// Encodes and queues a command; on the transcript with AUTH payloads redacted. A command
+    /// that does not encode ends the session with a typed local error (arguments are checked
+    /// before they get here, so this is a bug, not the peer's doing; never a panic).
     fn send(&mut self, command: Command<'_>, expect: Expect) {
         let start = self.out.len();
-        if let Err(e) = command.encode(&mut self.out) {
-            // Arguments are validated when queued; reaching this is a bug, not the peer's doing.
-            // Fail the session instead of panicking.
-            debug_assert!(false, "command failed to encode: {e}");
-            return self.fail(Error::ConnectionClosed {
+        if let Err(error) = command.encode(&mut self.out) {
+            return self.fail(Error::CommandUnencodable {
                 stage: expect.stage(),
+                error,
             });
         }
         if self.config.transcript {
@@ -548,12 +664,18 @@ impl Client {
                 Command::AuthResponse(_) => Vec::from(b"<redacted>".as_slice()),
                 _ => {
                     let end = self.out.len().saturating_sub(2).max(start);
-                    self.out[start..end].to_vec()
+                    self.out.get(start..end).unwrap_or_default().to_vec()
                 }
             };
             self.transcript(Direction::Sent, line);
         }
         self.pipeline.push(expect);
+    }
+
+    /// Sends a command that belongs to message `index`, counting its awaited reply.
+    fn send_for(&mut self, index: usize, command: Command<'_>, expect: Expect) {
+        self.messages[index].outstanding += 1;
+        self.send(command, expect);
     }
 
     fn transcript(&mut self, direction: Direction, line: Vec<u8>) {
@@ -580,41 +702,65 @@ impl Client {
 
     /// What the session is waiting for: the oldest awaited reply, or the content being sent.
     fn current_stage(&self) -> Stage {
-        if self.phase == Phase::AwaitingTls {
+        if matches!(self.phase, Phase::TlsHandshake { .. }) {
             return Stage::StartTls;
         }
         match self.pipeline.head() {
             Some(expect) => expect.stage(),
-            None if self.messages.iter().any(|m| m.emit == message::Emit::Body) => Stage::Data,
+            None if self.messages.iter().any(|m| m.step == Step::Body) => Stage::Data,
             None => Stage::Idle,
         }
     }
+}
 
-    /// Ends the session with an error (sticky: later failures are ignored).
-    fn fail(&mut self, error: Error) {
-        if self.phase == Phase::Closed {
-            return;
-        }
-        self.error = Some(error.clone());
-        self.close(Err(error));
+/// The allowed mechanisms (all known ones when none is named) that can carry `credentials`:
+/// what [`Authenticator::new`] would refuse at AUTH time is found out now, when the
+/// configuration is given. SCRAM needs a nonce; an empty nonce leaves it out.
+fn usable_mechanisms(
+    credentials: &Credentials,
+    allowed: &[Mechanism],
+    nonce: &[u8],
+) -> Result<Vec<Mechanism>, ConfigError> {
+    const ALL: [Mechanism; 7] = [
+        Mechanism::ScramSha256,
+        Mechanism::ScramSha1,
+        Mechanism::CramMd5,
+        Mechanism::Plain,
+        Mechanism::Login,
+        Mechanism::OAuthBearer,
+        Mechanism::XOAuth2,
+    ];
+    if !nonce.is_empty() && nonce.len() < sasl::SCRAM_MIN_NONCE_LEN {
+        return Err(ConfigError::NonceTooShort { len: nonce.len() });
     }
-
-    fn close(&mut self, result: Result<(), Error>) {
-        self.phase = Phase::Closed;
-        // Nothing more leaves once the session is over (RFC 5321 3.8 for 421).
-        self.out.clear();
-        self.pipeline.clear();
-        self.jobs.clear();
-        for m in core::mem::take(&mut self.messages) {
-            if !m.reported {
-                self.events.push_back(Event::MessageFailed {
-                    message: m.id,
-                    content_sent: m.content_sent,
-                });
+    let (username, secret) = match credentials {
+        Credentials::Password { username, password } => (username, password.expose()),
+        Credentials::OAuth2 { username, token } => (username, token.expose()),
+    };
+    // RFC 4954 4: a response line holds at most 12,288 octets of base64 (9,216 bytes); the
+    // largest payload (OAUTHBEARER) adds some 40 bytes of framing to the user and the secret.
+    if username.len() + secret.len() + 64 > crate::command::MAX_AUTH_RESPONSE / 4 * 3 {
+        return Err(ConfigError::CredentialsTooLong);
+    }
+    let candidates: &[Mechanism] = if allowed.is_empty() { &ALL } else { allowed };
+    let mut usable = Vec::new();
+    let mut first_failure = None;
+    for mechanism in candidates {
+        match Authenticator::new(mechanism.clone(), credentials, nonce) {
+            Ok(_) => usable.push(mechanism.clone()),
+            // Implied mechanisms that do not fit these credentials are simply left out.
+            Err(_) if allowed.is_empty() => {}
+            Err(reason) => {
+                first_failure.get_or_insert((mechanism.clone(), reason));
             }
         }
-        self.authenticator = None;
-        self.deferred_response = None;
-        self.events.push_back(Event::Closed(result));
     }
+    if usable.is_empty() {
+        let (mechanism, reason) = first_failure.unwrap_or((
+            candidates.first().cloned().unwrap_or(Mechanism::Plain),
+            SaslError::CredentialsMismatch,
+        ));
+        return Err(ConfigError::NoMechanismForCredentials { mechanism, reason });
+    }
+    Ok(usable)
 }

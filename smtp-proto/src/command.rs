@@ -185,6 +185,7 @@ impl Param {
 
 /// Parameters of MAIL FROM.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct MailParams {
     /// `SIZE=n` (RFC 1870).
     pub size: Option<u64>,
@@ -208,6 +209,7 @@ pub struct MailParams {
 
 /// Parameters of RCPT TO.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct RcptParams {
     /// `NOTIFY=` (RFC 3461).
     pub notify: Option<Notify>,

@@ -8,6 +8,7 @@ use alloc::vec::Vec;
 
 /// SMTP (RFC 5321) or LMTP (RFC 2033).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Protocol {
     /// SMTP: EHLO, HELO fallback, one final reply per message.
     #[default]
@@ -18,6 +19,7 @@ pub enum Protocol {
 
 /// When to use STARTTLS (RFC 3207).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum TlsPolicy {
     /// Never send STARTTLS.
     Never,
@@ -30,6 +32,7 @@ pub enum TlsPolicy {
 
 /// Authentication settings (RFC 4954).
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct AuthConfig {
     /// The credentials.
     pub credentials: Credentials,
@@ -39,9 +42,11 @@ pub struct AuthConfig {
     /// Allow PLAIN, LOGIN, XOAUTH2 and OAUTHBEARER on a connection that is not secure. Off by
     /// default: they would send the password or token in the clear.
     pub allow_plaintext: bool,
-    /// Randomness for SCRAM's client nonce (at least 18 bytes). The core reads no random source;
-    /// adapters fill this. Draw it fresh for every connection: a `Config` cloned for several
-    /// sessions must not share one nonce (RFC 5802 9: a reused nonce weakens SCRAM).
+    /// Randomness for SCRAM's client nonce (at least
+    /// [`crate::sasl::SCRAM_MIN_NONCE_LEN`] bytes). The core reads no random source; the
+    /// adapters draw a fresh one for every connection (a `Config` cloned for several sessions
+    /// must not share one nonce: RFC 5802 9). Empty: SCRAM is not used. Shorter than the
+    /// minimum: [`crate::Client::new`] refuses the configuration.
     pub nonce: Vec<u8>,
 }
 
@@ -68,6 +73,12 @@ pub struct Limits {
     pub max_messages_in_flight: usize,
     /// Body bytes gathered into one BDAT chunk before it is sent. Default 64 KiB.
     pub bdat_chunk_size: usize,
+    /// Content bytes the session holds (waiting for the server, or for
+    /// [`crate::Client::poll_transmit`]) before [`crate::Client::write_body`] takes less than it
+    /// is offered. Default 256 KiB; never less than two BDAT chunks.
+    /// [`crate::Client::send_message_with_body`] is not bounded by it (the caller holds the
+    /// whole body already).
+    pub body_buffer: usize,
 }
 
 impl Default for Limits {
@@ -76,6 +87,7 @@ impl Default for Limits {
             parser: ParserConfig::default(),
             max_messages_in_flight: 64,
             bdat_chunk_size: 64 * 1024,
+            body_buffer: 256 * 1024,
         }
     }
 }

@@ -6,13 +6,29 @@ use crate::command::{MailParams, RcptParams};
 use alloc::vec::Vec;
 use core::fmt;
 
-/// The handle of a message queued with [`crate::Client::send_message`].
+/// The handle of a message queued with [`crate::Client::send_message`]. Only a session makes
+/// them (numbered from 1 in the order of queueing, shared with [`CommandId`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct MessageId(pub u64);
+pub struct MessageId(pub(crate) u64);
 
-/// The handle of a NOOP, VRFY, EXPN or HELP queued on a [`crate::Client`].
+/// The handle of a NOOP, VRFY, EXPN or HELP queued on a [`crate::Client`]. Only a session makes
+/// them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct CommandId(pub u64);
+pub struct CommandId(pub(crate) u64);
+
+impl MessageId {
+    /// The number (for logs and reports).
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl CommandId {
+    /// The number (for logs and reports).
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
 
 impl fmt::Display for MessageId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -22,11 +38,19 @@ impl fmt::Display for MessageId {
 
 /// One RCPT TO: a forward-path and its parameters (NOTIFY, ORCPT).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Recipient {
     /// The address.
     pub address: Mailbox,
     /// Its parameters.
     pub params: RcptParams,
+}
+
+impl Recipient {
+    /// A recipient with parameters.
+    pub fn new(address: Mailbox, params: RcptParams) -> Recipient {
+        Recipient { address, params }
+    }
 }
 
 impl From<Mailbox> for Recipient {
@@ -42,9 +66,12 @@ impl From<Mailbox> for Recipient {
 /// (To, Cc and Bcc alike), and the MAIL parameters.
 ///
 /// `params.size` is the size the caller declares: sent as `SIZE=` when the server offers SIZE,
-/// and checked against the server's limit before anything is sent (RFC 1870 6.1). `SMTPUTF8` is
-/// added by the session when an address needs it (RFC 6531 3.4).
+/// and checked against the server's limit before anything is sent (RFC 1870 6.1). When the whole
+/// content is in the session before MAIL goes out, the session counts the size itself and
+/// declares that. `SMTPUTF8` is added by the session when an address needs it (RFC 6531 3.4),
+/// `BODY=8BITMIME` when the content it has seen before MAIL has an octet above 127 (RFC 6152).
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct Envelope {
     /// The reverse-path; `None` is the null path `<>` (bounces, RFC 5321 4.5.5).
     pub from: Option<Mailbox>,
@@ -60,6 +87,24 @@ impl Envelope {
         Envelope {
             from,
             recipients: recipients.into_iter().map(Recipient::from).collect(),
+            params: MailParams::default(),
+        }
+    }
+
+    /// The envelope with these MAIL parameters.
+    pub fn with_params(mut self, params: MailParams) -> Envelope {
+        self.params = params;
+        self
+    }
+
+    /// An envelope of recipients that carry parameters (NOTIFY, ORCPT).
+    pub fn with_recipients(
+        from: Option<Mailbox>,
+        recipients: impl IntoIterator<Item = Recipient>,
+    ) -> Envelope {
+        Envelope {
+            from,
+            recipients: recipients.into_iter().collect(),
             params: MailParams::default(),
         }
     }

@@ -1,11 +1,16 @@
-//! The two error families: [`UsageError`] (the caller's misuse; refused calls change nothing) and
-//! [`Error`] (what ended the session; sticky). Neither ever holds a credential.
+//! The error families, by who is to blame: [`UsageError`] (the caller's: a refused call changes
+//! nothing) with [`ConfigError`] (a configuration no session could use, refused by
+//! [`crate::Client::new`]), and [`Error`] (what ended the session: the server, the network, or a
+//! local decision; sticky). None ever holds a credential: reply texts are redacted by the session
+//! before they reach an error.
 
 use crate::address::AddressError;
 use crate::command::CommandError;
+use crate::envelope::MessageId;
+use crate::outcome::Unsendable;
 use crate::reply::Reply;
 use crate::reply_parser::ReplyError;
-use crate::sasl::SaslError;
+use crate::sasl::{Mechanism, SaslError};
 use core::fmt;
 
 /// Where in the conversation something happened: the command whose reply was awaited.
@@ -133,6 +138,25 @@ pub enum Error {
     LocallyAborted,
     /// The TLS handshake after STARTTLS failed ([`crate::Client::handle_tls_failed`]).
     TlsHandshakeFailed,
+    /// A write made no progress for [`crate::Timeouts::data_block`]
+    /// ([`crate::Client::handle_write_timeout`], RFC 5321 4.5.3.2.5).
+    WriteTimeout {
+        /// What the session was doing.
+        stage: Stage,
+    },
+    /// A message's content had to stop part-way (it grew past the server's SIZE, or brought
+    /// 8-bit octets the MAIL command did not declare): with DATA the only way to keep the server
+    /// from taking a truncated message is to close the connection (RFC 5321 4.1.1.4 gives no way
+    /// to cancel DATA). The message's own outcome says why.
+    ContentAbandoned(MessageId),
+    /// A command the session built could not be encoded (a SASL response over RFC 4954's
+    /// 12,288-octet line, …). Local: the configuration checks are meant to make it unreachable.
+    CommandUnencodable {
+        /// The command's stage.
+        stage: Stage,
+        /// Why.
+        error: CommandError,
+    },
 }
 
 impl Error {
@@ -144,6 +168,8 @@ impl Error {
             | Error::ServiceClosing { stage, .. }
             | Error::UnexpectedReply { stage, .. }
             | Error::Timeout { stage }
+            | Error::WriteTimeout { stage }
+            | Error::CommandUnencodable { stage, .. }
             | Error::ConnectionClosed { stage } => Some(*stage),
             Error::GreetingRejected(_) => Some(Stage::Greeting),
             Error::TlsNotOffered
@@ -152,6 +178,7 @@ impl Error {
             | Error::TlsHandshakeFailed => Some(Stage::StartTls),
             Error::AuthFailed(_) | Error::Sasl(_) | Error::NoUsableMechanism => Some(Stage::Auth),
             Error::UnsolicitedReply(_) | Error::LocallyAborted => None,
+            Error::ContentAbandoned(_) => Some(Stage::Data),
         }
     }
 
@@ -173,7 +200,9 @@ impl Error {
     /// (EX_TEMPFAIL territory), as opposed to a permanent refusal or a protocol violation.
     pub fn is_transient(&self) -> bool {
         match self {
-            Error::Timeout { .. } | Error::ConnectionClosed { .. } => true,
+            Error::Timeout { .. } | Error::WriteTimeout { .. } | Error::ConnectionClosed { .. } => {
+                true
+            }
             Error::ServiceClosing { .. } => true,
             Error::GreetingRejected(r)
             | Error::Rejected { reply: r, .. }
@@ -217,6 +246,16 @@ impl fmt::Display for Error {
             }
             Error::LocallyAborted => f.write_str("session aborted by the client"),
             Error::TlsHandshakeFailed => f.write_str("the TLS handshake after STARTTLS failed"),
+            Error::WriteTimeout { stage } => {
+                write!(f, "the server stopped reading (write timed out at {stage})")
+            }
+            Error::ContentAbandoned(message) => write!(
+                f,
+                "connection closed to stop the partial content of {message} from being taken"
+            ),
+            Error::CommandUnencodable { stage, error } => {
+                write!(f, "the {stage} command could not be encoded: {error}")
+            }
         }
     }
 }
@@ -228,7 +267,7 @@ impl std::error::Error for Error {}
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum UsageError {
-    /// The session has ended (or is ending after QUIT).
+    /// The session has ended.
     Closed,
     /// QUIT was already queued.
     Quitting,
@@ -238,23 +277,15 @@ pub enum UsageError {
     InvalidAddress(AddressError),
     /// A command argument is not valid (CR, LF, NUL, too long, …).
     InvalidCommand(CommandError),
-    /// The declared size exceeds the server's SIZE limit (RFC 1870 6.1).
-    TooLarge {
-        /// The declared size.
-        size: u64,
-        /// The server's limit.
-        limit: u64,
-    },
-    /// The message needs an extension the server did not advertise (e.g. `"SMTPUTF8"`,
-    /// `"8BITMIME"`, `"DSN"`, `"REQUIRETLS"`).
-    ExtensionMissing(&'static str),
-    /// REQUIRETLS on a connection without TLS (RFC 8689 4.1).
-    TlsRequired,
+    /// The server's capabilities are known and the message cannot be sent to it as asked.
+    Unsendable(Unsendable),
     /// No such message, or its body is already finished.
     UnknownMessage,
     /// Body bytes for a message while an earlier message's body is unfinished (bodies are
     /// written in the order messages were queued).
     BodyOutOfOrder,
+    /// The configuration given to [`crate::Client::new`] cannot work.
+    Config(ConfigError),
 }
 
 impl fmt::Display for UsageError {
@@ -265,23 +296,12 @@ impl fmt::Display for UsageError {
             UsageError::NoRecipients => f.write_str("the envelope has no recipient"),
             UsageError::InvalidAddress(e) => write!(f, "invalid address: {e}"),
             UsageError::InvalidCommand(e) => write!(f, "invalid command: {e}"),
-            UsageError::TooLarge { size, limit } => {
-                write!(
-                    f,
-                    "message of {size} octets exceeds the server's SIZE limit of {limit}"
-                )
-            }
-            UsageError::ExtensionMissing(ext) => {
-                write!(
-                    f,
-                    "the message needs {ext}, which the server does not offer"
-                )
-            }
-            UsageError::TlsRequired => f.write_str("REQUIRETLS needs a TLS connection"),
+            UsageError::Unsendable(e) => e.fmt(f),
             UsageError::UnknownMessage => f.write_str("no such message with an unfinished body"),
             UsageError::BodyOutOfOrder => {
                 f.write_str("an earlier message's body is not finished yet")
             }
+            UsageError::Config(e) => write!(f, "invalid configuration: {e}"),
         }
     }
 }
@@ -300,3 +320,62 @@ impl From<CommandError> for UsageError {
         UsageError::InvalidCommand(e)
     }
 }
+
+impl From<Unsendable> for UsageError {
+    fn from(e: Unsendable) -> Self {
+        UsageError::Unsendable(e)
+    }
+}
+
+impl From<ConfigError> for UsageError {
+    fn from(e: ConfigError) -> Self {
+        UsageError::Config(e)
+    }
+}
+
+/// Why [`crate::Client::new`] refused a configuration: it is the caller's to fix, and no server
+/// could change it, so it is refused when given rather than failing a session at AUTH time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// No SASL mechanism the caller allows can carry these credentials (a password mechanism
+    /// with a token, a mechanism this build does not support, SCRAM without a nonce, a NUL in a
+    /// PLAIN password, …). `mechanism` is the first one tried and `reason` why it failed.
+    NoMechanismForCredentials {
+        /// The first mechanism tried.
+        mechanism: Mechanism,
+        /// Why it cannot be used.
+        reason: SaslError,
+    },
+    /// A SCRAM nonce was given but is shorter than [`crate::sasl::SCRAM_MIN_NONCE_LEN`] bytes
+    /// (RFC 5802 5.1 needs fresh, hard to guess randomness).
+    NonceTooShort {
+        /// Its length.
+        len: usize,
+    },
+    /// The user name and secret together are too long for an AUTH response line (RFC 4954 4:
+    /// 12,288 octets of base64).
+    CredentialsTooLong,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::NoMechanismForCredentials { mechanism, reason } => write!(
+                f,
+                "no allowed SASL mechanism can use these credentials ({mechanism}: {reason})"
+            ),
+            ConfigError::NonceTooShort { len } => write!(
+                f,
+                "the SCRAM nonce has {len} bytes; at least {} are needed",
+                crate::sasl::SCRAM_MIN_NONCE_LEN
+            ),
+            ConfigError::CredentialsTooLong => {
+                f.write_str("the credentials are too long for an AUTH response (RFC 4954 4)")
+            }
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for ConfigError {}

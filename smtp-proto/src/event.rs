@@ -2,7 +2,8 @@
 
 use crate::capability::Capabilities;
 use crate::envelope::{CommandId, MessageId};
-use crate::error::{Error, Stage, UsageError};
+use crate::error::{Error, Stage};
+use crate::outcome::MessageOutcome;
 use crate::reply::Reply;
 use crate::reply_parser::Deviations;
 use crate::sasl::Mechanism;
@@ -18,45 +19,15 @@ pub enum Direction {
 }
 
 /// One line of the conversation, without its line end. AUTH payloads (both directions) are
-/// replaced by `<redacted>`; message content is summarised, not copied.
+/// replaced by `<redacted>`, and so is any credential a server repeats; message content is
+/// summarised, not copied.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TranscriptLine {
     /// Sent or received.
     pub direction: Direction,
     /// The line (lossless bytes; may be non-UTF-8).
     pub line: Vec<u8>,
-}
-
-/// Why a message was not accepted.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Rejection {
-    /// MAIL FROM was refused.
-    Mail(Reply),
-    /// No recipient was accepted (every RCPT refused); the last refusal is kept. RFC 5321 3.3.
-    NoValidRecipients(Option<Reply>),
-    /// DATA (or a BDAT chunk) was refused before the content was complete.
-    Data(Reply),
-    /// The reply after the content was a refusal.
-    Content(Reply),
-    /// The message could not be sent as asked with this server (missing extension, too large).
-    Unsendable(UsageError),
-}
-
-impl Rejection {
-    /// The server's reply, when there is one.
-    pub fn reply(&self) -> Option<&Reply> {
-        match self {
-            Rejection::Mail(r) | Rejection::Data(r) | Rejection::Content(r) => Some(r),
-            Rejection::NoValidRecipients(r) => r.as_ref(),
-            Rejection::Unsendable(_) => None,
-        }
-    }
-
-    /// Whether it was a 4yz (try again later).
-    pub fn is_transient(&self) -> bool {
-        self.reply().is_some_and(Reply::is_transient)
-    }
 }
 
 /// Something that happened. Drain with [`crate::Client::poll_event`] after every input.
@@ -84,13 +55,6 @@ pub enum Event {
         /// The reply's stage.
         stage: Stage,
     },
-    /// MAIL FROM was accepted.
-    SenderAccepted {
-        /// The message.
-        message: MessageId,
-        /// The reply.
-        reply: Reply,
-    },
     /// A RCPT TO was accepted.
     RecipientAccepted {
         /// The message.
@@ -109,8 +73,8 @@ pub enum Event {
         /// The reply.
         reply: Reply,
     },
-    /// The server is ready for this message's content: body bytes written now go straight out
-    /// instead of being held in memory.
+    /// [`crate::Client::write_body`] took less than it was offered for this message (the
+    /// core held as much content as [`crate::Limits::body_buffer`] allows); it takes more now.
     BodyWanted(MessageId),
     /// LMTP: the per-recipient reply after the end of data (RFC 2033 4.2).
     RecipientDelivered {
@@ -121,31 +85,9 @@ pub enum Event {
         /// The reply (2yz delivered, else not).
         reply: Reply,
     },
-    /// The server took responsibility for the message (for at least one recipient). `reply` is
-    /// the reply after the content (LMTP: the last positive per-recipient reply).
-    MessageAccepted {
-        /// The message.
-        message: MessageId,
-        /// The final reply.
-        reply: Reply,
-        /// How many recipients the message was accepted for.
-        recipients: usize,
-    },
-    /// The server refused the message.
-    MessageRejected {
-        /// The message.
-        message: MessageId,
-        /// Why.
-        rejection: Rejection,
-    },
-    /// The session ended before the message's outcome was known. If `content_sent`, the server
-    /// may have delivered it anyway.
-    MessageFailed {
-        /// The message.
-        message: MessageId,
-        /// Whether the whole content (and its end mark) was handed out before the failure.
-        content_sent: bool,
-    },
+    /// A message's outcome, complete: exactly one for every message
+    /// [`crate::Client::send_message`] queued, also when the session ends first.
+    MessageDone(MessageOutcome),
     /// The reply to a NOOP, VRFY, EXPN or HELP.
     ReplyReceived {
         /// The command.

@@ -8,8 +8,7 @@
 //! # Layers
 //! - The codec: [`ReplyParser`] (incremental, bounded, resumable) and [`Reply`];
 //!   [`Capabilities`] from EHLO; [`Command`] and the validated [`Mailbox`], [`Domain`],
-//!   [`ClientName`]; [`BodyEncoder`] / [`ChunkEncoder`] for content, and
-//!   [`ContentWriter`] to frame a whole message into caller-owned buffers; [`sasl`] mechanisms.
+//!   [`ClientName`]; [`DataEncoder`] / [`BdatEncoder`] for content; [`sasl`] mechanisms.
 //! - The session: [`Client`], a state machine over the codec (greeting, EHLO/HELO/LHLO,
 //!   STARTTLS, AUTH, pipelined transactions with DATA or BDAT, timeouts).
 //!
@@ -28,9 +27,9 @@
 //!
 //! # Encoding a body
 //! ```
-//! use smtp_proto::BodyEncoder;
+//! use smtp_proto::DataEncoder;
 //!
-//! let mut encoder = BodyEncoder::new();
+//! let mut encoder = DataEncoder::new();
 //! let mut wire = Vec::new();
 //! // Bare LF becomes CRLF; a line starting with "." is dot-stuffed (RFC 5321 4.5.2), also when
 //! // the dot is the first byte of a chunk.
@@ -54,7 +53,7 @@ pub mod address;
 pub mod body;
 pub mod capability;
 pub mod command;
-pub mod content;
+pub mod outcome;
 pub mod reply;
 pub mod reply_parser;
 pub mod sasl;
@@ -62,10 +61,9 @@ pub mod secret;
 pub mod xtext;
 
 pub use address::{AddressError, ClientName, Domain, Mailbox};
-pub use body::{BodyEncoder, ChunkEncoder};
-pub use capability::{Capabilities, Extension, SizeLimit};
+pub use body::{BdatEncoder, DataEncoder};
+pub use capability::{Capabilities, Extension, Keyword, SizeLimit};
 pub use command::{Command, CommandError};
-pub use content::ContentWriter;
 pub use reply::{Code, EnhancedCode, Reply, Severity};
 pub use reply_parser::{Deviations, ParserConfig, ReplyError, ReplyParser, Status};
 pub use secret::Secret;
@@ -80,8 +78,14 @@ pub mod time;
 pub use client::Client;
 pub use config::{AuthConfig, Config, Limits, Protocol, TlsPolicy};
 pub use envelope::{CommandId, Envelope, MessageId, Recipient};
-pub use error::{Error, Stage, UsageError};
-pub use event::{Direction, Event, Rejection, TranscriptLine};
+pub use error::{ConfigError, Error, Stage, UsageError};
+pub use event::{Direction, Event, TranscriptLine};
+pub use outcome::{MessageOutcome, RecipientOutcome, Rejection, Unsendable, Verdict};
+
+/// The state machine's transition tables (for the test that keeps `docs/ARCHITECTURE.md` in
+/// step with them).
+#[doc(hidden)]
+pub use client::state::{Transition, PHASE_TABLE, STEP_TABLE};
 pub use time::{Timeouts, Timestamp};
 
 /// The workspace README's examples, compiled and run as doctests.

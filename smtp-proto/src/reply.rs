@@ -218,6 +218,34 @@ impl Reply {
         self.line_ends.push(self.text.len());
     }
 
+    /// Replaces every occurrence of `secret` within a line of the text by `<redacted>`. Returns
+    /// whether anything was replaced. Allocates only when there is a match.
+    pub(crate) fn redact(&mut self, secret: &[u8]) -> bool {
+        const MARK: &[u8] = b"<redacted>";
+        if secret.is_empty() || memchr::memmem::find(&self.text, secret).is_none() {
+            return false;
+        }
+        let mut text = Vec::with_capacity(self.text.len());
+        let mut ends = Vec::with_capacity(self.line_ends.len());
+        let mut replaced = false;
+        for line in self.lines() {
+            let mut rest = line;
+            while let Some(at) = memchr::memmem::find(rest, secret) {
+                text.extend_from_slice(&rest[..at]);
+                text.extend_from_slice(MARK);
+                rest = &rest[at + secret.len()..];
+                replaced = true;
+            }
+            text.extend_from_slice(rest);
+            ends.push(text.len());
+        }
+        if replaced {
+            self.text = text;
+            self.line_ends = ends;
+        }
+        replaced
+    }
+
     /// Empties the reply, keeping its buffers' capacity.
     pub fn clear(&mut self) {
         self.code = None;

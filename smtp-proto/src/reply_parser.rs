@@ -113,6 +113,7 @@ impl Default for ParserConfig {
 /// Deviations from RFC 5321 that the parser tolerated in one reply (so a caller can see what its
 /// server does wrong instead of failing or hiding it).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Deviations {
     /// A line ended in a bare LF.
     pub bare_lf: bool,

@@ -49,7 +49,7 @@ impl Bench {
         let mut config = Config::new(ClientName::parse("client.example").unwrap());
         config.tls = TlsPolicy::Never;
         let now = Timestamp::ZERO;
-        let mut client = Client::new(config, now);
+        let mut client = Client::new(config, now).expect("configuration");
         let mut wire = Vec::new();
         client.handle_input(now, b"220 mx.example ESMTP\r\n");
         client.poll_transmit(now, &mut wire);
@@ -94,8 +94,8 @@ impl Bench {
         }
         let mut accepted = false;
         while let Some(event) = self.client.poll_event() {
-            if let Event::MessageAccepted { message, .. } = event {
-                accepted |= message == id;
+            if let Event::MessageDone(outcome) = event {
+                accepted |= outcome.message == id && outcome.is_accepted();
             }
         }
         accepted

@@ -2,7 +2,7 @@
 //! and the strict decoder used to check them.
 
 use proptest::prelude::*;
-use smtp_proto::body::{unstuff, BodyEncoder, ChunkEncoder, UnstuffError};
+use smtp_proto::body::{unstuff, BdatEncoder, DataEncoder, UnstuffError};
 
 /// `(binary, chunks, wire bytes)`.
 type ChunkCase = (bool, &'static [&'static [u8]], &'static [u8]);
@@ -37,7 +37,7 @@ fn normalise(input: &[u8]) -> Vec<u8> {
 fn encode_chunked(input: &[u8], cuts: &[usize]) -> Vec<u8> {
     let mut cuts: Vec<usize> = cuts.iter().map(|&c| c.min(input.len())).collect();
     cuts.sort_unstable();
-    let mut enc = BodyEncoder::new();
+    let mut enc = DataEncoder::new();
     let mut out = Vec::new();
     let mut start = 0;
     for cut in cuts {
@@ -67,7 +67,7 @@ fn encode_bytewise(input: &[u8]) -> Vec<u8> {
 /// Encodes through `encode_into` with an output buffer of `cap` bytes, feeding the input in
 /// pieces of `feed` bytes.
 fn encode_into_with(input: &[u8], cap: usize, feed: usize) -> Vec<u8> {
-    let mut enc = BodyEncoder::new();
+    let mut enc = DataEncoder::new();
     let mut buf = vec![0u8; cap];
     let mut out = Vec::new();
     for piece in input.chunks(feed.max(1)) {
@@ -175,7 +175,7 @@ fn body_line_end_and_dot_across_chunks() {
         (&[b"a\r"], b"a\r\n.\r\n"),
     ];
     for &(chunks, wire) in table {
-        let mut enc = BodyEncoder::new();
+        let mut enc = DataEncoder::new();
         let mut out = Vec::new();
         for chunk in chunks {
             enc.encode(chunk, &mut out);
@@ -188,7 +188,7 @@ fn body_line_end_and_dot_across_chunks() {
 /// `finish` resets the encoder: the next body starts at a line start (RFC 5321 4.5.2).
 #[test]
 fn body_finish_resets_for_next_body() {
-    let mut enc = BodyEncoder::new();
+    let mut enc = DataEncoder::new();
     let mut out = Vec::new();
     enc.encode(b"a\r", &mut out);
     enc.finish(&mut out);
@@ -200,7 +200,7 @@ fn body_finish_resets_for_next_body() {
 /// `finish_into` needs up to 5 bytes and refuses a smaller buffer without changing state.
 #[test]
 fn body_finish_into_refuses_small_buffer() {
-    let mut enc = BodyEncoder::new();
+    let mut enc = DataEncoder::new();
     let mut buf = [0u8; 8];
     assert_eq!(enc.encode_into(b"abc", &mut buf), (3, 3));
     let mut small = [0u8; 4];
@@ -221,7 +221,7 @@ fn body_finish_into_refuses_small_buffer() {
 /// byte is owed and written first next time.
 #[test]
 fn body_encode_into_splits_only_for_one_byte_of_room() {
-    let mut enc = BodyEncoder::new();
+    let mut enc = DataEncoder::new();
     let mut three = [0u8; 3];
     assert_eq!(enc.encode_into(b"a\r", &mut three), (2, 3));
     assert_eq!(&three, b"a\r\n");
@@ -267,7 +267,7 @@ fn chunk_encoder_known_answers() {
         (true, &[b"a"], b"a"),
     ];
     for &(binary, chunks, wire) in table {
-        let mut enc = ChunkEncoder::new(binary);
+        let mut enc = BdatEncoder::new(binary);
         let mut out = Vec::new();
         for chunk in chunks {
             enc.encode(chunk, &mut out);
@@ -367,7 +367,7 @@ proptest! {
         let mut cuts: Vec<usize> = cuts.iter().map(|&c| c.min(input.len())).collect();
         cuts.sort_unstable();
         for binary in [false, true] {
-            let mut enc = ChunkEncoder::new(binary);
+            let mut enc = BdatEncoder::new(binary);
             let mut out = Vec::new();
             let mut start = 0;
             for &cut in &cuts {
@@ -392,7 +392,7 @@ fn body_encode_throughput() {
     // The output buffer is drained after each chunk, as a session's would be.
     let mut out = Vec::with_capacity(128 << 10);
     let start = std::time::Instant::now();
-    let mut enc = BodyEncoder::new();
+    let mut enc = DataEncoder::new();
     for chunk in input.chunks(64 << 10) {
         out.clear();
         enc.encode(chunk, &mut out);
@@ -401,7 +401,7 @@ fn body_encode_throughput() {
     let secs = start.elapsed().as_secs_f64();
     println!("encode: {:.2} GB/s", input.len() as f64 / secs / 1e9);
     let mut buf = vec![0u8; 16 << 10];
-    let mut enc = BodyEncoder::new();
+    let mut enc = DataEncoder::new();
     let start = std::time::Instant::now();
     let mut rest = input.as_slice();
     while !rest.is_empty() {

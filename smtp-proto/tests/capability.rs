@@ -42,20 +42,21 @@ fn postfix_smtp_sink_ehlo() {
           250-SMTPUTF8\r\n\
           250 \r\n",
     );
-    let expected = Capabilities {
-        server_domain: "sink.example.com".into(),
-        size: Some(smtp_proto::SizeLimit::NoLimit),
-        eight_bit_mime: true,
-        smtputf8: true,
-        pipelining: true,
-        dsn: true,
-        enhanced_status_codes: true,
-        auth: vec![Mechanism::Plain, Mechanism::Login],
-        unknown: vec![
+    let expected = {
+        let mut p = Capabilities::default();
+        p.server_domain = "sink.example.com".into();
+        p.size = Some(smtp_proto::SizeLimit::NoLimit);
+        p.eight_bit_mime = true;
+        p.smtputf8 = true;
+        p.pipelining = true;
+        p.dsn = true;
+        p.enhanced_status_codes = true;
+        p.auth = vec![Mechanism::Plain, Mechanism::Login];
+        p.unknown = vec![
             ext("XCLIENT", &["NAME", "HELO"]),
             ext("XFORWARD", &["NAME", "ADDR", "PROTO", "HELO"]),
-        ],
-        ..Capabilities::default()
+        ];
+        p
     };
     assert_eq!(caps, expected);
     assert_eq!(caps.max_size(), None);
@@ -75,17 +76,18 @@ fn exim_4_96_ehlo() {
           250-AUTH CRAM-MD5 PLAIN LOGIN\r\n\
           250 HELP\r\n",
     );
-    let expected = Capabilities {
-        server_domain: "mail.example.org".into(),
-        size: Some(smtp_proto::SizeLimit::Max(52_428_800)),
-        eight_bit_mime: true,
-        smtputf8: true,
-        pipelining: true,
-        chunking: true,
-        starttls: true,
-        auth: vec![Mechanism::CramMd5, Mechanism::Plain, Mechanism::Login],
-        unknown: vec![ext("HELP", &[])],
-        ..Capabilities::default()
+    let expected = {
+        let mut p = Capabilities::default();
+        p.server_domain = "mail.example.org".into();
+        p.size = Some(smtp_proto::SizeLimit::Max(52_428_800));
+        p.eight_bit_mime = true;
+        p.smtputf8 = true;
+        p.pipelining = true;
+        p.chunking = true;
+        p.starttls = true;
+        p.auth = vec![Mechanism::CramMd5, Mechanism::Plain, Mechanism::Login];
+        p.unknown = vec![ext("HELP", &[])];
+        p
     };
     assert_eq!(caps, expected);
     assert_eq!(caps.max_size(), Some(52_428_800));
@@ -107,16 +109,17 @@ fn gmail_style_ehlo() {
           250-CHUNKING\r\n\
           250 SMTPUTF8\r\n",
     );
-    let expected = Capabilities {
-        server_domain: "smtp.gmail.com".into(),
-        size: Some(smtp_proto::SizeLimit::Max(35_882_577)),
-        eight_bit_mime: true,
-        smtputf8: true,
-        pipelining: true,
-        chunking: true,
-        enhanced_status_codes: true,
-        starttls: true,
-        ..Capabilities::default()
+    let expected = {
+        let mut p = Capabilities::default();
+        p.server_domain = "smtp.gmail.com".into();
+        p.size = Some(smtp_proto::SizeLimit::Max(35_882_577));
+        p.eight_bit_mime = true;
+        p.smtputf8 = true;
+        p.pipelining = true;
+        p.chunking = true;
+        p.enhanced_status_codes = true;
+        p.starttls = true;
+        p
     };
     assert_eq!(caps, expected);
 }
@@ -141,23 +144,24 @@ fn outlook_style_ehlo_with_old_auth_form_and_x_keywords() {
           250-XRDST\r\n\
           250 X-EXPS GSSAPI NTLM\r\n",
     );
-    let expected = Capabilities {
-        server_domain: "BN8PR12CA0001.outlook.office365.com".into(),
-        size: Some(smtp_proto::SizeLimit::Max(157_286_400)),
-        eight_bit_mime: true,
-        binary_mime: true,
-        smtputf8: true,
-        pipelining: true,
-        chunking: true,
-        dsn: true,
-        enhanced_status_codes: true,
-        auth: vec![Mechanism::Login, Mechanism::XOAuth2],
-        unknown: vec![
+    let expected = {
+        let mut p = Capabilities::default();
+        p.server_domain = "BN8PR12CA0001.outlook.office365.com".into();
+        p.size = Some(smtp_proto::SizeLimit::Max(157_286_400));
+        p.eight_bit_mime = true;
+        p.binary_mime = true;
+        p.smtputf8 = true;
+        p.pipelining = true;
+        p.chunking = true;
+        p.dsn = true;
+        p.enhanced_status_codes = true;
+        p.auth = vec![Mechanism::Login, Mechanism::XOAuth2];
+        p.unknown = vec![
             ext("X-ANONYMOUSTLS", &[]),
             ext("XRDST", &[]),
             ext("X-EXPS", &["GSSAPI", "NTLM"]),
-        ],
-        ..Capabilities::default()
+        ];
+        p
     };
     assert_eq!(caps, expected);
     assert!(caps.has("x-exps"));
@@ -241,10 +245,11 @@ fn garbage_lines_are_ignored() {
           250-\t\r\n\
           250 8BITMIME\r\n",
     );
-    let expected = Capabilities {
-        server_domain: "mx.example".into(),
-        eight_bit_mime: true,
-        ..Capabilities::default()
+    let expected = {
+        let mut p = Capabilities::default();
+        p.server_domain = "mx.example".into();
+        p.eight_bit_mime = true;
+        p
     };
     assert_eq!(caps, expected);
 }
@@ -292,13 +297,11 @@ fn optional_parameters_of_deliverby_and_mt_priority() {
 /// with non-UTF-8 bytes still gives a (lossy) `server_domain`.
 #[test]
 fn greeting_line_forms() {
-    assert_eq!(
-        ehlo(b"250 mx.example.com\r\n"),
-        Capabilities {
-            server_domain: "mx.example.com".into(),
-            ..Capabilities::default()
-        }
-    );
+    assert_eq!(ehlo(b"250 mx.example.com\r\n"), {
+        let mut p = Capabilities::default();
+        p.server_domain = "mx.example.com".into();
+        p
+    });
     assert_eq!(ehlo(b"250\r\n").server_domain, "");
     assert_eq!(ehlo(b"250 \r\n").server_domain, "");
     assert_eq!(

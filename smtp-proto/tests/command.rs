@@ -39,135 +39,158 @@ fn command_known_answers() {
     let to = mailbox("b@example.org");
     let quoted = mailbox("\"x y\"@[IPv6:2001:db8::1]");
     let none = MailParams::default();
-    let size = MailParams {
-        size: Some(12345),
-        ..Default::default()
+    let size = {
+        let mut p = MailParams::default();
+        p.size = Some(12345);
+        p
     };
-    let seven = MailParams {
-        body: Some(BodyType::SevenBit),
-        ..Default::default()
+    let seven = {
+        let mut p = MailParams::default();
+        p.body = Some(BodyType::SevenBit);
+        p
     };
-    let eight = MailParams {
-        body: Some(BodyType::EightBitMime),
-        ..Default::default()
+    let eight = {
+        let mut p = MailParams::default();
+        p.body = Some(BodyType::EightBitMime);
+        p
     };
-    let binary = MailParams {
-        body: Some(BodyType::BinaryMime),
-        ..Default::default()
+    let binary = {
+        let mut p = MailParams::default();
+        p.body = Some(BodyType::BinaryMime);
+        p
     };
-    let utf8 = MailParams {
-        smtputf8: true,
-        ..Default::default()
+    let utf8 = {
+        let mut p = MailParams::default();
+        p.smtputf8 = true;
+        p
     };
-    let full = MailParams {
-        ret: Some(Ret::Full),
-        ..Default::default()
+    let full = {
+        let mut p = MailParams::default();
+        p.ret = Some(Ret::Full);
+        p
     };
-    let hdrs = MailParams {
-        ret: Some(Ret::Headers),
-        ..Default::default()
+    let hdrs = {
+        let mut p = MailParams::default();
+        p.ret = Some(Ret::Headers);
+        p
     };
-    let envid = MailParams {
-        envid: Some("QQ314159 a+b=c".into()),
-        ..Default::default()
+    let envid = {
+        let mut p = MailParams::default();
+        p.envid = Some("QQ314159 a+b=c".into());
+        p
     };
-    let requiretls = MailParams {
-        requiretls: true,
-        ..Default::default()
+    let requiretls = {
+        let mut p = MailParams::default();
+        p.requiretls = true;
+        p
     };
-    let by_r = MailParams {
-        deliver_by: Some(DeliverBy {
+    let by_r = {
+        let mut p = MailParams::default();
+        p.deliver_by = Some(DeliverBy {
             seconds: 120,
             return_on_expiry: true,
             trace: false,
-        }),
-        ..Default::default()
+        });
+        p
     };
-    let by_nt = MailParams {
-        deliver_by: Some(DeliverBy {
+    let by_nt = {
+        let mut p = MailParams::default();
+        p.deliver_by = Some(DeliverBy {
             seconds: -60,
             return_on_expiry: false,
             trace: true,
-        }),
-        ..Default::default()
+        });
+        p
     };
-    let prio_neg = MailParams {
-        mt_priority: Some(-9),
-        ..Default::default()
+    let prio_neg = {
+        let mut p = MailParams::default();
+        p.mt_priority = Some(-9);
+        p
     };
-    let prio_pos = MailParams {
-        mt_priority: Some(3),
-        ..Default::default()
+    let prio_pos = {
+        let mut p = MailParams::default();
+        p.mt_priority = Some(3);
+        p
     };
-    let extra = MailParams {
-        extra: vec![
+    let extra = {
+        let mut p = MailParams::default();
+        p.extra = vec![
             Param::new("X-FOO", Some("bar")).unwrap(),
             Param::new("HOLDFOR", None).unwrap(),
-        ],
-        ..Default::default()
+        ];
+        p
     };
-    let all = MailParams {
-        size: Some(1),
-        body: Some(BodyType::EightBitMime),
-        smtputf8: true,
-        ret: Some(Ret::Headers),
-        envid: Some("id".into()),
-        requiretls: true,
-        deliver_by: Some(DeliverBy {
+    let all = {
+        let mut p = MailParams::default();
+        p.size = Some(1);
+        p.body = Some(BodyType::EightBitMime);
+        p.smtputf8 = true;
+        p.ret = Some(Ret::Headers);
+        p.envid = Some("id".into());
+        p.requiretls = true;
+        p.deliver_by = Some(DeliverBy {
             seconds: 999_999_999,
             return_on_expiry: true,
             trace: true,
-        }),
-        mt_priority: Some(0),
-        extra: vec![Param::new("XA", Some("1")).unwrap()],
+        });
+        p.mt_priority = Some(0);
+        p.extra = vec![Param::new("XA", Some("1")).unwrap()];
+        p
     };
     let rcpt_none = RcptParams::default();
-    let never = RcptParams {
-        notify: Some(Notify::NEVER),
-        ..Default::default()
+    let never = {
+        let mut p = RcptParams::default();
+        p.notify = Some(Notify::NEVER);
+        p
     };
-    let all_notify = RcptParams {
-        notify: Some(Notify {
+    let all_notify = {
+        let mut p = RcptParams::default();
+        p.notify = Some(Notify {
             success: true,
             failure: true,
             delay: true,
-        }),
-        ..Default::default()
+        });
+        p
     };
-    let fail_delay = RcptParams {
-        notify: Some(Notify {
+    let fail_delay = {
+        let mut p = RcptParams::default();
+        p.notify = Some(Notify {
             success: false,
             failure: true,
             delay: true,
-        }),
-        ..Default::default()
+        });
+        p
     };
-    let success = RcptParams {
-        notify: Some(Notify {
+    let success = {
+        let mut p = RcptParams::default();
+        p.notify = Some(Notify {
             success: true,
             failure: false,
             delay: false,
-        }),
-        ..Default::default()
+        });
+        p
     };
-    let orcpt = RcptParams {
-        notify: Some(Notify {
+    let orcpt = {
+        let mut p = RcptParams::default();
+        p.notify = Some(Notify {
             success: false,
             failure: true,
             delay: false,
-        }),
-        orcpt: Some(OriginalRecipient {
+        });
+        p.orcpt = Some(OriginalRecipient {
             addr_type: "rfc822".into(),
             address: "b+x=y@example.org".into(),
-        }),
-        extra: vec![Param::new("X", Some("é")).unwrap()],
+        });
+        p.extra = vec![Param::new("X", Some("é")).unwrap()];
+        p
     };
-    let orcpt_injection = RcptParams {
-        orcpt: Some(OriginalRecipient {
+    let orcpt_injection = {
+        let mut p = RcptParams::default();
+        p.orcpt = Some(OriginalRecipient {
             addr_type: "rfc822".into(),
             address: "a\r\nRSET".into(),
-        }),
-        ..Default::default()
+        });
+        p
     };
     let arg = Argument::new("postmaster").unwrap();
     let spaced = Argument::new("John Smith").unwrap();
@@ -585,9 +608,10 @@ fn encoder_refuses_injection() {
         ("", CommandError::Empty { what: "envid" }),
     ];
     for (envid, expected) in envids {
-        let params = MailParams {
-            envid: Some((*envid).into()),
-            ..Default::default()
+        let params = {
+            let mut p = MailParams::default();
+            p.envid = Some((*envid).into());
+            p
         };
         let cmd = Command::Mail {
             from: None,
@@ -616,12 +640,13 @@ fn encoder_refuses_injection() {
         ),
     ];
     for (addr_type, address, expected) in orcpts {
-        let params = RcptParams {
-            orcpt: Some(OriginalRecipient {
+        let params = {
+            let mut p = RcptParams::default();
+            p.orcpt = Some(OriginalRecipient {
                 addr_type: (*addr_type).into(),
                 address: (*address).into(),
-            }),
-            ..Default::default()
+            });
+            p
         };
         let cmd = Command::Rcpt {
             to: &to,
@@ -639,33 +664,37 @@ fn encoder_refuses_injection() {
 #[test]
 fn encoder_refuses_out_of_range_values() {
     let out_of_range = |what| CommandError::OutOfRange { what };
-    let by = |seconds, return_on_expiry| MailParams {
-        deliver_by: Some(DeliverBy {
+    let by = |seconds, return_on_expiry| {
+        let mut p = MailParams::default();
+        p.deliver_by = Some(DeliverBy {
             seconds,
             return_on_expiry,
             trace: false,
-        }),
-        ..Default::default()
+        });
+        p
     };
     let cases: Vec<(MailParams, CommandError)> = vec![
         (
-            MailParams {
-                mt_priority: Some(10),
-                ..Default::default()
+            {
+                let mut p = MailParams::default();
+                p.mt_priority = Some(10);
+                p
             },
             out_of_range("MT-PRIORITY"),
         ),
         (
-            MailParams {
-                mt_priority: Some(-10),
-                ..Default::default()
+            {
+                let mut p = MailParams::default();
+                p.mt_priority = Some(-10);
+                p
             },
             out_of_range("MT-PRIORITY"),
         ),
         (
-            MailParams {
-                mt_priority: Some(i8::MIN),
-                ..Default::default()
+            {
+                let mut p = MailParams::default();
+                p.mt_priority = Some(i8::MIN);
+                p
             },
             out_of_range("MT-PRIORITY"),
         ),
@@ -675,17 +704,19 @@ fn encoder_refuses_out_of_range_values() {
         (by(-1_000_000_000, false), out_of_range("BY")),
         (by(i64::MIN, false), out_of_range("BY")),
         (
-            MailParams {
-                envid: Some("a".repeat(101)),
-                ..Default::default()
+            {
+                let mut p = MailParams::default();
+                p.envid = Some("a".repeat(101));
+                p
             },
             out_of_range("envid"),
         ),
         // 34 escapes are 102 characters of xtext.
         (
-            MailParams {
-                envid: Some("+".repeat(34)),
-                ..Default::default()
+            {
+                let mut p = MailParams::default();
+                p.envid = Some("+".repeat(34));
+                p
             },
             out_of_range("envid"),
         ),
@@ -699,17 +730,20 @@ fn encoder_refuses_out_of_range_values() {
         by(0, false),
         by(-999_999_999, false),
         by(1, true),
-        MailParams {
-            envid: Some("a".repeat(100)),
-            ..Default::default()
+        {
+            let mut p = MailParams::default();
+            p.envid = Some("a".repeat(100));
+            p
         },
-        MailParams {
-            envid: Some("+".repeat(33)),
-            ..Default::default()
+        {
+            let mut p = MailParams::default();
+            p.envid = Some("+".repeat(33));
+            p
         },
-        MailParams {
-            mt_priority: Some(9),
-            ..Default::default()
+        {
+            let mut p = MailParams::default();
+            p.mt_priority = Some(9);
+            p
         },
     ] {
         let cmd = Command::Mail {
@@ -747,9 +781,10 @@ fn encoder_enforces_line_limits() {
     );
 
     let long_param = Param::new("X", Some(&"v".repeat(490))).unwrap();
-    let params = MailParams {
-        extra: vec![long_param.clone()],
-        ..Default::default()
+    let params = {
+        let mut p = MailParams::default();
+        p.extra = vec![long_param.clone()];
+        p
     };
     let from = mailbox("a@example.com");
     let cmd = Command::Mail {
@@ -761,10 +796,11 @@ fn encoder_enforces_line_limits() {
         encode_checked(&cmd),
         Err(CommandError::LineTooLong { .. })
     ));
-    let params = MailParams {
-        ret: Some(Ret::Full),
-        extra: vec![long_param],
-        ..Default::default()
+    let params = {
+        let mut p = MailParams::default();
+        p.ret = Some(Ret::Full);
+        p.extra = vec![long_param];
+        p
     };
     let cmd = Command::Mail {
         from: Some(&from),
@@ -772,10 +808,11 @@ fn encoder_enforces_line_limits() {
     };
     assert_eq!(cmd.max_line_len(), 612);
     assert!(encode_checked(&cmd).is_ok());
-    let sized = MailParams {
-        size: Some(1),
-        ret: Some(Ret::Full),
-        ..Default::default()
+    let sized = {
+        let mut p = MailParams::default();
+        p.size = Some(1);
+        p.ret = Some(Ret::Full);
+        p
     };
     assert_eq!(
         Command::Mail {
@@ -788,12 +825,13 @@ fn encoder_enforces_line_limits() {
     assert_eq!(Command::Quit.max_line_len(), 512);
 
     let to = mailbox(&format!("{}@example.org", "l".repeat(64)));
-    let orcpt = RcptParams {
-        orcpt: Some(OriginalRecipient {
+    let orcpt = {
+        let mut p = RcptParams::default();
+        p.orcpt = Some(OriginalRecipient {
             addr_type: "rfc822".into(),
             address: "+".repeat(200),
-        }),
-        ..Default::default()
+        });
+        p
     };
     let cmd = Command::Rcpt {
         to: &to,
@@ -918,17 +956,14 @@ proptest! {
         }
         for value in [None, Some(b.as_str())] {
             if let Ok(param) = Param::new(&a, value) {
-                let params = MailParams { extra: vec![param], ..Default::default() };
+                let params = { let mut p = MailParams::default(); p.extra = vec![param]; p };
                 match encode(&Command::Mail { from: None, params: &params }) {
                     Ok(line) => assert_one_line(&line, MAX_COMMAND_LINE)?,
                     Err(e) => prop_assert_eq!(e.to_string().contains("too long"), true),
                 }
             }
         }
-        let params = RcptParams {
-            orcpt: Some(OriginalRecipient { addr_type: "rfc822".into(), address: a.clone() }),
-            ..Default::default()
-        };
+        let params = { let mut p = RcptParams::default(); p.orcpt = Some(OriginalRecipient { addr_type: "rfc822".into(), address: a.clone() }); p };
         let to = mailbox("x@y");
         if let Ok(line) = encode(&Command::Rcpt { to: &to, params: &params }) {
             assert_one_line(&line, MAX_COMMAND_LINE + 500)?;

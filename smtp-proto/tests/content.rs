@@ -1,431 +1,368 @@
-//! `ContentWriter`: DATA and BDAT framing into caller-owned buffers (RFC 5321 4.5.2, RFC 3030,
-//! RFC 1870). Known answers for each framing, then properties: any split of the input and of
-//! the output gives the one-shot bytes, and the SIZE limit holds exactly.
+//! The one content path, through the session: DATA and BDAT framing (RFC 5321 4.5.2,
+//! RFC 3030 2), back-pressure (`write_body` takes what `Limits::body_buffer` allows and says
+//! how much), and the SIZE limit counted on what is really sent (RFC 1870 6). Known answers,
+//! then properties over any body, any split of the writes and any buffer size, against a small
+//! scripted server that answers as a real one would.
 
 use proptest::prelude::*;
-use smtp_proto::body::unstuff;
-use smtp_proto::content::{ContentError, Finish, Framing};
-use smtp_proto::{BodyEncoder, ChunkEncoder, ContentWriter};
+use smtp_proto::{
+    BdatEncoder, Client, ClientName, Config, DataEncoder, Envelope, Error, Event, Mailbox,
+    MessageId, MessageOutcome, Rejection, Timestamp, TlsPolicy, Unsendable, Verdict,
+};
 
-/// What a run produced: the wire bytes, and the error that stopped it, if any.
-struct Run {
-    wire: Vec<u8>,
-    error: Option<ContentError>,
-    /// Input bytes consumed before the error (or all of them).
-    consumed: usize,
+/// What a scripted server saw and says.
+#[derive(Default)]
+struct Server {
+    /// Client bytes not yet read.
+    buf: Vec<u8>,
+    mode: Mode,
+    /// Command lines, in order.
+    commands: Vec<String>,
+    /// DATA: the wire bytes between DATA's 354 and the end mark, end mark included.
+    data_wire: Vec<u8>,
+    /// BDAT: each chunk's size, and whether it was LAST.
+    chunks: Vec<(usize, bool)>,
+    /// BDAT: the chunks' octets.
+    chunk_content: Vec<u8>,
+    /// The end of a message's content was seen (`.` or `BDAT … LAST`).
+    ended: usize,
 }
 
-/// Feeds `pieces` (each resumed until consumed) to `writer`, with output buffers whose sizes
-/// cycle through `outs`, then finishes.
-fn drive(writer: &mut ContentWriter, pieces: &[&[u8]], outs: &[usize]) -> Run {
-    let mut buf = vec![0u8; outs.iter().copied().max().unwrap_or(1)];
-    let mut sizes = outs.iter().copied().cycle();
-    let mut wire = Vec::new();
-    let mut consumed = 0;
-    // Every call with room makes progress (consumes input or writes output): catch a stall by
-    // counting calls that did neither. A budget of calls per input byte would be wrong: with
-    // one-byte buffers and BDAT chunks of one octet, each input byte takes nine calls (its
-    // `BDAT 1` header and the octet, one byte at a time).
-    let mut idle = Idle::default();
-    for piece in pieces {
-        let mut rest = *piece;
-        while !rest.is_empty() {
-            let size = sizes.next().unwrap();
-            match writer.write(rest, &mut buf[..size]) {
-                Ok(p) => {
-                    assert!(p.consumed <= rest.len() && p.written <= size);
-                    idle.call(p.consumed + p.written);
-                    wire.extend_from_slice(&buf[..p.written]);
-                    rest = &rest[p.consumed..];
-                    consumed += p.consumed;
+#[derive(Default, Clone, Copy, PartialEq, Eq, Debug)]
+enum Mode {
+    #[default]
+    Commands,
+    Data,
+    Chunk(usize, bool),
+}
+
+impl Server {
+    /// Reads what the client sent; returns the replies.
+    fn feed(&mut self, bytes: &[u8]) -> Vec<u8> {
+        self.buf.extend_from_slice(bytes);
+        let mut replies = Vec::new();
+        loop {
+            match self.mode {
+                Mode::Commands => {
+                    let Some(end) = self.buf.windows(2).position(|w| w == b"\r\n") else {
+                        break;
+                    };
+                    let line = String::from_utf8_lossy(&self.buf[..end]).into_owned();
+                    self.buf.drain(..end + 2);
+                    let verb = line.split(' ').next().unwrap_or("").to_ascii_uppercase();
+                    match verb.as_str() {
+                        "DATA" => {
+                            replies.extend_from_slice(b"354 go\r\n");
+                            self.mode = Mode::Data;
+                        }
+                        "BDAT" => {
+                            let mut words = line.split(' ').skip(1);
+                            let n: usize = words.next().unwrap().parse().unwrap();
+                            let last = words.next() == Some("LAST");
+                            self.chunks.push((n, last));
+                            self.mode = Mode::Chunk(n, last);
+                        }
+                        "QUIT" => replies.extend_from_slice(b"221 bye\r\n"),
+                        _ => replies.extend_from_slice(b"250 ok\r\n"),
+                    }
+                    self.commands.push(line);
                 }
-                Err(error) => {
-                    return Run {
-                        wire,
-                        error: Some(error),
-                        consumed,
+                Mode::Data => {
+                    // The end mark: `.` CRLF at the start of a line (the content starts at one).
+                    let start_mark = self.data_wire.is_empty() && self.buf.starts_with(b".\r\n");
+                    let mut joined = self.data_wire.clone();
+                    joined.extend_from_slice(&self.buf);
+                    let end = if start_mark {
+                        Some(3)
+                    } else {
+                        joined
+                            .windows(5)
+                            .position(|w| w == b"\r\n.\r\n")
+                            .map(|p| p + 5 - self.data_wire.len())
+                    };
+                    match end {
+                        Some(n) if n <= self.buf.len() => {
+                            self.data_wire.extend(self.buf.drain(..n));
+                            self.ended += 1;
+                            replies.extend_from_slice(b"250 queued\r\n");
+                            self.mode = Mode::Commands;
+                        }
+                        _ => {
+                            let keep = self.buf.len().min(4);
+                            let take = self.buf.len() - keep;
+                            self.data_wire.extend(self.buf.drain(..take));
+                            break;
+                        }
                     }
                 }
-            }
-        }
-    }
-    loop {
-        let size = sizes.next().unwrap();
-        match writer.finish(&mut buf[..size]) {
-            Ok(f) => {
-                idle.call(f.written());
-                wire.extend_from_slice(&buf[..f.written()]);
-                if let Finish::Complete { .. } = f {
-                    return Run {
-                        wire,
-                        error: None,
-                        consumed,
-                    };
-                }
-            }
-            Err(error) => {
-                return Run {
-                    wire,
-                    error: Some(error),
-                    consumed,
+                Mode::Chunk(n, last) => {
+                    if self.buf.len() < n {
+                        break;
+                    }
+                    self.chunk_content.extend(self.buf.drain(..n));
+                    replies.extend_from_slice(b"250 chunk ok\r\n");
+                    if last {
+                        self.ended += 1;
+                    }
+                    self.mode = Mode::Commands;
                 }
             }
         }
+        replies
     }
 }
 
-/// Counts calls in a row that made no progress; fails past a few. Output buffers are never
-/// empty here, so a call with no progress is a stall, whatever the input and buffer sizes.
+/// A session past the greeting and EHLO.
+fn session(chunking: bool, size: Option<u64>, chunk: usize, buffer: usize) -> Client {
+    let mut config = Config::new(ClientName::parse("client.example").unwrap());
+    config.tls = TlsPolicy::Never;
+    config.limits.bdat_chunk_size = chunk;
+    config.limits.body_buffer = buffer;
+    let now = Timestamp::ZERO;
+    let mut client = Client::new(config, now).unwrap();
+    let mut wire = Vec::new();
+    client.handle_input(now, b"220 mx.example ESMTP\r\n");
+    client.poll_transmit(now, &mut wire);
+    let mut ehlo = String::from("250-mx.example\r\n250-8BITMIME\r\n");
+    if chunking {
+        ehlo.push_str("250-CHUNKING\r\n");
+    }
+    if let Some(size) = size {
+        ehlo.push_str(&format!("250-SIZE {size}\r\n"));
+    }
+    ehlo.push_str("250 PIPELINING\r\n");
+    client.handle_input(now, ehlo.as_bytes());
+    while client.poll_event().is_some() {}
+    assert!(client.is_ready());
+    client
+}
+
+fn envelope() -> Envelope {
+    Envelope::new(
+        Some(Mailbox::parse("a@example.org").unwrap()),
+        [Mailbox::parse("b@example.net").unwrap()],
+    )
+}
+
+/// How one message went.
+struct Run {
+    outcome: Option<MessageOutcome>,
+    closed: Option<Result<(), Error>>,
+    /// Loop turns, all of which made progress.
+    turns: usize,
+}
+
+/// Counts turns in a row that made no progress; fails past a few. Every turn offers bytes,
+/// takes the transmit buffer and feeds the replies, so a turn with none of that is a stall.
 #[derive(Default)]
 struct Idle(usize);
 
 impl Idle {
-    fn call(&mut self, progress: usize) {
-        if progress > 0 {
+    fn turn(&mut self, progress: bool) {
+        if progress {
             self.0 = 0;
         } else {
             self.0 += 1;
-            assert!(self.0 < 4, "no progress in {} calls in a row", self.0);
+            assert!(self.0 < 3, "no progress in {} turns in a row", self.0);
         }
     }
 }
 
-/// One piece, one large buffer.
-fn one_shot(framing: Framing, limit: Option<u64>, input: &[u8]) -> Run {
-    drive(
-        &mut ContentWriter::new(framing, limit),
-        &[input],
-        &[1 << 16],
-    )
-}
-
-/// A decoded BDAT stream (RFC 3030 2).
-#[derive(Debug)]
-struct Chunks {
-    content: Vec<u8>,
-    sizes: Vec<usize>,
-    last: bool,
-}
-
-/// Decodes `BDAT n [LAST]` CRLF + n octets, strictly: every chunk complete, nothing after LAST.
-fn decode_bdat(mut wire: &[u8]) -> Result<Chunks, String> {
-    let mut chunks = Chunks {
-        content: Vec::new(),
-        sizes: Vec::new(),
-        last: false,
+/// Sends message `id`'s body as `pieces` (each offered until taken) through `client`, with
+/// `server` answering, until its outcome (and, if the session ends, `Closed`) is in.
+fn drive(client: &mut Client, server: &mut Server, id: MessageId, pieces: &[&[u8]]) -> Run {
+    let now = Timestamp::ZERO;
+    let mut wire = Vec::new();
+    let mut pieces = pieces.iter().copied();
+    let mut rest: Option<&[u8]> = pieces.next();
+    let mut finished = false;
+    let mut run = Run {
+        outcome: None,
+        closed: None,
+        turns: 0,
     };
-    while !wire.is_empty() {
-        if chunks.last {
-            return Err("bytes after LAST".into());
+    let mut idle = Idle::default();
+    let mut blocked = false;
+    loop {
+        run.turns += 1;
+        let mut progress = false;
+        if !blocked && run.outcome.is_none() {
+            match rest {
+                Some(piece) if !piece.is_empty() => {
+                    let taken = client.write_body(id, piece).unwrap();
+                    progress |= taken > 0;
+                    blocked = taken < piece.len();
+                    rest = Some(&piece[taken..]);
+                }
+                Some(_) => rest = pieces.next(),
+                None if !finished => {
+                    client.finish_body(id).unwrap();
+                    finished = true;
+                    progress = true;
+                }
+                None => {}
+            }
         }
-        let end = wire
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .ok_or("unterminated BDAT line")?;
-        let line = std::str::from_utf8(&wire[..end]).map_err(|e| e.to_string())?;
-        let args = line
-            .strip_prefix("BDAT ")
-            .ok_or(format!("not BDAT: {line:?}"))?;
-        let (size, last) = match args.strip_suffix(" LAST") {
-            Some(size) => (size, true),
-            None => (args, false),
-        };
-        if size.is_empty() || !size.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(format!("bad size in {line:?}"));
+        wire.clear();
+        if client.poll_transmit(now, &mut wire) > 0 {
+            progress = true;
+            let replies = server.feed(&wire);
+            if !replies.is_empty() {
+                client.handle_input(now, &replies);
+            }
         }
-        let size: usize = size.parse().map_err(|_| "size overflow")?;
-        let data = wire
-            .get(end + 2..end + 2 + size)
-            .ok_or(format!("chunk of {size} cut short"))?;
-        chunks.content.extend_from_slice(data);
-        chunks.sizes.push(size);
-        chunks.last = last;
-        wire = &wire[end + 2 + size..];
+        while let Some(event) = client.poll_event() {
+            progress = true;
+            match event {
+                Event::BodyWanted(m) if m == id => blocked = false,
+                Event::MessageDone(o) if o.message == id => run.outcome = Some(o),
+                Event::Closed(result) => run.closed = Some(result),
+                _ => {}
+            }
+        }
+        if run.closed.is_some() || (run.outcome.is_some() && (finished || client.is_closed())) {
+            return run;
+        }
+        if run.outcome.is_some() && !finished {
+            // Refused early: the rest of the body is dropped, finish it.
+            let _ = client.finish_body(id);
+            finished = true;
+            continue;
+        }
+        idle.turn(progress);
     }
-    Ok(chunks)
 }
 
-fn data_reference(input: &[u8]) -> Vec<u8> {
-    let mut encoder = BodyEncoder::new();
+/// The content as one big write of a large-buffered session would frame it.
+fn data_reference(body: &[u8]) -> Vec<u8> {
     let mut wire = Vec::new();
-    encoder.encode(input, &mut wire);
+    let mut encoder = DataEncoder::new();
+    encoder.encode(body, &mut wire);
     encoder.finish(&mut wire);
     wire
 }
 
-fn chunk_reference(input: &[u8], binary: bool) -> Vec<u8> {
-    let mut encoder = ChunkEncoder::new(binary);
+fn bdat_reference(body: &[u8]) -> Vec<u8> {
     let mut wire = Vec::new();
-    encoder.encode(input, &mut wire);
+    let mut encoder = BdatEncoder::new(false);
+    encoder.encode(body, &mut wire);
     encoder.finish(&mut wire);
     wire
 }
 
-/// Known answers: `(framing, input, wire, RFC 1870 size)`. DATA: RFC 5321 4.5.2 (stuffing,
-/// end mark) and 2.3.8 (line ends); BDAT: RFC 3030 2 (chunks sized by the input each write
-/// is sure to give, `chunk_size` at most; the last chunk holds what `finish` adds).
-#[allow(clippy::type_complexity)]
-const KNOWN: &[(Framing, &[u8], &[u8], u64)] = &[
-    (Framing::Data, b"", b".\r\n", 0),
-    (Framing::Data, b"hi", b"hi\r\n.\r\n", 4),
-    (Framing::Data, b"hi\r\n", b"hi\r\n.\r\n", 4),
-    (Framing::Data, b"a\nb\rc", b"a\r\nb\r\nc\r\n.\r\n", 9),
-    (Framing::Data, b".\n..x\n", b"..\r\n...x\r\n.\r\n", 8),
-    (Framing::Data, b"x\r\n.\r\n", b"x\r\n..\r\n.\r\n", 6),
-    (
-        Framing::Bdat { chunk_size: 100 },
-        b"",
-        b"BDAT 0 LAST\r\n",
-        0,
-    ),
-    (
-        Framing::Bdat { chunk_size: 100 },
-        b"hi",
-        b"BDAT 2\r\nhiBDAT 2 LAST\r\n\r\n",
-        4,
-    ),
-    (
-        Framing::Bdat { chunk_size: 100 },
-        b"hi\r\n",
-        b"BDAT 4\r\nhi\r\nBDAT 0 LAST\r\n",
-        4,
-    ),
-    (
-        // Bare LF and CR become CRLF; no stuffing with BDAT. Five input bytes are sure to
-        // give five octets; the CR's LF is owed across chunks.
-        Framing::Bdat { chunk_size: 100 },
-        b".a\nb\r",
-        b"BDAT 5\r\n.a\r\nbBDAT 1\r\n\rBDAT 1 LAST\r\n\n",
-        7,
-    ),
-    (
-        Framing::Bdat { chunk_size: 3 },
-        b"abcdefgh\r\n",
-        b"BDAT 3\r\nabcBDAT 3\r\ndefBDAT 3\r\ngh\rBDAT 1 LAST\r\n\n",
-        10,
-    ),
-    (
-        Framing::BinaryBdat { chunk_size: 4 },
-        b"a\nb\rc\0\xff",
-        b"BDAT 4\r\na\nb\rBDAT 3\r\nc\0\xffBDAT 0 LAST\r\n",
-        7,
-    ),
-];
-
-/// RFC 5321 4.5.2 and RFC 3030 2: each framing's known answers, whole and with output buffers
-/// of every size from 1 to 40 (pausing never changes the bytes), and the RFC 1870 6 size.
+/// RFC 5321 4.5.2: through the session, line ends are normalised, dots stuffed, the end mark
+/// added; the SIZE declared for a body given whole is its RFC 1870 size.
 #[test]
-fn known_answers_for_each_framing() {
-    for &(framing, input, wire, size) in KNOWN {
-        for out in [1 << 16, 1, 2, 3, 5, 7, 13, 40] {
-            let mut writer = ContentWriter::new(framing, None);
-            let run = drive(&mut writer, &[input], &[out]);
-            assert_eq!(run.error, None, "{framing:?} {input:?} out {out}");
-            assert_eq!(
-                run.wire,
-                wire,
-                "{framing:?} {:?} out {out}: got {:?}",
-                String::from_utf8_lossy(input),
-                String::from_utf8_lossy(&run.wire)
-            );
-            assert_eq!(writer.size(), size, "{framing:?} {input:?}");
-            assert!(writer.is_finished());
-        }
-    }
+fn data_known_answer() {
+    let mut client = session(false, Some(1000), 8, 1024);
+    let mut server = Server::default();
+    let id = client
+        .send_message_with_body(envelope(), b"Subject: hi\n\n.dot\nend")
+        .unwrap();
+    let run = drive(&mut client, &mut server, id, &[]);
+    assert!(run.outcome.unwrap().is_accepted());
+    assert_eq!(
+        server.data_wire,
+        b"Subject: hi\r\n\r\n..dot\r\nend\r\n.\r\n"
+    );
+    // RFC 1870 6: CRLFs count (the closing one too), the stuffed dot and the end mark do not.
+    assert_eq!(server.commands[0], "MAIL FROM:<a@example.org> SIZE=25");
 }
 
-/// RFC 5321 4.5.2: DATA framing does not depend on how the input is split, even byte by byte
-/// (a CR at the end of one write and its LF at the start of the next make one line end).
-/// Regression (found by `bdat_any_split_decodes_to_chunk_encoder`): BDAT with chunks of one
-/// octet (taken as two), one-byte output buffers and a 95-byte body of dots and bare CR/LF.
-/// Every input byte becomes a `BDAT n` header plus its octets, written a byte per call: far more
-/// calls than input bytes, all of them making progress. The old call budget (four per input
-/// byte) called that a stall.
+/// RFC 3030 2: BDAT chunks are gathered to `bdat_chunk_size`, whatever the write sizes; the last
+/// carries the rest and `LAST`.
 #[test]
-fn bdat_tiny_chunks_one_byte_buffers_finish() {
+fn bdat_chunks_are_full_whatever_the_writes() {
+    let mut client = session(true, None, 4, 64);
+    let mut server = Server::default();
+    let id = client.send_message(envelope()).unwrap();
+    let run = drive(
+        &mut client,
+        &mut server,
+        id,
+        &[b"a", b"bc", b"defghij", b"k\n"],
+    );
+    assert!(run.outcome.unwrap().is_accepted());
+    assert_eq!(server.chunks, [(4, false), (4, false), (5, true)]);
+    assert_eq!(server.chunk_content, b"abcdefghijk\r\n");
+}
+
+/// `write_body` pushes back: with a 16-byte buffer and no reply yet to DATA, it takes 16 bytes
+/// and no more until the 354 lets them out; `BodyWanted` says when to offer the rest.
+#[test]
+fn write_body_takes_what_the_buffer_allows() {
+    let now = Timestamp::ZERO;
+    let mut client = session(false, None, 8, 16);
+    let id = client.send_message(envelope()).unwrap();
+    let body = [b'x'; 40];
+    assert_eq!(client.write_body(id, &body), Ok(16));
+    assert_eq!(client.write_body(id, &body[16..]), Ok(0));
+    let mut wire = Vec::new();
+    client.poll_transmit(now, &mut wire);
+    assert_eq!(
+        wire,
+        b"MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\r\n"
+    );
+    // The commands left; the held content did not (it waits for the 354).
+    assert_eq!(client.write_body(id, &body[16..]), Ok(0));
+    assert!(!std::iter::from_fn(|| client.poll_event()).any(|e| matches!(e, Event::BodyWanted(_))));
+    client.handle_input(now, b"250 ok\r\n250 ok\r\n354 go\r\n");
+    wire.clear();
+    client.poll_transmit(now, &mut wire);
+    assert_eq!(wire, [b'x'; 16]);
+    let events: Vec<Event> = std::iter::from_fn(|| client.poll_event()).collect();
+    assert!(events.contains(&Event::BodyWanted(id)), "{events:?}");
+    assert_eq!(client.write_body(id, &body[16..]), Ok(16));
+}
+
+/// Regression: BDAT with one-octet chunks (taken as one), a tiny buffer and one-byte writes of a
+/// 95-byte body of dots and bare CR/LF. Every byte becomes a `BDAT 1` command and its octet;
+/// the loop takes far more turns than input bytes, each making progress. (The old content
+/// property test bounded calls at four per input byte and called such a run a stall.)
+#[test]
+fn bdat_tiny_chunks_tiny_buffer_finish() {
     let input: Vec<u8> = b"\r\r.\r\n\r\r\r.\r"
         .iter()
         .copied()
         .cycle()
         .take(95)
         .collect();
-    assert_eq!(input.len(), 95);
-    for binary in [false, true] {
-        let framing = bdat_framing(binary, 1);
-        let mut writer = ContentWriter::new(framing, None);
-        let run = drive(&mut writer, &[&input], &[1]);
-        assert_eq!(run.error, None);
-        let chunks = decode_bdat(&run.wire).unwrap();
-        assert!(chunks.last);
-        assert_eq!(chunks.content, chunk_reference(&input, binary));
-        // One call per wire byte at least: for text (each bare CR a chunk of its own CRLF), more
-        // than the old budget of 16 + 4 * (95 + 64) = 652 calls allowed.
-        if !binary {
-            assert!(run.wire.len() > 652, "{}", run.wire.len());
-        }
+    let pieces: Vec<&[u8]> = input.chunks(1).collect();
+    let mut client = session(true, None, 1, 1);
+    let mut server = Server::default();
+    let id = client.send_message(envelope()).unwrap();
+    let run = drive(&mut client, &mut server, id, &pieces);
+    assert!(run.outcome.unwrap().is_accepted());
+    assert_eq!(server.chunk_content, bdat_reference(&input));
+    assert!(server.chunks.iter().all(|&(n, _)| n <= 1));
+    assert!(run.turns > 16 + 4 * (95 + 64), "{} turns", run.turns);
+}
+
+/// RFC 1870 6.1 with the size known before MAIL (the body given whole): a message over the
+/// server's SIZE never has its MAIL sent.
+#[test]
+fn too_large_whole_body_never_sends_mail() {
+    for chunking in [false, true] {
+        let mut client = session(chunking, Some(1000), 64, 4096);
+        let mut server = Server::default();
+        let id = client
+            .send_message_with_body(envelope(), &[b'x'; 5000])
+            .unwrap();
+        let run = drive(&mut client, &mut server, id, &[]);
+        let outcome = run.outcome.unwrap();
+        assert_eq!(
+            outcome.verdict,
+            Verdict::Rejected(Rejection::Unsendable(Unsendable::TooLarge {
+                size: 5002,
+                limit: 1000
+            }))
+        );
+        assert!(server.commands.is_empty(), "{:?}", server.commands);
+        assert!(!client.is_closed());
     }
 }
 
-#[test]
-fn data_input_split_byte_by_byte() {
-    for &(framing, input, wire, _) in KNOWN {
-        if framing != Framing::Data {
-            continue;
-        }
-        let pieces: Vec<&[u8]> = input.chunks(1).collect();
-        let run = drive(&mut ContentWriter::new(framing, None), &pieces, &[1, 2, 3]);
-        assert_eq!(run.wire, wire);
-    }
-}
-
-/// RFC 3030 2: full chunks come from writes of at least `chunk_size` bytes; a chunk never
-/// exceeds `chunk_size` and never spans what one write was sure to give.
-#[test]
-fn bdat_chunk_sizes_follow_writes() {
-    let input = vec![b'x'; 10_000];
-    let mut writer = ContentWriter::new(Framing::Bdat { chunk_size: 4096 }, None);
-    let run = drive(&mut writer, &[&input], &[100]);
-    let chunks = decode_bdat(&run.wire).unwrap();
-    assert_eq!(chunks.sizes, [4096, 4096, 1808, 2]);
-    assert!(chunks.last);
-
-    let mut writer = ContentWriter::new(Framing::Bdat { chunk_size: 4096 }, None);
-    let lines: Vec<&[u8]> = vec![b"line one\r\n", b"line two\r\n"];
-    let run = drive(&mut writer, &lines, &[4096]);
-    assert_eq!(decode_bdat(&run.wire).unwrap().sizes, [10, 10, 0]);
-}
-
-/// RFC 1870 6: the size counts CRLFs, not the stuffed dots nor the terminating dot; a limit
-/// equal to the size passes, one less is refused before anything past it is written.
-#[test]
-fn size_limit_is_exact() {
-    let input = b".a\n.b\nc";
-    // Content: ".a\r\n.b\r\nc\r\n" = 11 octets; wire adds two stuffed dots and ".\r\n".
-    let run = one_shot(Framing::Data, Some(11), input);
-    assert_eq!(run.error, None);
-    assert_eq!(run.wire, b"..a\r\n..b\r\nc\r\n.\r\n");
-
-    let mut writer = ContentWriter::new(Framing::Data, Some(10));
-    let run = drive(&mut writer, &[input], &[1 << 16]);
-    // Everything but the closing CRLF fits; the end is refused whole.
-    assert_eq!(
-        run.error,
-        Some(ContentError::SizeExceeded { limit: 10, at: 7 })
-    );
-    assert_eq!(run.wire, b"..a\r\n..b\r\nc");
-    assert_eq!(writer.size(), 9);
-
-    let run = one_shot(Framing::Bdat { chunk_size: 4 }, Some(3), b"abcdef");
-    assert_eq!(
-        run.error,
-        Some(ContentError::SizeExceeded { limit: 3, at: 3 })
-    );
-    assert_eq!(run.wire, b"BDAT 3\r\nabc");
-}
-
-/// Failure is sticky: after `SizeExceeded`, every call returns it until `reset`, which makes
-/// the writer good for the next message.
-#[test]
-fn size_error_is_sticky_until_reset() {
-    let mut writer = ContentWriter::new(Framing::Data, Some(2));
-    let mut buf = [0u8; 64];
-    let p = writer.write(b"abcd", &mut buf).unwrap();
-    assert_eq!((p.consumed, &buf[..p.written]), (2, &b"ab"[..]));
-    let error = ContentError::SizeExceeded { limit: 2, at: 2 };
-    assert_eq!(writer.write(b"cd", &mut buf), Err(error));
-    assert_eq!(writer.write(b"", &mut buf), Err(error));
-    assert_eq!(writer.finish(&mut buf), Err(error));
-    writer.reset();
-    assert_eq!(writer.size(), 0);
-    let run = drive(&mut writer, &[b"\r\n"], &[64]);
-    assert_eq!((run.error, run.wire.as_slice()), (None, &b"\r\n.\r\n"[..]));
-}
-
-/// Misuse gets typed errors and changes nothing: write after finish, finish with an open
-/// BDAT chunk (RFC 3030 2: a chunk must carry the octets its command announced).
-#[test]
-fn misuse_is_refused() {
-    let mut writer = ContentWriter::new(Framing::Bdat { chunk_size: 8 }, None);
-    let mut buf = [0u8; 16];
-    let p = writer.write(b"abcdefgh", &mut buf[..10]).unwrap();
-    assert_eq!((p.consumed, &buf[..p.written]), (2, &b"BDAT 8\r\nab"[..]));
-    assert_eq!(
-        writer.finish(&mut buf),
-        Err(ContentError::UnfinishedChunk { missing: 6 })
-    );
-    let p = writer.write(b"cdefgh", &mut buf).unwrap();
-    assert_eq!((p.consumed, &buf[..p.written]), (6, &b"cdefgh"[..]));
-    assert_eq!(
-        writer.finish(&mut buf),
-        Ok(Finish::Complete { written: 15 })
-    );
-    assert_eq!(&buf[..15], b"BDAT 2 LAST\r\n\r\n");
-    assert_eq!(writer.finish(&mut buf), Ok(Finish::Complete { written: 0 }));
-    assert_eq!(writer.write(b"x", &mut buf), Err(ContentError::Finished));
-}
-
-/// No room is not an error: an empty output buffer makes no progress and changes nothing
-/// (no BDAT chunk is announced, so finishing stays possible).
-#[test]
-fn empty_output_buffer_is_no_progress() {
-    for framing in [Framing::Data, Framing::Bdat { chunk_size: 5 }] {
-        let mut writer = ContentWriter::new(framing, Some(100));
-        let p = writer.write(b"hello", &mut []).unwrap();
-        assert_eq!((p.consumed, p.written), (0, 0));
-        assert_eq!(writer.finish(&mut []), Ok(Finish::Partial { written: 0 }));
-        let mut buf = [0u8; 64];
-        assert!(matches!(
-            writer.finish(&mut buf),
-            Ok(Finish::Complete { .. })
-        ));
-    }
-}
-
-/// A chunk size below 2 is taken as 2: the last chunk (RFC 3030 2) may have to carry the
-/// CRLF that closes an open line.
-#[test]
-fn tiny_chunk_size_is_two() {
-    for chunk_size in [0, 1, 2] {
-        let run = one_shot(Framing::Bdat { chunk_size }, None, b"abc");
-        assert_eq!(run.wire, b"BDAT 2\r\nabBDAT 1\r\ncBDAT 2 LAST\r\n\r\n");
-    }
-}
-
-/// RFC 5321 2.3.8 and RFC 1870 6: the `_into` forms of the body encoders give what the
-/// `Vec` forms give, and `BodyEncoder::message_size` leaves the stuffed dots out.
-#[test]
-fn encoder_into_forms_agree() {
-    let input = b".a\r\nb\rc\n.\n..";
-    for binary in [false, true] {
-        let mut encoder = ChunkEncoder::new(binary);
-        let mut wire = vec![0u8; 64];
-        let (consumed, mut written) = encoder.encode_into(input, &mut wire);
-        assert_eq!(consumed, input.len());
-        written += encoder.finish_into(&mut wire[written..]).unwrap();
-        assert_eq!(&wire[..written], chunk_reference(input, binary));
-    }
-    let mut encoder = BodyEncoder::new();
-    let mut wire = Vec::new();
-    encoder.encode(input, &mut wire);
-    // Three lines start with a dot (".a", ".", ".."): three stuffed dots on the wire.
-    assert_eq!(encoder.bytes_out(), wire.len() as u64);
-    assert_eq!(encoder.message_size(), wire.len() as u64 - 3);
-}
-
-/// Errors say what went wrong and cite the RFC.
-#[test]
-fn errors_display() {
-    let text = ContentError::SizeExceeded { limit: 10, at: 3 }.to_string();
-    assert!(text.contains("10") && text.contains("RFC 1870"), "{text}");
-    let text = ContentError::UnfinishedChunk { missing: 4 }.to_string();
-    assert!(text.contains('4') && text.contains("RFC 3030"), "{text}");
-    assert_eq!(
-        ContentError::Finished.to_string(),
-        "content already finished"
-    );
-}
-
-/// Bodies rich in what matters: dots, CR, LF, and ordinary bytes.
+/// Bodies rich in what matters: dots, CR, LF, 8-bit octets and ordinary bytes.
 fn body() -> impl Strategy<Value = Vec<u8>> {
     prop::collection::vec(
         prop_oneof![
@@ -453,106 +390,90 @@ fn split<'a>(input: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
     pieces
 }
 
-fn bdat_framing(binary: bool, chunk_size: usize) -> Framing {
-    if binary {
-        Framing::BinaryBdat { chunk_size }
-    } else {
-        Framing::Bdat { chunk_size }
-    }
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
-    /// RFC 5321 4.5.2: any input, any split of it, any output buffer sizes (1..64) give
-    /// exactly what `BodyEncoder::encode` + `finish` give.
+    /// RFC 5321 4.5.2: any body, any split of the writes, any buffer: the DATA content on the
+    /// wire is exactly what one `DataEncoder` pass gives, and no turn stalls.
     #[test]
-    fn data_any_split_matches_body_encoder(
+    fn data_any_split_matches_encoder(
         input in body(),
         cuts in prop::collection::vec(any::<usize>(), 0..8),
-        outs in prop::collection::vec(1usize..64, 1..8),
+        buffer in 1usize..64,
     ) {
-        let mut writer = ContentWriter::new(Framing::Data, None);
-        let run = drive(&mut writer, &split(&input, &cuts), &outs);
-        prop_assert_eq!(run.error, None);
-        let reference = data_reference(&input);
-        prop_assert_eq!(&run.wire, &reference);
-        prop_assert_eq!(writer.size(), unstuff(&reference).unwrap().len() as u64);
+        let mut client = session(false, None, 1, buffer);
+        let mut server = Server::default();
+        let id = client.send_message(envelope()).unwrap();
+        let run = drive(&mut client, &mut server, id, &split(&input, &cuts));
+        prop_assert!(run.outcome.unwrap().is_accepted());
+        prop_assert_eq!(&server.data_wire, &data_reference(&input));
     }
 
-    /// RFC 3030 2: any input, any split, any output buffer sizes: the BDAT framing is well
-    /// formed (complete chunks, at most `chunk_size`, one LAST at the end) and carries exactly
-    /// what `ChunkEncoder` gives; and output sizes never change the bytes.
+    /// RFC 3030 2: any body, split and buffer: complete chunks of at most `chunk_size`, one
+    /// LAST at the end, carrying exactly what `BdatEncoder` gives.
     #[test]
-    fn bdat_any_split_decodes_to_chunk_encoder(
+    fn bdat_any_split_matches_encoder(
         input in body(),
-        binary in any::<bool>(),
-        chunk_size in 1usize..40,
+        chunk in 1usize..40,
         cuts in prop::collection::vec(any::<usize>(), 0..8),
-        outs in prop::collection::vec(1usize..64, 1..8),
+        buffer in 1usize..64,
     ) {
-        let framing = bdat_framing(binary, chunk_size);
-        let pieces = split(&input, &cuts);
-        let mut writer = ContentWriter::new(framing, None);
-        let run = drive(&mut writer, &pieces, &outs);
-        prop_assert_eq!(run.error, None);
-        let chunks = decode_bdat(&run.wire).map_err(TestCaseError::fail)?;
-        prop_assert!(chunks.last);
-        prop_assert!(chunks.sizes.iter().all(|&s| s <= chunk_size.max(2)), "{:?}", chunks.sizes);
-        let reference = chunk_reference(&input, binary);
-        prop_assert_eq!(&chunks.content, &reference);
-        prop_assert_eq!(writer.size(), reference.len() as u64);
-        // Same input pieces, one huge output buffer: the same bytes.
-        let whole = drive(&mut ContentWriter::new(framing, None), &pieces, &[1 << 16]);
-        prop_assert_eq!(&whole.wire, &run.wire);
+        let mut client = session(true, None, chunk, buffer);
+        let mut server = Server::default();
+        let id = client.send_message(envelope()).unwrap();
+        let run = drive(&mut client, &mut server, id, &split(&input, &cuts));
+        prop_assert!(run.outcome.unwrap().is_accepted());
+        prop_assert!(server.chunks.iter().all(|&(n, _)| n <= chunk), "{:?}", server.chunks);
+        prop_assert_eq!(server.chunks.iter().filter(|c| c.1).count(), 1);
+        prop_assert!(server.chunks.last().is_some_and(|c| c.1));
+        prop_assert_eq!(&server.chunk_content, &bdat_reference(&input));
     }
 
-    /// RFC 1870 6: with a limit, a message of size <= limit goes through unchanged; a larger
-    /// one is refused with `SizeExceeded`, after a prefix of the unlimited output that carries
-    /// no more than `limit` octets of content (and, for BDAT, only complete chunks).
+    /// RFC 1870 6, streamed (the size unknown at MAIL): a message whose content stays within
+    /// the limit goes through; one that grows past it is refused with `TooLarge`, and the
+    /// server never takes it: with DATA the end mark never goes out and the connection is
+    /// closed; with BDAT no LAST chunk goes out, what went carries at most `limit` octets, and
+    /// RSET comes before the next message.
     #[test]
-    fn size_limit_enforced_exactly(
+    fn size_limit_holds_on_what_is_sent(
         input in body(),
-        framing_kind in 0u8..3,
-        chunk_size in 1usize..40,
+        chunking in any::<bool>(),
+        chunk in 1usize..40,
         cuts in prop::collection::vec(any::<usize>(), 0..8),
-        outs in prop::collection::vec(1usize..64, 1..8),
+        buffer in 1usize..64,
         slack in -3i64..3,
     ) {
-        let framing = match framing_kind {
-            0 => Framing::Data,
-            kind => bdat_framing(kind == 2, chunk_size),
+        let input: Vec<u8> = input.into_iter().map(|b| b & 0x7f).collect();
+        let exact = {
+            let mut e = DataEncoder::new();
+            e.encode(&input, &mut Vec::new());
+            e.final_size()
         };
-        let pieces = split(&input, &cuts);
-        let unlimited = drive(&mut ContentWriter::new(framing, None), &pieces, &outs);
-        let mut sizer = ContentWriter::new(framing, None);
-        let _ = drive(&mut sizer, &pieces, &[1 << 16]);
-        let size = sizer.size();
-        let limit = size.saturating_add_signed(slack);
-        let mut writer = ContentWriter::new(framing, Some(limit));
-        let run = drive(&mut writer, &pieces, &outs);
-        if size <= limit {
-            prop_assert_eq!(run.error, None);
-            prop_assert_eq!(&run.wire, &unlimited.wire);
+        let limit = exact.saturating_add_signed(slack).max(1);
+        let mut client = session(chunking, Some(limit), chunk, buffer);
+        let mut server = Server::default();
+        let id = client.send_message(envelope()).unwrap();
+        let run = drive(&mut client, &mut server, id, &split(&input, &cuts));
+        let outcome = run.outcome.unwrap();
+        if exact <= limit {
+            prop_assert!(outcome.is_accepted(), "{:?}", outcome.verdict);
         } else {
-            prop_assert_eq!(
-                run.error,
-                Some(ContentError::SizeExceeded { limit, at: run.consumed as u64 })
+            prop_assert!(
+                matches!(outcome.verdict, Verdict::Rejected(Rejection::Unsendable(Unsendable::TooLarge { .. }))),
+                "{:?}", outcome.verdict
             );
-            prop_assert!(writer.size() <= limit);
-            if framing == Framing::Data {
-                prop_assert!(unlimited.wire.starts_with(&run.wire));
+            prop_assert_eq!(server.ended, 0);
+            if chunking {
+                prop_assert!(server.chunk_content.len() as u64 <= limit);
+                prop_assert!(!client.is_closed());
+                let next = client.send_message_with_body(envelope(), b"small\n").unwrap();
+                let run = drive(&mut client, &mut server, next, &[]);
+                prop_assert!(run.outcome.unwrap().is_accepted());
+                let mail = server.commands.iter().rposition(|c| c.starts_with("MAIL")).unwrap();
+                prop_assert_eq!(&server.commands[mail - 1], "RSET");
             } else {
-                let chunks = decode_bdat(&run.wire).map_err(TestCaseError::fail)?;
-                prop_assert!(!chunks.last);
-                prop_assert!(chunks.content.len() as u64 <= limit);
-                let reference = chunk_reference(&input, framing_kind == 2);
-                prop_assert!(reference.starts_with(&chunks.content));
+                prop_assert!(matches!(run.closed, Some(Err(Error::ContentAbandoned(m))) if m == id));
             }
-            // Sticky.
-            let mut buf = [0u8; 8];
-            prop_assert_eq!(writer.write(b"x", &mut buf), Err(run.error.unwrap()));
-            prop_assert_eq!(writer.finish(&mut buf), Err(run.error.unwrap()));
         }
     }
 }

@@ -94,7 +94,7 @@ proptest! {
         split in 1usize..9,
     ) {
         let mut now = Timestamp::ZERO;
-        let mut client = Client::new(config(variant), now);
+        let mut client = Client::new(config(variant), now).expect("configuration");
         let mut closed = false;
         let mut out = Vec::new();
         let mut sent_total = 0usize;
@@ -163,7 +163,7 @@ proptest! {
 #[test]
 fn endless_line_is_bounded() {
     let now = Timestamp::ZERO;
-    let mut client = Client::new(support::base_config(), now);
+    let mut client = Client::new(support::base_config(), now).expect("configuration");
     let chunk = [b'x'; 1024];
     client.handle_input(now, b"220 ");
     for _ in 0..10_000 {
@@ -187,7 +187,7 @@ fn endless_line_is_bounded() {
 #[test]
 fn endless_continuation_is_bounded() {
     let now = Timestamp::ZERO;
-    let mut client = Client::new(support::base_config(), now);
+    let mut client = Client::new(support::base_config(), now).expect("configuration");
     for _ in 0..100_000 {
         client.handle_input(now, b"220-more\r\n");
         if client.is_closed() {

@@ -16,7 +16,7 @@ fn injected_bytes_in_same_read_never_request_tls() {
     let now = Timestamp::ZERO;
     let mut config = support::base_config();
     config.tls = TlsPolicy::Required;
-    let mut client = Client::new(config, now);
+    let mut client = Client::new(config, now).expect("configuration");
     client.handle_input(now, b"220 mx ESMTP\r\n250-mx\r\n250 STARTTLS\r\n");
     let mut out = Vec::new();
     client.poll_transmit(now, &mut out);
@@ -50,7 +50,7 @@ fn credentials_wait_for_tls_when_required() {
     });
     auth.allow_plaintext = true;
     config.auth = Some(auth);
-    let mut client = Client::new(config, now);
+    let mut client = Client::new(config, now).expect("configuration");
     let mut out = Vec::new();
     client.handle_input(now, b"220 mx ESMTP\r\n");
     client.handle_input(now, b"250-mx\r\n250-AUTH PLAIN\r\n250 STARTTLS\r\n");
@@ -78,7 +78,7 @@ fn credentials_wait_for_tls_when_required() {
 #[test]
 fn spurious_tls_established_is_a_no_op() {
     let now = Timestamp::ZERO;
-    let mut client = Client::new(support::base_config(), now);
+    let mut client = Client::new(support::base_config(), now).expect("configuration");
     client.handle_tls_established(now);
     assert!(!client.is_secure());
     let mut out = Vec::new();

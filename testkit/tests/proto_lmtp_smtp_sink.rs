@@ -48,7 +48,7 @@ fn lmtp_client() -> Client {
     config.tls = TlsPolicy::Never;
     config.protocol = Protocol::Lmtp;
     config.timeouts = smtp_proto::Timeouts::uniform(Duration::from_secs(10));
-    Client::new(config, Timestamp::ZERO)
+    Client::new(config, Timestamp::ZERO).expect("configuration")
 }
 
 fn envelope() -> Envelope {

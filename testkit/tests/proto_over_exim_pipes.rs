@@ -93,7 +93,7 @@ fn pipelined_bdat_messages_auth_and_smtputf8_over_exim_bs() {
     });
     auth.mechanisms = vec![Mechanism::CramMd5];
     config.auth = Some(auth);
-    let mut client = Client::new(config, Timestamp::ZERO);
+    let mut client = Client::new(config, Timestamp::ZERO).expect("configuration");
 
     let from = mailbox("sender@example.org");
     // 1: one recipient refused by Exim's test policy, one accepted.

@@ -1,67 +1,70 @@
-//! One message's progress: what of it has been sent, what the server said, what is held back.
+//! One message's data: how far it has gone out ([`Step`]; its transitions are in `state.rs`),
+//! its content framer and held bytes, what the server said, and the outcome built from that.
 
-use crate::body::{BodyEncoder, ChunkEncoder};
+use crate::body::{BdatEncoder, DataEncoder};
 use crate::command::MailParams;
 use crate::envelope::{Envelope, MessageId};
-use crate::event::Rejection;
+use crate::error::Error;
+use crate::outcome::{MessageOutcome, RecipientOutcome, Rejection, Verdict};
 use crate::reply::Reply;
 use alloc::vec::Vec;
 
 /// How far the message's commands and content have gone out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Emit {
+pub(crate) enum Step {
     /// Nothing sent yet.
-    NotStarted,
+    Queued,
     /// MAIL sent; RCPT `n` is next.
     Rcpts(usize),
-    /// All RCPTs sent; DATA next (DATA mode).
+    /// Every RCPT sent; DATA next.
     SendData,
     /// DATA sent, waiting for 354.
     AwaitData,
     /// 354 received: content flows.
     Body,
-    /// BDAT mode: chunks go out as the body comes.
+    /// BDAT: chunks go out as the body comes (RFC 3030 2).
     Chunks,
     /// The end of content is out.
     Done,
-    /// Given up before the end of content (refused, or no valid recipient). Body bytes written
-    /// from now on are dropped.
-    Aborted,
+    /// Given up before the end of content. Body bytes written from now on are dropped.
+    Abandoned,
 }
 
-/// The content encoder: dot-stuffing for DATA, plain normalisation for BDAT.
+/// How the content is framed: chosen when the message starts, once the server's extensions are
+/// known (RFC 3030 needs CHUNKING).
 #[derive(Debug)]
-pub(crate) enum Encoder {
-    /// Mode not decided yet (capabilities unknown): body is held raw.
+pub(crate) enum Framer {
+    /// Not started: the body is held raw.
     Undecided,
-    Data(BodyEncoder),
-    Bdat(ChunkEncoder),
+    /// DATA: line ends normalised, dot-stuffed (RFC 5321 4.5.2).
+    Data(DataEncoder),
+    /// BDAT: line ends normalised (or untouched for BINARYMIME), no stuffing.
+    Bdat(BdatEncoder),
 }
 
 #[derive(Debug)]
 pub(crate) struct Message {
     pub(crate) id: MessageId,
     pub(crate) envelope: Envelope,
-    /// The MAIL parameters as they will be sent (adjusted to the server's extensions).
+    /// The MAIL parameters as they are sent to this server.
     pub(crate) params: MailParams,
-    pub(crate) emit: Emit,
-    pub(crate) encoder: Encoder,
-    /// Wire bytes (or, while `Undecided`, raw body bytes) not yet handed out.
+    pub(crate) step: Step,
+    pub(crate) framer: Framer,
+    /// Wire bytes not yet handed out (raw body bytes while `Undecided`).
     pub(crate) staged: Vec<u8>,
     /// The caller called `finish_body`.
     pub(crate) body_finished: bool,
     /// The end of content was handed out.
     pub(crate) content_sent: bool,
-    pub(crate) accepted: Vec<usize>,
+    /// One per envelope recipient.
+    pub(crate) recipients: Vec<RecipientOutcome>,
     pub(crate) rcpt_answered: usize,
-    pub(crate) last_rcpt_rejection: Option<Reply>,
+    pub(crate) accepted: usize,
     /// The first refusal; decides the outcome.
     pub(crate) failure: Option<Rejection>,
-    /// The positive reply after the content.
+    /// The positive reply after the content (LMTP: the last positive delivery).
     pub(crate) final_reply: Option<Reply>,
-    /// LMTP: recipients delivered.
-    pub(crate) delivered: usize,
-    /// LMTP: the last negative per-recipient reply.
+    /// LMTP: the last negative delivery reply.
     pub(crate) last_delivery_failure: Option<Reply>,
     /// The RSET before its MAIL is out.
     pub(crate) rset_sent: bool,
@@ -69,46 +72,51 @@ pub(crate) struct Message {
     pub(crate) outstanding: usize,
     /// The outcome event was emitted.
     pub(crate) reported: bool,
+    /// The server's SIZE limit, checked against the content as it is framed (RFC 1870 6).
+    pub(crate) size_limit: Option<u64>,
+    /// MAIL declared a body that may carry octets above 127 (8BITMIME or BINARYMIME).
+    pub(crate) eight_bit_declared: bool,
+    /// A `write_body` took less than offered: `BodyWanted` is owed once room opens.
+    pub(crate) blocked: bool,
 }
 
 impl Message {
-    pub(crate) fn new(id: MessageId, envelope: Envelope) -> Message {
-        let params = envelope.params.clone();
+    pub(crate) fn new(id: MessageId, envelope: Envelope, staged: Vec<u8>) -> Message {
+        let mut recipients = Vec::with_capacity(envelope.recipients.len());
+        recipients.resize_with(envelope.recipients.len(), RecipientOutcome::default);
         Message {
             id,
             envelope,
-            params,
-            emit: Emit::NotStarted,
-            encoder: Encoder::Undecided,
-            staged: Vec::new(),
+            params: MailParams::default(),
+            step: Step::Queued,
+            framer: Framer::Undecided,
+            staged,
             body_finished: false,
             content_sent: false,
-            accepted: Vec::new(),
+            recipients,
             rcpt_answered: 0,
-            last_rcpt_rejection: None,
+            accepted: 0,
             failure: None,
             final_reply: None,
-            delivered: 0,
             last_delivery_failure: None,
             rset_sent: false,
             outstanding: 0,
             reported: false,
+            size_limit: None,
+            eight_bit_declared: false,
+            blocked: false,
         }
     }
 
-    /// Body bytes are dropped: the message will not be sent (or already failed).
+    /// Body bytes are dropped: the message will not be sent (or already has its outcome).
     pub(crate) fn discarding(&self) -> bool {
-        self.emit == Emit::Aborted || self.reported
+        self.step == Step::Abandoned || self.reported
     }
 
-    /// Every RCPT is answered and none accepted.
-    pub(crate) fn known_no_recipients(&self) -> bool {
-        self.rcpt_answered == self.envelope.recipients.len() && self.accepted.is_empty()
-    }
-
-    /// The transaction cannot succeed any more.
+    /// The transaction cannot succeed any more: refused, or every RCPT answered and none taken.
     pub(crate) fn doomed(&self) -> bool {
-        self.failure.is_some() || self.known_no_recipients()
+        self.failure.is_some()
+            || (self.rcpt_answered == self.envelope.recipients.len() && self.accepted == 0)
     }
 
     /// Records the first refusal.
@@ -118,32 +126,58 @@ impl Message {
         }
     }
 
-    /// The outcome, once every reply is in. A refused MAIL, or a message we could not send, is
-    /// reported as such; otherwise no accepted recipient explains any later refusal (DATA or
-    /// BDAT refused with 503/554 because of it).
-    pub(crate) fn outcome(&mut self) -> Result<(Reply, usize), Rejection> {
-        match self.failure.take() {
-            Some(f @ (Rejection::Mail(_) | Rejection::Unsendable(_))) => return Err(f),
-            _ if self.accepted.is_empty() => {
-                return Err(Rejection::NoValidRecipients(
-                    self.last_rcpt_rejection.take(),
-                ));
-            }
-            Some(f) => return Err(f),
-            None => {}
+    /// The RFC 1870 size of the content framed so far.
+    pub(crate) fn framed_size(&self) -> u64 {
+        match &self.framer {
+            Framer::Undecided => 0,
+            Framer::Data(encoder) => encoder.message_size(),
+            Framer::Bdat(encoder) => encoder.bytes_out(),
         }
-        match self.final_reply.take() {
-            Some(reply) => {
-                let n = if self.delivered > 0 {
-                    self.delivered
-                } else {
-                    self.accepted.len()
-                };
-                Ok((reply, n))
-            }
-            None => Err(Rejection::Content(
-                self.last_delivery_failure.take().unwrap_or_default(),
-            )),
+    }
+
+    /// The verdict, once every reply is in. A refused MAIL, or a message the client would not
+    /// send, is reported as such; otherwise no accepted recipient explains any later refusal
+    /// (DATA or BDAT refused with 503/554 because of it).
+    fn verdict(&mut self) -> Verdict {
+        match self.failure.take() {
+            Some(f @ (Rejection::Mail(_) | Rejection::Unsendable(_))) => Verdict::Rejected(f),
+            _ if self.accepted == 0 => Verdict::Rejected(Rejection::NoValidRecipients),
+            Some(f) => Verdict::Rejected(f),
+            None => match self.final_reply.take() {
+                Some(reply) if self.recipients.iter().all(RecipientOutcome::is_accepted) => {
+                    Verdict::Accepted { reply }
+                }
+                Some(reply) => Verdict::PartiallyAccepted { reply },
+                // LMTP: no recipient's delivery succeeded.
+                None => Verdict::Rejected(Rejection::Content(
+                    self.last_delivery_failure.take().unwrap_or_default(),
+                )),
+            },
+        }
+    }
+
+    /// The outcome now that every reply is in; the envelope and replies move into it.
+    pub(crate) fn outcome(&mut self) -> MessageOutcome {
+        let verdict = self.verdict();
+        self.finish_outcome(verdict)
+    }
+
+    /// The outcome of a message the session ended before it was known.
+    pub(crate) fn failed_outcome(&mut self, error: Error) -> MessageOutcome {
+        let verdict = Verdict::Failed {
+            error,
+            content_sent: self.content_sent,
+        };
+        self.finish_outcome(verdict)
+    }
+
+    fn finish_outcome(&mut self, verdict: Verdict) -> MessageOutcome {
+        self.reported = true;
+        MessageOutcome {
+            message: self.id,
+            envelope: core::mem::take(&mut self.envelope),
+            recipients: core::mem::take(&mut self.recipients),
+            verdict,
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Commands in flight (RFC 2920): what each awaited reply answers, in order.
+//! Commands in flight (RFC 2920): what each awaited reply answers, in order, and the reply
+//! deadlines of RFC 5321 4.5.3.2.
 
 use crate::envelope::{CommandId, MessageId};
 use crate::error::Stage;
@@ -126,7 +127,14 @@ impl Pipeline {
         }
     }
 
+    /// The expectation a reply arriving now answers: the oldest awaited one, if its command has
+    /// left ([`Pipeline::mark_sent`]). A reply while nothing of ours is on the wire answers
+    /// nothing, whatever read it came in with (a server that sends `220` and a stray `250` in
+    /// one segment must not have the `250` taken for the reply to an EHLO not yet written).
     pub(crate) fn pop(&mut self, now: Timestamp) -> Option<Expect> {
+        if self.queue.front()?.sent_at.is_none() {
+            return None;
+        }
         let head = self.queue.pop_front()?;
         if head.expect.ends_group() {
             self.barriers -= 1;
@@ -137,10 +145,6 @@ impl Pipeline {
 
     pub(crate) fn head(&self) -> Option<Expect> {
         self.queue.front().map(|f| f.expect)
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.queue.is_empty()
     }
 
     pub(crate) fn len(&self) -> usize {

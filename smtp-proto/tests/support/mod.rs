@@ -157,7 +157,7 @@ impl Runner {
             _ => 1,
         };
         Runner {
-            client: Client::new(config, now),
+            client: Client::new(config, now).expect("configuration"),
             now,
             sent: Vec::new(),
             events: VecDeque::new(),
@@ -269,16 +269,13 @@ impl Runner {
                         _ => panic!("send: unknown {k}"),
                     }
                 }
-                let envelope = Envelope {
-                    from,
-                    recipients: to,
-                    params,
-                };
+                let envelope = Envelope::with_recipients(from, to).with_params(params);
                 match self.client.send_message(envelope) {
                     Ok(id) => {
                         self.ids.push(id);
                         if let Some(body) = body {
-                            self.client.write_body(id, &body).unwrap();
+                            let taken = self.client.write_body(id, &body).unwrap();
+                            assert_eq!(taken, body.len(), "write_body took part of a small body");
                         }
                         if finish {
                             self.client.finish_body(id).unwrap();
@@ -294,6 +291,7 @@ impl Runner {
                 let id = self.id(n);
                 self.client
                     .write_body(id, &unescape(text))
+                    .map(drop)
                     .map_err(|e| format!("{e:?}"))
             }
             "finish" => {
@@ -364,6 +362,25 @@ fn split_args(s: &str) -> Vec<String> {
     out
 }
 
+/// An event as transcripts name it: its `Debug` form, but a message's outcome as
+/// `MessageDone #N <verdict>` (and `Failed { content_sent: B, error: E }`), so that a line
+/// checks the verdict without spelling out the envelope.
+pub fn render(event: &Event) -> String {
+    match event {
+        Event::MessageDone(o) => match &o.verdict {
+            smtp_proto::Verdict::Failed {
+                error,
+                content_sent,
+            } => format!(
+                "MessageDone #{} Failed {{ content_sent: {content_sent}, error: {error:?} }}",
+                o.message.get()
+            ),
+            verdict => format!("MessageDone #{} {verdict:?}", o.message.get()),
+        },
+        other => format!("{other:?}"),
+    }
+}
+
 /// Runs a transcript text with the given split; panics with the line number on a mismatch.
 pub fn run_transcript(name: &str, text: &str, split: Split) -> Runner {
     let mut config = base_config();
@@ -426,7 +443,7 @@ pub fn run_transcript(name: &str, text: &str, split: Split) -> Runner {
             r.drain();
             let want = body;
             let got = r.events.pop_front();
-            let dbg = format!("{got:?}");
+            let dbg = got.as_ref().map_or_else(|| "None".to_string(), render);
             assert!(
                 got.is_some() && dbg.contains(want),
                 "{name}:{lineno} ({split:?}): expected event containing {want:?}, got {dbg}\nall events: {:#?}",
@@ -441,7 +458,7 @@ pub fn run_transcript(name: &str, text: &str, split: Split) -> Runner {
                     got.is_some(),
                     "{name}:{lineno} ({split:?}): no event containing {want:?}"
                 );
-                if format!("{got:?}").contains(want) {
+                if got.as_ref().is_some_and(|e| render(e).contains(want)) {
                     break;
                 }
             }
