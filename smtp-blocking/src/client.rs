@@ -94,17 +94,9 @@ impl SmtpClient {
         } else {
             (None, None)
         };
-        if let Some(auth) = &mut config.auth {
-            if auth.nonce.is_empty() {
-                // SCRAM's client nonce; the core reads no random source.
-                let mut nonce = vec![0u8; 24];
-                getrandom::fill(&mut nonce).map_err(|e| SendError::Io {
-                    stage: Stage::Auth,
-                    source: Arc::new(io::Error::other(e.to_string())),
-                })?;
-                auth.nonce = nonce;
-            }
-        }
+        // SCRAM's client nonce, fresh for this connection whatever the caller's options carried
+        // (RFC 5802 9); the core reads no random source.
+        smtp_transport::renew_nonce(&mut config)?;
         let implicit = config.implicit_tls;
         let tcp = stream::connect_tcp(&options)?;
         let epoch = Instant::now();

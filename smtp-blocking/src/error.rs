@@ -3,6 +3,7 @@
 
 use crate::report::MessageReport;
 use smtp_proto::{Reply, Stage, UsageError};
+use smtp_transport::NonceError;
 use std::fmt;
 use std::io;
 use std::path::PathBuf;
@@ -47,6 +48,9 @@ pub enum SendError {
     /// Reading the message body from the caller's reader failed. The connection was closed
     /// so that the server cannot take a truncated message.
     Body(Arc<io::Error>),
+    /// No SCRAM nonce could be drawn: the operating system's random source failed. Nothing
+    /// was sent; no connection was made.
+    Nonce(NonceError),
     /// The session awaits nothing, yet the operation is unfinished. This is a bug in this crate
     /// or in `smtp-proto`; please report it.
     Stalled,
@@ -61,6 +65,7 @@ impl SendError {
             SendError::Tls(_) => Some(Stage::StartTls),
             SendError::Session(e) => e.stage(),
             SendError::Usage(_) | SendError::Stalled | SendError::Body(_) => None,
+            SendError::Nonce(_) => None,
             SendError::Rejected(report) => report.rejection_stage(),
         }
     }
@@ -109,6 +114,7 @@ impl fmt::Display for SendError {
                 _ => f.write_str("message refused"),
             },
             SendError::Body(e) => write!(f, "reading the message body failed: {e}"),
+            SendError::Nonce(e) => e.fmt(f),
             SendError::Stalled => f.write_str("the session stalled (a bug: please report it)"),
         }
     }
@@ -139,6 +145,7 @@ impl std::error::Error for SendError {
             SendError::Tls(e) => Some(e),
             SendError::Session(e) => Some(e),
             SendError::Usage(e) => Some(e),
+            SendError::Nonce(e) => Some(e),
             _ => None,
         }
     }
@@ -153,6 +160,12 @@ impl From<UsageError> for SendError {
 impl From<smtp_proto::Error> for SendError {
     fn from(e: smtp_proto::Error) -> Self {
         SendError::Session(e)
+    }
+}
+
+impl From<NonceError> for SendError {
+    fn from(e: NonceError) -> Self {
+        SendError::Nonce(e)
     }
 }
 

@@ -16,6 +16,7 @@
 //! | 66 | an input file (message, body, password, CA file) cannot be read |
 //! | 69 | permanent refusal (5yz) of the session or the message, or the message cannot be sent to this server (SIZE, missing extension) |
 //! | 70 | internal error (a bug) |
+//! | 71 | the operating system failed (no randomness for the SCRAM nonce) |
 //! | 74 | reading the message file failed while sending |
 //! | 75 | temporary failure: any 4yz (421 included), a timeout, a failed connection, the connection lost before the final reply |
 //! | 76 | protocol error: a malformed or unexpected reply, bytes injected after STARTTLS |
@@ -47,6 +48,7 @@ const EX_DATAERR: u8 = 65;
 const EX_NOINPUT: u8 = 66;
 const EX_UNAVAILABLE: u8 = 69;
 const EX_SOFTWARE: u8 = 70;
+const EX_OSERR: u8 = 71;
 const EX_IOERR: u8 = 74;
 const EX_TEMPFAIL: u8 = 75;
 const EX_PROTOCOL: u8 = 76;
@@ -544,6 +546,7 @@ fn error_code(e: &SendError) -> u8 {
         SendError::Rejected(report) if report.is_transient() => EX_TEMPFAIL,
         SendError::Rejected(_) => EX_UNAVAILABLE,
         SendError::Body(_) => EX_IOERR,
+        SendError::Nonce(_) => EX_OSERR,
         _ => EX_SOFTWARE,
     }
 }
