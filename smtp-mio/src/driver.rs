@@ -14,12 +14,11 @@
 //! [`Client::handle_tls_established`]; after [`Event::Closed`] it closes the socket and forgets
 //! the session. Both are passed on too.
 
-use crate::tls::TlsSetup;
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 use rustls::ClientConnection;
 use smtp_proto::{Client, Config, Event, Timestamp};
-use smtp_transport::NonceError;
+use smtp_transport::{NonceError, TlsSetup};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::fmt;
@@ -207,7 +206,7 @@ impl Driver {
         smtp_transport::renew_nonce(&mut config).map_err(TransportError::Nonce)?;
         let conn = if config.implicit_tls {
             let setup = tls.as_ref().ok_or(TransportError::NoTlsSetup)?;
-            Some(Box::new(setup.start().map_err(TransportError::Tls)?))
+            Some(Box::new(start_tls(setup).map_err(TransportError::Tls)?))
         } else {
             None
         };
@@ -423,6 +422,14 @@ impl Driver {
     }
 }
 
+/// A new rustls connection for a session, its outgoing plaintext unbounded: the core bounds
+/// what it hands out, and rustls must not refuse part of a flight.
+fn start_tls(setup: &TlsSetup) -> Result<ClientConnection, rustls::Error> {
+    let mut conn = setup.connection()?;
+    conn.set_buffer_limit(None);
+    Ok(conn)
+}
+
 /// What one poll said about a socket.
 #[derive(Clone, Copy, Debug)]
 struct Readiness {
@@ -479,7 +486,7 @@ impl Session {
         let Some(setup) = &self.setup else {
             return self.fail(ctx, TransportError::NoTlsSetup);
         };
-        match setup.start() {
+        match start_tls(setup) {
             Ok(conn) => {
                 self.tls = Some(Box::new(conn));
                 self.handshaking = true;
@@ -644,7 +651,7 @@ impl Session {
         let mut progress = false;
         if let Some(tls) = self.tls.as_mut() {
             if !self.out.is_empty() {
-                // Unbounded buffer (see `TlsSetup::start`): all of it is taken.
+                // Unbounded buffer (see `start_tls`): all of it is taken.
                 if let Err(e) = tls.writer().write_all(&self.out[self.out_pos..]) {
                     return self.fail(ctx, TransportError::Io(e));
                 }
