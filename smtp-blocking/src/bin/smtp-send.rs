@@ -34,7 +34,8 @@ use smtp_blocking::smtp_proto::{
     UsageError,
 };
 use smtp_blocking::{
-    ClientOptions, MessageReport, Outcome, RecipientStatus, SendError, SmtpClient, TlsError,
+    ClientOptions, MessageReport, Outcome, RecipientStatus, SendError, SmtpClient, TlsConfigError,
+    TlsError,
 };
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -531,8 +532,10 @@ fn error_code(e: &SendError) -> u8 {
     }
     match e {
         SendError::Connect { .. } | SendError::Io { .. } => EX_TEMPFAIL,
-        SendError::Tls(TlsError::CaFile { .. }) => EX_NOINPUT,
-        SendError::Tls(TlsError::InvalidServerName(_)) => EX_USAGE,
+        SendError::TlsConfig(TlsConfigError::InvalidServerName { .. }) => EX_USAGE,
+        SendError::TlsConfig(TlsConfigError::Rustls(_)) => EX_SOFTWARE,
+        // A CA (or client certificate) file unreadable, not PEM, or without a certificate.
+        SendError::TlsConfig(_) => EX_NOINPUT,
         SendError::Tls(TlsError::Io(_) | TlsError::HandshakeTimeout) => EX_TEMPFAIL,
         SendError::Tls(_) => EX_NOPERM,
         SendError::Session(e) => session_code(e),
