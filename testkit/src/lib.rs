@@ -9,7 +9,7 @@
 //! | --- | --- | --- |
 //! | [`SmtpSink`] | Postfix `smtp-sink` | fast sink, PIPELINING, LMTP, scripted 4xx/5xx per command |
 //! | [`Exim`] | Exim 4 (`exim4 -bdf` / `-bs`) | full MTA: CHUNKING, SMTPUTF8, STARTTLS, AUTH (PLAIN, LOGIN, CRAM-MD5), SIZE |
-//! | [`Aiosmtpd`] | Python aiosmtpd (`peers/aiosmtpd_server.py`) | records envelope + bytes; AUTH, STARTTLS, implicit TLS |
+//! | [`Aiosmtpd`] | Python aiosmtpd (`peers/aiosmtpd_server.py`) | records envelope + bytes; AUTH (PLAIN, LOGIN, SCRAM-SHA-1/-256 by scramp), STARTTLS, implicit TLS |
 //! | [`OpenSmtpd`] | OpenBSD `smtpd` | another full MTA (one instance at a time per machine) |
 //!
 //! The programs are installed by `ci/install-peers.sh`. Where they are is
@@ -52,7 +52,7 @@ mod opensmtpd;
 pub mod raw;
 mod sink;
 
-pub use aiosmtpd::{Aiosmtpd, AiosmtpdBuilder, AiosmtpdMessage};
+pub use aiosmtpd::{Aiosmtpd, AiosmtpdBuilder, AiosmtpdMechanism, AiosmtpdMessage};
 pub use cert::TestCert;
 pub use exim::{Exim, EximBuilder, EximConfig, EximMessage};
 pub use opensmtpd::{OpenSmtpd, OpenSmtpdBuilder, OpenSmtpdMessage};
