@@ -51,6 +51,10 @@ SCRAM_MECHANISMS = ("SCRAM-SHA-1", "SCRAM-SHA-256")
 SCRAM_ITERATIONS = 4096
 
 
+# AuthResult(success=False) defaults to handled=True, which means "the reply
+# was sent already"; handled=False makes aiosmtpd send `message`, or 535.
+
+
 class Authenticated:
     """session.auth_data after a successful AUTH: who, and by which mechanism.
 
@@ -119,13 +123,13 @@ class Scram:
                 first = base64.b64decode(args[1], validate=True)
             except binascii.Error:
                 return AuthResult(
-                    success=False, message="501 5.5.2 Can't decode base64"
+                    success=False, handled=False, message="501 5.5.2 Can't decode base64"
                 )
         try:
             exchange.set_client_first(first.decode("utf-8"))
             server_first = exchange.get_server_first()
         except (self.scramp.ScramException, UnicodeDecodeError):
-            return AuthResult(success=False)
+            return AuthResult(success=False, handled=False)
         final = await server.challenge_auth(server_first)
         if final is MISSING:
             return AuthResult(success=False, handled=True)
@@ -133,7 +137,7 @@ class Scram:
             exchange.set_client_final(final.decode("utf-8"))
         except (self.scramp.ScramException, UnicodeDecodeError):
             # A wrong proof means a wrong password: 535 (RFC 4954 6).
-            return AuthResult(success=False)
+            return AuthResult(success=False, handled=False)
         server_final = exchange.get_server_final()
         if self.wrong_signature:
             # A server that does not know the password cannot compute v=;
@@ -145,7 +149,9 @@ class Scram:
             return AuthResult(success=False, handled=True)
         if done != b"":
             # RFC 4954 4: the answer to server-final data is an empty line.
-            return AuthResult(success=False, message="501 5.5.2 Expected an empty response")
+            return AuthResult(
+                success=False, handled=False, message="501 5.5.2 Expected an empty response"
+            )
         return AuthResult(success=True, auth_data=Authenticated(self.user, name))
 
 
@@ -234,7 +240,7 @@ def make_authenticator(user, password):
             and (auth_data.login, auth_data.password) == want
         )
         if not ok:
-            return AuthResult(success=False)
+            return AuthResult(success=False, handled=False)
         return AuthResult(success=True, auth_data=Authenticated(user, mechanism))
 
     return authenticator

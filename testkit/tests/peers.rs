@@ -300,6 +300,19 @@ fn aiosmtpd_records_envelope_and_bytes() {
     assert_eq!(m.data, BODY);
 }
 
+/// RFC 4954 6: a wrong password gets 535 (the peer once sent no reply at all).
+#[test]
+fn aiosmtpd_wrong_password_gets_535() {
+    let srv = peer_or_skip!(Aiosmtpd::builder().auth_user("user", "secret").start());
+    let mut c = Conn::connect(srv.addr()).unwrap();
+    ehlo(&mut c);
+    let r = c
+        .cmd(&format!("AUTH PLAIN {}", b64(b"\0user\0wrong")))
+        .unwrap();
+    assert_eq!(r.code, 535, "{r:?}");
+    c.expect("QUIT", 221).unwrap();
+}
+
 /// `auth_mechanisms` offers exactly what it names: SCRAM instead of, or
 /// beside, PLAIN and LOGIN, on a plaintext connection.
 #[test]
