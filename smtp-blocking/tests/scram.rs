@@ -126,3 +126,48 @@ fn scram_wrong_password_is_auth_failed_535() {
         assert!(server.messages().unwrap().is_empty());
     }
 }
+
+/// RFC 5802 2.2 and 5.1 with RFC 4013 on both sides: scramp derives its keys from the SASLprep
+/// of the password it was given and prepares the user name it receives; the client prepares
+/// what it was given. So credentials typed in another Unicode form log in: `Ⅸ` (U+2168) for a
+/// server that stored `I<soft hyphen>X`, a decomposed `é` for a composed one, full-width letters
+/// in the user name. Raw UTF-8 would give other keys, and 535.
+#[test]
+fn scram_saslprep_non_ascii_password_forms_authenticate() {
+    for (stored_user, stored, typed_user, typed) in [
+        (USER, "I\u{00AD}X", USER, "\u{2168}"),
+        (
+            USER,
+            "caf\u{00E9} cr\u{00E8}me",
+            USER,
+            "cafe\u{0301} cre\u{0300}me",
+        ),
+        (
+            "user",
+            PASSWORD,
+            "\u{FF55}\u{FF53}\u{FF45}\u{FF52}",
+            PASSWORD,
+        ),
+    ] {
+        let server = peer_or_skip!(Aiosmtpd::builder()
+            .auth_user(stored_user, stored)
+            .auth_mechanisms(&[AiosmtpdMechanism::ScramSha256])
+            .require_auth(true)
+            .start());
+        let mut o = options(server.port(), T);
+        let mut a = AuthConfig::new(Credentials::Password {
+            username: typed_user.into(),
+            password: Secret::new(typed.into()),
+        });
+        a.mechanisms = vec![Mechanism::ScramSha256];
+        o.config.auth = Some(a);
+        let mut client = SmtpClient::connect(o).unwrap_or_else(|e| panic!("{typed:?}: {e:?}"));
+        client
+            .send_bytes(envelope("a@example.org", &["b@example.net"]), b"hi\r\n")
+            .unwrap();
+        client.quit().unwrap();
+        let m = &server.wait_for_messages(1, T).unwrap()[0];
+        assert_eq!(m.auth_login.as_deref(), Some(stored_user));
+        assert_eq!(m.auth_mechanism.as_deref(), Some("SCRAM-SHA-256"));
+    }
+}
