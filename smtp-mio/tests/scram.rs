@@ -41,10 +41,7 @@ fn session(addr: SocketAddr, password: &str, mechanisms: &[Mechanism], body: &[u
     });
     auth.mechanisms = mechanisms.to_vec();
     config.auth = Some(auth);
-    // nonce: until Driver::connect draws one
-    let mut nonce = vec![0u8; 32];
-    getrandom::fill(&mut nonce).unwrap();
-    config.auth.as_mut().unwrap().nonce = nonce;
+    // No nonce here: `Driver::connect` draws a fresh one for every connection.
 
     let mut driver = Driver::new().unwrap();
     let token = driver.connect(addr, config, None).unwrap();
