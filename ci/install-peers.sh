@@ -7,7 +7,9 @@
 #     with `dpkg -x` into $PEERS_DIR/postfix (postfix itself conflicts with
 #     exim4, so it is never installed as a package).
 #   - OpenSMTPD's smtpd, likewise extracted into $PEERS_DIR/opensmtpd.
-#   - aiosmtpd (Python), pip-installed into the venv $PEERS_DIR/venv.
+#   - aiosmtpd (Python), pip-installed into the venv $PEERS_DIR/venv, with
+#     scramp beside it (the server side of SCRAM, for the aiosmtpd peer's
+#     SCRAM-SHA-1 / SCRAM-SHA-256 AUTH handlers).
 #
 # Idempotent: each step checks whether its result is already present.
 # Environment:
@@ -18,6 +20,7 @@ set -euo pipefail
 PEERS_DIR="${SMTP_PEERS_DIR:-/opt/smtp-peers}"
 PYTHON="${PYTHON:-python3}"
 AIOSMTPD_VERSION="1.4.6"
+SCRAMP_VERSION="1.5.0"
 export DEBIAN_FRONTEND=noninteractive
 
 log() { printf 'install-peers: %s\n' "$*" >&2; }
@@ -127,13 +130,19 @@ if ! "$VENV/bin/python" -c "import aiosmtpd, sys; sys.exit(aiosmtpd.__version__ 
     "$PYTHON" -m venv "$VENV"
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check "aiosmtpd==$AIOSMTPD_VERSION"
 fi
+# Checked on its own, so that a venv made before scramp was added gains it
+# without being rebuilt.
+if ! "$VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('scramp') != '$SCRAMP_VERSION')" 2>/dev/null; then
+    log "installing scramp==$SCRAMP_VERSION into $VENV"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check "scramp==$SCRAMP_VERSION"
+fi
 
 # -------------------------------------------------------------------- report
 EXIM="$(command -v exim4 || echo /usr/sbin/exim4)"
 log "exim:      $EXIM ($("$EXIM" -bV 2>/dev/null | head -n1))"
 log "smtp-sink: $PEERS_DIR/postfix/usr/sbin/smtp-sink"
 log "smtpd:     $PEERS_DIR/opensmtpd/usr/sbin/smtpd"
-log "aiosmtpd:  $VENV/bin/python -m aiosmtpd ($AIOSMTPD_VERSION)"
+log "aiosmtpd:  $VENV/bin/python -m aiosmtpd ($AIOSMTPD_VERSION, scramp $SCRAMP_VERSION)"
 echo "SMTP_PEERS_DIR=$PEERS_DIR"
 if [ -n "${GITHUB_ENV:-}" ]; then
     echo "SMTP_PEERS_DIR=$PEERS_DIR" >>"$GITHUB_ENV"

@@ -7,11 +7,11 @@ use crate::error::{SendError, TlsError};
 use crate::options::ClientOptions;
 use crate::report::{MessageReport, Outcome, RecipientReport, RecipientStatus};
 use crate::stream::{self, Stream};
-use rustls::pki_types::ServerName;
 use smtp_proto::sasl::Mechanism;
 use smtp_proto::{
     Capabilities, Client, CommandId, Direction, Envelope, Event, MessageId, Reply, Stage, Timestamp,
 };
+use smtp_transport::TlsSetup;
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::sync::Arc;
@@ -55,8 +55,9 @@ pub struct SmtpClient {
     /// Wire bytes taken from the core and not yet written.
     out: Vec<u8>,
     input: Vec<u8>,
-    tls_config: Option<Arc<rustls::ClientConfig>>,
-    server_name: Option<ServerName<'static>>,
+    /// Built at connect when TLS may be used (implicit TLS, or a STARTTLS policy other than
+    /// `Never`).
+    tls: Option<TlsSetup>,
     tls_requested: bool,
     /// What ended the session on this side (I/O, TLS), which the core only sees as a close.
     failure: Option<SendError>,
@@ -86,25 +87,14 @@ impl SmtpClient {
             ..
         } = options.clone();
         let wants_tls = config.implicit_tls || config.tls != smtp_proto::TlsPolicy::Never;
-        let (tls_config, server_name) = if wants_tls {
-            (
-                Some(stream::client_config(&tls)?),
-                Some(stream::server_name(&host)?),
-            )
+        let tls = if wants_tls {
+            Some(TlsSetup::from_options(&tls, &host)?)
         } else {
-            (None, None)
+            None
         };
-        if let Some(auth) = &mut config.auth {
-            if auth.nonce.is_empty() {
-                // SCRAM's client nonce; the core reads no random source.
-                let mut nonce = vec![0u8; 24];
-                getrandom::fill(&mut nonce).map_err(|e| SendError::Io {
-                    stage: Stage::Auth,
-                    source: Arc::new(io::Error::other(e.to_string())),
-                })?;
-                auth.nonce = nonce;
-            }
-        }
+        // SCRAM's client nonce, fresh for this connection whatever the caller's options carried
+        // (RFC 5802 9); the core reads no random source.
+        smtp_transport::renew_nonce(&mut config)?;
         let implicit = config.implicit_tls;
         let tcp = stream::connect_tcp(&options)?;
         let epoch = Instant::now();
@@ -115,8 +105,7 @@ impl SmtpClient {
             epoch,
             out: Vec::new(),
             input: vec![0; CHUNK],
-            tls_config,
-            server_name,
+            tls,
             tls_requested: false,
             failure: None,
             closed: None,
@@ -551,9 +540,9 @@ impl SmtpClient {
             .poll_timeout()
             .unwrap_or(now.saturating_add(budget));
         let deadline = deadline.to_instant(self.epoch);
-        let result = match (self.tls_config.clone(), self.server_name.clone()) {
-            (Some(config), Some(name)) => self.stream.upgrade(config, name, deadline),
-            _ => Err(TlsError::InvalidServerName(String::new())),
+        let result = match &self.tls {
+            Some(setup) => self.stream.upgrade(setup, deadline),
+            None => Err(TlsError::Unconfigured),
         };
         let now = self.now();
         match result.and_then(|()| {

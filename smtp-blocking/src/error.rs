@@ -3,9 +3,9 @@
 
 use crate::report::MessageReport;
 use smtp_proto::{Reply, Stage, UsageError};
+use smtp_transport::{NonceError, TlsConfigError};
 use std::fmt;
 use std::io;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Why connecting, sending or another operation failed.
@@ -31,8 +31,12 @@ pub enum SendError {
         /// The error.
         source: Arc<io::Error>,
     },
-    /// TLS could not be set up: bad CA file, invalid server name, failed handshake or
-    /// certificate verification.
+    /// The TLS configuration could not be built from [`crate::ClientOptions::tls`] and
+    /// [`crate::ClientOptions::host`] (a CA or client certificate file unreadable or empty, an
+    /// invalid server name, …): the caller's to fix. Nothing was sent; no connection was made.
+    TlsConfig(TlsConfigError),
+    /// The TLS handshake failed on the connection: certificate not trusted, name mismatch,
+    /// alert from the server, connection lost, timeout.
     Tls(TlsError),
     /// The session ended with an error: a refusal it cannot go on after (greeting, EHLO,
     /// required STARTTLS, AUTH), a 421, a timeout naming the stage, a malformed reply, or the
@@ -47,6 +51,9 @@ pub enum SendError {
     /// Reading the message body from the caller's reader failed. The connection was closed
     /// so that the server cannot take a truncated message.
     Body(Arc<io::Error>),
+    /// No SCRAM nonce could be drawn: the operating system's random source failed. Nothing
+    /// was sent; no connection was made.
+    Nonce(NonceError),
     /// The session awaits nothing, yet the operation is unfinished. This is a bug in this crate
     /// or in `smtp-proto`; please report it.
     Stalled,
@@ -61,6 +68,7 @@ impl SendError {
             SendError::Tls(_) => Some(Stage::StartTls),
             SendError::Session(e) => e.stage(),
             SendError::Usage(_) | SendError::Stalled | SendError::Body(_) => None,
+            SendError::TlsConfig(_) | SendError::Nonce(_) => None,
             SendError::Rejected(report) => report.rejection_stage(),
         }
     }
@@ -98,6 +106,7 @@ impl fmt::Display for SendError {
                     "connection failed while waiting for the {stage} reply: {source}"
                 )
             }
+            SendError::TlsConfig(e) => write!(f, "TLS configuration: {e}"),
             SendError::Tls(e) => write!(f, "TLS: {e}"),
             SendError::Session(e) => e.fmt(f),
             SendError::Usage(e) => e.fmt(f),
@@ -109,6 +118,7 @@ impl fmt::Display for SendError {
                 _ => f.write_str("message refused"),
             },
             SendError::Body(e) => write!(f, "reading the message body failed: {e}"),
+            SendError::Nonce(e) => e.fmt(f),
             SendError::Stalled => f.write_str("the session stalled (a bug: please report it)"),
         }
     }
@@ -136,9 +146,11 @@ impl std::error::Error for SendError {
         match self {
             SendError::Connect { source, .. } | SendError::Io { source, .. } => Some(&**source),
             SendError::Body(source) => Some(&**source),
+            SendError::TlsConfig(e) => Some(e),
             SendError::Tls(e) => Some(e),
             SendError::Session(e) => Some(e),
             SendError::Usage(e) => Some(e),
+            SendError::Nonce(e) => Some(e),
             _ => None,
         }
     }
@@ -156,44 +168,51 @@ impl From<smtp_proto::Error> for SendError {
     }
 }
 
+impl From<NonceError> for SendError {
+    fn from(e: NonceError) -> Self {
+        SendError::Nonce(e)
+    }
+}
+
+impl From<TlsConfigError> for SendError {
+    fn from(e: TlsConfigError) -> Self {
+        SendError::TlsConfig(e)
+    }
+}
+
 impl From<TlsError> for SendError {
     fn from(e: TlsError) -> Self {
         SendError::Tls(e)
     }
 }
 
-/// Why TLS could not be set up.
+/// Why the TLS handshake on a connection failed. (A configuration that could not be built is
+/// a [`SendError::TlsConfig`] instead, before any connection.)
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum TlsError {
-    /// The CA file could not be read or holds no PEM certificate.
-    CaFile {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: Arc<io::Error>,
-    },
-    /// The server name is neither a valid DNS name nor an IP address.
-    InvalidServerName(String),
-    /// rustls refused the configuration or the handshake failed (certificate not trusted, name
+    /// rustls refused to start or the handshake failed (certificate not trusted, name
     /// mismatch, no common protocol version, alert from the server, …).
     Rustls(rustls::Error),
     /// The connection failed or closed during the handshake.
     Io(Arc<io::Error>),
     /// The handshake did not complete before the deadline.
     HandshakeTimeout,
+    /// The core asked for TLS on a session configured never to use it (`TlsPolicy::Never`
+    /// without implicit TLS), so no configuration was built. A bug in this crate or in
+    /// `smtp-proto`; please report it.
+    Unconfigured,
 }
 
 impl fmt::Display for TlsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TlsError::CaFile { path, source } => {
-                write!(f, "cannot use CA file {}: {source}", path.display())
-            }
-            TlsError::InvalidServerName(n) => write!(f, "invalid TLS server name {n:?}"),
             TlsError::Rustls(e) => write!(f, "handshake failed: {e}"),
             TlsError::Io(e) => write!(f, "connection failed during the handshake: {e}"),
             TlsError::HandshakeTimeout => f.write_str("handshake timed out"),
+            TlsError::Unconfigured => {
+                f.write_str("TLS requested on a session configured without it (a bug)")
+            }
         }
     }
 }
@@ -201,7 +220,7 @@ impl fmt::Display for TlsError {
 impl std::error::Error for TlsError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            TlsError::CaFile { source, .. } | TlsError::Io(source) => Some(&**source),
+            TlsError::Io(source) => Some(&**source),
             TlsError::Rustls(e) => Some(e),
             _ => None,
         }

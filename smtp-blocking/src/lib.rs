@@ -17,8 +17,15 @@
 //! - The transcript ([`smtp_proto::Config::transcript`]) is logged through the `log` facade at
 //!   debug level under the target [`TRANSCRIPT_TARGET`], AUTH exchanges redacted by the core.
 //!
-//! TLS: certificates are verified against the `webpki-roots` roots, or a PEM CA file
-//! ([`TlsOptions::ca_file`]); the name checked (and sent as SNI) is [`ClientOptions::host`].
+//! TLS: configured by [`TlsOptions`], shared with the other adapters through `smtp-transport`:
+//! certificates are verified against the `webpki-roots` roots, or only a PEM CA file's
+//! ([`TlsOptions::ca_file`]); a client certificate can be presented
+//! ([`TlsOptions::client_certificate`]); the name checked (and sent as SNI) is
+//! [`ClientOptions::host`]. A configuration that cannot be built is a
+//! [`SendError::TlsConfig`] with a [`TlsConfigError`] naming the file or the name.
+//!
+//! SCRAM: every [`SmtpClient::connect`] draws a fresh client nonce (RFC 5802 9), whatever
+//! nonce the options' `Config` carried.
 //!
 //! [`demo_server`] is a small receiving server on 127.0.0.1, for `smtp-send --demo`, examples
 //! and tests.
@@ -35,8 +42,9 @@ mod stream;
 
 pub use client::{SmtpClient, TRANSCRIPT_TARGET};
 pub use error::{SendError, TlsError};
-pub use options::{ClientOptions, TlsOptions};
+pub use options::ClientOptions;
 pub use report::{MessageReport, Outcome, RecipientReport, RecipientStatus};
+pub use smtp_transport::{ClientCertificate, NonceError, PemFile, TlsConfigError, TlsOptions};
 
 pub use rustls;
 pub use smtp_proto;

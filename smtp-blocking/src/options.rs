@@ -1,8 +1,7 @@
 //! [`ClientOptions`]: where to connect and how.
 
 use smtp_proto::{ClientName, Config};
-use std::path::PathBuf;
-use std::sync::Arc;
+use smtp_transport::TlsOptions;
 use std::time::Duration;
 
 /// Where to connect, and the session's configuration.
@@ -22,7 +21,12 @@ pub struct ClientOptions {
     pub config: Config,
     /// How long to wait for each TCP connection attempt. Default 30 s.
     pub connect_timeout: Duration,
-    /// Certificate verification.
+    /// Which certificates to trust and which to present: `smtp-transport`'s [`TlsOptions`],
+    /// shared with the other adapters. The rustls configuration is built from them at
+    /// [`SmtpClient::connect`](crate::SmtpClient::connect), only when TLS may be used. To
+    /// build it once for many connections to one server, set
+    /// `tls = TlsOptions::with_client_config(tls.build()?)` and clone the options: each
+    /// connection then shares that one configuration.
     pub tls: TlsOptions,
 }
 
@@ -38,19 +42,4 @@ impl ClientOptions {
             tls: TlsOptions::default(),
         }
     }
-}
-
-/// How the server's certificate is checked.
-#[derive(Clone, Debug, Default)]
-#[non_exhaustive]
-pub struct TlsOptions {
-    /// Trust only the certificates in this PEM file instead of the built-in web PKI roots
-    /// (`webpki-roots`).
-    pub ca_file: Option<PathBuf>,
-    /// Accept any certificate, for any name. The connection is then encrypted but not
-    /// authenticated: anyone on the path can read and change it. For tests only.
-    pub danger_accept_invalid_certs: bool,
-    /// A complete rustls configuration to use instead of the above (client certificates, custom
-    /// verifiers, ALPN, …).
-    pub client_config: Option<Arc<rustls::ClientConfig>>,
 }

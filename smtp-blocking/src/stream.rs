@@ -1,14 +1,9 @@
-//! The connection: TCP, then possibly TLS; and the rustls configuration.
+//! The connection: TCP, then possibly TLS (configured by `smtp-transport`).
 
 use crate::error::{SendError, TlsError};
-use crate::options::{ClientOptions, TlsOptions};
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{
-    ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore, SignatureScheme,
-};
+use crate::options::ClientOptions;
+use rustls::ClientConnection;
+use smtp_transport::TlsSetup;
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
@@ -47,16 +42,11 @@ impl Stream {
     }
 
     /// Wraps the TCP connection in TLS and completes the handshake before `deadline`.
-    pub(crate) fn upgrade(
-        &mut self,
-        config: Arc<ClientConfig>,
-        name: ServerName<'static>,
-        deadline: Instant,
-    ) -> Result<(), TlsError> {
+    pub(crate) fn upgrade(&mut self, setup: &TlsSetup, deadline: Instant) -> Result<(), TlsError> {
         let Stream::Plain(mut sock) = std::mem::replace(self, Stream::Gone) else {
             return Err(TlsError::Io(Arc::new(gone())));
         };
-        let mut conn = ClientConnection::new(config, name).map_err(TlsError::Rustls)?;
+        let mut conn = setup.connection().map_err(TlsError::Rustls)?;
         while conn.is_handshaking() {
             let remaining = deadline.saturating_duration_since(Instant::now());
             if remaining.is_zero() {
@@ -167,118 +157,4 @@ pub(crate) fn connect_tcp(options: &ClientOptions) -> Result<TcpStream, SendErro
         }
     }
     Err(fail(last))
-}
-
-/// The server name for SNI and the certificate check: a DNS name, or an IP address (checked
-/// against the certificate's IP SANs).
-pub(crate) fn server_name(host: &str) -> Result<ServerName<'static>, TlsError> {
-    // `[2001:db8::1]` is how a user may write an IPv6 literal.
-    let bare = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
-    ServerName::try_from(bare.to_string())
-        .map_err(|_| TlsError::InvalidServerName(host.to_string()))
-}
-
-fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
-}
-
-/// The rustls configuration from the options: web PKI roots, or the CA file's certificates, or
-/// no verification at all when asked for by its dangerous name.
-pub(crate) fn client_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, TlsError> {
-    if let Some(config) = &options.client_config {
-        return Ok(config.clone());
-    }
-    let provider = provider();
-    let builder = ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .map_err(TlsError::Rustls)?;
-    let config = if options.danger_accept_invalid_certs {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
-            .with_no_client_auth()
-    } else {
-        let mut roots = RootCertStore::empty();
-        match &options.ca_file {
-            Some(path) => {
-                let ca_error = |source: io::Error| TlsError::CaFile {
-                    path: path.clone(),
-                    source: Arc::new(source),
-                };
-                let certs = CertificateDer::pem_file_iter(path).map_err(|e| {
-                    ca_error(io::Error::new(io::ErrorKind::InvalidData, e.to_string()))
-                })?;
-                for cert in certs {
-                    let cert = cert.map_err(|e| {
-                        ca_error(io::Error::new(io::ErrorKind::InvalidData, e.to_string()))
-                    })?;
-                    roots.add(cert).map_err(|e| {
-                        ca_error(io::Error::new(io::ErrorKind::InvalidData, e.to_string()))
-                    })?;
-                }
-                if roots.is_empty() {
-                    return Err(ca_error(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        "no PEM certificate in the file",
-                    )));
-                }
-            }
-            None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
-        }
-        builder.with_root_certificates(roots).with_no_client_auth()
-    };
-    Ok(Arc::new(config))
-}
-
-/// Accepts any certificate (but still checks the handshake signatures, so the peer holds the
-/// key of the certificate it sent). Reached only through `danger_accept_invalid_certs`.
-#[derive(Debug)]
-struct AcceptAnyCertificate(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for AcceptAnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
 }

@@ -367,39 +367,6 @@ fn chunking_without_pipelining_multi_chunk() {
     assert_eq!(content, body);
 }
 
-/// RFC 5802 5.1: the SCRAM client nonce comes from the OS random source (the core reads none):
-/// present, long enough, and different on each connection.
-#[test]
-fn scram_nonce_is_random() {
-    use base64::Engine as _;
-    use smtp_blocking::smtp_proto::sasl::Credentials;
-    use smtp_blocking::smtp_proto::{AuthConfig, Secret};
-    let mut nonces = Vec::new();
-    for _ in 0..2 {
-        let mock = Mock::start(|peer| {
-            peer.hello(&["AUTH SCRAM-SHA-256"]);
-            let line = peer.expect("AUTH SCRAM-SHA-256 ");
-            line.split_whitespace().nth(2).unwrap().to_string()
-        });
-        let mut o = options(mock.port, Duration::from_secs(2));
-        o.config.auth = Some(AuthConfig::new(Credentials::Password {
-            username: "tester".into(),
-            password: Secret::new("pw".into()),
-        }));
-        // The mock hangs up after the client-first message.
-        assert!(SmtpClient::connect(o).is_err());
-        let first = base64::engine::general_purpose::STANDARD
-            .decode(mock.join())
-            .unwrap();
-        let first = String::from_utf8(first).unwrap();
-        let nonce = first.rsplit("r=").next().unwrap().to_string();
-        assert!(first.starts_with("n,,n=tester,r="), "{first}");
-        assert!(nonce.len() >= 24, "{nonce}");
-        nonces.push(nonce);
-    }
-    assert_ne!(nonces[0], nonces[1]);
-}
-
 /// RFC 5321 3.8: a server that answers 421 in the middle of the content and hangs up: the
 /// error is the 421 (transient), not just a broken pipe.
 #[test]

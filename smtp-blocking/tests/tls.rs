@@ -8,7 +8,7 @@ use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair}
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
 use smtp_blocking::smtp_proto::{ClientName, Error, TlsPolicy};
-use smtp_blocking::{ClientOptions, SendError, SmtpClient, TlsError};
+use smtp_blocking::{ClientOptions, PemFile, SendError, SmtpClient, TlsConfigError, TlsError};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
@@ -239,21 +239,95 @@ fn starttls_response_injection_refused() {
     assert!(mock.join().is_empty(), "no ClientHello may follow");
 }
 
-/// The CA file must exist and hold a certificate.
-#[test]
-fn bad_ca_file() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
+fn unused_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
-        .port();
-    let mut o = ClientOptions::new("127.0.0.1", port, ClientName::parse("client.test").unwrap());
+        .port()
+}
+
+/// The CA file must exist: the error names it and what it was for, before any connection.
+#[test]
+fn bad_ca_file() {
+    let wire = Tripwire::new();
+    let mut o = ClientOptions::new(
+        "127.0.0.1",
+        wire.port,
+        ClientName::parse("client.test").unwrap(),
+    );
     o.tls.ca_file = Some("/nonexistent/ca.pem".into());
     let err = SmtpClient::connect(o).unwrap_err();
     assert!(
-        matches!(err, SendError::Tls(TlsError::CaFile { .. })),
+        matches!(
+            &err,
+            SendError::TlsConfig(TlsConfigError::Unreadable {
+                file: PemFile::CaCertificates,
+                path,
+                ..
+            }) if path.to_str() == Some("/nonexistent/ca.pem")
+        ),
         "{err:?}"
     );
+    assert!(!wire.was_connected(), "connected despite the bad CA file");
+}
+
+/// A CA file with no certificate in it (here, a private key) is refused as such.
+#[test]
+fn ca_file_without_a_certificate() {
+    let pki = pki("nocert", &["127.0.0.1"]);
+    let key_only = pki.ca_file.with_file_name("key-only.pem");
+    std::fs::write(&key_only, KeyPair::generate().unwrap().serialize_pem()).unwrap();
+    let mut o = ClientOptions::new(
+        "127.0.0.1",
+        unused_port(),
+        ClientName::parse("client.test").unwrap(),
+    );
+    o.tls.ca_file = Some(key_only);
+    let err = SmtpClient::connect(o).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            SendError::TlsConfig(TlsConfigError::NothingFound {
+                file: PemFile::CaCertificates,
+                ..
+            })
+        ),
+        "{err:?}"
+    );
+}
+
+/// A host that cannot be a TLS server name is refused before connecting, with the name.
+#[test]
+fn host_that_is_no_tls_server_name() {
+    let mut o = ClientOptions::new(
+        "bad_name!",
+        unused_port(),
+        ClientName::parse("client.test").unwrap(),
+    );
+    o.config.tls = TlsPolicy::Required;
+    let err = SmtpClient::connect(o).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            SendError::TlsConfig(TlsConfigError::InvalidServerName { name }) if name == "bad_name!"
+        ),
+        "{err:?}"
+    );
+}
+
+/// Without TLS (policy `Never`), the TLS options are not even looked at.
+#[test]
+fn tls_never_reads_no_ca_file() {
+    let mock = Mock::start(|peer| {
+        peer.hello(&[]);
+        peer.expect("QUIT");
+        peer.send("221 bye\r\n");
+    });
+    let mut o = options(mock.port, T);
+    o.tls.ca_file = Some("/nonexistent/ca.pem".into());
+    SmtpClient::connect(o).unwrap().quit().unwrap();
+    mock.join();
 }
 
 /// smtp-send: --starttls required with --ca-file succeeds (0); without it the certificate is

@@ -26,7 +26,7 @@
 //! Every try ends: the core bounds each stage with a deadline, and tries are bounded, so a run
 //! ends too.
 
-use crate::{Driver, DriverEvent, TlsSetup, Token};
+use crate::{Driver, DriverEvent, TlsSetup, Token, TransportError};
 use smtp_proto::{Config, Envelope, Error, Event, MessageId, Rejection, Reply, UsageError};
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
@@ -58,7 +58,8 @@ pub struct BulkConfig {
     pub window: usize,
     /// Tries per message, the first included, for messages whose session failed. Default 3.
     pub attempts: u32,
-    /// The session configuration for every connection (a fresh SASL nonce is drawn for each).
+    /// The session configuration for every connection (`Driver::connect` draws a fresh SCRAM
+    /// nonce for each).
     pub session: Config,
     /// TLS for STARTTLS (when `session.tls` asks for it) or implicit TLS.
     pub tls: Option<TlsSetup>,
@@ -279,17 +280,13 @@ where
         self.retry.pop_front().or_else(|| self.lookahead.take())
     }
 
-    fn open(&mut self) -> io::Result<Token> {
-        let mut session = self.config.session.clone();
-        if let Some(auth) = session.auth.as_mut() {
-            // SCRAM's client nonce must be fresh for every exchange.
-            let mut nonce = vec![0; 32];
-            getrandom::fill(&mut nonce).map_err(|e| io::Error::other(e.to_string()))?;
-            auth.nonce = nonce;
-        }
-        let token = self
-            .driver
-            .connect(self.config.server, session, self.config.tls.clone())?;
+    /// Opens one connection. `Driver::connect` draws the session's SCRAM nonce.
+    fn open(&mut self) -> Result<Token, TransportError> {
+        let token = self.driver.connect(
+            self.config.server,
+            self.config.session.clone(),
+            self.config.tls.clone(),
+        )?;
         self.summary.connections += 1;
         self.connecting += 1;
         self.conns.insert(token, Conn::default());
@@ -500,12 +497,12 @@ where
     }
 
     /// No connection can be opened and none is open: every message waiting fails.
-    fn fail_all(&mut self, error: io::Error) -> io::Result<()> {
+    fn fail_all(&mut self, error: TransportError) -> io::Result<()> {
         while let Some(pending) = self.take_work() {
             let failure = Failure {
                 content_sent: false,
                 error: None,
-                transport: Some(format!("connect: {error}")),
+                transport: Some(error.to_string()),
             };
             self.report(pending.index, pending.attempts, Outcome::Failed(failure));
         }

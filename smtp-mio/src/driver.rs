@@ -14,11 +14,11 @@
 //! [`Client::handle_tls_established`]; after [`Event::Closed`] it closes the socket and forgets
 //! the session. Both are passed on too.
 
-use crate::tls::TlsSetup;
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 use rustls::ClientConnection;
 use smtp_proto::{Client, Config, Event, Timestamp};
+use smtp_transport::{NonceError, TlsSetup};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::fmt;
@@ -39,21 +39,27 @@ pub enum DriverEvent {
     Transport(TransportError),
 }
 
-/// Why a connection failed.
+/// Why a connection failed: returned by [`Driver::connect`] when the session cannot even start,
+/// or reported as [`DriverEvent::Transport`] when the connection fails underneath a session.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum TransportError {
     /// The TCP connection could not be established.
     Connect(io::Error),
-    /// Reading or writing failed.
+    /// Reading or writing failed (or, from [`Driver::connect`], setting up the socket).
     Io(io::Error),
-    /// TLS failed (handshake, certificate, bad record).
+    /// TLS failed (handshake, certificate, bad record), or rustls could not start a
+    /// connection with the [`TlsSetup`]'s configuration.
     Tls(rustls::Error),
-    /// The core asked for TLS but the session was opened without a [`TlsSetup`].
+    /// TLS was needed (implicit TLS, or the core asked for it after STARTTLS) but the session
+    /// was opened without a [`TlsSetup`].
     NoTlsSetup,
     /// The socket took none of the pending output for [`smtp_proto::Timeouts::data_block`]
     /// (RFC 5321 4.5.3.2.5: the core cannot see writes, so the driver bounds them).
     WriteTimeout,
+    /// No SCRAM nonce could be drawn for the session ([`smtp_transport::renew_nonce`]); only
+    /// from [`Driver::connect`], before any socket is opened.
+    Nonce(NonceError),
 }
 
 impl fmt::Display for TransportError {
@@ -62,15 +68,25 @@ impl fmt::Display for TransportError {
             TransportError::Connect(e) => write!(f, "connect: {e}"),
             TransportError::Io(e) => write!(f, "I/O: {e}"),
             TransportError::Tls(e) => write!(f, "TLS: {e}"),
-            TransportError::NoTlsSetup => f.write_str("STARTTLS agreed but no TLS configuration"),
+            TransportError::NoTlsSetup => f.write_str("TLS needed but no TLS configuration"),
             TransportError::WriteTimeout => {
                 f.write_str("the server stopped reading (write timed out)")
             }
+            TransportError::Nonce(e) => e.fmt(f),
         }
     }
 }
 
-impl std::error::Error for TransportError {}
+impl std::error::Error for TransportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            TransportError::Connect(e) | TransportError::Io(e) => Some(e),
+            TransportError::Tls(e) => Some(e),
+            TransportError::Nonce(e) => Some(e),
+            TransportError::NoTlsSetup | TransportError::WriteTimeout => None,
+        }
+    }
+}
 
 /// Many SMTP sessions driven by one `mio::Poll` on the calling thread.
 ///
@@ -91,7 +107,7 @@ impl std::error::Error for TransportError {}
 ///         }
 ///     }
 /// }
-/// # Ok::<(), std::io::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Driver {
     poll: Poll,
@@ -168,31 +184,40 @@ impl Driver {
     /// Starts a non-blocking TCP connection to `addr` (TCP_NODELAY) with a new session. The
     /// session's greeting deadline runs from now, so it also bounds the connect.
     ///
+    /// `config` gets a fresh SCRAM client nonce first ([`smtp_transport::renew_nonce`]): the
+    /// same `Config` may be cloned for every connection, and a nonce is for one exchange only
+    /// (RFC 5802 9).
+    ///
     /// `tls` is what to use when TLS starts: at once when `config.implicit_tls` (then it is
-    /// required), or when the core asks after STARTTLS. Tokens are never reused.
+    /// required), or when the core asks after STARTTLS. Clones of one [`TlsSetup`] share its
+    /// configuration. Tokens are never reused.
+    ///
+    /// # Errors
+    /// [`TransportError::Nonce`], [`TransportError::NoTlsSetup`] (implicit TLS without `tls`),
+    /// [`TransportError::Tls`] (rustls cannot start a connection with `tls`),
+    /// [`TransportError::Connect`] or [`TransportError::Io`] (the socket). A connect refused
+    /// later is reported as a [`DriverEvent::Transport`] instead.
     pub fn connect(
         &mut self,
         addr: SocketAddr,
-        config: Config,
+        mut config: Config,
         tls: Option<TlsSetup>,
-    ) -> io::Result<Token> {
+    ) -> Result<Token, TransportError> {
+        smtp_transport::renew_nonce(&mut config).map_err(TransportError::Nonce)?;
         let conn = if config.implicit_tls {
-            let setup = tls.as_ref().ok_or_else(|| {
-                io::Error::new(io::ErrorKind::InvalidInput, "implicit TLS needs a TlsSetup")
-            })?;
-            Some(Box::new(setup.start().map_err(io::Error::other)?))
+            let setup = tls.as_ref().ok_or(TransportError::NoTlsSetup)?;
+            Some(Box::new(start_tls(setup).map_err(TransportError::Tls)?))
         } else {
             None
         };
-        let mut stream = TcpStream::connect(addr)?;
-        stream.set_nodelay(true)?;
+        let mut stream = TcpStream::connect(addr).map_err(TransportError::Connect)?;
+        stream.set_nodelay(true).map_err(TransportError::Io)?;
         let token = Token(self.next_token);
         self.next_token += 1;
-        self.poll.registry().register(
-            &mut stream,
-            token,
-            Interest::READABLE | Interest::WRITABLE,
-        )?;
+        self.poll
+            .registry()
+            .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
+            .map_err(TransportError::Io)?;
         let now = self.now();
         let handshaking = conn.is_some();
         let mut session = Session {
@@ -397,6 +422,14 @@ impl Driver {
     }
 }
 
+/// A new rustls connection for a session, its outgoing plaintext unbounded: the core bounds
+/// what it hands out, and rustls must not refuse part of a flight.
+fn start_tls(setup: &TlsSetup) -> Result<ClientConnection, rustls::Error> {
+    let mut conn = setup.connection()?;
+    conn.set_buffer_limit(None);
+    Ok(conn)
+}
+
 /// What one poll said about a socket.
 #[derive(Clone, Copy, Debug)]
 struct Readiness {
@@ -453,7 +486,7 @@ impl Session {
         let Some(setup) = &self.setup else {
             return self.fail(ctx, TransportError::NoTlsSetup);
         };
-        match setup.start() {
+        match start_tls(setup) {
             Ok(conn) => {
                 self.tls = Some(Box::new(conn));
                 self.handshaking = true;
@@ -618,7 +651,7 @@ impl Session {
         let mut progress = false;
         if let Some(tls) = self.tls.as_mut() {
             if !self.out.is_empty() {
-                // Unbounded buffer (see `TlsSetup::start`): all of it is taken.
+                // Unbounded buffer (see `start_tls`): all of it is taken.
                 if let Err(e) = tls.writer().write_all(&self.out[self.out_pos..]) {
                     return self.fail(ctx, TransportError::Io(e));
                 }

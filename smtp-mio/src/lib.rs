@@ -10,6 +10,10 @@
 //! - [`bulk`] sends a queue of messages over K parallel connections, several messages queued per
 //!   connection so the core pipelines them, and gives every message exactly one [`bulk::Outcome`].
 //!
+//! TLS is configured with [`TlsOptions`] and [`TlsSetup`] from `smtp-transport`, shared with the
+//! blocking adapter: build one [`TlsSetup`] per server and hand clones of it to
+//! [`Driver::connect`] (or [`bulk::BulkConfig::tls`]); they share one rustls configuration.
+//!
 //! The adapter stays thin: it never parses a reply or looks at a reply code. What a reply means
 //! is the core's business; this crate moves bytes, keeps time and reacts to
 //! [`smtp_proto::Event`]s.
@@ -19,8 +23,12 @@
 
 pub mod bulk;
 mod driver;
-mod tls;
 
 pub use driver::{Driver, DriverEvent, TransportError};
 pub use mio::Token;
-pub use tls::{TlsSetup, TlsSetupError};
+// TLS configuration is shared with the other adapters: one way to build it, one error.
+pub use smtp_transport::{
+    ClientCertificate, NonceError, PemFile, TlsConfigError, TlsOptions, TlsSetup,
+};
+
+pub use rustls;

@@ -3,7 +3,7 @@
 //! unless `SMTP_REQUIRE_PEERS=1`.
 
 use smtp_mio::bulk::{self, BulkConfig, BulkMessage, Outcome};
-use smtp_mio::TlsSetup;
+use smtp_mio::{TlsOptions, TlsSetup};
 use smtp_proto::{ClientName, Config, Envelope, Mailbox, Timeouts, TlsPolicy};
 use smtp_testkit::{peer_or_skip, Exim, TestCert};
 use std::time::Duration;
@@ -20,7 +20,9 @@ fn starttls_chunking_bulk_to_exim() {
     session.tls = TlsPolicy::Required;
     session.timeouts = Timeouts::uniform(Duration::from_secs(20));
     let mut config = BulkConfig::new(exim.addr(), session);
-    config.tls = Some(TlsSetup::with_roots("localhost", Some(cert.ca_path())).unwrap());
+    config.tls = Some(
+        TlsSetup::from_options(&TlsOptions::with_ca_file(cert.ca_path()), "localhost").unwrap(),
+    );
     config.connections = 3;
     config.window = 8;
     const N: usize = 30;

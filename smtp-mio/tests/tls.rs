@@ -6,7 +6,7 @@ mod support;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use smtp_mio::bulk::{self, BulkConfig, BulkMessage, Outcome};
-use smtp_mio::{Driver, DriverEvent, TlsSetup, TransportError};
+use smtp_mio::{Driver, DriverEvent, TlsOptions, TlsSetup, TransportError};
 use smtp_proto::{ClientName, Config, Envelope, Error, Event, Mailbox, Timeouts, TlsPolicy};
 use smtp_testkit::TestCert;
 use std::sync::Arc;
@@ -61,7 +61,9 @@ fn starttls_required_bulk() {
         ..Script::default()
     });
     let mut bulk = BulkConfig::new(server.addr, session(TlsPolicy::Required, false));
-    bulk.tls = Some(TlsSetup::with_roots("localhost", Some(cert.ca_path())).unwrap());
+    bulk.tls = Some(
+        TlsSetup::from_options(&TlsOptions::with_ca_file(cert.ca_path()), "localhost").unwrap(),
+    );
     bulk.connections = 3;
     let summary = bulk::run(&bulk, messages(60), |r| {
         assert!(matches!(r.outcome, Outcome::Accepted { .. }), "{r:?}")
@@ -88,7 +90,9 @@ fn implicit_tls_bulk() {
         ..Script::default()
     });
     let mut bulk = BulkConfig::new(server.addr, session(TlsPolicy::Never, true));
-    bulk.tls = Some(TlsSetup::with_roots("127.0.0.1", Some(cert.ca_path())).unwrap());
+    bulk.tls = Some(
+        TlsSetup::from_options(&TlsOptions::with_ca_file(cert.ca_path()), "127.0.0.1").unwrap(),
+    );
     bulk.connections = 2;
     let summary = bulk::run(&bulk, messages(40), |r| {
         assert!(matches!(r.outcome, Outcome::Accepted { .. }), "{r:?}")
@@ -109,7 +113,8 @@ fn starttls_wrong_name_fails_with_tls_error() {
         ..Script::default()
     });
     let mut driver = Driver::new().unwrap();
-    let setup = TlsSetup::with_roots("mx.example.com", Some(cert.ca_path())).unwrap();
+    let setup = TlsSetup::from_options(&TlsOptions::with_ca_file(cert.ca_path()), "mx.example.com")
+        .unwrap();
     let token = driver
         .connect(
             server.addr,
@@ -181,7 +186,9 @@ fn large_body_over_tls_with_partial_writes() {
         ..Script::default()
     });
     let mut bulk = BulkConfig::new(server.addr, session(TlsPolicy::Never, true));
-    bulk.tls = Some(TlsSetup::with_roots("localhost", Some(cert.ca_path())).unwrap());
+    bulk.tls = Some(
+        TlsSetup::from_options(&TlsOptions::with_ca_file(cert.ca_path()), "localhost").unwrap(),
+    );
     let line = b"0123456789012345678901234567890123456789012345678901234567890123456789012345\r\n";
     let body: Arc<[u8]> = line.repeat(60_000).into(); // 4.7 MB
     let envelope = Envelope::new(None, [Mailbox::parse("rcpt@example.net").unwrap()]);

@@ -607,6 +607,131 @@ mod scram {
         }
     }
 
+    /// RFC 4013 3, the examples: input, and SASLprep's output or `None` for an error. With
+    /// the `saslprep` feature every row holds; without it, the ASCII rows hold and the others
+    /// are refused as needing SASLprep.
+    const RFC4013_EXAMPLES: &[(&str, Option<&str>)] = &[
+        ("I\u{00AD}X", Some("IX")), // 1: SOFT HYPHEN mapped to nothing
+        ("user", Some("user")),     // 2: no transformation
+        ("USER", Some("USER")),     // 3: case preserved, will not match #2
+        ("\u{00AA}", Some("a")),    // 4: output is NFKC, input in ISO 8859-1
+        ("\u{2168}", Some("IX")),   // 5: output is NFKC, will match #1
+        ("\u{0007}", None),         // 6: prohibited character
+        ("\u{0627}\u{0031}", None), // 7: bidirectional check
+    ];
+
+    /// What `Authenticator::new` must give for one RFC 4013 example in this build.
+    fn expected(input: &str, output: Option<&str>) -> Result<String, SaslError> {
+        match output {
+            _ if !input.is_ascii() && !cfg!(feature = "saslprep") => {
+                Err(SaslError::SaslprepUnavailable)
+            }
+            Some(output) => Ok(output.to_string()),
+            None => Err(SaslError::SaslprepFailed),
+        }
+    }
+
+    /// RFC 4013 3 through SCRAM user names (RFC 5802 5.1 `n`): the prepared name is what goes
+    /// out in client-first; a refused one fails `Authenticator::new`, before anything is sent.
+    #[test]
+    fn saslprep_rfc4013_examples_user_name() {
+        for &(input, output) in RFC4013_EXAMPLES {
+            let got = Authenticator::with_printable_nonce(
+                Mechanism::ScramSha256,
+                &password(input, "pencil"),
+                "nonce",
+            )
+            .map(|mut auth| {
+                let first = bytes(auth.initial_response().unwrap());
+                let first = String::from_utf8(first).unwrap();
+                first
+                    .strip_prefix("n,,n=")
+                    .and_then(|rest| rest.strip_suffix(",r=nonce"))
+                    .unwrap()
+                    .to_string()
+            });
+            assert_eq!(got, expected(input, output), "{input:?}");
+        }
+    }
+
+    /// RFC 4013 3 through SCRAM passwords (RFC 5802 2.2 `Normalize`): each input gives exactly
+    /// the client proof of its prepared output; a refused one fails `Authenticator::new`.
+    #[test]
+    fn saslprep_rfc4013_examples_password() {
+        let client_final = |pass: &str| {
+            Authenticator::with_printable_nonce(
+                Mechanism::ScramSha256,
+                &password("user", pass),
+                RFC7677.nonce,
+            )
+            .map(|mut auth| {
+                auth.initial_response().unwrap();
+                bytes(auth.step(RFC7677.server_first).unwrap())
+            })
+        };
+        for &(input, output) in RFC4013_EXAMPLES {
+            let want = expected(input, output).map(|out| client_final(&out).unwrap());
+            assert_eq!(client_final(input), want, "{input:?}");
+        }
+    }
+
+    /// RFC 5802 2.2 with the RFC 7677 3 vector: `pencil` typed with a soft hyphen inside, or in
+    /// full-width letters, prepares to `pencil`, so the exchange is the RFC's byte for byte and
+    /// the server's signature verifies. Without SASLprep both are refused before sending.
+    #[test]
+    fn saslprep_password_forms_give_rfc7677_exchange() {
+        for typed in [
+            "penc\u{00AD}il",
+            "\u{FF50}\u{FF45}\u{FF4E}\u{FF43}\u{FF49}\u{FF4C}",
+        ] {
+            let auth = Authenticator::with_printable_nonce(
+                Mechanism::ScramSha256,
+                &password("user", typed),
+                RFC7677.nonce,
+            );
+            if !cfg!(feature = "saslprep") {
+                assert_eq!(auth.err(), Some(SaslError::SaslprepUnavailable));
+                continue;
+            }
+            let mut auth = auth.unwrap();
+            assert_eq!(
+                bytes(auth.initial_response().unwrap()),
+                RFC7677.client_first
+            );
+            assert_eq!(
+                bytes(auth.step(RFC7677.server_first).unwrap()),
+                RFC7677.client_final,
+                "{typed:?}"
+            );
+            assert_eq!(bytes(auth.step(RFC7677.server_final).unwrap()), b"");
+            assert_eq!(auth.finish(), Ok(()));
+        }
+    }
+
+    /// RFC 5802 5.1: a user name that SASLprep maps to nothing is refused like an empty one;
+    /// ASCII controls are refused in either credential, with or without the feature.
+    #[test]
+    fn saslprep_empty_user_and_ascii_controls() {
+        let empty = Authenticator::new(Mechanism::ScramSha1, &password("\u{00AD}", "p"), NONCE);
+        assert_eq!(
+            empty.err(),
+            Some(if cfg!(feature = "saslprep") {
+                SaslError::InvalidCredentials
+            } else {
+                SaslError::SaslprepUnavailable
+            })
+        );
+        for (user, pass) in [("u\tv", "p"), ("u", "p\x7f"), ("u", "line\r\nbreak")] {
+            assert_eq!(
+                Authenticator::new(Mechanism::ScramSha256, &password(user, pass), NONCE).err(),
+                Some(SaslError::SaslprepFailed),
+                "{user:?} {pass:?}"
+            );
+        }
+        // Spaces are printable ASCII, left as they are.
+        assert!(Authenticator::new(Mechanism::ScramSha256, &password("a b", "c d"), NONCE).is_ok());
+    }
+
     /// Token credentials cannot drive SCRAM.
     #[test]
     fn scram_refuses_token_credentials() {
@@ -905,6 +1030,8 @@ fn sasl_error_display() {
         SaslError::IterationCount(0),
         SaslError::InvalidCredentials,
         SaslError::InvalidNonce,
+        SaslError::SaslprepFailed,
+        SaslError::SaslprepUnavailable,
     ];
     for error in &errors {
         let text = error.to_string();

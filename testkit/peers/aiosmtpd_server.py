@@ -7,7 +7,8 @@ Started by smtp-testkit (`Aiosmtpd`). Every accepted message is written to
     000001.eml   the message bytes exactly as received after dot-unstuffing
                  (CRLF line endings as sent by the client, no added headers)
     000001.json  the envelope: mail_from, mail_options, rcpt_tos,
-                 rcpt_options, smtp_utf8, auth_login, tls, eml (file name)
+                 rcpt_options, smtp_utf8, auth_login, auth_mechanism, tls,
+                 eml (file name)
 
 The .json is renamed into place after the .eml is complete, so a reader that
 waits for N .json files sees N complete messages.
@@ -15,10 +16,22 @@ waits for N .json files sees N complete messages.
 Once listening, prints one line `READY <port>` on stdout and flushes it
 (use --port 0 to let the kernel pick a port). Recipients whose local part
 starts with "reject" get 550 at RCPT, "tempfail" get 451.
+
+AUTH: --auth-user/--auth-password configure one user; --auth-mechanisms
+picks what is offered (default PLAIN LOGIN; SCRAM-SHA-1 and SCRAM-SHA-256 are
+served by scramp, RFC 5802 / RFC 7677, also without TLS since SCRAM never
+reveals the password). --scram-wrong-signature makes the SCRAM exchange send
+a server-final `v=` of random bytes while otherwise following the protocol
+(it answers the client's empty response with 235), so only a client that
+checks the server signature notices. A bad SCRAM proof or an unknown user gets
+535 at once (no `e=` server-final). If scramp is needed but missing, prints
+`MISSING scramp: ...` and exits with status 3.
 """
 
 import argparse
 import asyncio
+import base64
+import binascii
 import json
 import os
 import signal
@@ -27,17 +40,137 @@ import sys
 import threading
 import warnings
 
-from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult, LoginPassword, auth_mechanism
 
 # aiosmtpd 1.4 warns about its own use of Session.login_data.
 warnings.filterwarnings("ignore", message=".*login_data is deprecated.*")
 
+BUILTIN_MECHANISMS = ("PLAIN", "LOGIN")
+SCRAM_MECHANISMS = ("SCRAM-SHA-1", "SCRAM-SHA-256")
+# RFC 7677 4 recommends at least 4096; scramp refuses less.
+SCRAM_ITERATIONS = 4096
+
+
+# AuthResult(success=False) defaults to handled=True, which means "the reply
+# was sent already"; handled=False makes aiosmtpd send `message`, or 535.
+
+
+class Authenticated:
+    """session.auth_data after a successful AUTH: who, and by which mechanism.
+
+    Deliberately without the password (LoginPassword would keep it)."""
+
+    def __init__(self, login, mechanism):
+        self.login = login
+        self.mechanism = mechanism
+
+
+def arg_text(value):
+    """A command-line argument as the exact UTF-8 text the parent passed.
+
+    Python decodes argv with the locale's encoding and surrogateescape;
+    os.fsencode undoes that byte for byte, whatever the locale is."""
+    return os.fsencode(value).decode("utf-8")
+
+
+class Scram:
+    """The server side of SCRAM for one user, by scramp.
+
+    Keys are derived once at start-up (scramp applies SASLprep, RFC 4013, to
+    the password, as RFC 5802 2.2 Normalize() asks), so every exchange costs
+    one PBKDF2 on the client side only."""
+
+    def __init__(self, user, password, mechanisms, wrong_signature):
+        try:
+            import scramp
+            from scramp.utils import saslprep
+        except ImportError as e:
+            sys.stdout.write("MISSING scramp: %s\n" % e)
+            sys.stdout.flush()
+            sys.exit(3)
+        self.scramp = scramp
+        # scramp passes the user name to auth_fn after SASLprep; store ours
+        # the same way so that the two compare as the RFC means them to.
+        self.user = saslprep(user)
+        self.wrong_signature = wrong_signature
+        self.keys = {}
+        for name in mechanisms:
+            mech = scramp.ScramMechanism(name)
+            self.keys[name] = (
+                mech,
+                mech.make_auth_info(password, iteration_count=SCRAM_ITERATIONS),
+            )
+
+    async def exchange(self, server, args, name):
+        """RFC 4954 4 framing of RFC 5802 3: client-first (initial response
+        or after an empty 334), 334 server-first, client-final, 334
+        server-final, an empty client response, then 235."""
+        mech, info = self.keys[name]
+
+        def auth_fn(username):
+            return info if username == self.user else None
+
+        exchange = mech.make_server(auth_fn)
+        if len(args) == 1:
+            first = await server.challenge_auth("")
+            if first is MISSING:
+                # challenge_auth has already answered (501).
+                return AuthResult(success=False, handled=True)
+        elif args[1] == "=":
+            first = b""
+        else:
+            try:
+                first = base64.b64decode(args[1], validate=True)
+            except binascii.Error:
+                return AuthResult(
+                    success=False, handled=False, message="501 5.5.2 Can't decode base64"
+                )
+        try:
+            exchange.set_client_first(first.decode("utf-8"))
+            server_first = exchange.get_server_first()
+        except (self.scramp.ScramException, UnicodeDecodeError):
+            return AuthResult(success=False, handled=False)
+        final = await server.challenge_auth(server_first)
+        if final is MISSING:
+            return AuthResult(success=False, handled=True)
+        try:
+            exchange.set_client_final(final.decode("utf-8"))
+        except (self.scramp.ScramException, UnicodeDecodeError):
+            # A wrong proof means a wrong password: 535 (RFC 4954 6).
+            return AuthResult(success=False, handled=False)
+        server_final = exchange.get_server_final()
+        if self.wrong_signature:
+            # A server that does not know the password cannot compute v=;
+            # send something of the right shape and length instead.
+            size = len(exchange.server_signature)
+            server_final = "v=" + base64.b64encode(os.urandom(size)).decode("ascii")
+        done = await server.challenge_auth(server_final)
+        if done is MISSING:
+            return AuthResult(success=False, handled=True)
+        if done != b"":
+            # RFC 4954 4: the answer to server-final data is an empty line.
+            return AuthResult(
+                success=False, handled=False, message="501 5.5.2 Expected an empty response"
+            )
+        return AuthResult(success=True, auth_data=Authenticated(self.user, name))
+
 
 class Recorder:
-    def __init__(self, out_dir, auth):
+    def __init__(self, out_dir, auth, scram=None):
         self.out_dir = out_dir
         self.auth = auth
+        self.scram = scram
         self.seq = 0
+
+    # aiosmtpd finds AUTH mechanisms as the handler's auth_* methods; those
+    # not offered are removed with auth_exclude_mechanism.
+    @auth_mechanism("SCRAM-SHA-1")
+    async def auth_SCRAM_SHA_1(self, server, args):
+        return await self.scram.exchange(server, args, "SCRAM-SHA-1")
+
+    @auth_mechanism("SCRAM-SHA-256")
+    async def auth_SCRAM_SHA_256(self, server, args):
+        return await self.scram.exchange(server, args, "SCRAM-SHA-256")
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         session.host_name = hostname
@@ -79,8 +212,10 @@ class Recorder:
     @staticmethod
     def _meta(session, envelope, eml):
         login = None
-        if session.authenticated and isinstance(session.auth_data, LoginPassword):
-            login = session.auth_data.login.decode("utf-8", "replace")
+        mechanism = None
+        if session.authenticated and isinstance(session.auth_data, Authenticated):
+            login = session.auth_data.login
+            mechanism = session.auth_data.mechanism
         return {
             "mail_from": envelope.mail_from,
             "mail_options": list(envelope.mail_options),
@@ -88,6 +223,7 @@ class Recorder:
             "rcpt_options": list(envelope.rcpt_options),
             "smtp_utf8": bool(envelope.smtp_utf8),
             "auth_login": login,
+            "auth_mechanism": mechanism,
             "tls": session.ssl is not None,
             "size": len(envelope.original_content or b""),
             "eml": eml,
@@ -95,6 +231,7 @@ class Recorder:
 
 
 def make_authenticator(user, password):
+    """For the built-in PLAIN and LOGIN: the raw bytes must match."""
     want = (user.encode("utf-8"), password.encode("utf-8"))
 
     def authenticator(server, session, envelope, mechanism, auth_data):
@@ -102,7 +239,9 @@ def make_authenticator(user, password):
             isinstance(auth_data, LoginPassword)
             and (auth_data.login, auth_data.password) == want
         )
-        return AuthResult(success=ok, auth_data=auth_data if ok else None)
+        if not ok:
+            return AuthResult(success=False, handled=False)
+        return AuthResult(success=True, auth_data=Authenticated(user, mechanism))
 
     return authenticator
 
@@ -116,6 +255,16 @@ def main():
     p.add_argument("--auth-user")
     p.add_argument("--auth-password")
     p.add_argument("--auth-required", action="store_true")
+    p.add_argument(
+        "--auth-mechanisms",
+        default="PLAIN,LOGIN",
+        help="comma-separated, from PLAIN, LOGIN, SCRAM-SHA-1, SCRAM-SHA-256",
+    )
+    p.add_argument(
+        "--scram-wrong-signature",
+        action="store_true",
+        help="send a server-final v= that does not prove knowledge of the password",
+    )
     p.add_argument("--tls-cert")
     p.add_argument("--tls-key")
     p.add_argument("--starttls", action="store_true", help="offer STARTTLS")
@@ -135,11 +284,28 @@ def main():
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(args.tls_cert, args.tls_key)
 
-    authenticator = None
-    if args.auth_user is not None:
-        authenticator = make_authenticator(args.auth_user, args.auth_password or "")
+    mechanisms = [m for m in args.auth_mechanisms.upper().split(",") if m]
+    unknown = [m for m in mechanisms if m not in BUILTIN_MECHANISMS + SCRAM_MECHANISMS]
+    if unknown:
+        p.error("unknown --auth-mechanisms: %s" % ",".join(unknown))
 
-    handler = Recorder(args.out_dir, authenticator is not None)
+    authenticator = None
+    scram = None
+    if args.auth_user is not None:
+        user = arg_text(args.auth_user)
+        password = arg_text(args.auth_password or "")
+        authenticator = make_authenticator(user, password)
+        wanted_scram = [m for m in mechanisms if m in SCRAM_MECHANISMS]
+        if wanted_scram:
+            scram = Scram(user, password, wanted_scram, args.scram_wrong_signature)
+    # Offer exactly what was asked for (SCRAM only with a user to check).
+    excluded = [
+        m
+        for m in BUILTIN_MECHANISMS + SCRAM_MECHANISMS
+        if m not in mechanisms or (m in SCRAM_MECHANISMS and scram is None)
+    ]
+
+    handler = Recorder(args.out_dir, authenticator is not None, scram)
 
     def factory():
         return SMTP(
@@ -152,6 +318,7 @@ def main():
             require_starttls=args.require_starttls,
             authenticator=authenticator,
             auth_required=args.auth_required,
+            auth_exclude_mechanism=excluded,
             # Tests authenticate over plain connections too.
             auth_require_tls=False,
             timeout=60,

@@ -19,11 +19,42 @@ const PEER: &str = "aiosmtpd";
 /// instance's temp folder.
 const SCRIPT: &str = include_str!("../peers/aiosmtpd_server.py");
 
+/// A SASL mechanism the aiosmtpd peer can offer (see
+/// [`AiosmtpdBuilder::auth_mechanisms`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AiosmtpdMechanism {
+    /// PLAIN (RFC 4616), aiosmtpd's own.
+    Plain,
+    /// LOGIN, aiosmtpd's own.
+    Login,
+    /// SCRAM-SHA-1 (RFC 5802), served by Python's `scramp`.
+    ScramSha1,
+    /// SCRAM-SHA-256 (RFC 7677), served by Python's `scramp`.
+    ScramSha256,
+}
+
+impl AiosmtpdMechanism {
+    /// The name as advertised in EHLO and recorded in
+    /// [`AiosmtpdMessage::auth_mechanism`].
+    pub fn name(self) -> &'static str {
+        match self {
+            AiosmtpdMechanism::Plain => "PLAIN",
+            AiosmtpdMechanism::Login => "LOGIN",
+            AiosmtpdMechanism::ScramSha1 => "SCRAM-SHA-1",
+            AiosmtpdMechanism::ScramSha256 => "SCRAM-SHA-256",
+        }
+    }
+}
+
 /// Builder for [`Aiosmtpd`].
 #[derive(Debug, Clone, Default)]
 pub struct AiosmtpdBuilder {
     auth: Option<(String, String)>,
     auth_required: bool,
+    /// `None`: PLAIN and LOGIN.
+    mechanisms: Option<Vec<AiosmtpdMechanism>>,
+    scram_wrong_signature: bool,
     tls: Option<(PathBuf, PathBuf)>,
     starttls: bool,
     require_starttls: bool,
@@ -33,9 +64,36 @@ pub struct AiosmtpdBuilder {
 }
 
 impl AiosmtpdBuilder {
-    /// Offers AUTH PLAIN and LOGIN for this user, also without TLS.
+    /// Accepts this one user, also without TLS; offers AUTH PLAIN and LOGIN
+    /// unless [`auth_mechanisms`](Self::auth_mechanisms) says otherwise.
+    ///
+    /// PLAIN and LOGIN compare the exact bytes. SCRAM keys are derived from
+    /// the password after SASLprep (RFC 4013; scramp applies it as RFC 5802
+    /// 2.2 asks), so a client must normalise a non-ASCII password the same
+    /// way to get in.
     pub fn auth_user(mut self, user: &str, password: &str) -> Self {
         self.auth = Some((user.to_owned(), password.to_owned()));
+        self
+    }
+
+    /// Exactly the mechanisms to offer for [`auth_user`](Self::auth_user)'s
+    /// user (alongside or instead of PLAIN and LOGIN). SCRAM is offered on
+    /// plaintext connections too: it never sends the password. Asking for a
+    /// SCRAM mechanism when Python's `scramp` is not installed makes
+    /// [`start`](AiosmtpdBuilder::start) report the peer as missing.
+    pub fn auth_mechanisms(mut self, mechanisms: &[AiosmtpdMechanism]) -> Self {
+        self.mechanisms = Some(mechanisms.to_vec());
+        self
+    }
+
+    /// SCRAM only: the server-final message carries a `v=` of random bytes
+    /// (the right length, valid base64) instead of the server signature, and
+    /// the server otherwise goes on as if all were well (235 after the
+    /// client's empty response). This is what a server that does not know
+    /// the password, e.g. a man in the middle, would have to do; a client
+    /// must refuse to believe it authenticated (RFC 5802 9).
+    pub fn scram_wrong_server_signature(mut self, on: bool) -> Self {
+        self.scram_wrong_signature = on;
         self
     }
 
@@ -117,6 +175,13 @@ impl AiosmtpdBuilder {
         if let Some((u, p)) = &self.auth {
             cmd.args(["--auth-user", u, "--auth-password", p]);
         }
+        if let Some(mechanisms) = &self.mechanisms {
+            let names: Vec<&str> = mechanisms.iter().map(|m| m.name()).collect();
+            cmd.args(["--auth-mechanisms", &names.join(",")]);
+        }
+        if self.scram_wrong_signature {
+            cmd.arg("--scram-wrong-signature");
+        }
         if self.auth_required {
             cmd.arg("--auth-required");
         }
@@ -156,6 +221,15 @@ impl AiosmtpdBuilder {
                 break port;
             }
             if let Some(st) = child.exited() {
+                // The script says so when an optional Python module (scramp)
+                // is not installed: that is a missing peer, not a failure.
+                let text = fs::read_to_string(&stdout).unwrap_or_default();
+                if let Some(why) = text.lines().find_map(|l| l.strip_prefix("MISSING ")) {
+                    return Err(PeerError::Missing {
+                        peer: PEER,
+                        why: why.to_owned(),
+                    });
+                }
                 return Err(fail(format!("exited with {st}")));
             }
             if Instant::now() >= deadline {
@@ -177,7 +251,7 @@ impl AiosmtpdBuilder {
 /// when the test process dies (it watches its stdin).
 ///
 /// Advertises SIZE, 8BITMIME, and when configured SMTPUTF8, `AUTH LOGIN
-/// PLAIN`, STARTTLS. Recipients whose local part starts with `reject` get
+/// PLAIN` (or the mechanisms chosen, SCRAM among them), STARTTLS. Recipients whose local part starts with `reject` get
 /// 550 at RCPT, `tempfail` get 451. It knows no MAIL/RCPT parameters other
 /// than SIZE, BODY and SMTPUTF8 (so DSN's RET/ENVID/NOTIFY/ORCPT get 555),
 /// and it upper-cases the MAIL parameters it records.
@@ -203,8 +277,12 @@ pub struct AiosmtpdMessage {
     pub rcpt_options: Vec<Vec<String>>,
     /// True if MAIL had SMTPUTF8.
     pub smtp_utf8: bool,
-    /// The login of the authenticated user, if any.
+    /// The login of the authenticated user, if any (for SCRAM, after
+    /// SASLprep).
     pub auth_login: Option<String>,
+    /// The mechanism that authenticated the session (`"PLAIN"`,
+    /// `"SCRAM-SHA-256"`, ...), if any.
+    pub auth_mechanism: Option<String>,
     /// True if the session was under TLS.
     pub tls: bool,
     /// The message exactly as received after dot-unstuffing (CRLF kept,
@@ -237,6 +315,7 @@ fn parse_record(json: &str, dir: &Path) -> io::Result<AiosmtpdMessage> {
             .unwrap_or_default(),
         smtp_utf8: v["smtp_utf8"].as_bool().unwrap_or(false),
         auth_login: v["auth_login"].as_str().map(str::to_owned),
+        auth_mechanism: v["auth_mechanism"].as_str().map(str::to_owned),
         tls: v["tls"].as_bool().unwrap_or(false),
         data: fs::read(dir.join(eml))?,
     })

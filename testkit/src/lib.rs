@@ -9,8 +9,11 @@
 //! | --- | --- | --- |
 //! | [`SmtpSink`] | Postfix `smtp-sink` | fast sink, PIPELINING, LMTP, scripted 4xx/5xx per command |
 //! | [`Exim`] | Exim 4 (`exim4 -bdf` / `-bs`) | full MTA: CHUNKING, SMTPUTF8, STARTTLS, AUTH (PLAIN, LOGIN, CRAM-MD5), SIZE |
-//! | [`Aiosmtpd`] | Python aiosmtpd (`peers/aiosmtpd_server.py`) | records envelope + bytes; AUTH, STARTTLS, implicit TLS |
+//! | [`Aiosmtpd`] | Python aiosmtpd (`peers/aiosmtpd_server.py`) | records envelope + bytes; AUTH (PLAIN, LOGIN, SCRAM-SHA-1/-256 by scramp), STARTTLS, implicit TLS |
 //! | [`OpenSmtpd`] | OpenBSD `smtpd` | another full MTA (one instance at a time per machine) |
+//!
+//! [`Tap`] is no server: a relay in front of one that records what the
+//! client sent, for checking what a client did not send.
 //!
 //! The programs are installed by `ci/install-peers.sh`. Where they are is
 //! read from the environment:
@@ -51,12 +54,14 @@ mod exim;
 mod opensmtpd;
 pub mod raw;
 mod sink;
+mod tap;
 
-pub use aiosmtpd::{Aiosmtpd, AiosmtpdBuilder, AiosmtpdMessage};
+pub use aiosmtpd::{Aiosmtpd, AiosmtpdBuilder, AiosmtpdMechanism, AiosmtpdMessage};
 pub use cert::TestCert;
 pub use exim::{Exim, EximBuilder, EximConfig, EximMessage};
 pub use opensmtpd::{OpenSmtpd, OpenSmtpdBuilder, OpenSmtpdMessage};
 pub use sink::{smtp_source_command, smtp_source_path, SinkMessage, SmtpSink, SmtpSinkBuilder};
+pub use tap::Tap;
 
 /// How long `start()` waits for a server to accept connections.
 pub const START_TIMEOUT: Duration = Duration::from_secs(10);

@@ -16,6 +16,7 @@
 //! | 66 | an input file (message, body, password, CA file) cannot be read |
 //! | 69 | permanent refusal (5yz) of the session or the message, or the message cannot be sent to this server (SIZE, missing extension) |
 //! | 70 | internal error (a bug) |
+//! | 71 | the operating system failed (no randomness for the SCRAM nonce) |
 //! | 74 | reading the message file failed while sending |
 //! | 75 | temporary failure: any 4yz (421 included), a timeout, a failed connection, the connection lost before the final reply |
 //! | 76 | protocol error: a malformed or unexpected reply, bytes injected after STARTTLS |
@@ -33,7 +34,8 @@ use smtp_blocking::smtp_proto::{
     UsageError,
 };
 use smtp_blocking::{
-    ClientOptions, MessageReport, Outcome, RecipientStatus, SendError, SmtpClient, TlsError,
+    ClientOptions, MessageReport, Outcome, RecipientStatus, SendError, SmtpClient, TlsConfigError,
+    TlsError,
 };
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -47,6 +49,7 @@ const EX_DATAERR: u8 = 65;
 const EX_NOINPUT: u8 = 66;
 const EX_UNAVAILABLE: u8 = 69;
 const EX_SOFTWARE: u8 = 70;
+const EX_OSERR: u8 = 71;
 const EX_IOERR: u8 = 74;
 const EX_TEMPFAIL: u8 = 75;
 const EX_PROTOCOL: u8 = 76;
@@ -529,8 +532,10 @@ fn error_code(e: &SendError) -> u8 {
     }
     match e {
         SendError::Connect { .. } | SendError::Io { .. } => EX_TEMPFAIL,
-        SendError::Tls(TlsError::CaFile { .. }) => EX_NOINPUT,
-        SendError::Tls(TlsError::InvalidServerName(_)) => EX_USAGE,
+        SendError::TlsConfig(TlsConfigError::InvalidServerName { .. }) => EX_USAGE,
+        SendError::TlsConfig(TlsConfigError::Rustls(_)) => EX_SOFTWARE,
+        // A CA (or client certificate) file unreadable, not PEM, or without a certificate.
+        SendError::TlsConfig(_) => EX_NOINPUT,
         SendError::Tls(TlsError::Io(_) | TlsError::HandshakeTimeout) => EX_TEMPFAIL,
         SendError::Tls(_) => EX_NOPERM,
         SendError::Session(e) => session_code(e),
@@ -544,6 +549,7 @@ fn error_code(e: &SendError) -> u8 {
         SendError::Rejected(report) if report.is_transient() => EX_TEMPFAIL,
         SendError::Rejected(_) => EX_UNAVAILABLE,
         SendError::Body(_) => EX_IOERR,
+        SendError::Nonce(_) => EX_OSERR,
         _ => EX_SOFTWARE,
     }
 }

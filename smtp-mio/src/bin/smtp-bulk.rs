@@ -12,7 +12,7 @@ use clap::{Parser, ValueEnum};
 use serde::Deserialize;
 use serde_json::json;
 use smtp_mio::bulk::{self, BulkConfig, BulkMessage, Outcome, Report, Summary};
-use smtp_mio::TlsSetup;
+use smtp_mio::{TlsOptions, TlsSetup};
 use smtp_proto::sasl::Credentials;
 use smtp_proto::{
     AuthConfig, ClientName, Config, Envelope, Mailbox, Rejection, Secret, Timeouts, TlsPolicy,
@@ -237,8 +237,9 @@ fn bulk_config(args: &Args, host: &str, server: SocketAddr) -> Result<BulkConfig
     config.max_connecting = args.max_connecting.max(1);
     if session_wants_tls(args) {
         let tls_name = args.tls_name.as_deref().unwrap_or(host);
-        let setup =
-            TlsSetup::with_roots(tls_name, args.ca_file.as_deref()).map_err(|e| e.to_string())?;
+        let mut options = TlsOptions::default();
+        options.ca_file = args.ca_file.clone();
+        let setup = TlsSetup::from_options(&options, tls_name).map_err(|e| e.to_string())?;
         config.tls = Some(setup);
     }
     Ok(config)

@@ -29,12 +29,18 @@
 //! - **Credentials a mechanism cannot carry** are refused by [`Authenticator::new`] with
 //!   [`SaslError::InvalidCredentials`], before anything is sent: PLAIN needs a non-empty user and
 //!   password without NUL (RFC 4616 2); SCRAM a non-empty user without NUL (RFC 5802 7,
-//!   `saslname`); XOAUTH2 and OAUTHBEARER a non-empty token and no `\x01` (their field separator)
+//!   `saslname`), and a user and password that SASLprep accepts (below); XOAUTH2 and OAUTHBEARER a non-empty token and no `\x01` (their field separator)
 //!   in the user or token, and no NUL in the OAUTHBEARER user. LOGIN and CRAM-MD5 take anything.
 //!   A token for a password mechanism (or the reverse) is [`SaslError::CredentialsMismatch`].
-//! - **No SASLprep** (RFC 4013): user names and passwords are used as their raw UTF-8 bytes. For
-//!   ASCII that is exactly what SASLprep gives; a non-ASCII password that a server normalises
-//!   differently will fail to authenticate (it never authenticates wrongly).
+//! - **SASLprep** (RFC 4013) prepares SCRAM's user name and password, as RFC 5802 2.2 and 5.1
+//!   ask, in [`Authenticator::new`]: a refused one is [`SaslError::SaslprepFailed`], a user name
+//!   it empties [`SaslError::InvalidCredentials`], both before anything is sent. It needs the
+//!   `saslprep` feature (on by default; it needs std, as the `stringprep` crate does); without
+//!   it, SCRAM takes ASCII credentials only, prepared exactly as with it (printable ASCII as it
+//!   is, controls refused), and refuses the rest with [`SaslError::SaslprepUnavailable`] rather
+//!   than send raw UTF-8 that a normalising server would reject. Both strings are treated as
+//!   "stored strings" (unassigned code points refused, RFC 3454 7), the user name too. PLAIN,
+//!   LOGIN and CRAM-MD5 send the bytes as given (RFC 4616 leaves preparation to the server).
 //! - **Challenges' base64** ([`decode_challenge`]): the standard alphabet, padding optional
 //!   (servers differ), surrounding spaces and tabs ignored, and `=` alone read as empty (the form
 //!   RFC 4954 4 uses for an empty initial response). Anything else that is not base64, including
@@ -57,6 +63,8 @@ mod cram_md5;
 mod login;
 mod oauth;
 mod plain;
+#[cfg(feature = "scram")]
+mod saslprep;
 #[cfg(feature = "scram")]
 mod scram;
 
@@ -198,6 +206,15 @@ pub enum SaslError {
     /// The caller's nonce for SCRAM is shorter than [`SCRAM_MIN_NONCE_LEN`] bytes (RFC 5802 5.1
     /// needs a fresh, hard to guess nonce; this crate reads no random source of its own).
     InvalidNonce,
+    /// SASLprep (RFC 4013) refuses the SCRAM user name or password: it holds a prohibited
+    /// character (a control, private-use, non-character or other RFC 4013 2.3 code point), a
+    /// code point unassigned in Unicode 3.2, or right-to-left text that breaks RFC 3454 6.
+    /// Caught by [`Authenticator::new`], before anything is sent.
+    SaslprepFailed,
+    /// The SCRAM user name or password is not ASCII, and this build has no SASLprep (the
+    /// `saslprep` feature, which needs std) to prepare it as RFC 5802 2.2 requires. Caught by
+    /// [`Authenticator::new`], before anything is sent.
+    SaslprepUnavailable,
 }
 
 impl fmt::Display for SaslError {
@@ -235,6 +252,14 @@ impl fmt::Display for SaslError {
             SaslError::InvalidNonce => write!(
                 f,
                 "the SCRAM nonce must be at least {SCRAM_MIN_NONCE_LEN} bytes of fresh randomness"
+            ),
+            SaslError::SaslprepFailed => f.write_str(
+                "the user name or password is refused by SASLprep (RFC 4013): a prohibited or \
+                 unassigned character, or badly mixed right-to-left text",
+            ),
+            SaslError::SaslprepUnavailable => f.write_str(
+                "a non-ASCII SCRAM user name or password needs SASLprep (RFC 4013), which this \
+                 build lacks (the `saslprep` feature)",
             ),
         }
     }

@@ -14,8 +14,14 @@
 //! Decisions:
 //! - The GS2 header is always `n,,` (RFC 5802 6: the client does not support channel binding), so
 //!   `c=` is always `biws`, its base64. The `-PLUS` mechanisms are not offered.
-//! - No SASLprep (RFC 4013): the user name and password are used as raw UTF-8. For ASCII this is
-//!   what SASLprep yields; a non-ASCII password the server normalises differently simply fails.
+//! - The user name and the password are prepared with SASLprep (RFC 4013) in [`Scram::new`], so
+//!   before anything is sent: RFC 5802 2.2 `Normalize(password)`, and 5.1 for the user name,
+//!   which is then escaped (`=` as `=3D`, `,` as `=2C`). A password typed in another Unicode form
+//!   (decomposed accents, full-width letters, a soft hyphen) thus gives the same keys as the one
+//!   the server stored. What SASLprep refuses, or a user name it empties, fails the exchange
+//!   there ([`SaslError::SaslprepFailed`], [`SaslError::InvalidCredentials`]); without the
+//!   `saslprep` feature (no_std) non-ASCII credentials are [`SaslError::SaslprepUnavailable`].
+//!   See `saslprep.rs` for the details.
 //! - A mandatory extension (`m=`, RFC 5802 5.1) fails the exchange; other extensions after `i=`
 //!   (and after `v=`) are ignored, as the RFC asks.
 //! - The server nonce must extend ours by at least one character (`s-nonce` is `1*printable`);
@@ -24,9 +30,11 @@
 //! - `v=` is compared in constant time.
 
 use super::{
-    base64_secret, concat_secret, hmac, oauth::escape_saslname, SaslError, SCRAM_MAX_ITERATIONS,
+    base64_secret, concat_secret, hmac, oauth::escape_saslname, saslprep, SaslError,
+    SCRAM_MAX_ITERATIONS,
 };
 use crate::secret::Secret;
+use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;
 use base64::Engine as _;
@@ -121,6 +129,18 @@ impl Scram {
         if nonce.is_empty() || !nonce.bytes().all(is_printable) {
             return Err(SaslError::InvalidNonce);
         }
+        // RFC 5802 5.1 `n`: SASLprep the user name, and abort if that fails or leaves nothing.
+        let username = saslprep::prepare(username)?;
+        if username.is_empty() {
+            return Err(SaslError::InvalidCredentials);
+        }
+        // RFC 5802 2.2: `SaltedPassword := Hi(Normalize(password), salt, i)`. Prepared now, so
+        // that a password SASLprep refuses fails before anything is sent. An owned result is
+        // moved (not copied) into the secret that wipes it.
+        let password = Secret::new(match saslprep::prepare(password.expose())? {
+            Cow::Borrowed(password) => password.as_bytes().to_vec(),
+            Cow::Owned(password) => password.into_bytes(),
+        });
         let user = escape_saslname(username.as_bytes());
         let mut client_first = Vec::with_capacity(GS2_HEADER.len() + 5 + user.len() + nonce.len());
         client_first.extend_from_slice(GS2_HEADER);
@@ -132,9 +152,7 @@ impl Scram {
             hash,
             client_first,
             nonce: String::from(nonce),
-            stage: Stage::AwaitingServerFirst {
-                password: Secret::new(password.expose().as_bytes().to_vec()),
-            },
+            stage: Stage::AwaitingServerFirst { password },
         })
     }
 
