@@ -359,6 +359,13 @@ impl Client {
     /// long with the parameters it needs). Queued before the capabilities are known, such a
     /// message gets that reason as its outcome instead, before anything of it is sent.
     pub fn send_message(&mut self, envelope: Envelope) -> Result<MessageId, UsageError> {
+        let id = self.queue_message(envelope)?;
+        self.pump();
+        Ok(id)
+    }
+
+    /// Checks and queues a message without starting anything.
+    fn queue_message(&mut self, envelope: Envelope) -> Result<MessageId, UsageError> {
         self.check_open()?;
         if envelope.recipients.is_empty() {
             return Err(UsageError::NoRecipients);
@@ -380,7 +387,6 @@ impl Client {
         let staged = self.spare.pop().unwrap_or_default();
         self.messages.push_back(Message::new(id, envelope, staged));
         self.jobs.push_back(Job::Message(id));
-        self.pump();
         Ok(id)
     }
 
@@ -429,7 +435,8 @@ impl Client {
         if self.messages.iter().any(|m| !m.body_finished) {
             return Err(UsageError::BodyOutOfOrder);
         }
-        let id = self.send_message(envelope)?;
+        // Queued with its whole body before it can start, so that MAIL is built knowing it.
+        let id = self.queue_message(envelope)?;
         let i = self.body_target(id)?;
         self.body_input(i, body, true);
         self.pump();

@@ -73,9 +73,9 @@ pub struct Limits {
     pub max_messages_in_flight: usize,
     /// Body bytes gathered into one BDAT chunk before it is sent. Default 64 KiB.
     pub bdat_chunk_size: usize,
-    /// Content bytes the session holds (waiting for the server, or for
-    /// [`crate::Client::poll_transmit`]) before [`crate::Client::write_body`] takes less than it
-    /// is offered. Default 256 KiB; never less than two BDAT chunks.
+    /// Bytes the session holds to send (content waiting for the server, and everything not yet
+    /// taken by [`crate::Client::poll_transmit`]) beyond which [`crate::Client::write_body`]
+    /// takes less than it is offered. Default 256 KiB; never less than two BDAT chunks.
     /// [`crate::Client::send_message_with_body`] is not bounded by it (the caller holds the
     /// whole body already).
     pub body_buffer: usize,

@@ -85,7 +85,7 @@ pub use outcome::{MessageOutcome, RecipientOutcome, Rejection, Unsendable, Verdi
 /// The state machine's transition tables (for the test that keeps `docs/ARCHITECTURE.md` in
 /// step with them).
 #[doc(hidden)]
-pub use client::state::{Transition, PHASE_TABLE, STEP_TABLE};
+pub use client::state::{transitions_seen, Transition, PHASE_TABLE, STEP_TABLE};
 pub use time::{Timeouts, Timestamp};
 
 /// The workspace README's examples, compiled and run as doctests.

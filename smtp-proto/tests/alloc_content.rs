@@ -93,10 +93,7 @@ fn stream(chunking: bool, blocks: usize, warmup: usize) -> (u64, u64) {
 fn data_streaming_allocates_nothing_in_steady_state() {
     let (allocations, sent) = stream(false, 1024, 128);
     assert!(sent > 64 << 20);
-    assert_eq!(
-        allocations, 0,
-        "{allocations} allocations over 896 blocks"
-    );
+    assert_eq!(allocations, 0, "{allocations} allocations over 896 blocks");
 }
 
 /// RFC 3030 BDAT chunks, answered as they go: the same.
@@ -104,10 +101,7 @@ fn data_streaming_allocates_nothing_in_steady_state() {
 fn bdat_streaming_allocates_nothing_in_steady_state() {
     let (allocations, sent) = stream(true, 1024, 128);
     assert!(sent > 64 << 20);
-    assert_eq!(
-        allocations, 0,
-        "{allocations} allocations over 896 blocks"
-    );
+    assert_eq!(allocations, 0, "{allocations} allocations over 896 blocks");
 }
 
 /// The counter does count.

@@ -169,13 +169,34 @@ impl Idle {
 }
 
 /// Sends message `id`'s body as `pieces` (each offered until taken) through `client`, with
-/// `server` answering, until its outcome (and, if the session ends, `Closed`) is in.
+/// `server` answering, until its outcome (and, if the session ends, `Closed`) is in. An empty
+/// `pieces` means the body was given whole (`send_message_with_body`).
 fn drive(client: &mut Client, server: &mut Server, id: MessageId, pieces: &[&[u8]]) -> Run {
+    drive_body(client, server, id, pieces, pieces.is_empty())
+}
+
+fn drive_streamed(
+    client: &mut Client,
+    server: &mut Server,
+    id: MessageId,
+    pieces: &[&[u8]],
+) -> Run {
+    drive_body(client, server, id, pieces, false)
+}
+
+fn drive_body(
+    client: &mut Client,
+    server: &mut Server,
+    id: MessageId,
+    pieces: &[&[u8]],
+    whole: bool,
+) -> Run {
     let now = Timestamp::ZERO;
     let mut wire = Vec::new();
-    let mut pieces = pieces.iter().copied();
+    // Empty pieces offer nothing: skip them.
+    let mut pieces = pieces.iter().copied().filter(|p| !p.is_empty());
     let mut rest: Option<&[u8]> = pieces.next();
-    let mut finished = false;
+    let mut finished = whole;
     let mut run = Run {
         outcome: None,
         closed: None,
@@ -266,11 +287,11 @@ fn data_known_answer() {
         b"Subject: hi\r\n\r\n..dot\r\nend\r\n.\r\n"
     );
     // RFC 1870 6: CRLFs count (the closing one too), the stuffed dot and the end mark do not.
-    assert_eq!(server.commands[0], "MAIL FROM:<a@example.org> SIZE=25");
+    assert_eq!(server.commands[0], "MAIL FROM:<a@example.org> SIZE=26");
 }
 
-/// RFC 3030 2: BDAT chunks are gathered to `bdat_chunk_size`, whatever the write sizes; the last
-/// carries the rest and `LAST`.
+/// RFC 3030 2: BDAT chunks are gathered to `bdat_chunk_size`, whatever the write sizes; what is
+/// left when the body ends goes with `LAST`.
 #[test]
 fn bdat_chunks_are_full_whatever_the_writes() {
     let mut client = session(true, None, 4, 64);
@@ -283,28 +304,39 @@ fn bdat_chunks_are_full_whatever_the_writes() {
         &[b"a", b"bc", b"defghij", b"k\n"],
     );
     assert!(run.outcome.unwrap().is_accepted());
-    assert_eq!(server.chunks, [(4, false), (4, false), (5, true)]);
+    assert_eq!(
+        server.chunks,
+        [(4, false), (4, false), (4, false), (1, true)]
+    );
     assert_eq!(server.chunk_content, b"abcdefghijk\r\n");
 }
 
 /// `write_body` pushes back: with a 16-byte buffer and no reply yet to DATA, it takes 16 bytes
-/// and no more until the 354 lets them out; `BodyWanted` says when to offer the rest.
+/// and no more until the 354 lets them out; `BodyWanted` says when to offer the rest. (The
+/// content is not all known when MAIL goes, so BODY=8BITMIME is declared to a server that
+/// offers it: RFC 6152 allows 8-bit octets, it does not require them.)
 #[test]
 fn write_body_takes_what_the_buffer_allows() {
     let now = Timestamp::ZERO;
     let mut client = session(false, None, 8, 16);
     let id = client.send_message(envelope()).unwrap();
     let body = [b'x'; 40];
-    assert_eq!(client.write_body(id, &body), Ok(16));
-    assert_eq!(client.write_body(id, &body[16..]), Ok(0));
+    // Everything held counts, the commands not yet taken too.
+    assert_eq!(client.write_body(id, &body), Ok(0));
     let mut wire = Vec::new();
     client.poll_transmit(now, &mut wire);
     assert_eq!(
         wire,
-        b"MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\r\n"
+        b"MAIL FROM:<a@example.org> BODY=8BITMIME\r\nRCPT TO:<b@example.net>\r\nDATA\r\n"
     );
-    // The commands left; the held content did not (it waits for the 354).
+    // The commands left: room again, and the writer turned away is told.
+    let events: Vec<Event> = std::iter::from_fn(|| client.poll_event()).collect();
+    assert!(events.contains(&Event::BodyWanted(id)), "{events:?}");
+    assert_eq!(client.write_body(id, &body), Ok(16));
+    // The held content did not leave (it waits for the 354): no room, and no wake-up.
     assert_eq!(client.write_body(id, &body[16..]), Ok(0));
+    wire.clear();
+    assert_eq!(client.poll_transmit(now, &mut wire), 0);
     assert!(!std::iter::from_fn(|| client.poll_event()).any(|e| matches!(e, Event::BodyWanted(_))));
     client.handle_input(now, b"250 ok\r\n250 ok\r\n354 go\r\n");
     wire.clear();
@@ -315,10 +347,11 @@ fn write_body_takes_what_the_buffer_allows() {
     assert_eq!(client.write_body(id, &body[16..]), Ok(16));
 }
 
-/// Regression: BDAT with one-octet chunks (taken as one), a tiny buffer and one-byte writes of a
-/// 95-byte body of dots and bare CR/LF. Every byte becomes a `BDAT 1` command and its octet;
-/// the loop takes far more turns than input bytes, each making progress. (The old content
-/// property test bounded calls at four per input byte and called such a run a stall.)
+/// Regression: BDAT with one-octet chunks, a tiny buffer and one-byte writes of a 95-byte body
+/// of dots and bare CR/LF: every octet becomes a `BDAT 1` command of its own, and the run ends.
+/// (The old property test of the content framer bounded its calls at four per input byte and
+/// called such a run, one-byte output buffers and all, a stall; the drive loop here counts turns
+/// without progress instead.)
 #[test]
 fn bdat_tiny_chunks_tiny_buffer_finish() {
     let input: Vec<u8> = b"\r\r.\r\n\r\r\r.\r"
@@ -334,8 +367,10 @@ fn bdat_tiny_chunks_tiny_buffer_finish() {
     let run = drive(&mut client, &mut server, id, &pieces);
     assert!(run.outcome.unwrap().is_accepted());
     assert_eq!(server.chunk_content, bdat_reference(&input));
+    // One octet a chunk: as many chunks as octets, and the LAST one empty or of one octet.
     assert!(server.chunks.iter().all(|&(n, _)| n <= 1));
-    assert!(run.turns > 16 + 4 * (95 + 64), "{} turns", run.turns);
+    assert!(server.chunks.len() >= server.chunk_content.len());
+    assert!(run.turns >= 95, "{} turns", run.turns);
 }
 
 /// RFC 1870 6.1 with the size known before MAIL (the body given whole): a message over the
@@ -404,7 +439,7 @@ proptest! {
         let mut client = session(false, None, 1, buffer);
         let mut server = Server::default();
         let id = client.send_message(envelope()).unwrap();
-        let run = drive(&mut client, &mut server, id, &split(&input, &cuts));
+        let run = drive_streamed(&mut client, &mut server, id, &split(&input, &cuts));
         prop_assert!(run.outcome.unwrap().is_accepted());
         prop_assert_eq!(&server.data_wire, &data_reference(&input));
     }
@@ -421,7 +456,7 @@ proptest! {
         let mut client = session(true, None, chunk, buffer);
         let mut server = Server::default();
         let id = client.send_message(envelope()).unwrap();
-        let run = drive(&mut client, &mut server, id, &split(&input, &cuts));
+        let run = drive_streamed(&mut client, &mut server, id, &split(&input, &cuts));
         prop_assert!(run.outcome.unwrap().is_accepted());
         prop_assert!(server.chunks.iter().all(|&(n, _)| n <= chunk), "{:?}", server.chunks);
         prop_assert_eq!(server.chunks.iter().filter(|c| c.1).count(), 1);
@@ -453,7 +488,7 @@ proptest! {
         let mut client = session(chunking, Some(limit), chunk, buffer);
         let mut server = Server::default();
         let id = client.send_message(envelope()).unwrap();
-        let run = drive(&mut client, &mut server, id, &split(&input, &cuts));
+        let run = drive_streamed(&mut client, &mut server, id, &split(&input, &cuts));
         let outcome = run.outcome.unwrap();
         if exact <= limit {
             prop_assert!(outcome.is_accepted(), "{:?}", outcome.verdict);
@@ -466,7 +501,7 @@ proptest! {
             if chunking {
                 prop_assert!(server.chunk_content.len() as u64 <= limit);
                 prop_assert!(!client.is_closed());
-                let next = client.send_message_with_body(envelope(), b"small\n").unwrap();
+                let next = client.send_message_with_body(envelope(), b"").unwrap();
                 let run = drive(&mut client, &mut server, next, &[]);
                 prop_assert!(run.outcome.unwrap().is_accepted());
                 let mail = server.commands.iter().rposition(|c| c.starts_with("MAIL")).unwrap();

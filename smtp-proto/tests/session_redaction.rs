@@ -62,3 +62,51 @@ fn plain_login_and_cram_md5_never_show_the_password() {
         check(mech, &text);
     }
 }
+
+/// A server whose refusal repeats what it got: the PLAIN payload, the LOGIN password payload,
+/// the password itself, its base64 without padding, across a multi-line 535. None of it reaches
+/// a transcript line, an event or the final error: the session knows its secrets in every form
+/// and scrubs each reply before anything sees it. (The password used to be printed back,
+/// without `--verbose` too, through the error's reply text.)
+#[test]
+fn a_server_repeating_the_credentials_gets_them_redacted() {
+    let plain = "AGFsaWNlAGh1bnRlcjItVmVyeS1TZWNyZXQ=";
+    let login = "aHVudGVyMi1WZXJ5LVNlY3JldA==";
+    let greeting = "S: 220 mx.example ESMTP\nC: EHLO client.example\n";
+    for (mech, exchange) in [
+        (
+            "PLAIN",
+            format!(
+                "C: AUTH PLAIN {plain}\nS: 535-5.7.8 bad credentials {plain}\nS: 535 you said {PASSWORD}\n"
+            ),
+        ),
+        (
+            "LOGIN",
+            format!(
+                "C: AUTH LOGIN\nS: 334 VXNlcm5hbWU6\nC: YWxpY2U=\nS: 334 UGFzc3dvcmQ6\nC: {login}\nS: 535 5.7.8 rejected {} for alice\n",
+                login.trim_end_matches('=')
+            ),
+        ),
+    ] {
+        for verbose in [true, false] {
+            let text = format!(
+                "! transcript={verbose} implicit_tls=true user=alice pass={PASSWORD} mech={mech}\n{greeting}S: 250-mx.example\nS: 250 AUTH PLAIN LOGIN\n{exchange}E~ AuthFailed\n"
+            );
+            if verbose {
+                check(mech, &text);
+            } else {
+                // Without a transcript, the error alone still shows the redaction.
+                let runner = run_transcript(mech, &text, Split::Whole);
+                let error = runner
+                    .client
+                    .error()
+                    .map(|e| e.to_string())
+                    .unwrap_or_default();
+                assert!(error.contains("<redacted>"), "{error}");
+                for f in forbidden() {
+                    assert!(!error.contains(&f), "{mech}: {f:?} in {error}");
+                }
+            }
+        }
+    }
+}

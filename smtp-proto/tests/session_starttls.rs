@@ -17,8 +17,10 @@ fn injected_bytes_in_same_read_never_request_tls() {
     let mut config = support::base_config();
     config.tls = TlsPolicy::Required;
     let mut client = Client::new(config, now).expect("configuration");
-    client.handle_input(now, b"220 mx ESMTP\r\n250-mx\r\n250 STARTTLS\r\n");
     let mut out = Vec::new();
+    client.handle_input(now, b"220 mx ESMTP\r\n");
+    client.poll_transmit(now, &mut out);
+    client.handle_input(now, b"250-mx\r\n250 STARTTLS\r\n");
     client.poll_transmit(now, &mut out);
     assert_eq!(out, b"EHLO client.example\r\nSTARTTLS\r\n");
     client.handle_input(now, b"220 ready\r\n250 AUTH PLAIN\r\n");
@@ -53,6 +55,7 @@ fn credentials_wait_for_tls_when_required() {
     let mut client = Client::new(config, now).expect("configuration");
     let mut out = Vec::new();
     client.handle_input(now, b"220 mx ESMTP\r\n");
+    client.poll_transmit(now, &mut out);
     client.handle_input(now, b"250-mx\r\n250-AUTH PLAIN\r\n250 STARTTLS\r\n");
     client.poll_transmit(now, &mut out);
     assert_eq!(out, b"EHLO client.example\r\nSTARTTLS\r\n");
@@ -66,6 +69,7 @@ fn credentials_wait_for_tls_when_required() {
     );
     client.handle_tls_established(now);
     assert!(client.is_secure());
+    client.poll_transmit(now, &mut out);
     client.handle_input(now, b"250-mx\r\n250 AUTH PLAIN\r\n");
     client.poll_transmit(now, &mut out);
     assert_eq!(

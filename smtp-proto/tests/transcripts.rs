@@ -40,4 +40,23 @@ fn every_transcript_replays_under_every_split() {
         }
     }
     assert!(failed.is_empty(), "transcripts failed: {failed:?}");
+    // Every row of the state tables is taken by some transcript (the session checks every move
+    // against the tables in debug builds; this checks no row is dead).
+    if cfg!(debug_assertions) {
+        let (phases, steps) = smtp_proto::transitions_seen();
+        let unseen = |table: &[smtp_proto::Transition], seen: u32| -> Vec<String> {
+            table
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| seen & (1 << i) == 0)
+                .map(|(_, (from, to, _))| format!("{from} -> {to}"))
+                .collect()
+        };
+        let missing = [
+            unseen(smtp_proto::PHASE_TABLE, phases),
+            unseen(smtp_proto::STEP_TABLE, steps),
+        ]
+        .concat();
+        assert!(missing.is_empty(), "no transcript takes {missing:?}");
+    }
 }

@@ -132,9 +132,7 @@ impl Pipeline {
     /// nothing, whatever read it came in with (a server that sends `220` and a stray `250` in
     /// one segment must not have the `250` taken for the reply to an EHLO not yet written).
     pub(crate) fn pop(&mut self, now: Timestamp) -> Option<Expect> {
-        if self.queue.front()?.sent_at.is_none() {
-            return None;
-        }
+        self.queue.front()?.sent_at?;
         let head = self.queue.pop_front()?;
         if head.expect.ends_group() {
             self.barriers -= 1;

@@ -243,8 +243,9 @@ impl Runner {
         self.last_usage_error = None;
         let arg = String::from_utf8(unescape(rest)).unwrap();
         let result: Result<(), String> = match verb {
-            // > send from=a@b to=c@d[,e@f] [body=...] [nobody]  (body written and finished
-            // unless `nobody`); `from=<>` is the null path.
+            // > send from=a@b to=c@d[,e@f] [body=...] [nobody]  (with the body, whole, unless
+            // `nobody`: then a given body is written and the message left open); `from=<>` is
+            // the null path.
             "send" => {
                 let mut from = None;
                 let mut to = Vec::new();
@@ -266,19 +267,35 @@ impl Runner {
                         "8bit" => params.body = Some(smtp_proto::command::BodyType::EightBitMime),
                         "binary" => params.body = Some(smtp_proto::command::BodyType::BinaryMime),
                         "requiretls" => params.requiretls = true,
+                        // extra=KEYWORD=VALUE, the value may be `v*N` for N copies of `v`.
+                        "extra" => {
+                            let (kw, value) = v.split_once('=').unwrap_or((v, ""));
+                            let value = match value.split_once('*') {
+                                Some((unit, n)) => unit.repeat(n.parse().unwrap()),
+                                None => value.to_string(),
+                            };
+                            let value = (!value.is_empty()).then_some(value.as_str());
+                            params
+                                .extra
+                                .push(smtp_proto::command::Param::new(kw, value).unwrap());
+                        }
                         _ => panic!("send: unknown {k}"),
                     }
                 }
                 let envelope = Envelope::with_recipients(from, to).with_params(params);
-                match self.client.send_message(envelope) {
+                // A whole body goes in with the message (its size and 8-bit octets known before
+                // MAIL, as adapters do for bytes in memory); `nobody` streams it later.
+                let queued = match (&body, finish) {
+                    (Some(body), true) => self.client.send_message_with_body(envelope, body),
+                    (None, true) => self.client.send_message_with_body(envelope, b""),
+                    (_, false) => self.client.send_message(envelope),
+                };
+                match queued {
                     Ok(id) => {
                         self.ids.push(id);
-                        if let Some(body) = body {
+                        if let (Some(body), false) = (body, finish) {
                             let taken = self.client.write_body(id, &body).unwrap();
                             assert_eq!(taken, body.len(), "write_body took part of a small body");
-                        }
-                        if finish {
-                            self.client.finish_body(id).unwrap();
                         }
                         Ok(())
                     }
@@ -510,4 +527,55 @@ pub fn run_transcript(name: &str, text: &str, split: Split) -> Runner {
         );
     }
     r
+}
+
+/// A session with `config` past the greeting and the EHLO reply `ehlo` (lines without CRLF,
+/// the last one without `250 `'s dash; e.g. `["mx.example", "PIPELINING", "8BITMIME"]`), with
+/// the EHLO taken from the transmit buffer and the events so far dropped.
+pub fn ready_session(config: Config, ehlo: &[&str]) -> Client {
+    let now = Timestamp::ZERO;
+    let mut client = Client::new(config, now).expect("configuration");
+    let mut wire = Vec::new();
+    client.handle_input(now, b"220 mx.example ESMTP\r\n");
+    client.poll_transmit(now, &mut wire);
+    let mut reply = String::new();
+    for (i, line) in ehlo.iter().enumerate() {
+        let sep = if i + 1 == ehlo.len() { ' ' } else { '-' };
+        reply.push_str(&format!("250{sep}{line}\r\n"));
+    }
+    client.handle_input(now, reply.as_bytes());
+    while client.poll_event().is_some() {}
+    client
+}
+
+/// Everything the client has to send, as text.
+pub fn sent(client: &mut Client) -> String {
+    let mut wire = Vec::new();
+    client.poll_transmit(Timestamp::ZERO, &mut wire);
+    String::from_utf8_lossy(&wire).into_owned()
+}
+
+/// The events queued, in order.
+pub fn events(client: &mut Client) -> Vec<Event> {
+    std::iter::from_fn(|| client.poll_event()).collect()
+}
+
+/// The outcome among `events` of message `id`.
+pub fn outcome_of(events: &[Event], id: MessageId) -> Option<smtp_proto::MessageOutcome> {
+    events.iter().find_map(|e| match e {
+        Event::MessageDone(o) if o.message == id => Some(o.clone()),
+        _ => None,
+    })
+}
+
+pub fn mailbox(s: &str) -> Mailbox {
+    Mailbox::parse(s).unwrap()
+}
+
+/// `a@example.org` to each of `to`.
+pub fn envelope_to(to: &[&str]) -> Envelope {
+    Envelope::new(
+        Some(mailbox("a@example.org")),
+        to.iter().map(|t| mailbox(t)),
+    )
 }
