@@ -383,6 +383,59 @@ impl BdatEncoder {
     }
 }
 
+/// Measures content before it is sent: its RFC 1870 6 size (what the server counts against
+/// SIZE: line ends normalised to CRLF and counted, the CRLF that closes an open last line too,
+/// stuffed dots and the end mark not) and whether it has an octet above 127 (RFC 6152). One pass,
+/// in constant memory, no allocation: an adapter measures a file this way, then declares `SIZE=`
+/// and `BODY=` for it.
+///
+/// ```
+/// use smtp_proto::body::ContentMeter;
+///
+/// let mut meter = ContentMeter::new();
+/// meter.update(b"Subject: caf\xc3\xa9\n\n.dot\n");
+/// meter.update(b"end");
+/// assert_eq!(meter.size(), 29); // 16 + 2 + 6 (one dot) + 5 ("end" and its closing CRLF)
+/// assert!(meter.eight_bit());
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct ContentMeter {
+    encoder: DataEncoder,
+    eight_bit: bool,
+}
+
+impl ContentMeter {
+    /// A meter at the start of the content.
+    pub fn new() -> ContentMeter {
+        ContentMeter::default()
+    }
+
+    /// Counts `input`, the next bytes of the content.
+    pub fn update(&mut self, input: &[u8]) {
+        self.eight_bit |= !input.is_ascii();
+        let mut scratch = [0u8; 512];
+        let mut rest = input;
+        while !rest.is_empty() {
+            // 512 bytes of room always take some input (an owed byte never fills it).
+            let (read, written) = self.encoder.encode_into(rest, &mut scratch);
+            if (read, written) == (0, 0) {
+                break;
+            }
+            rest = rest.get(read..).unwrap_or_default();
+        }
+    }
+
+    /// The RFC 1870 6 size of the content so far, as if it ended now.
+    pub fn size(&self) -> u64 {
+        self.encoder.final_size()
+    }
+
+    /// Whether an octet above 127 was seen.
+    pub fn eight_bit(&self) -> bool {
+        self.eight_bit
+    }
+}
+
 /// Why DATA wire bytes could not be decoded by [`unstuff`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
