@@ -1,19 +1,23 @@
-//! [`SmtpClient`]: the blocking driver. One loop: write what the core has to send, read with the
+//! [`Client`]: the blocking driver. One loop: write what the core has to send, read with the
 //! core's next deadline as the socket timeout, feed what was read (or the close, or the timeout)
-//! back, drain the events, and start TLS when the core asks. Every decision about replies is the
-//! core's.
+//! back, drain the events, and start TLS when the core asks. Every decision about replies and
+//! outcomes is the core's.
 
-use crate::error::{SendError, TlsError};
+use crate::error::{Error, TlsError, Transport};
 use crate::options::ClientOptions;
-use crate::report::{MessageReport, Outcome, RecipientReport, RecipientStatus};
 use crate::stream::{self, Stream};
+use smtp_proto::body::ContentMeter;
+use smtp_proto::command::BodyType;
 use smtp_proto::sasl::Mechanism;
 use smtp_proto::{
-    Capabilities, Client, CommandId, Direction, Envelope, Event, MessageId, Reply, Stage, Timestamp,
+    Capabilities, CommandId, Direction, Envelope, Event, MessageId, MessageOutcome, Reply,
+    Timestamp, Verdict,
 };
 use smtp_transport::TlsSetup;
 use std::collections::HashMap;
+use std::fs::File;
 use std::io::{self, Read, Write};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,63 +27,58 @@ pub const TRANSCRIPT_TARGET: &str = "smtp_blocking::transcript";
 /// Bytes read from the socket, and body bytes read from the caller's reader, at a time.
 const CHUNK: usize = 64 * 1024;
 
-/// A message being sent, until its outcome is known.
-struct Tracker {
-    recipients: Vec<RecipientReport>,
-    outcome: Option<Outcome>,
-    /// `MessageFailed` arrived: the outcome waits for the error from `Closed`.
-    failed: Option<bool>,
-}
-
 /// A blocking SMTP client session over TCP, with STARTTLS or implicit TLS through rustls.
 ///
 /// ```no_run
-/// use smtp_blocking::{ClientOptions, SmtpClient};
+/// use smtp_blocking::{Client, ClientOptions};
 /// use smtp_proto::{ClientName, Envelope, Mailbox};
 ///
 /// let options = ClientOptions::new("mail.example.org", 587, ClientName::parse("client.example")?);
-/// let mut client = SmtpClient::connect(options)?;
+/// let mut client = Client::connect(options)?;
 /// let envelope = Envelope::new(
 ///     Some(Mailbox::parse("alice@example.org")?),
 ///     [Mailbox::parse("bob@example.net")?],
 /// );
-/// let report = client.send_bytes(envelope, b"Subject: hi\r\n\r\nHello\r\n")?;
-/// println!("{:?}", report.final_reply());
+/// let outcome = client.send_bytes(envelope, b"Subject: hi\r\n\r\nHello\r\n")?;
+/// println!("accepted: {}, {:?}", outcome.is_accepted(), outcome.final_reply());
 /// client.quit()?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub struct SmtpClient {
-    core: Client,
+pub struct Client {
+    core: smtp_proto::Client,
     stream: Stream,
     epoch: Instant,
     /// Wire bytes taken from the core and not yet written.
     out: Vec<u8>,
     input: Vec<u8>,
-    /// Built at connect when TLS may be used (implicit TLS, or a STARTTLS policy other than
-    /// `Never`).
     tls: Option<TlsSetup>,
     tls_requested: bool,
-    /// What ended the session on this side (I/O, TLS), which the core only sees as a close.
-    failure: Option<SendError>,
+    /// What failed underneath the session (I/O, TLS), which the core only sees as a close.
+    cause: Option<Transport>,
+    /// A bug in this loop or the core, found (the session was then aborted).
+    stalled: bool,
     closed: Option<Result<(), smtp_proto::Error>>,
-    messages: HashMap<MessageId, Tracker>,
+    /// Outcomes the core reported, until taken.
+    outcomes: HashMap<MessageId, MessageOutcome>,
+    /// Messages whose `write_body` was turned away and may write again.
+    wanted: Vec<MessageId>,
     replies: HashMap<CommandId, Reply>,
     authenticated: Option<Mechanism>,
 }
 
-impl std::fmt::Debug for SmtpClient {
+impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SmtpClient")
+        f.debug_struct("Client")
             .field("core", &self.core)
             .field("secure", &self.core.is_secure())
             .finish_non_exhaustive()
     }
 }
 
-impl SmtpClient {
+impl Client {
     /// Connects, then drives the greeting, EHLO, STARTTLS (under the configured policy) or
     /// implicit TLS, and AUTH, until the session is ready for messages.
-    pub fn connect(options: ClientOptions) -> Result<SmtpClient, SendError> {
+    pub fn connect(options: ClientOptions) -> Result<Client, Error> {
         let ClientOptions {
             host,
             mut config,
@@ -96,25 +95,26 @@ impl SmtpClient {
         // (RFC 5802 9); the core reads no random source.
         smtp_transport::renew_nonce(&mut config)?;
         let implicit = config.implicit_tls;
+        let core = smtp_proto::Client::new(config, Timestamp::ZERO)?;
         let tcp = stream::connect_tcp(&options)?;
-        let epoch = Instant::now();
-        let core = Client::new(config, Timestamp::ZERO);
-        let mut client = SmtpClient {
+        let mut client = Client {
             core,
             stream: Stream::Plain(tcp),
-            epoch,
+            epoch: Instant::now(),
             out: Vec::new(),
             input: vec![0; CHUNK],
             tls,
             tls_requested: false,
-            failure: None,
+            cause: None,
+            stalled: false,
             closed: None,
-            messages: HashMap::new(),
+            outcomes: HashMap::new(),
+            wanted: Vec::new(),
             replies: HashMap::new(),
             authenticated: None,
         };
         if let Err(e) = client.set_write_timeout() {
-            return Err(SendError::Connect {
+            return Err(Error::Connect {
                 server: format!("{host}:{}", options.port),
                 source: Arc::new(e),
             });
@@ -128,7 +128,7 @@ impl SmtpClient {
     }
 
     /// The sans-IO session inside (capabilities, state, configuration).
-    pub fn session(&self) -> &Client {
+    pub fn session(&self) -> &smtp_proto::Client {
         &self.core
     }
 
@@ -148,110 +148,121 @@ impl SmtpClient {
     }
 
     /// Sends one message, streaming its content from `body` (any line-end convention; the
-    /// session normalises line ends and dot-stuffs). At most one chunk of the body is held in
-    /// memory: it is read only once the server is ready for it.
+    /// session normalises line ends and dot-stuffs). Memory stays bounded by the session's
+    /// [`smtp_proto::Limits::body_buffer`] whatever the body's size: the reader is read as the
+    /// session takes the bytes.
     ///
-    /// `Ok` when the server accepted the message (some recipients may have been refused: see
-    /// [`MessageReport::rejected_recipients`]); [`SendError::Rejected`] when it refused it.
-    pub fn send(
-        &mut self,
-        envelope: Envelope,
-        body: impl Read,
-    ) -> Result<MessageReport, SendError> {
+    /// The size and 8-bit octets of a body streamed this way are not known before MAIL: declare
+    /// them in `envelope.params` when you know them (or use [`Client::send_file`] or
+    /// [`Client::send_bytes`], which measure them).
+    ///
+    /// `Ok` with the outcome when the server decided (accepted, partly, or refused; a message
+    /// this server cannot take as asked is refused with [`smtp_proto::Rejection::Unsendable`]
+    /// before its MAIL goes out). `Err` when no outcome could be had: the call was refused
+    /// ([`Error::Usage`]), the body could not be read, or the session ended first
+    /// ([`Error::Session`]).
+    pub fn send(&mut self, envelope: Envelope, body: impl Read) -> Result<MessageOutcome, Error> {
         self.usable()?;
-        let id = self.queue(envelope)?;
+        let id = self.core.send_message(envelope)?;
         self.stream_body(id, body);
-        let report = self.take_report(id);
-        self.flush();
-        report.into_result()
+        self.finish_send(id)
     }
 
-    /// [`SmtpClient::send`] with the content in memory.
-    pub fn send_bytes(
+    /// [`Client::send`] with the content in memory: its exact size is declared as `SIZE=` and
+    /// its 8-bit octets as `BODY=8BITMIME` (a message over the server's SIZE, or 8-bit for a
+    /// server without 8BITMIME, is refused before MAIL).
+    pub fn send_bytes(&mut self, envelope: Envelope, body: &[u8]) -> Result<MessageOutcome, Error> {
+        self.usable()?;
+        let id = self.core.send_message_with_body(envelope, body)?;
+        let _ = self.drive(|c| c.outcomes.contains_key(&id));
+        self.finish_send(id)
+    }
+
+    /// [`Client::send`] from a file, measured first (one read of the file for its RFC 1870
+    /// size and 8-bit octets, declared as `SIZE=` and `BODY=` unless `envelope.params` says
+    /// otherwise), then streamed (a second read). A file that grows between the two is still
+    /// held to the server's SIZE as it is sent.
+    pub fn send_file(
         &mut self,
-        envelope: Envelope,
-        body: &[u8],
-    ) -> Result<MessageReport, SendError> {
-        self.send(envelope, body)
+        mut envelope: Envelope,
+        path: impl AsRef<Path>,
+    ) -> Result<MessageOutcome, Error> {
+        self.usable()?;
+        let path = path.as_ref();
+        let read = |e: io::Error| Error::Body(Arc::new(e));
+        let mut meter = ContentMeter::new();
+        let mut file = File::open(path).map_err(read)?;
+        let mut buf = vec![0u8; CHUNK];
+        loop {
+            match read_retrying(&mut file, &mut buf).map_err(read)? {
+                0 => break,
+                n => meter.update(&buf[..n]),
+            }
+        }
+        declare(&mut envelope, &meter);
+        let file = File::open(path).map_err(read)?;
+        self.send(envelope, file)
     }
 
     /// Sends several messages, queued together so that with PIPELINING (or CHUNKING) one
     /// message's commands go out with the previous message's content: one round trip per
-    /// message or less. Returns one report per message, in order; a refused message does not
-    /// stop the others ([`MessageReport::into_result`] gives what `send` would have returned).
-    pub fn send_many<I, B>(&mut self, messages: I) -> Vec<MessageReport>
+    /// message or less. One result per message, in order, as [`Client::send_bytes`] would give
+    /// it; a refused message does not stop the others.
+    pub fn send_many<I, B>(&mut self, messages: I) -> Vec<Result<MessageOutcome, Error>>
     where
         I: IntoIterator<Item = (Envelope, B)>,
         B: AsRef<[u8]>,
     {
-        let mut order: Vec<Result<MessageId, MessageReport>> = Vec::new();
+        let mut order: Vec<Result<MessageId, Error>> = Vec::new();
         for (envelope, body) in messages {
-            let unqueued = |envelope: &Envelope, error: SendError| MessageReport {
-                message: None,
-                recipients: recipients_of(envelope),
-                outcome: Outcome::Failed {
-                    content_sent: false,
-                    error,
-                },
-            };
-            if let Err(e) = self.usable() {
-                order.push(Err(unqueued(&envelope, e)));
-                continue;
-            }
-            let queued = self.queue(envelope.clone()).and_then(|id| {
-                self.core.write_body(id, body.as_ref())?;
-                self.core.finish_body(id)?;
-                Ok(id)
+            let queued = self.usable().and_then(|()| {
+                self.core
+                    .send_message_with_body(envelope, body.as_ref())
+                    .map_err(Error::from)
             });
-            match queued {
-                Ok(id) => order.push(Ok(id)),
-                Err(e) => order.push(Err(unqueued(&envelope, e))),
-            }
+            order.push(queued);
         }
         let ids: Vec<MessageId> = order
             .iter()
             .filter_map(|r| r.as_ref().ok().copied())
             .collect();
-        let _ = self.drive(|c| ids.iter().all(|id| c.settled(*id)));
+        let _ = self.drive(|c| ids.iter().all(|id| c.outcomes.contains_key(id)));
         order
             .into_iter()
-            .map(|r| match r {
-                Ok(id) => self.take_report(id),
-                Err(report) => report,
-            })
+            .map(|r| r.and_then(|id| self.take_outcome(id)))
             .collect()
     }
 
     /// VRFY (RFC 5321 3.5.1): the server's reply, whatever its code.
-    pub fn verify(&mut self, address: &str) -> Result<Reply, SendError> {
+    pub fn verify(&mut self, address: &str) -> Result<Reply, Error> {
         self.usable()?;
         let id = self.core.verify(address)?;
         self.await_reply(id)
     }
 
     /// EXPN (RFC 5321 3.5.2): the server's reply, whatever its code.
-    pub fn expand(&mut self, list: &str) -> Result<Reply, SendError> {
+    pub fn expand(&mut self, list: &str) -> Result<Reply, Error> {
         self.usable()?;
         let id = self.core.expand(list)?;
         self.await_reply(id)
     }
 
     /// NOOP: the server's reply. Keeps an idle session alive, or checks it still is.
-    pub fn noop(&mut self) -> Result<Reply, SendError> {
+    pub fn noop(&mut self) -> Result<Reply, Error> {
         self.usable()?;
         let id = self.core.noop(None)?;
         self.await_reply(id)
     }
 
     /// HELP, with an optional topic: the server's reply.
-    pub fn help(&mut self, topic: Option<&str>) -> Result<Reply, SendError> {
+    pub fn help(&mut self, topic: Option<&str>) -> Result<Reply, Error> {
         self.usable()?;
         let id = self.core.help(topic)?;
         self.await_reply(id)
     }
 
     /// QUIT, and close the connection once the server answers (or closes it).
-    pub fn quit(mut self) -> Result<(), SendError> {
+    pub fn quit(mut self) -> Result<(), Error> {
         self.usable()?;
         self.core.quit()?;
         let result = self.drive(|c| c.closed.is_some());
@@ -259,7 +270,7 @@ impl SmtpClient {
         self.stream.shutdown();
         result?;
         match self.closed.take() {
-            Some(Err(e)) => Err(self.failure.take().unwrap_or(SendError::Session(e))),
+            Some(Err(_)) => Err(self.session_error(false)),
             _ => Ok(()),
         }
     }
@@ -286,82 +297,90 @@ impl SmtpClient {
     }
 
     /// Refuses work on a session that has ended, with the error that ended it.
-    fn usable(&self) -> Result<(), SendError> {
+    fn usable(&self) -> Result<(), Error> {
         match &self.closed {
             None => Ok(()),
-            Some(_) => Err(self.session_error()),
+            Some(_) => Err(self.session_error(false)),
         }
     }
 
     /// The error that ended the session, as the caller should see it.
-    fn session_error(&self) -> SendError {
-        if let Some(f) = &self.failure {
-            return f.clone();
+    fn session_error(&self, content_sent: bool) -> Error {
+        if self.stalled {
+            return Error::Stalled;
         }
-        match &self.closed {
-            Some(Err(e)) => SendError::Session(e.clone()),
-            _ => SendError::Usage(smtp_proto::UsageError::Closed),
-        }
-    }
-
-    fn queue(&mut self, envelope: Envelope) -> Result<MessageId, SendError> {
-        let recipients = recipients_of(&envelope);
-        let id = self.core.send_message(envelope)?;
-        self.messages.insert(
-            id,
-            Tracker {
-                recipients,
-                outcome: None,
-                failed: None,
+        match (self.core.error(), &self.closed) {
+            (Some(error), _) => Error::Session {
+                error: error.clone(),
+                cause: self.cause.clone(),
+                content_sent,
             },
-        );
-        Ok(id)
+            _ => Error::Usage(smtp_proto::UsageError::Closed),
+        }
     }
 
-    /// Streams `body` into message `id` while the server wants it, and drives the session until
+    /// The message's result: its outcome, unless the session failed first.
+    fn finish_send(&mut self, id: MessageId) -> Result<MessageOutcome, Error> {
+        let result = self.take_outcome(id);
+        self.flush();
+        result
+    }
+
+    fn take_outcome(&mut self, id: MessageId) -> Result<MessageOutcome, Error> {
+        match self.outcomes.remove(&id) {
+            Some(MessageOutcome {
+                verdict: Verdict::Failed { content_sent, .. },
+                ..
+            }) => Err(self.session_error(content_sent)),
+            Some(outcome) => Ok(outcome),
+            // The core reports every message before `Closed`; none means this loop stopped
+            // early, which only a stall does.
+            None if self.closed.is_some() => Err(self.session_error(false)),
+            None => Err(Error::Stalled),
+        }
+    }
+
+    /// Streams `body` into message `id` as the session takes it, and drives the session until
     /// the message's outcome is known.
     fn stream_body(&mut self, id: MessageId, mut body: impl Read) {
         let mut buf = vec![0u8; CHUNK];
+        let (mut start, mut end) = (0, 0);
         let mut finished = false;
-        // Body bytes handed to the core, against wire bytes it handed back since: roughly what
-        // it holds (BDAT gathering a chunk, or a chunk waiting for the previous chunk's reply
-        // without PIPELINING). Bounded here so the core never holds more than about two chunks.
-        // What the core holds for this message (BDAT gathering a chunk, or a chunk waiting for
-        // the previous chunk's reply without PIPELINING) plus what waits to be written: bounded
-        // here so at most about two chunks are in memory.
-        let hold_limit = 2 * CHUNK.max(self.core.config().limits.bdat_chunk_size);
+        let mut blocked = false;
         loop {
             self.process();
-            if self.settled(id) {
+            if self.wanted.contains(&id) {
+                self.wanted.retain(|m| *m != id);
+                blocked = false;
+            }
+            if self.outcomes.contains_key(&id) || self.closed.is_some() {
                 if !finished {
-                    // Refused before its content was wanted: nothing more is read.
+                    // Refused before its content was all written: nothing more is read.
                     let _ = self.core.finish_body(id);
                     self.process();
                 }
                 return;
             }
-            if self.closed.is_some() {
-                return;
-            }
-            let held = self.core.held_body_bytes(id) + self.core.transmit_len() + self.out.len();
-            if !finished && self.core.body_flowing(id) && held < hold_limit {
-                let n = match read_retrying(&mut body, &mut buf) {
-                    Ok(n) => n,
-                    Err(e) => return self.abandon(SendError::Body(Arc::new(e))),
-                };
-                let written = if n == 0 {
-                    finished = true;
-                    self.core.finish_body(id)
-                } else {
-                    self.core.write_body(id, &buf[..n])
-                };
-                if let Err(e) = written {
-                    return self.abandon(SendError::Usage(e));
+            if !finished && !blocked {
+                if start == end {
+                    match read_retrying(&mut body, &mut buf) {
+                        Ok(0) => {
+                            finished = true;
+                            if let Err(e) = self.core.finish_body(id) {
+                                return self.abandon(Error::Usage(e));
+                            }
+                            continue;
+                        }
+                        Ok(n) => (start, end) = (0, n),
+                        Err(e) => return self.abandon(Error::Body(Arc::new(e))),
+                    }
                 }
-                self.process();
-                // Write full chunks as they come; the last one goes out with its end mark.
-                if self.out.len() >= CHUNK || finished {
-                    self.flush();
+                match self.core.write_body(id, &buf[start..end]) {
+                    Ok(taken) => {
+                        start += taken;
+                        blocked = start < end;
+                    }
+                    Err(e) => return self.abandon(Error::Usage(e)),
                 }
                 continue;
             }
@@ -370,10 +389,10 @@ impl SmtpClient {
     }
 
     /// Gives up on the session from this side: closes the connection so that the server
-    /// cannot take a truncated message, and records why.
-    fn abandon(&mut self, error: SendError) {
-        if self.failure.is_none() {
-            self.failure = Some(error);
+    /// cannot take a truncated message.
+    fn abandon(&mut self, error: Error) {
+        if let Error::Body(e) = &error {
+            self.cause.get_or_insert(Transport::Io(e.clone()));
         }
         self.stream.shutdown();
         let now = self.now();
@@ -382,7 +401,7 @@ impl SmtpClient {
     }
 
     /// Drives the session until `done` (or until it ends).
-    fn drive(&mut self, done: impl Fn(&SmtpClient) -> bool) -> Result<(), SendError> {
+    fn drive(&mut self, done: impl Fn(&Client) -> bool) -> Result<(), Error> {
         loop {
             self.process();
             if done(self) {
@@ -390,20 +409,22 @@ impl SmtpClient {
                 return Ok(());
             }
             if self.closed.is_some() {
-                return Err(self.session_error());
+                return Err(self.session_error(false));
             }
             self.wait();
         }
     }
 
-    fn await_reply(&mut self, id: CommandId) -> Result<Reply, SendError> {
+    fn await_reply(&mut self, id: CommandId) -> Result<Reply, Error> {
         self.drive(|c| c.replies.contains_key(&id))?;
-        self.replies.remove(&id).ok_or(SendError::Stalled)
+        self.replies.remove(&id).ok_or(Error::Stalled)
     }
 
-    /// Drains events and takes the bytes to send into `out`; starts TLS when asked.
+    /// Takes the bytes to send into `out` and drains events; starts TLS when asked.
     fn process(&mut self) {
         loop {
+            let now = self.now();
+            self.core.poll_transmit(now, &mut self.out);
             while let Some(event) = self.core.poll_event() {
                 self.on_event(event);
             }
@@ -416,8 +437,6 @@ impl SmtpClient {
             self.flush();
             self.start_tls();
         }
-        let now = self.now();
-        self.core.poll_transmit(now, &mut self.out);
     }
 
     /// Writes everything taken from the core in one `write_all` (one flight).
@@ -460,20 +479,24 @@ impl SmtpClient {
         }
     }
 
-    /// Waits for the next bytes from the server, up to the current reply's deadline.
+    /// Writes what is pending, then waits for the next bytes from the server, up to the
+    /// current reply's deadline.
     fn wait(&mut self) {
         self.flush();
-        if self.closed.is_some() {
+        self.process();
+        if self.closed.is_some() || !self.wanted.is_empty() {
+            return;
+        }
+        if !self.out.is_empty() {
+            // More to write (the session took body bytes as the last flight left).
             return;
         }
         let now = self.now();
         let Some(deadline) = self.core.poll_timeout() else {
-            // Nothing is awaited, so nothing can arrive that would move us on.
-            if self.failure.is_none() {
-                self.failure = Some(SendError::Stalled);
-            }
+            // Nothing is awaited, so nothing can arrive that would move us on: a bug.
+            self.stalled = true;
             self.stream.shutdown();
-            self.core.handle_closed(now);
+            self.core.abort(now);
             return;
         };
         let remaining = deadline.saturating_since(now);
@@ -507,8 +530,8 @@ impl SmtpClient {
         }
     }
 
-    /// A read or write failed: the session is over; the caller sees the I/O error with the
-    /// stage the core was at.
+    /// A read or write failed: the session is over; the caller sees the I/O error under the
+    /// core's account of it.
     fn io_failed(&mut self, e: io::Error) {
         self.stream.shutdown();
         let now = self.now();
@@ -518,17 +541,7 @@ impl SmtpClient {
             self.core.handle_write_timeout(now);
         }
         self.core.handle_closed(now);
-        if self.failure.is_none() {
-            let stage = self
-                .core
-                .error()
-                .and_then(smtp_proto::Error::stage)
-                .unwrap_or(Stage::Idle);
-            self.failure = Some(SendError::Io {
-                stage,
-                source: Arc::new(e),
-            });
-        }
+        self.cause.get_or_insert(Transport::Io(Arc::new(e)));
     }
 
     /// Wraps the connection in TLS (STARTTLS's 220 arrived, or implicit TLS).
@@ -555,9 +568,7 @@ impl SmtpClient {
             }
             Err(e) => {
                 log::info!("TLS failed: {e}");
-                if self.failure.is_none() {
-                    self.failure = Some(SendError::Tls(e));
-                }
+                self.cause.get_or_insert(Transport::Tls(e));
                 self.stream.shutdown();
                 // The core names the handshake as the cause (a no-op with implicit TLS, where
                 // the close below ends the session instead).
@@ -581,50 +592,9 @@ impl SmtpClient {
                 log::info!("authenticated with {}", mechanism.name());
                 self.authenticated = Some(mechanism);
             }
-            Event::RecipientAccepted {
-                message,
-                index,
-                reply,
-            } => {
-                self.set_recipient(message, index, RecipientStatus::Accepted(reply));
-            }
-            Event::RecipientRejected {
-                message,
-                index,
-                reply,
-            } => {
-                self.set_recipient(message, index, RecipientStatus::Rejected(reply));
-            }
-            Event::RecipientDelivered {
-                message,
-                index,
-                reply,
-            } => {
-                if let Some(r) = self
-                    .messages
-                    .get_mut(&message)
-                    .and_then(|t| t.recipients.get_mut(index))
-                {
-                    r.delivery = Some(reply);
-                }
-            }
-            Event::MessageAccepted {
-                message,
-                reply,
-                recipients,
-            } => {
-                self.set_outcome(message, Outcome::Accepted { reply, recipients });
-            }
-            Event::MessageRejected { message, rejection } => {
-                self.set_outcome(message, Outcome::Rejected(rejection));
-            }
-            Event::MessageFailed {
-                message,
-                content_sent,
-            } => {
-                if let Some(t) = self.messages.get_mut(&message) {
-                    t.failed = Some(content_sent);
-                }
+            Event::BodyWanted(message) => self.wanted.push(message),
+            Event::MessageDone(outcome) => {
+                self.outcomes.insert(outcome.message, outcome);
             }
             Event::ReplyReceived { command, reply } => {
                 self.replies.insert(command, reply);
@@ -634,16 +604,11 @@ impl SmtpClient {
                     Ok(()) => log::debug!("session closed"),
                     Err(e) => log::debug!("session failed: {e}"),
                 }
-                self.closed = Some(result);
-                let error = self.session_error();
-                for t in self.messages.values_mut() {
-                    if let (None, Some(content_sent)) = (&t.outcome, t.failed) {
-                        t.outcome = Some(Outcome::Failed {
-                            content_sent,
-                            error: error.clone(),
-                        });
-                    }
+                // Nothing more is read or written; the server must not wait on us.
+                if result.is_err() {
+                    self.stream.shutdown();
                 }
+                self.closed = Some(result);
             }
             Event::TlsSkipped(reply) => match reply {
                 Some(r) => log::info!("STARTTLS refused ({r}); going on without TLS"),
@@ -652,64 +617,21 @@ impl SmtpClient {
             other => log::trace!("{other:?}"),
         }
     }
-
-    fn set_recipient(&mut self, message: MessageId, index: usize, status: RecipientStatus) {
-        if let Some(r) = self
-            .messages
-            .get_mut(&message)
-            .and_then(|t| t.recipients.get_mut(index))
-        {
-            r.status = status;
-        }
-    }
-
-    fn set_outcome(&mut self, message: MessageId, outcome: Outcome) {
-        if let Some(t) = self.messages.get_mut(&message) {
-            t.outcome = Some(outcome);
-        }
-    }
-
-    fn settled(&self, id: MessageId) -> bool {
-        self.messages.get(&id).is_none_or(|t| t.outcome.is_some())
-    }
-
-    fn take_report(&mut self, id: MessageId) -> MessageReport {
-        let tracker = self.messages.remove(&id);
-        let error = self.session_error();
-        let (recipients, outcome) = match tracker {
-            Some(t) => {
-                let outcome = t.outcome.unwrap_or(Outcome::Failed {
-                    content_sent: t.failed.unwrap_or(false),
-                    error,
-                });
-                (t.recipients, outcome)
-            }
-            None => (
-                Vec::new(),
-                Outcome::Failed {
-                    content_sent: false,
-                    error: SendError::Stalled,
-                },
-            ),
-        };
-        MessageReport {
-            message: Some(id),
-            recipients,
-            outcome,
-        }
-    }
 }
 
-fn recipients_of(envelope: &Envelope) -> Vec<RecipientReport> {
-    envelope
-        .recipients
-        .iter()
-        .map(|r| RecipientReport {
-            address: r.address.clone(),
-            status: RecipientStatus::Unanswered,
-            delivery: None,
-        })
-        .collect()
+/// Declares what the meter found: the size (unless the caller declared one) and the body type
+/// (`8BITMIME` for 8-bit content, `7BIT` for content known to be 7-bit), unless the caller set
+/// it.
+fn declare(envelope: &mut Envelope, meter: &ContentMeter) {
+    let params = &mut envelope.params;
+    params.size.get_or_insert(meter.size());
+    if params.body.is_none() {
+        params.body = Some(if meter.eight_bit() {
+            BodyType::EightBitMime
+        } else {
+            BodyType::SevenBit
+        });
+    }
 }
 
 fn read_retrying(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {

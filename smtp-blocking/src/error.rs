@@ -1,7 +1,8 @@
-//! [`SendError`]: why an operation did not succeed, with the stage and the server's reply when
-//! there is one.
+//! [`Error`]: why an operation could not give an outcome, by whose fault: the caller's
+//! ([`Error::Usage`], [`Error::TlsConfig`], [`Error::Body`]), the network's or the server's
+//! ([`Error::Connect`], [`Error::Session`] with its [`Transport`] cause). A message the server
+//! refused is not an error: it is a [`smtp_proto::MessageOutcome`].
 
-use crate::report::MessageReport;
 use smtp_proto::{Reply, Stage, UsageError};
 use smtp_transport::{NonceError, TlsConfigError};
 use std::fmt;
@@ -14,7 +15,7 @@ use std::sync::Arc;
 /// can be reported with every message it cut short.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub enum SendError {
+pub enum Error {
     /// The server's name did not resolve, or no address accepted a connection before the
     /// connect timeout. `source` is the last address's error.
     Connect {
@@ -23,184 +24,158 @@ pub enum SendError {
         /// Why (the last attempt's error, or a resolution failure).
         source: Arc<io::Error>,
     },
-    /// Reading from or writing to the connection failed (reset, write timeout, TLS record
-    /// error) while the session was at `stage`.
-    Io {
-        /// What the session was waiting for.
-        stage: Stage,
-        /// The error.
-        source: Arc<io::Error>,
-    },
     /// The TLS configuration could not be built from [`crate::ClientOptions::tls`] and
     /// [`crate::ClientOptions::host`] (a CA or client certificate file unreadable or empty, an
     /// invalid server name, …): the caller's to fix. Nothing was sent; no connection was made.
     TlsConfig(TlsConfigError),
-    /// The TLS handshake failed on the connection: certificate not trusted, name mismatch,
-    /// alert from the server, connection lost, timeout.
-    Tls(TlsError),
-    /// The session ended with an error: a refusal it cannot go on after (greeting, EHLO,
-    /// required STARTTLS, AUTH), a 421, a timeout naming the stage, a malformed reply, or the
-    /// server closing the connection.
-    Session(smtp_proto::Error),
-    /// The call was refused by the session before anything was sent (the envelope needs an
-    /// extension the server lacks, the message is over its SIZE, the session is closed, …).
-    Usage(UsageError),
-    /// The server refused the message (MAIL, every RCPT, DATA or the content). The report
-    /// names each recipient's reply.
-    Rejected(Box<MessageReport>),
-    /// Reading the message body from the caller's reader failed. The connection was closed
-    /// so that the server cannot take a truncated message.
-    Body(Arc<io::Error>),
     /// No SCRAM nonce could be drawn: the operating system's random source failed. Nothing
     /// was sent; no connection was made.
     Nonce(NonceError),
+    /// The call was refused before anything was sent: an invalid envelope or configuration, a
+    /// message this server cannot take as asked (its capabilities known), the session closed
+    /// by QUIT.
+    Usage(UsageError),
+    /// The session ended: a refusal it cannot go on after (greeting, EHLO, required STARTTLS,
+    /// AUTH), a 421, a timeout, a malformed reply, the connection lost. `error` is the core's
+    /// account, with the stage and the server's reply; `cause` is what failed underneath, when
+    /// something did. With `content_sent` (for the message being sent), the whole content had
+    /// gone out, so the server may have taken it.
+    Session {
+        /// What ended the session.
+        error: smtp_proto::Error,
+        /// The I/O or TLS failure underneath, if any.
+        cause: Option<Transport>,
+        /// Whether the message's whole content (and its end mark) had been sent.
+        content_sent: bool,
+    },
+    /// Reading the message body from the caller's reader failed. The connection was closed
+    /// so that the server cannot take a truncated message.
+    Body(Arc<io::Error>),
     /// The session awaits nothing, yet the operation is unfinished. This is a bug in this crate
     /// or in `smtp-proto`; please report it.
     Stalled,
 }
 
-impl SendError {
+/// What failed underneath a session.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Transport {
+    /// Reading from or writing to the connection failed (reset, broken pipe, TLS record error).
+    Io(Arc<io::Error>),
+    /// The TLS handshake failed: certificate not trusted, name mismatch, alert from the server,
+    /// connection lost, timeout.
+    Tls(TlsError),
+}
+
+impl fmt::Display for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Transport::Io(e) => write!(f, "I/O: {e}"),
+            Transport::Tls(e) => write!(f, "TLS: {e}"),
+        }
+    }
+}
+
+impl Error {
     /// The stage of the conversation the error belongs to, when there is one.
     pub fn stage(&self) -> Option<Stage> {
         match self {
-            SendError::Connect { .. } => Some(Stage::Greeting),
-            SendError::Io { stage, .. } => Some(*stage),
-            SendError::Tls(_) => Some(Stage::StartTls),
-            SendError::Session(e) => e.stage(),
-            SendError::Usage(_) | SendError::Stalled | SendError::Body(_) => None,
-            SendError::TlsConfig(_) | SendError::Nonce(_) => None,
-            SendError::Rejected(report) => report.rejection_stage(),
+            Error::Connect { .. } => Some(Stage::Greeting),
+            Error::Session { error, .. } => error.stage(),
+            _ => None,
         }
     }
 
     /// The server's reply behind the error, when there is one.
     pub fn reply(&self) -> Option<&Reply> {
         match self {
-            SendError::Session(e) => e.reply(),
-            SendError::Rejected(report) => report.rejection_reply(),
+            Error::Session { error, .. } => error.reply(),
             _ => None,
         }
     }
 
-    /// Whether trying again later may work: a 4yz reply, a timeout, a lost connection.
+    /// Whether trying again later may work: a failed connect, and what the core judges
+    /// transient (a 4yz, a timeout, a lost connection; [`smtp_proto::Error::is_transient`]).
     pub fn is_transient(&self) -> bool {
         match self {
-            SendError::Connect { .. } | SendError::Io { .. } => true,
-            SendError::Session(e) => e.is_transient(),
-            SendError::Rejected(report) => report.is_transient(),
-            SendError::Tls(TlsError::Io(_)) => true,
+            Error::Connect { .. } => true,
+            Error::Session { error, .. } => error.is_transient(),
             _ => false,
         }
     }
 }
 
-impl fmt::Display for SendError {
+impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SendError::Connect { server, source } => {
+            Error::Connect { server, source } => {
                 write!(f, "cannot connect to {server}: {source}")
             }
-            SendError::Io { stage, source } => {
-                write!(
-                    f,
-                    "connection failed while waiting for the {stage} reply: {source}"
-                )
-            }
-            SendError::TlsConfig(e) => write!(f, "TLS configuration: {e}"),
-            SendError::Tls(e) => write!(f, "TLS: {e}"),
-            SendError::Session(e) => e.fmt(f),
-            SendError::Usage(e) => e.fmt(f),
-            SendError::Rejected(report) => match (&report.outcome, report.rejection_reply()) {
-                (crate::Outcome::Rejected(r), _) => {
-                    write!(f, "message refused: {}", RejectionDisplay(r))
-                }
-                (_, Some(reply)) => write!(f, "message refused: {reply}"),
-                _ => f.write_str("message refused"),
+            Error::TlsConfig(e) => write!(f, "TLS configuration: {e}"),
+            Error::Nonce(e) => e.fmt(f),
+            Error::Usage(e) => e.fmt(f),
+            Error::Session { error, cause, .. } => match cause {
+                Some(cause) => write!(f, "{error} ({cause})"),
+                None => error.fmt(f),
             },
-            SendError::Body(e) => write!(f, "reading the message body failed: {e}"),
-            SendError::Nonce(e) => e.fmt(f),
-            SendError::Stalled => f.write_str("the session stalled (a bug: please report it)"),
+            Error::Body(e) => write!(f, "reading the message body failed: {e}"),
+            Error::Stalled => f.write_str("the session stalled (a bug: please report it)"),
         }
     }
 }
 
-struct RejectionDisplay<'a>(&'a smtp_proto::Rejection);
-
-impl fmt::Display for RejectionDisplay<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use smtp_proto::Rejection;
-        match self.0 {
-            Rejection::Mail(r) => write!(f, "MAIL FROM rejected: {r}"),
-            Rejection::NoValidRecipients(Some(r)) => write!(f, "no recipient accepted (last: {r})"),
-            Rejection::NoValidRecipients(None) => f.write_str("no recipient accepted"),
-            Rejection::Data(r) => write!(f, "DATA rejected: {r}"),
-            Rejection::Content(r) => write!(f, "content rejected: {r}"),
-            Rejection::Unsendable(e) => write!(f, "cannot be sent to this server: {e}"),
-            other => write!(f, "{other:?}"),
-        }
-    }
-}
-
-impl std::error::Error for SendError {
+impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            SendError::Connect { source, .. } | SendError::Io { source, .. } => Some(&**source),
-            SendError::Body(source) => Some(&**source),
-            SendError::TlsConfig(e) => Some(e),
-            SendError::Tls(e) => Some(e),
-            SendError::Session(e) => Some(e),
-            SendError::Usage(e) => Some(e),
-            SendError::Nonce(e) => Some(e),
-            _ => None,
+            Error::Connect { source, .. } | Error::Body(source) => Some(&**source),
+            Error::TlsConfig(e) => Some(e),
+            Error::Nonce(e) => Some(e),
+            Error::Usage(e) => Some(e),
+            Error::Session {
+                cause: Some(Transport::Io(e)),
+                ..
+            } => Some(&**e),
+            Error::Session {
+                cause: Some(Transport::Tls(e)),
+                ..
+            } => Some(e),
+            Error::Session { error, .. } => Some(error),
+            Error::Stalled => None,
         }
     }
 }
 
-impl From<UsageError> for SendError {
+impl From<UsageError> for Error {
     fn from(e: UsageError) -> Self {
-        SendError::Usage(e)
+        Error::Usage(e)
     }
 }
 
-impl From<smtp_proto::Error> for SendError {
-    fn from(e: smtp_proto::Error) -> Self {
-        SendError::Session(e)
-    }
-}
-
-impl From<NonceError> for SendError {
-    fn from(e: NonceError) -> Self {
-        SendError::Nonce(e)
-    }
-}
-
-impl From<TlsConfigError> for SendError {
+impl From<TlsConfigError> for Error {
     fn from(e: TlsConfigError) -> Self {
-        SendError::TlsConfig(e)
+        Error::TlsConfig(e)
     }
 }
 
-impl From<TlsError> for SendError {
-    fn from(e: TlsError) -> Self {
-        SendError::Tls(e)
+impl From<NonceError> for Error {
+    fn from(e: NonceError) -> Self {
+        Error::Nonce(e)
     }
 }
 
-/// Why the TLS handshake on a connection failed. (A configuration that could not be built is
-/// a [`SendError::TlsConfig`] instead, before any connection.)
+/// Why the TLS handshake failed on the connection.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum TlsError {
-    /// rustls refused to start or the handshake failed (certificate not trusted, name
-    /// mismatch, no common protocol version, alert from the server, …).
+    /// rustls refused the handshake (certificate not trusted, name mismatch, no common protocol
+    /// version, alert from the server, …).
     Rustls(rustls::Error),
     /// The connection failed or closed during the handshake.
     Io(Arc<io::Error>),
     /// The handshake did not complete before the deadline.
     HandshakeTimeout,
-    /// The core asked for TLS on a session configured never to use it (`TlsPolicy::Never`
-    /// without implicit TLS), so no configuration was built. A bug in this crate or in
-    /// `smtp-proto`; please report it.
+    /// The session asked for TLS but none was configured (a bug: the configuration is built
+    /// whenever the policy may use TLS).
     Unconfigured,
 }
 
@@ -211,7 +186,7 @@ impl fmt::Display for TlsError {
             TlsError::Io(e) => write!(f, "connection failed during the handshake: {e}"),
             TlsError::HandshakeTimeout => f.write_str("handshake timed out"),
             TlsError::Unconfigured => {
-                f.write_str("TLS requested on a session configured without it (a bug)")
+                f.write_str("TLS was asked for but not configured (a bug: please report it)")
             }
         }
     }

@@ -7,10 +7,16 @@
 //! asks. Replies are parsed, judged and acted on by the core; this crate never looks at a reply
 //! code.
 //!
-//! - [`SmtpClient::connect`] connects (every resolved address in turn, with a connect timeout,
+//! - [`Client::connect`] connects (every resolved address in turn, with a connect timeout,
 //!   TCP_NODELAY), and drives greeting, EHLO, STARTTLS or implicit TLS, and AUTH.
-//! - [`SmtpClient::send`] streams a message's content from any [`std::io::Read`]; [`SmtpClient::send_many`]
-//!   pipelines several messages; [`SmtpClient::verify`], [`SmtpClient::noop`], [`SmtpClient::quit`].
+//! - [`Client::send`] streams a message's content from any [`std::io::Read`] in bounded memory;
+//!   [`Client::send_file`] measures a file first and declares its size and 8-bit octets;
+//!   [`Client::send_bytes`] sends content in memory; [`Client::send_many`] pipelines several
+//!   messages; [`Client::verify`], [`Client::expand`], [`Client::noop`], [`Client::help`],
+//!   [`Client::quit`].
+//! - Outcomes are the core's: a message the server decided on (accepted, partly, refused) is
+//!   `Ok(`[`MessageOutcome`]`)`; an [`Error`] means no outcome could be had (a refused call, a
+//!   body that could not be read, a session that ended first).
 //! - Every wait is bounded: by the core's per-reply deadline (a server that drips a byte at a
 //!   time still times out), by [`smtp_proto::Timeouts::data_block`] for each write, and by
 //!   [`ClientOptions::connect_timeout`] for each connection attempt.
@@ -22,9 +28,9 @@
 //! ([`TlsOptions::ca_file`]); a client certificate can be presented
 //! ([`TlsOptions::client_certificate`]); the name checked (and sent as SNI) is
 //! [`ClientOptions::host`]. A configuration that cannot be built is a
-//! [`SendError::TlsConfig`] with a [`TlsConfigError`] naming the file or the name.
+//! [`Error::TlsConfig`] with a [`TlsConfigError`] naming the file or the name.
 //!
-//! SCRAM: every [`SmtpClient::connect`] draws a fresh client nonce (RFC 5802 9), whatever
+//! SCRAM: every [`Client::connect`] draws a fresh client nonce (RFC 5802 9), whatever
 //! nonce the options' `Config` carried.
 //!
 //! [`demo_server`] is a small receiving server on 127.0.0.1, for `smtp-send --demo`, examples
@@ -37,13 +43,12 @@ mod client;
 pub mod demo_server;
 mod error;
 mod options;
-mod report;
 mod stream;
 
-pub use client::{SmtpClient, TRANSCRIPT_TARGET};
-pub use error::{SendError, TlsError};
+pub use client::{Client, TRANSCRIPT_TARGET};
+pub use error::{Error, TlsError, Transport};
 pub use options::ClientOptions;
-pub use report::{MessageReport, Outcome, RecipientReport, RecipientStatus};
+pub use smtp_proto::{MessageOutcome, RecipientOutcome, Rejection, Verdict};
 pub use smtp_transport::{ClientCertificate, NonceError, PemFile, TlsConfigError, TlsOptions};
 
 pub use rustls;

@@ -23,7 +23,7 @@ pub struct ClientOptions {
     pub connect_timeout: Duration,
     /// Which certificates to trust and which to present: `smtp-transport`'s [`TlsOptions`],
     /// shared with the other adapters. The rustls configuration is built from them at
-    /// [`SmtpClient::connect`](crate::SmtpClient::connect), only when TLS may be used. To
+    /// [`Client::connect`](crate::Client::connect), only when TLS may be used. To
     /// build it once for many connections to one server, set
     /// `tls = TlsOptions::with_client_config(tls.build()?)` and clone the options: each
     /// connection then shares that one configuration.

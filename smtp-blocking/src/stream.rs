@@ -1,6 +1,6 @@
 //! The connection: TCP, then possibly TLS (configured by `smtp-transport`).
 
-use crate::error::{SendError, TlsError};
+use crate::error::{Error, TlsError};
 use crate::options::ClientOptions;
 use rustls::ClientConnection;
 use smtp_transport::TlsSetup;
@@ -132,9 +132,9 @@ impl Write for Stream {
 /// Connects to each address `host:port` resolves to, in turn, each attempt bounded by the
 /// connect timeout. TCP_NODELAY is set: each flight is written at once, and waiting for
 /// delayed ACKs would cost 40 ms per flight.
-pub(crate) fn connect_tcp(options: &ClientOptions) -> Result<TcpStream, SendError> {
+pub(crate) fn connect_tcp(options: &ClientOptions) -> Result<TcpStream, Error> {
     let server = format!("{}:{}", options.host, options.port);
-    let fail = |source: io::Error| SendError::Connect {
+    let fail = |source: io::Error| Error::Connect {
         server: server.clone(),
         source: Arc::new(source),
     };

@@ -11,23 +11,27 @@
 //! left to do says QUIT.
 //!
 //! # Failures and retries (decisions)
-//! - A message whose session ended before its outcome was known ([`Event::MessageFailed`]: the
-//!   connection dropped, the server said 421, a stage timed out) is put back at the head of the
-//!   queue and sent on another connection, or a new one, up to [`BulkConfig::attempts`] tries in
-//!   all; then it is reported [`Outcome::Failed`]. When its content had been sent in full the
+//! - A message whose session ended before its outcome was known (its
+//!   [`smtp_proto::Verdict::Failed`]: the connection dropped, the server said 421, a stage timed
+//!   out) is put back at the head of the queue, with the envelope the core gave back, and sent on
+//!   another connection, or a new one, up to [`BulkConfig::attempts`] tries in all; then it is
+//!   reported [`Outcome::Failed`]. When its content had been sent in full the
 //!   server may have delivered it already, so a retry can deliver it twice: RFC 5321 6.1 prefers
 //!   a duplicate to a loss. The report says how many tries were made.
-//! - A message the server refused ([`Event::MessageRejected`], 4yz or 5yz) is reported
-//!   [`Outcome::Rejected`] and not retried. Retrying a 4yz belongs to a queue with a schedule
-//!   (minutes later, RFC 5321 4.5.4.1), not to a run that hammers the same server again at once;
-//!   and the adapter does not branch on reply codes. [`Rejection::is_transient`] tells the caller
-//!   which rejections are worth queueing again.
+//! - A message the server decided on (accepted, partly, or refused with 4yz or 5yz) is reported
+//!   [`Outcome::Done`] with the core's [`MessageOutcome`], and not retried. Retrying a 4yz
+//!   belongs to a queue with a schedule (minutes later, RFC 5321 4.5.4.1), not to a run that
+//!   hammers the same server again at once; and the adapter does not branch on reply codes.
+//!   [`MessageOutcome::is_transient`] (and [`Report::class`]) tell the caller which are worth
+//!   queueing again: the core's judgement, the same `smtp-send` uses.
 //!
 //! Every try ends: the core bounds each stage with a deadline, and tries are bounded, so a run
 //! ends too.
 
 use crate::{Driver, DriverEvent, TlsSetup, Token, TransportError};
-use smtp_proto::{Config, Envelope, Error, Event, MessageId, Rejection, Reply, UsageError};
+use smtp_proto::{
+    Class, Config, Envelope, Error, Event, MessageId, MessageOutcome, UsageError, Verdict,
+};
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::io;
@@ -89,30 +93,41 @@ impl BulkConfig {
 }
 
 /// How one message ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
+#[non_exhaustive]
 pub enum Outcome {
-    /// The server took responsibility for it.
-    Accepted {
-        /// The reply after the content.
-        reply: Reply,
-        /// For how many recipients.
-        recipients: usize,
-    },
-    /// The server refused it (or it could not be sent to this server as asked).
-    Rejected(Rejection),
+    /// The session's outcome: accepted (for every recipient or some), or refused by the server
+    /// (or by the session, when this server cannot take it as asked). Never `Failed`: those are
+    /// retried, then reported as [`Outcome::Failed`].
+    Done(MessageOutcome),
+    /// Refused by the session before it was queued: this server cannot take it as asked (its
+    /// capabilities were known), or the envelope is invalid.
+    Refused(UsageError),
     /// Every try ended with the session failing before the outcome was known.
     Failed(Failure),
 }
 
 /// Why the last try of a failed message failed.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Failure {
     /// The whole content had been sent: the server may have delivered it.
     pub content_sent: bool,
-    /// What ended the session, as the core saw it.
+    /// What ended the session, as the core saw it (none when no session could start).
     pub error: Option<Error>,
     /// What failed underneath (connect, I/O, TLS), when something did.
-    pub transport: Option<String>,
+    pub transport: Option<Arc<TransportError>>,
+}
+
+impl Failure {
+    /// Its class: the core's for the error that ended the session; a connection that could not
+    /// be made at all is temporary.
+    pub fn class(&self) -> Class {
+        match &self.error {
+            Some(error) => error.class(),
+            None => Class::Temporary,
+        }
+    }
 }
 
 impl fmt::Display for Failure {
@@ -120,14 +135,14 @@ impl fmt::Display for Failure {
         match (&self.error, &self.transport) {
             (Some(e), Some(t)) => write!(f, "{e} ({t})"),
             (Some(e), None) => write!(f, "{e}"),
-            (None, Some(t)) => f.write_str(t),
+            (None, Some(t)) => write!(f, "{t}"),
             (None, None) => f.write_str("session ended"),
         }
     }
 }
 
 /// One message's outcome.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Report {
     /// The message's position in the input, from 0.
     pub index: usize,
@@ -135,6 +150,25 @@ pub struct Report {
     pub attempts: u32,
     /// How it ended.
     pub outcome: Outcome,
+}
+
+impl Report {
+    /// Whether the server took the message (for at least one recipient).
+    pub fn is_accepted(&self) -> bool {
+        matches!(&self.outcome, Outcome::Done(o) if o.is_accepted())
+    }
+
+    /// Its class ([`smtp_proto::Class`]), judged by the core as for every command: the
+    /// outcome's; a message refused before it was queued is permanent when this server cannot
+    /// take it, local when the envelope was invalid; a failure is its error's.
+    pub fn class(&self) -> Class {
+        match &self.outcome {
+            Outcome::Done(o) => o.class(),
+            Outcome::Refused(UsageError::Unsendable(_)) => Class::Permanent,
+            Outcome::Refused(_) => Class::Local,
+            Outcome::Failed(f) => f.class(),
+        }
+    }
 }
 
 /// Counts for a whole run.
@@ -182,16 +216,18 @@ where
 struct Pending {
     index: usize,
     attempts: u32,
-    message: BulkMessage,
+    /// In the core while the message is queued there; given back with its outcome.
+    envelope: Option<Envelope>,
+    body: Arc<[u8]>,
 }
 
 #[derive(Default)]
 struct Conn {
     /// Messages queued in the core, oldest first.
     assigned: VecDeque<(MessageId, Pending)>,
-    /// Messages the core gave up on, waiting for the session's `Closed`.
-    failed: Vec<(Pending, bool)>,
-    transport: Option<String>,
+    /// What failed underneath the session, once something did (it comes before the session's
+    /// outcomes and `Closed`).
+    transport: Option<Arc<TransportError>>,
     quitting: bool,
     /// The greeting arrived (the server accepted the connection).
     greeted: bool,
@@ -223,19 +259,19 @@ where
         let start = Instant::now();
         // Connections open a few at a time (see `BulkConfig::max_connecting`), one message
         // each; each fills up to `window` once greeted.
-        self.ensure_connections()?;
+        self.ensure_connections();
         while self.outstanding > 0 || self.has_work() {
             if self.conns.is_empty() {
                 if !self.has_work() {
                     // Unreachable: every outstanding message is queued or on a connection.
                     break;
                 }
-                self.ensure_connections()?;
+                self.ensure_connections();
                 continue;
             }
             self.driver.turn(None)?;
             while let Some((token, event)) = self.driver.poll_event() {
-                self.on_event(token, event)?;
+                self.on_event(token, event);
             }
         }
         self.summary.elapsed = start.elapsed();
@@ -267,7 +303,8 @@ where
             Pending {
                 index,
                 attempts: 0,
-                message,
+                envelope: Some(message.envelope),
+                body: message.body,
             }
         });
         self.lookahead.is_some()
@@ -280,13 +317,11 @@ where
         self.retry.pop_front().or_else(|| self.lookahead.take())
     }
 
-    /// Opens one connection. `Driver::connect` draws the session's SCRAM nonce.
     fn open(&mut self) -> Result<Token, TransportError> {
-        let token = self.driver.connect(
-            self.config.server,
-            self.config.session.clone(),
-            self.config.tls.clone(),
-        )?;
+        // `Driver::connect` draws a fresh SCRAM nonce for every connection.
+        let token =
+            self.driver
+                .connect(self.config.server, self.config.session.clone(), self.config.tls.clone())?;
         self.summary.connections += 1;
         self.connecting += 1;
         self.conns.insert(token, Conn::default());
@@ -303,8 +338,12 @@ where
             self.retry.push_front(pending);
             return false;
         };
-        let envelope = pending.message.envelope.clone();
-        match client.send_message_with_body(envelope, &pending.message.body) {
+        let Some(envelope) = pending.envelope.take() else {
+            // Unreachable: a message is only queued with its envelope.
+            return true;
+        };
+        // The core may refuse the call; it then gives nothing back, so keep a copy for that.
+        match client.send_message_with_body(envelope.clone(), &pending.body) {
             Ok(id) => {
                 pending.attempts += 1;
                 if let Some(conn) = self.conns.get_mut(&token) {
@@ -313,16 +352,13 @@ where
                 true
             }
             Err(UsageError::Closed | UsageError::Quitting) => {
+                pending.envelope = Some(envelope);
                 self.retry.push_front(pending);
                 false
             }
             Err(e) => {
                 let attempts = pending.attempts;
-                self.report(
-                    pending.index,
-                    attempts,
-                    Outcome::Rejected(Rejection::Unsendable(e)),
-                );
+                self.report(pending.index, attempts, Outcome::Refused(e));
                 true
             }
         }
@@ -369,17 +405,20 @@ where
     }
 
     fn report(&mut self, index: usize, attempts: u32, outcome: Outcome) {
-        match outcome {
-            Outcome::Accepted { .. } => self.summary.accepted += 1,
-            Outcome::Rejected(_) => self.summary.rejected += 1,
-            Outcome::Failed(_) => self.summary.failed += 1,
-        }
-        self.outstanding -= 1;
-        (self.on_report)(&Report {
+        let report = Report {
             index,
             attempts,
             outcome,
-        });
+        };
+        if report.is_accepted() {
+            self.summary.accepted += 1;
+        } else if matches!(report.outcome, Outcome::Failed(_)) {
+            self.summary.failed += 1;
+        } else {
+            self.summary.rejected += 1;
+        }
+        self.outstanding -= 1;
+        (self.on_report)(&report);
     }
 
     fn take_assigned(&mut self, token: Token, id: MessageId) -> Option<Pending> {
@@ -388,13 +427,13 @@ where
         conn.assigned.remove(at).map(|(_, p)| p)
     }
 
-    fn on_event(&mut self, token: Token, event: DriverEvent) -> io::Result<()> {
+    fn on_event(&mut self, token: Token, event: DriverEvent) {
         let event = match event {
             DriverEvent::Transport(e) => {
                 if let Some(conn) = self.conns.get_mut(&token) {
-                    conn.transport = Some(e.to_string());
+                    conn.transport = Some(Arc::new(e));
                 }
-                return Ok(());
+                return;
             }
             DriverEvent::Session(event) => event,
         };
@@ -407,105 +446,88 @@ where
                     }
                 }
                 self.refill(token);
-                self.ensure_connections()?;
+                self.ensure_connections();
             }
-            Event::MessageAccepted {
-                message,
-                reply,
-                recipients,
-                ..
-            } => {
-                if let Some(p) = self.take_assigned(token, message) {
-                    self.report(p.index, p.attempts, Outcome::Accepted { reply, recipients });
-                }
-                self.refill(token);
-            }
-            Event::MessageRejected {
-                message, rejection, ..
-            } => {
-                if let Some(p) = self.take_assigned(token, message) {
-                    self.report(p.index, p.attempts, Outcome::Rejected(rejection));
-                }
-                self.refill(token);
-            }
-            Event::MessageFailed {
-                message,
-                content_sent,
-                ..
-            } => {
-                if let Some(p) = self.take_assigned(token, message) {
-                    if let Some(conn) = self.conns.get_mut(&token) {
-                        conn.failed.push((p, content_sent));
+            Event::MessageDone(mut outcome) => {
+                let Some(mut pending) = self.take_assigned(token, outcome.message) else {
+                    return;
+                };
+                if let Verdict::Failed {
+                    error,
+                    content_sent,
+                } = &outcome.verdict
+                {
+                    // The session ended first: try again elsewhere, with the envelope given back.
+                    if pending.attempts < self.attempts {
+                        pending.envelope = Some(core::mem::take(&mut outcome.envelope));
+                        self.retry.push_front(pending);
+                    } else {
+                        let failure = Failure {
+                            content_sent: *content_sent,
+                            error: Some(error.clone()),
+                            transport: self.conns.get(&token).and_then(|c| c.transport.clone()),
+                        };
+                        self.report(pending.index, pending.attempts, Outcome::Failed(failure));
                     }
+                    return;
                 }
+                self.report(pending.index, pending.attempts, Outcome::Done(outcome));
+                self.refill(token);
             }
-            Event::Closed(result) => self.on_closed(token, result.err())?,
+            Event::Closed(_) => self.on_closed(token),
             _ => {}
         }
-        Ok(())
     }
 
-    fn on_closed(&mut self, token: Token, error: Option<Error>) -> io::Result<()> {
-        let Some(mut conn) = self.conns.remove(&token) else {
-            return Ok(());
+    fn on_closed(&mut self, token: Token) {
+        let Some(conn) = self.conns.remove(&token) else {
+            return;
         };
-        // The core reports every unfinished message before `Closed`; anything still assigned
-        // here is treated the same way.
-        let leftover = conn.assigned.drain(..).map(|(_, p)| (p, false));
-        let failed: Vec<(Pending, bool)> = conn.failed.drain(..).chain(leftover).collect();
-        let mut requeued = Vec::new();
-        for (pending, content_sent) in failed {
-            if pending.attempts < self.attempts {
-                requeued.push(pending);
-            } else {
-                let failure = Failure {
-                    content_sent,
-                    error: error.clone(),
-                    transport: conn.transport.clone(),
-                };
-                self.report(pending.index, pending.attempts, Outcome::Failed(failure));
+        if !conn.greeted {
+            self.connecting = self.connecting.saturating_sub(1);
+        }
+        // The core reports every message before `Closed`; anything still assigned here (none,
+        // unless a session ended without its outcomes) is tried again.
+        for (_, pending) in conn.assigned.into_iter().rev() {
+            if pending.envelope.is_some() {
+                self.retry.push_front(pending);
             }
         }
-        // Retries go first, oldest first.
-        for pending in requeued.into_iter().rev() {
-            self.retry.push_front(pending);
-        }
-        // Give them to connections with room, then open new ones up to K.
+        // Give the retries to connections with room, then open new ones up to K.
         let tokens: Vec<Token> = self.conns.keys().copied().collect();
         for t in tokens {
             self.refill(t);
         }
-        self.ensure_connections()
+        self.ensure_connections();
     }
 
     /// Opens connections up to K while work is waiting, at most `max_connecting` of them not
     /// greeted yet; each gets one message now and the rest of its window once greeted.
-    fn ensure_connections(&mut self) -> io::Result<()> {
+    fn ensure_connections(&mut self) {
         while self.conns.len() < self.config.connections.max(1)
             && self.connecting < self.config.max_connecting.max(1)
             && self.has_work()
         {
             let token = match self.open() {
                 Ok(t) => t,
-                // No socket at all: the messages fail now instead of looping.
+                // No connection at all: the messages fail now instead of looping.
                 Err(e) if self.conns.is_empty() => return self.fail_all(e),
                 Err(_) => break,
             };
             self.assign(token);
         }
-        Ok(())
     }
 
     /// No connection can be opened and none is open: every message waiting fails.
-    fn fail_all(&mut self, error: TransportError) -> io::Result<()> {
+    fn fail_all(&mut self, error: TransportError) {
+        let transport = Arc::new(error);
         while let Some(pending) = self.take_work() {
             let failure = Failure {
                 content_sent: false,
                 error: None,
-                transport: Some(error.to_string()),
+                transport: Some(transport.clone()),
             };
             self.report(pending.index, pending.attempts, Outcome::Failed(failure));
         }
-        Ok(())
     }
 }

@@ -17,7 +17,7 @@
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 use rustls::ClientConnection;
-use smtp_proto::{Client, Config, Event, Timestamp};
+use smtp_proto::{Client, Config, Event, Timestamp, UsageError};
 use smtp_transport::{NonceError, TlsSetup};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -60,6 +60,10 @@ pub enum TransportError {
     /// No SCRAM nonce could be drawn for the session ([`smtp_transport::renew_nonce`]); only
     /// from [`Driver::connect`], before any socket is opened.
     Nonce(NonceError),
+    /// The session's configuration was refused ([`Client::new`]: credentials no allowed
+    /// mechanism can carry, a nonce too short); only from [`Driver::connect`], before any socket
+    /// is opened. The caller's to fix.
+    Config(UsageError),
 }
 
 impl fmt::Display for TransportError {
@@ -73,6 +77,7 @@ impl fmt::Display for TransportError {
                 f.write_str("the server stopped reading (write timed out)")
             }
             TransportError::Nonce(e) => e.fmt(f),
+            TransportError::Config(e) => e.fmt(f),
         }
     }
 }
@@ -83,6 +88,7 @@ impl std::error::Error for TransportError {
             TransportError::Connect(e) | TransportError::Io(e) => Some(e),
             TransportError::Tls(e) => Some(e),
             TransportError::Nonce(e) => Some(e),
+            TransportError::Config(e) => Some(e),
             TransportError::NoTlsSetup | TransportError::WriteTimeout => None,
         }
     }
@@ -204,7 +210,8 @@ impl Driver {
         tls: Option<TlsSetup>,
     ) -> Result<Token, TransportError> {
         smtp_transport::renew_nonce(&mut config).map_err(TransportError::Nonce)?;
-        let conn = if config.implicit_tls {
+        let client = Client::new(config, self.now()).map_err(TransportError::Config)?;
+        let conn = if client.config().implicit_tls {
             let setup = tls.as_ref().ok_or(TransportError::NoTlsSetup)?;
             Some(Box::new(start_tls(setup).map_err(TransportError::Tls)?))
         } else {
@@ -218,10 +225,9 @@ impl Driver {
             .registry()
             .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
             .map_err(TransportError::Io)?;
-        let now = self.now();
         let handshaking = conn.is_some();
         let mut session = Session {
-            client: Client::new(config, now),
+            client,
             stream,
             tls: conn,
             setup: tls,
@@ -643,47 +649,27 @@ impl Session {
         if self.connecting || self.client.is_closed() {
             return;
         }
-        if self.out_pos == self.out.len() {
-            self.out.clear();
-            self.out_pos = 0;
-        }
-        self.client.poll_transmit(ctx.now, &mut self.out);
         let mut progress = false;
-        if let Some(tls) = self.tls.as_mut() {
-            if !self.out.is_empty() {
-                // Unbounded buffer (see `start_tls`): all of it is taken.
-                if let Err(e) = tls.writer().write_all(&self.out[self.out_pos..]) {
-                    return self.fail(ctx, TransportError::Io(e));
-                }
-                self.out.clear();
-                self.out_pos = 0;
-            }
-            while tls.wants_write() {
-                match tls.write_tls(&mut self.stream) {
-                    Ok(_) => progress = true,
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => return self.fail(ctx, TransportError::Io(e)),
-                }
-            }
-        } else {
-            while self.out_pos < self.out.len() {
-                match self.stream.write(&self.out[self.out_pos..]) {
-                    Ok(0) => {
-                        return self.fail(ctx, TransportError::Io(io::ErrorKind::WriteZero.into()))
-                    }
-                    Ok(n) => {
-                        self.out_pos += n;
-                        progress = true;
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => return self.fail_write(ctx, e),
-                }
-            }
+        // Take more from the core only once what it gave is on its way: the core holds what the
+        // socket has not taken, and `write_body` pushes back on that (Limits::body_buffer). Once
+        // everything is out (a TLS flight too, such as the handshake's last), take again: the
+        // core may have queued more meanwhile (the EHLO after STARTTLS), and no event would
+        // come to send it.
+        loop {
             if self.out_pos == self.out.len() {
                 self.out.clear();
                 self.out_pos = 0;
+                let pending_tls = self.tls.as_ref().is_some_and(|t| t.wants_write());
+                if !pending_tls && self.client.poll_transmit(ctx.now, &mut self.out) == 0 {
+                    break;
+                }
+            }
+            let drained = match self.write_out(ctx, &mut progress) {
+                Ok(drained) => drained,
+                Err(()) => return,
+            };
+            if !drained {
+                break;
             }
         }
         if !self.wants_write() {
@@ -692,5 +678,53 @@ impl Session {
             let limit = self.client.config().timeouts.data_block;
             self.write_stall = Some(ctx.now.saturating_add(limit));
         }
+    }
+
+    /// Writes `out` (through rustls when TLS is on) as far as the socket takes it. `Ok(true)`
+    /// when everything left, `Ok(false)` when the socket is full; `Err` when the connection
+    /// failed (the session is failed already).
+    fn write_out(&mut self, ctx: &mut Ctx<'_>, progress: &mut bool) -> Result<bool, ()> {
+        if let Some(tls) = self.tls.as_mut() {
+            if self.out_pos < self.out.len() {
+                // Unbounded buffer (see `start_tls`): all of it is taken.
+                if let Err(e) = tls.writer().write_all(&self.out[self.out_pos..]) {
+                    self.fail(ctx, TransportError::Io(e));
+                    return Err(());
+                }
+                self.out.clear();
+                self.out_pos = 0;
+            }
+            while tls.wants_write() {
+                match tls.write_tls(&mut self.stream) {
+                    Ok(_) => *progress = true,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        self.fail(ctx, TransportError::Io(e));
+                        return Err(());
+                    }
+                }
+            }
+            return Ok(true);
+        }
+        while self.out_pos < self.out.len() {
+            match self.stream.write(&self.out[self.out_pos..]) {
+                Ok(0) => {
+                    self.fail(ctx, TransportError::Io(io::ErrorKind::WriteZero.into()));
+                    return Err(());
+                }
+                Ok(n) => {
+                    self.out_pos += n;
+                    *progress = true;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.fail_write(ctx, e);
+                    return Err(());
+                }
+            }
+        }
+        Ok(true)
     }
 }

@@ -112,7 +112,7 @@ fn partial_writes_resume_on_writability() {
     client.quit().unwrap();
     let events = run(&mut driver, Duration::from_secs(30));
     assert!(
-        events.iter().any(|e| matches!(e, DriverEvent::Session(Event::MessageAccepted { message, .. }) if *message == id)),
+        events.iter().any(|e| matches!(e, DriverEvent::Session(Event::MessageDone(o)) if o.message == id && o.is_accepted())),
         "{:?}",
         events.iter().rev().take(3).collect::<Vec<_>>()
     );
@@ -155,8 +155,8 @@ fn sessions_are_independent() {
         driver.turn(Some(Duration::from_millis(100))).unwrap();
         while let Some((t, e)) = driver.poll_event() {
             match e {
-                DriverEvent::Session(Event::MessageFailed { .. }) => failed.push(t),
-                DriverEvent::Session(Event::MessageAccepted { .. }) => accepted.push(t),
+                DriverEvent::Session(Event::MessageDone(o)) if o.is_accepted() => accepted.push(t),
+                DriverEvent::Session(Event::MessageDone(o)) if failed_outcome(&o) => failed.push(t),
                 _ => {}
             }
         }
@@ -194,7 +194,7 @@ fn stalled_write_times_out_after_data_block() {
         .any(|e| matches!(e, DriverEvent::Transport(TransportError::WriteTimeout))));
     assert!(events
         .iter()
-        .any(|e| matches!(e, DriverEvent::Session(Event::MessageFailed { .. }))));
+        .any(|e| matches!(e, DriverEvent::Session(Event::MessageDone(o)) if failed_outcome(o))));
     // The server reads again after 10 s: failing well before shows the write deadline fired.
     assert!(elapsed < Duration::from_secs(6), "{elapsed:?}");
 }
@@ -225,10 +225,13 @@ fn abort_ends_the_session() {
     }
     assert!(matches!(
         events.first(),
-        Some(DriverEvent::Session(Event::MessageFailed {
-            content_sent: false,
+        Some(DriverEvent::Session(Event::MessageDone(smtp_proto::MessageOutcome {
+            verdict: smtp_proto::Verdict::Failed {
+                content_sent: false,
+                ..
+            },
             ..
-        }))
+        })))
     ));
     assert!(matches!(
         events.last(),
@@ -236,4 +239,9 @@ fn abort_ends_the_session() {
             Error::LocallyAborted
         ))))
     ));
+}
+
+/// Whether the session ended before the message's outcome was known.
+fn failed_outcome(o: &smtp_proto::MessageOutcome) -> bool {
+    matches!(o.verdict, smtp_proto::Verdict::Failed { .. })
 }

@@ -82,7 +82,7 @@ fn authenticate_then_send(mechanisms: &[Mechanism], want: Mechanism) {
     assert!(
         events
             .iter()
-            .any(|e| matches!(e, Event::MessageAccepted { .. })),
+            .any(|e| matches!(e, Event::MessageDone(o) if o.is_accepted())),
         "{events:?}"
     );
     assert_eq!(events.last(), Some(&Event::Closed(Ok(()))));
@@ -132,10 +132,13 @@ fn scram_wrong_server_signature_fails_before_mail() {
         assert!(
             events.iter().any(|e| matches!(
                 e,
-                Event::MessageFailed {
-                    content_sent: false,
+                Event::MessageDone(smtp_proto::MessageOutcome {
+                    verdict: smtp_proto::Verdict::Failed {
+                        content_sent: false,
+                        ..
+                    },
                     ..
-                }
+                })
             )),
             "{events:?}"
         );

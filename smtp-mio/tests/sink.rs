@@ -3,7 +3,7 @@
 //! `SMTP_REQUIRE_PEERS=1` (CI), which makes a missing peer fail.
 
 use smtp_mio::bulk::{self, BulkConfig, BulkMessage, Outcome};
-use smtp_proto::{ClientName, Config, Envelope, Mailbox, Timeouts, TlsPolicy};
+use smtp_proto::{ClientName, Config, Envelope, Mailbox, MessageOutcome, Timeouts, TlsPolicy, Verdict};
 use smtp_testkit::{peer_or_skip, SmtpSink};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -61,7 +61,7 @@ fn two_hundred_connections_ten_thousand_messages() {
     let summary = bulk::run(&config, messages, |r| {
         seen[r.index] += 1;
         assert!(
-            matches!(r.outcome, Outcome::Accepted { recipients: 1, .. }),
+            matches!(&r.outcome, Outcome::Done(o) if o.is_fully_accepted() && o.recipients.len() == 1),
             "{r:?}"
         );
     })
@@ -106,7 +106,7 @@ fn many_recipients_per_message() {
     config.connections = 3;
     let summary = bulk::run(&config, messages, |r| {
         assert!(
-            matches!(r.outcome, Outcome::Accepted { recipients: 5, .. }),
+            matches!(&r.outcome, Outcome::Done(o) if o.is_fully_accepted() && o.recipients.len() == 5),
             "{r:?}"
         );
     })
@@ -145,8 +145,12 @@ fn refusal_mid_content_is_a_rejection() {
     })
     .unwrap();
     assert_eq!(summary.rejected, 1, "{outcome:?}");
-    let Some(Outcome::Rejected(rejection)) = outcome else {
-        panic!()
+    let Some(Outcome::Done(MessageOutcome {
+        verdict: Verdict::Rejected(rejection),
+        ..
+    })) = outcome
+    else {
+        panic!("{outcome:?}")
     };
     assert_eq!(rejection.reply().map(|r| r.code().get()), Some(550));
 }

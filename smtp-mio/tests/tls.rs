@@ -66,7 +66,7 @@ fn starttls_required_bulk() {
     );
     bulk.connections = 3;
     let summary = bulk::run(&bulk, messages(60), |r| {
-        assert!(matches!(r.outcome, Outcome::Accepted { .. }), "{r:?}")
+        assert!(r.is_accepted(), "{r:?}")
     })
     .unwrap();
     assert_eq!(summary.accepted, 60);
@@ -95,7 +95,7 @@ fn implicit_tls_bulk() {
     );
     bulk.connections = 2;
     let summary = bulk::run(&bulk, messages(40), |r| {
-        assert!(matches!(r.outcome, Outcome::Accepted { .. }), "{r:?}")
+        assert!(r.is_accepted(), "{r:?}")
     })
     .unwrap();
     assert_eq!(summary.accepted, 40);
@@ -197,7 +197,7 @@ fn large_body_over_tls_with_partial_writes() {
         body: Arc::clone(&body),
     });
     let summary = bulk::run(&bulk, messages, |r| {
-        assert!(matches!(r.outcome, Outcome::Accepted { .. }), "{r:?}")
+        assert!(r.is_accepted(), "{r:?}")
     })
     .unwrap();
     assert_eq!(summary.accepted, 2);

@@ -377,7 +377,11 @@ impl Client {
             Unsendable::Command { error, .. } => UsageError::InvalidCommand(error),
             other => UsageError::Unsendable(other),
         })?;
-        if let Some(caps) = &self.capabilities {
+        // Judged against the server's extensions when they are known, and final: not while
+        // STARTTLS is under way, since the EHLO after TLS replaces what was said in plaintext
+        // (RFC 3207 4.2); the message is judged again when it starts.
+        let final_caps = !matches!(self.phase, Phase::StartTls | Phase::TlsHandshake { .. });
+        if let Some(caps) = self.capabilities.as_ref().filter(|_| final_caps) {
             let facts = params::ContentFacts::default();
             let p = params::mail_params(&envelope, caps, &self.config, self.secure, facts)?;
             params::check_lines(&envelope, &p, &mut self.scratch)?;

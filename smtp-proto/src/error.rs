@@ -197,9 +197,12 @@ impl Error {
     }
 
     /// Whether trying again later may work: a 4yz reply, a timeout or a lost connection
-    /// (EX_TEMPFAIL territory), as opposed to a permanent refusal or a protocol violation.
+    /// (EX_TEMPFAIL territory), as opposed to a permanent refusal or a protocol violation. A
+    /// session closed to stop another message's content ([`Error::ContentAbandoned`]) is
+    /// transient for the messages it cut short.
     pub fn is_transient(&self) -> bool {
         match self {
+            Error::ContentAbandoned(_) => true,
             Error::Timeout { .. } | Error::WriteTimeout { .. } | Error::ConnectionClosed { .. } => {
                 true
             }
@@ -209,6 +212,32 @@ impl Error {
             | Error::AuthFailed(r) => r.is_transient(),
             Error::TlsRejected(r) => r.is_transient(),
             _ => false,
+        }
+    }
+}
+
+impl Error {
+    /// Its class ([`crate::outcome::Class`]): temporary when [`Error::is_transient`], else
+    /// security (AUTH, SASL, required TLS), protocol (the server broke it), permanent (the
+    /// server refused the session), or local.
+    pub fn class(&self) -> crate::outcome::Class {
+        use crate::outcome::Class;
+        if self.is_transient() {
+            return Class::Temporary;
+        }
+        match self {
+            Error::TlsNotOffered
+            | Error::TlsRejected(_)
+            | Error::TlsHandshakeFailed
+            | Error::AuthFailed(_)
+            | Error::Sasl(_)
+            | Error::NoUsableMechanism => Class::Security,
+            Error::ReplySyntax { .. }
+            | Error::UnexpectedReply { .. }
+            | Error::UnsolicitedReply(_)
+            | Error::BytesAfterStartTls => Class::Protocol,
+            Error::GreetingRejected(_) | Error::Rejected { .. } => Class::Permanent,
+            _ => Class::Local,
         }
     }
 }

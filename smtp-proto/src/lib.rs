@@ -80,7 +80,7 @@ pub use config::{AuthConfig, Config, Limits, Protocol, TlsPolicy};
 pub use envelope::{CommandId, Envelope, MessageId, Recipient};
 pub use error::{ConfigError, Error, Stage, UsageError};
 pub use event::{Direction, Event, TranscriptLine};
-pub use outcome::{MessageOutcome, RecipientOutcome, Rejection, Unsendable, Verdict};
+pub use outcome::{Class, MessageOutcome, RecipientOutcome, Rejection, Unsendable, Verdict};
 
 /// The state machine's transition tables (for the test that keeps `docs/ARCHITECTURE.md` in
 /// step with them).

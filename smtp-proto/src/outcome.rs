@@ -191,6 +191,61 @@ pub enum Verdict {
     },
 }
 
+/// How a message or a session ended, in the classes a sender acts on. The one mapping every
+/// command of this project uses for its exit status and its reports, so that the same situation
+/// never gets two answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Class {
+    /// Accepted for every recipient.
+    Delivered,
+    /// Accepted for some recipients, refused for the others.
+    Partial,
+    /// Not delivered, and trying again later may work: a 4yz (421 included), a timeout, a lost
+    /// connection.
+    Temporary,
+    /// Refused for good (5yz), or not sent because this server cannot take it as asked.
+    Permanent,
+    /// The server broke the protocol: a malformed, unexpected or unsolicited reply, bytes after
+    /// STARTTLS's 220.
+    Protocol,
+    /// Authentication failed, or the TLS the policy requires was not had.
+    Security,
+    /// Ended on this side: the caller aborted, or a command could not be encoded (a bug).
+    Local,
+}
+
+impl Class {
+    /// A short name for reports: `delivered`, `partial`, `temporary`, `permanent`, `protocol`,
+    /// `security`, `local`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Class::Delivered => "delivered",
+            Class::Partial => "partial",
+            Class::Temporary => "temporary",
+            Class::Permanent => "permanent",
+            Class::Protocol => "protocol",
+            Class::Security => "security",
+            Class::Local => "local",
+        }
+    }
+
+    /// The exit status a command gives for it, after BSD `sysexits.h`: 0, 79 (partial: outside
+    /// sysexits' 64–78, so it collides with none), `EX_TEMPFAIL` 75, `EX_UNAVAILABLE` 69,
+    /// `EX_PROTOCOL` 76, `EX_NOPERM` 77, `EX_SOFTWARE` 70.
+    pub fn exit_status(self) -> u8 {
+        match self {
+            Class::Delivered => 0,
+            Class::Partial => 79,
+            Class::Temporary => 75,
+            Class::Permanent => 69,
+            Class::Protocol => 76,
+            Class::Security => 77,
+            Class::Local => 70,
+        }
+    }
+}
+
 /// What became of one message: emitted once per message in [`crate::Event::MessageDone`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -239,6 +294,18 @@ impl MessageOutcome {
                         .any(|r| r.delivery.as_ref().is_some_and(Reply::is_transient))
             }
             Verdict::Failed { error, .. } => error.is_transient(),
+        }
+    }
+
+    /// Its class: delivered, partial, temporary or permanent refusal, or the class of the
+    /// error that ended the session first ([`Error::class`]).
+    pub fn class(&self) -> Class {
+        match &self.verdict {
+            Verdict::Accepted { .. } => Class::Delivered,
+            Verdict::PartiallyAccepted { .. } => Class::Partial,
+            Verdict::Failed { error, .. } => error.class(),
+            Verdict::Rejected(_) if self.is_transient() => Class::Temporary,
+            Verdict::Rejected(_) => Class::Permanent,
         }
     }
 

@@ -52,6 +52,7 @@ mod aiosmtpd;
 mod cert;
 mod exim;
 mod opensmtpd;
+pub mod mock;
 pub mod raw;
 mod sink;
 mod tap;

@@ -1,7 +1,7 @@
-//! `smtp-bulk` as a subprocess against Postfix's `smtp-sink` (smtp-testkit).
+//! `smtp-bulk` as a subprocess against Postfix's `smtp-sink` and Exim (smtp-testkit).
 
 use serde_json::Value;
-use smtp_testkit::{peer_or_skip, SmtpSink};
+use smtp_testkit::{peer_or_skip, Exim, SmtpSink, TestCert};
 use std::process::Command;
 use std::time::Duration;
 
@@ -148,4 +148,69 @@ fn rejections_are_reported_and_exit_1() {
         .iter()
         .all(|l| l["outcome"] == "rejected" && l["transient"] == false));
     assert_eq!(lines[5]["rejected"], 5);
+}
+
+/// `smtp-bulk` with smtp-send's TLS and AUTH options against Exim: STARTTLS required, the test
+/// CA, AUTH with the password from a file (RFC 4954), `--json` counts.
+#[test]
+fn cli_starttls_auth_to_exim() {
+    let cert = TestCert::generate().unwrap();
+    let exim = peer_or_skip!(Exim::builder()
+        .tls(cert.cert_path(), cert.key_path())
+        .auth_user("bulk", "s3cret pass")
+        .require_auth(true)
+        .start());
+    let password = cert.dir().join("password");
+    std::fs::write(&password, "s3cret pass\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_smtp-bulk"))
+        .args([
+            "--server",
+            &exim.addr().to_string(),
+            "--connections",
+            "2",
+            "--messages",
+            "10",
+        ])
+        .args([
+            "--from",
+            "sender@example.org",
+            "--to",
+            "rcpt@example.net",
+            "--recipients",
+            "2",
+        ])
+        .args([
+            "--starttls",
+            "required",
+            "--ca-file",
+            cert.ca_path().to_str().unwrap(),
+        ])
+        .args([
+            "--auth-user",
+            "bulk",
+            "--auth-password-file",
+            password.to_str().unwrap(),
+        ])
+        .args(["--timeout", "20", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let summary: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(summary["accepted"], 10);
+    let delivered = exim.wait_for_messages(10, Duration::from_secs(20)).unwrap();
+    assert_eq!(delivered.len(), 10);
+    let log = exim.log();
+    let arrivals: Vec<&str> = log.lines().filter(|l| l.contains(" <= ")).collect();
+    assert!(
+        arrivals
+            .iter()
+            .all(|l| l.contains(" X=TLS") && l.contains(" A=")),
+        "{log}"
+    );
 }

@@ -1,0 +1,225 @@
+//! A scripted SMTP server on 127.0.0.1 for what no real server does (a stray reply, a refusal
+//! mid-content, a server that stops reading), and a bounded subprocess runner. Every socket and
+//! every child process gives up after a limit: no test can hang on them.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+/// Every socket in a mock server gives up after this long: no test can hang on it.
+pub const MOCK_IO_LIMIT: Duration = Duration::from_secs(20);
+
+/// The server side of one scripted connection.
+pub struct Peer {
+    /// Reads what the client sent.
+    pub reader: BufReader<TcpStream>,
+    /// Writes to the client.
+    pub stream: TcpStream,
+    /// Every line the client sent, in order (line ends removed).
+    pub lines: Vec<String>,
+}
+
+impl Peer {
+    /// Sends raw bytes.
+    pub fn send(&mut self, bytes: &str) {
+        let _ = self.stream.write_all(bytes.as_bytes());
+    }
+
+    /// Reads one line (without CRLF); empty string at EOF.
+    pub fn line(&mut self) -> String {
+        let mut buf = Vec::new();
+        let _ = self.reader.read_until(b'\n', &mut buf);
+        let s = String::from_utf8_lossy(&buf)
+            .trim_end_matches(['\r', '\n'])
+            .to_string();
+        self.lines.push(s.clone());
+        s
+    }
+
+    /// Reads a line and checks it starts with `prefix` (case-insensitively).
+    pub fn expect(&mut self, prefix: &str) -> String {
+        let l = self.line();
+        assert!(
+            l.to_ascii_uppercase()
+                .starts_with(&prefix.to_ascii_uppercase()),
+            "expected a line starting with {prefix:?}, got {l:?}"
+        );
+        l
+    }
+
+    /// Reads DATA content up to the `.` line; returns the wire bytes before it.
+    pub fn data(&mut self) -> Vec<u8> {
+        let mut wire = Vec::new();
+        loop {
+            let mut line = Vec::new();
+            match self.reader.read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => return wire,
+                Ok(_) => {}
+            }
+            if line == b".\r\n" {
+                return wire;
+            }
+            wire.extend_from_slice(&line);
+        }
+    }
+
+    /// Greeting and a plain EHLO answer with the given extension lines.
+    pub fn hello(&mut self, extensions: &[&str]) {
+        self.send("220 mock.test ESMTP\r\n");
+        self.expect("EHLO");
+        let mut reply = String::from("250");
+        if extensions.is_empty() {
+            reply.push_str(" mock.test\r\n");
+        } else {
+            reply.push_str("-mock.test\r\n");
+            for (i, e) in extensions.iter().enumerate() {
+                let sep = if i + 1 == extensions.len() { ' ' } else { '-' };
+                reply.push_str(&format!("250{sep}{e}\r\n"));
+            }
+        }
+        self.send(&reply);
+    }
+
+    /// Reads until the client closes (or the I/O limit), returning what it sent.
+    pub fn drain(&mut self) -> Vec<u8> {
+        let mut rest = Vec::new();
+        let _ = self.reader.read_to_end(&mut rest);
+        rest
+    }
+}
+
+/// A mock server accepting one connection and running `script` on it.
+pub struct Mock<T> {
+    /// The port it listens on, on 127.0.0.1.
+    pub port: u16,
+    handle: JoinHandle<T>,
+}
+
+impl<T: Send + 'static> Mock<T> {
+    /// Listens on a free port and runs `script` on the first connection.
+    pub fn start(script: impl FnOnce(&mut Peer) -> T + Send + 'static) -> Mock<T> {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+        let port = listener.local_addr().unwrap().port();
+        let handle = thread::spawn(move || {
+            let (stream, _) =
+                accept_bounded(&listener, MOCK_IO_LIMIT).expect("the client never connected");
+            stream.set_read_timeout(Some(MOCK_IO_LIMIT)).unwrap();
+            stream.set_write_timeout(Some(MOCK_IO_LIMIT)).unwrap();
+            let mut peer = Peer {
+                reader: BufReader::new(stream.try_clone().unwrap()),
+                stream,
+                lines: Vec::new(),
+            };
+            script(&mut peer)
+        });
+        Mock { port, handle }
+    }
+
+    /// The script's result (panics, failing the test, if the script panicked).
+    pub fn join(self) -> T {
+        self.handle.join().expect("mock server script failed")
+    }
+}
+
+/// `accept` with a deadline, so a test whose client never connects fails instead of hanging.
+pub fn accept_bounded(
+    listener: &TcpListener,
+    limit: Duration,
+) -> Option<(TcpStream, std::net::SocketAddr)> {
+    listener.set_nonblocking(true).ok()?;
+    let deadline = Instant::now() + limit;
+    loop {
+        match listener.accept() {
+            Ok((s, a)) => {
+                s.set_nonblocking(false).ok()?;
+                return Some((s, a));
+            }
+            Err(_) if Instant::now() < deadline => thread::sleep(Duration::from_millis(10)),
+            Err(_) => return None,
+        }
+    }
+}
+
+/// A listener that records whether anyone connected: proof that nothing was sent.
+pub struct Tripwire {
+    /// The listener (non-blocking).
+    pub listener: TcpListener,
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+}
+
+impl Default for Tripwire {
+    fn default() -> Self {
+        Tripwire::new()
+    }
+}
+
+impl Tripwire {
+    /// A listener on a free port.
+    pub fn new() -> Tripwire {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        Tripwire { listener, port }
+    }
+
+    /// Whether a connection came.
+    pub fn was_connected(&self) -> bool {
+        self.listener.accept().is_ok()
+    }
+}
+
+/// Runs `program` with `args` (stdin empty, `SMTP_PASSWORD` cleared, then `env` set), killing
+/// it after `limit`; returns its output. Both pipes are read in threads, so a chatty child
+/// never blocks on a full pipe.
+pub fn run_bounded(program: &Path, args: &[&str], env: &[(&str, &str)], limit: Duration) -> Output {
+    let mut cmd = Command::new(program);
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd.env_remove("SMTP_PASSWORD");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("spawn the program");
+    // Read both pipes in threads so a chatty child never blocks on a full pipe.
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let out_t = thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = out.read_to_end(&mut v);
+        v
+    });
+    let err_t = thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = err.read_to_end(&mut v);
+        v
+    });
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            let (o, e) = (out_t.join().unwrap(), err_t.join().unwrap());
+            panic!(
+                "{} {args:?} did not finish within {limit:?}\nstdout: {}\nstderr: {}",
+                program.display(),
+                String::from_utf8_lossy(&o),
+                String::from_utf8_lossy(&e)
+            );
+        }
+        thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: out_t.join().unwrap(),
+        stderr: err_t.join().unwrap(),
+    }
+}
