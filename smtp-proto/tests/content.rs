@@ -397,6 +397,51 @@ fn too_large_whole_body_never_sends_mail() {
     }
 }
 
+/// RFC 1870 6, streamed without PIPELINING: the content grows past SIZE while MAIL is still
+/// awaited, before DATA. The message is dropped (no RCPT, no DATA), its outcome says why once
+/// MAIL is answered, and RSET ends the open transaction before the next MAIL.
+#[test]
+fn streamed_past_size_before_data_drops_the_message_then_rset() {
+    let now = Timestamp::ZERO;
+    let mut config = Config::new(ClientName::parse("client.example").unwrap());
+    config.tls = TlsPolicy::Never;
+    let mut client = Client::new(config, now).unwrap();
+    let mut wire = Vec::new();
+    client.handle_input(now, b"220 mx.example ESMTP\r\n");
+    client.poll_transmit(now, &mut wire);
+    client.handle_input(now, b"250-mx.example\r\n250 SIZE 10\r\n");
+    let id = client.send_message(envelope()).unwrap();
+    wire.clear();
+    client.poll_transmit(now, &mut wire);
+    assert_eq!(wire, b"MAIL FROM:<a@example.org>\r\n");
+    assert_eq!(client.write_body(id, &[b'x'; 20]), Ok(20));
+    client.finish_body(id).unwrap();
+    wire.clear();
+    assert_eq!(client.poll_transmit(now, &mut wire), 0);
+    client.handle_input(now, b"250 ok\r\n");
+    let events: Vec<Event> = std::iter::from_fn(|| client.poll_event()).collect();
+    let outcome = events.iter().find_map(|e| match e {
+        Event::MessageDone(o) if o.message == id => Some(o.clone()),
+        _ => None,
+    });
+    assert_eq!(
+        outcome.unwrap().verdict,
+        Verdict::Rejected(Rejection::Unsendable(Unsendable::TooLarge {
+            size: 20,
+            limit: 10
+        }))
+    );
+    assert!(!client.is_closed());
+    client.send_message_with_body(envelope(), b"x\n").unwrap();
+    wire.clear();
+    client.poll_transmit(now, &mut wire);
+    assert_eq!(wire, b"RSET\r\n");
+    client.handle_input(now, b"250 reset\r\n");
+    wire.clear();
+    client.poll_transmit(now, &mut wire);
+    assert_eq!(wire, b"MAIL FROM:<a@example.org> SIZE=3\r\n");
+}
+
 /// Bodies rich in what matters: dots, CR, LF, 8-bit octets and ordinary bytes.
 fn body() -> impl Strategy<Value = Vec<u8>> {
     prop::collection::vec(

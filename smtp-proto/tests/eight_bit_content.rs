@@ -118,3 +118,56 @@ fn undeclared_eight_bit_octet_mid_stream_with_bdat_ends_the_message_only() {
         .unwrap();
     assert!(sent(&mut client).starts_with("RSET\r\nMAIL FROM:<a@example.org>\r\n"));
 }
+
+/// Streamed without PIPELINING to a server without 8BITMIME: an 8-bit octet arrives while MAIL
+/// is still awaited, before DATA. The message is dropped (no RCPT, no DATA), and RSET ends the
+/// open transaction before the next MAIL; the session goes on.
+#[test]
+fn undeclared_eight_bit_octet_before_data_drops_the_message_then_rset() {
+    let now = Timestamp::ZERO;
+    let mut client = ready_session(base_config(), &["mx"]);
+    let id = client
+        .send_message(envelope_to(&["b@example.net"]))
+        .unwrap();
+    assert_eq!(sent(&mut client), "MAIL FROM:<a@example.org>\r\n");
+    client.write_body(id, EIGHT_BIT).unwrap();
+    client.finish_body(id).unwrap();
+    assert_eq!(sent(&mut client), "");
+    client.handle_input(now, b"250 ok\r\n");
+    assert_eq!(
+        outcome_of(&events(&mut client), id).unwrap().verdict,
+        Verdict::Rejected(Rejection::Unsendable(Unsendable::EightBitContent))
+    );
+    assert_eq!(sent(&mut client), "");
+    client
+        .send_message_with_body(envelope_to(&["b@example.net"]), b"fine\n")
+        .unwrap();
+    assert_eq!(sent(&mut client), "RSET\r\n");
+    client.handle_input(now, b"250 reset\r\n");
+    assert_eq!(sent(&mut client), "MAIL FROM:<a@example.org>\r\n");
+    assert!(!client.is_closed());
+}
+
+/// RFC 6152 2: streamed (the content unknown at MAIL) to a server with 8BITMIME, MAIL declares
+/// `BODY=8BITMIME`, so 8-bit octets written later go out as they are.
+#[test]
+fn streamed_to_an_8bitmime_server_declares_it_and_eight_bit_goes() {
+    let now = Timestamp::ZERO;
+    let mut client = ready_session(base_config(), &["mx", "PIPELINING", "8BITMIME"]);
+    let id = client
+        .send_message(envelope_to(&["b@example.net"]))
+        .unwrap();
+    assert_eq!(
+        sent(&mut client),
+        "MAIL FROM:<a@example.org> BODY=8BITMIME\r\nRCPT TO:<b@example.net>\r\nDATA\r\n"
+    );
+    client.handle_input(now, b"250 ok\r\n250 ok\r\n354 go\r\n");
+    client.write_body(id, EIGHT_BIT).unwrap();
+    client.finish_body(id).unwrap();
+    assert_eq!(
+        sent(&mut client),
+        "Subject: caf\u{e9}\r\n\r\nna\u{ef}ve\r\n.\r\n"
+    );
+    client.handle_input(now, b"250 queued\r\n");
+    assert!(outcome_of(&events(&mut client), id).unwrap().is_accepted());
+}

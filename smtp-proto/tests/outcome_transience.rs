@@ -77,3 +77,46 @@ fn partial_acceptance_is_not_transient() {
         [1]
     );
 }
+
+/// RFC 4954 6: AUTH refused with 454 (temporary failure): the queued message's failure is
+/// transient; with 535 or 534: permanent.
+#[test]
+fn auth_refusal_class_decides() {
+    let outcome = |reply: &str| {
+        let mut config = base_config();
+        support::apply_config(&mut config, "implicit_tls=true user=alice pass=wonderland");
+        let now = Timestamp::ZERO;
+        let mut client = smtp_proto::Client::new(config, now).unwrap();
+        let id = client
+            .send_message_with_body(envelope_to(&["b@example.net"]), b"hi\n")
+            .unwrap();
+        client.handle_input(now, b"220 mx.example ESMTP\r\n");
+        sent(&mut client);
+        client.handle_input(now, b"250-mx.example\r\n250 AUTH PLAIN\r\n");
+        assert!(sent(&mut client).starts_with("AUTH PLAIN "));
+        client.handle_input(now, reply.as_bytes());
+        assert_eq!(sent(&mut client), "");
+        outcome_of(&events(&mut client), id).expect("an outcome")
+    };
+    assert!(outcome("454 4.7.0 try later\r\n").is_transient());
+    assert!(!outcome("535 5.7.8 bad credentials\r\n").is_transient());
+    assert!(!outcome("534 5.7.9 too weak\r\n").is_transient());
+}
+
+/// A message the client would not send to this server (RFC 1870 6.1 here) is not worth trying
+/// again on it: not transient.
+#[test]
+fn unsendable_is_not_transient() {
+    let mut client = ready_session(base_config(), &["mx", "PIPELINING", "SIZE 10"]);
+    let id = client
+        .send_message_with_body(envelope_to(&["b@example.net"]), &[b'x'; 64])
+        .unwrap();
+    let o = outcome_of(&events(&mut client), id).unwrap();
+    assert!(matches!(
+        o.verdict,
+        Verdict::Rejected(Rejection::Unsendable(
+            smtp_proto::Unsendable::TooLarge { .. }
+        ))
+    ));
+    assert!(!o.is_transient());
+}

@@ -87,6 +87,8 @@ fn config(variant: u8) -> Config {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
+    /// Whatever the server sends, and whenever: no panic, nothing sent after `Closed`, bounded
+    /// output, and every message queued gets exactly one `MessageDone`, before `Closed`.
     #[test]
     fn hostile_server_never_panics_and_nothing_follows_closed(
         variant in any::<u8>(),
@@ -99,6 +101,8 @@ proptest! {
         let mut out = Vec::new();
         let mut sent_total = 0usize;
         let mut events = 0usize;
+        // Every message queued gets exactly one outcome: never two, and one by `Closed`.
+        let mut outcomes: std::collections::BTreeMap<u64, usize> = Default::default();
         for s in steps {
             match s {
                 Step::Line { code, more, text } => {
@@ -118,6 +122,7 @@ proptest! {
                         [Mailbox::parse("b@example.net").unwrap(), Mailbox::parse("c@example.net").unwrap()],
                     );
                     if let Ok(id) = client.send_message(env) {
+                        outcomes.insert(id.get(), 0);
                         if body {
                             // An earlier message's unfinished body makes this a usage error
                             // (bodies are written in order), which must change nothing.
@@ -136,9 +141,18 @@ proptest! {
             sent_total += n;
             while let Some(e) = client.poll_event() {
                 events += 1;
+                if let Event::MessageDone(o) = &e {
+                    prop_assert!(!closed, "an outcome after Closed");
+                    let n = outcomes.get_mut(&o.message.get());
+                    prop_assert!(n.is_some(), "an outcome for a message never queued");
+                    let n = n.unwrap();
+                    *n += 1;
+                    prop_assert_eq!(*n, 1, "two outcomes for {:?}", o.message);
+                }
                 if matches!(e, Event::Closed(_)) {
                     prop_assert!(!closed, "Closed reported twice");
                     closed = true;
+                    prop_assert!(outcomes.values().all(|&n| n == 1), "{:?}", outcomes);
                 }
             }
             // A deadline, when there is one, is never in the past of an open session that was
@@ -151,6 +165,19 @@ proptest! {
         // Bounded: a bounded number of steps cannot make unbounded output or events.
         prop_assert!(sent_total < 64 * 1024);
         prop_assert!(events < 10_000);
+        if !closed {
+            // Ending it now still gives every message its one outcome, before `Closed`.
+            client.abort(now);
+            while let Some(e) = client.poll_event() {
+                if let Event::MessageDone(o) = &e {
+                    prop_assert!(!closed, "an outcome after Closed");
+                    *outcomes.get_mut(&o.message.get()).unwrap() += 1;
+                }
+                closed |= matches!(e, Event::Closed(_));
+            }
+            prop_assert!(closed);
+            prop_assert!(outcomes.values().all(|&n| n == 1), "{:?}", outcomes);
+        }
         if closed {
             prop_assert!(client.is_closed());
             prop_assert!(client.send_message(Envelope::new(None, [Mailbox::parse("b@example.net").unwrap()])).is_err());
