@@ -319,9 +319,11 @@ where
 
     fn open(&mut self) -> Result<Token, TransportError> {
         // `Driver::connect` draws a fresh SCRAM nonce for every connection.
-        let token =
-            self.driver
-                .connect(self.config.server, self.config.session.clone(), self.config.tls.clone())?;
+        let token = self.driver.connect(
+            self.config.server,
+            self.config.session.clone(),
+            self.config.tls.clone(),
+        )?;
         self.summary.connections += 1;
         self.connecting += 1;
         self.conns.insert(token, Conn::default());

@@ -225,13 +225,15 @@ fn abort_ends_the_session() {
     }
     assert!(matches!(
         events.first(),
-        Some(DriverEvent::Session(Event::MessageDone(smtp_proto::MessageOutcome {
-            verdict: smtp_proto::Verdict::Failed {
-                content_sent: false,
+        Some(DriverEvent::Session(Event::MessageDone(
+            smtp_proto::MessageOutcome {
+                verdict: smtp_proto::Verdict::Failed {
+                    content_sent: false,
+                    ..
+                },
                 ..
-            },
-            ..
-        })))
+            }
+        )))
     ));
     assert!(matches!(
         events.last(),

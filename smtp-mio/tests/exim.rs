@@ -73,4 +73,3 @@ fn starttls_chunking_bulk_to_exim() {
         "{log}"
     );
 }
-

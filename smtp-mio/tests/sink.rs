@@ -3,7 +3,9 @@
 //! `SMTP_REQUIRE_PEERS=1` (CI), which makes a missing peer fail.
 
 use smtp_mio::bulk::{self, BulkConfig, BulkMessage, Outcome};
-use smtp_proto::{ClientName, Config, Envelope, Mailbox, MessageOutcome, Timeouts, TlsPolicy, Verdict};
+use smtp_proto::{
+    ClientName, Config, Envelope, Mailbox, MessageOutcome, Timeouts, TlsPolicy, Verdict,
+};
 use smtp_testkit::{peer_or_skip, SmtpSink};
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -65,10 +65,7 @@ fn starttls_required_bulk() {
         TlsSetup::from_options(&TlsOptions::with_ca_file(cert.ca_path()), "localhost").unwrap(),
     );
     bulk.connections = 3;
-    let summary = bulk::run(&bulk, messages(60), |r| {
-        assert!(r.is_accepted(), "{r:?}")
-    })
-    .unwrap();
+    let summary = bulk::run(&bulk, messages(60), |r| assert!(r.is_accepted(), "{r:?}")).unwrap();
     assert_eq!(summary.accepted, 60);
     assert_eq!(server.accepted(), 60);
     assert_eq!(
@@ -94,10 +91,7 @@ fn implicit_tls_bulk() {
         TlsSetup::from_options(&TlsOptions::with_ca_file(cert.ca_path()), "127.0.0.1").unwrap(),
     );
     bulk.connections = 2;
-    let summary = bulk::run(&bulk, messages(40), |r| {
-        assert!(r.is_accepted(), "{r:?}")
-    })
-    .unwrap();
+    let summary = bulk::run(&bulk, messages(40), |r| assert!(r.is_accepted(), "{r:?}")).unwrap();
     assert_eq!(summary.accepted, 40);
     assert_eq!(server.accepted(), 40);
 }
@@ -196,10 +190,7 @@ fn large_body_over_tls_with_partial_writes() {
         envelope: envelope.clone(),
         body: Arc::clone(&body),
     });
-    let summary = bulk::run(&bulk, messages, |r| {
-        assert!(r.is_accepted(), "{r:?}")
-    })
-    .unwrap();
+    let summary = bulk::run(&bulk, messages, |r| assert!(r.is_accepted(), "{r:?}")).unwrap();
     assert_eq!(summary.accepted, 2);
     assert_eq!(
         server

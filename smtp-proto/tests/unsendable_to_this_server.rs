@@ -367,13 +367,9 @@ fn declared_size_over_the_limit_is_unsendable() {
 /// REQUIRETLS goes over TLS. A message given while STARTTLS is under way (its 220 awaited, or
 /// the handshake running) must therefore be judged on the EHLO after TLS, as one given before
 /// the greeting is; the plaintext EHLO here offers neither SMTPUTF8 nor REQUIRETLS, the one
-/// after TLS offers both.
-///
-/// Ignored: the core judges it at once on the plaintext capabilities and `is_secure() ==
-/// false` (`Client::queue_message` checks whenever `capabilities` is `Some`), and refuses it
-/// with `TlsRequired` and `ExtensionMissing(SmtpUtf8)`.
+/// after TLS offers both. (It used to be refused at once, on the plaintext capabilities and
+/// `is_secure() == false`, with `TlsRequired` and `ExtensionMissing(SmtpUtf8)`.)
 #[test]
-#[ignore = "core bug: send_message during STARTTLS is judged on the plaintext EHLO"]
 fn message_given_during_starttls_is_judged_after_tls() {
     let now = Timestamp::ZERO;
     let mut config = base_config();

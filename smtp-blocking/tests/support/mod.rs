@@ -44,4 +44,3 @@ pub fn normalised(content: &[u8]) -> Vec<u8> {
     }
     out
 }
-
