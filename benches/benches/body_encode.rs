@@ -7,14 +7,16 @@
 //! * `encode_64k`: the same fed in 64 KiB chunks, as a streaming adapter feeds it.
 //! * `encode_into_64k`: `DataEncoder::encode_into` into one fixed 64 KiB buffer, refilled
 //!   (the output is dropped, as if written to a socket): no `Vec` growth at all.
-//! * `content_writer_64k`: `content::ContentWriter` (DATA framing, no size limit) into the same
-//!   fixed 64 KiB buffer: what an adapter that frames whole messages uses.
+//! * `session_64k`: the session's one content path: a `Client` past its 354 takes the body with
+//!   `write_body` in 64 KiB blocks (with its back-pressure), and `poll_transmit` hands the wire
+//!   bytes into one reused buffer, as an adapter does; the end of data at the end.
 //!
 //! Throughput is input bytes. Sample counts are small: each iteration moves 100 MiB.
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use smtp_benches::{text_body, LineEnd};
-use smtp_proto::content::{ContentWriter, Finish, Framing};
-use smtp_proto::DataEncoder;
+use smtp_proto::{
+    Client, ClientName, Config, DataEncoder, Envelope, Mailbox, MessageId, Timestamp, TlsPolicy,
+};
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -82,32 +84,27 @@ fn body(c: &mut Criterion) {
             },
         );
 
-        let mut writer = ContentWriter::new(Framing::Data, None);
-        group.bench_with_input(
-            BenchmarkId::new("content_writer_64k", name),
-            &input,
-            |b, input| {
-                b.iter(|| {
-                    writer.reset();
-                    let mut rest: &[u8] = black_box(input);
-                    let mut total = 0;
+        group.bench_with_input(BenchmarkId::new("session_64k", name), &input, |b, input| {
+            b.iter(|| {
+                let (mut client, id) = flowing();
+                let now = Timestamp::ZERO;
+                let mut wire = Vec::with_capacity(512 * 1024);
+                let mut total = 0;
+                for block in black_box(input).chunks(CHUNK) {
+                    let mut rest = block;
                     while !rest.is_empty() {
-                        let progress = writer.write(rest, &mut buf).unwrap();
-                        black_box(&buf[..progress.written]);
-                        total += progress.written;
-                        rest = &rest[progress.consumed..];
+                        let taken = client.write_body(id, rest).unwrap();
+                        rest = &rest[taken..];
+                        wire.clear();
+                        total += client.poll_transmit(now, &mut wire);
+                        black_box(&wire);
                     }
-                    loop {
-                        let finish = writer.finish(&mut buf).unwrap();
-                        total += finish.written();
-                        if let Finish::Complete { .. } = finish {
-                            break;
-                        }
-                    }
-                    total
-                })
-            },
-        );
+                }
+                client.finish_body(id).unwrap();
+                wire.clear();
+                total + client.poll_transmit(now, &mut wire)
+            })
+        });
 
         // The encoders' output is what it should be: LF bodies grow by one byte a line,
         // and every line starting with '.' gains a dot.
@@ -123,6 +120,28 @@ fn body(c: &mut Criterion) {
         assert_eq!(out.len(), input.len() + grow + dots + 3);
     }
     group.finish();
+}
+
+/// A session past EHLO, MAIL, RCPT and DATA's 354: content flows straight to the transmit
+/// buffer.
+fn flowing() -> (Client, MessageId) {
+    let mut config = Config::new(ClientName::parse("client.bench.example").unwrap());
+    config.tls = TlsPolicy::Never;
+    let now = Timestamp::ZERO;
+    let mut client = Client::new(config, now).unwrap();
+    let mut wire = Vec::new();
+    client.handle_input(now, b"220 mx ESMTP\r\n");
+    client.poll_transmit(now, &mut wire);
+    client.handle_input(now, b"250-mx\r\n250-8BITMIME\r\n250 PIPELINING\r\n");
+    let envelope = Envelope::new(
+        Some(Mailbox::parse("a@example.org").unwrap()),
+        [Mailbox::parse("b@example.net").unwrap()],
+    );
+    let id = client.send_message(envelope).unwrap();
+    client.poll_transmit(now, &mut wire);
+    client.handle_input(now, b"250 ok\r\n250 ok\r\n354 go\r\n");
+    while client.poll_event().is_some() {}
+    (client, id)
 }
 
 criterion_group!(benches, body);

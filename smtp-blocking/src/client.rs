@@ -54,9 +54,11 @@ pub struct Client {
     tls: Option<TlsSetup>,
     tls_requested: bool,
     /// What failed underneath the session (I/O, TLS), which the core only sees as a close.
-    cause: Option<Transport>,
+    cause: Option<Box<Transport>>,
     /// A bug in this loop or the core, found (the session was then aborted).
     stalled: bool,
+    /// The caller's body reader failed (the session was then aborted): what `send` returns.
+    body_failure: Option<Arc<io::Error>>,
     closed: Option<Result<(), smtp_proto::Error>>,
     /// Outcomes the core reported, until taken.
     outcomes: HashMap<MessageId, MessageOutcome>,
@@ -107,6 +109,7 @@ impl Client {
             tls_requested: false,
             cause: None,
             stalled: false,
+            body_failure: None,
             closed: None,
             outcomes: HashMap::new(),
             wanted: Vec::new(),
@@ -190,16 +193,7 @@ impl Client {
         self.usable()?;
         let path = path.as_ref();
         let read = |e: io::Error| Error::Body(Arc::new(e));
-        let mut meter = ContentMeter::new();
-        let mut file = File::open(path).map_err(read)?;
-        let mut buf = vec![0u8; CHUNK];
-        loop {
-            match read_retrying(&mut file, &mut buf).map_err(read)? {
-                0 => break,
-                n => meter.update(&buf[..n]),
-            }
-        }
-        declare(&mut envelope, &meter);
+        declare_content(&mut envelope, File::open(path).map_err(read)?).map_err(read)?;
         let file = File::open(path).map_err(read)?;
         self.send(envelope, file)
     }
@@ -327,6 +321,10 @@ impl Client {
     }
 
     fn take_outcome(&mut self, id: MessageId) -> Result<MessageOutcome, Error> {
+        if let Some(e) = self.body_failure.take() {
+            self.outcomes.remove(&id);
+            return Err(Error::Body(e));
+        }
         match self.outcomes.remove(&id) {
             Some(MessageOutcome {
                 verdict: Verdict::Failed { content_sent, .. },
@@ -392,7 +390,7 @@ impl Client {
     /// cannot take a truncated message.
     fn abandon(&mut self, error: Error) {
         if let Error::Body(e) = &error {
-            self.cause.get_or_insert(Transport::Io(e.clone()));
+            self.body_failure = Some(e.clone());
         }
         self.stream.shutdown();
         let now = self.now();
@@ -541,7 +539,8 @@ impl Client {
             self.core.handle_write_timeout(now);
         }
         self.core.handle_closed(now);
-        self.cause.get_or_insert(Transport::Io(Arc::new(e)));
+        self.cause
+            .get_or_insert_with(|| Box::new(Transport::Io(Arc::new(e))));
     }
 
     /// Wraps the connection in TLS (STARTTLS's 220 arrived, or implicit TLS).
@@ -568,7 +567,8 @@ impl Client {
             }
             Err(e) => {
                 log::info!("TLS failed: {e}");
-                self.cause.get_or_insert(Transport::Tls(e));
+                self.cause
+                    .get_or_insert_with(|| Box::new(Transport::Tls(e)));
                 self.stream.shutdown();
                 // The core names the handshake as the cause (a no-op with implicit TLS, where
                 // the close below ends the session instead).
@@ -619,10 +619,20 @@ impl Client {
     }
 }
 
-/// Declares what the meter found: the size (unless the caller declared one) and the body type
-/// (`8BITMIME` for 8-bit content, `7BIT` for content known to be 7-bit), unless the caller set
-/// it.
-fn declare(envelope: &mut Envelope, meter: &ContentMeter) {
+/// Measures content (one read of `content`: its RFC 1870 size and whether it has octets above
+/// 127) and declares it in the envelope: `SIZE=` unless the caller declared a size, and `BODY=`
+/// (`8BITMIME` for 8-bit content, `7BIT` for content known to be 7-bit) unless the caller set
+/// it. Send the same content afterwards: the session then refuses before MAIL a message too
+/// large for the server, or 8-bit for a server without 8BITMIME, and still counts what it sends.
+pub fn declare_content(envelope: &mut Envelope, mut content: impl Read) -> io::Result<()> {
+    let mut meter = ContentMeter::new();
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        match read_retrying(&mut content, &mut buf)? {
+            0 => break,
+            n => meter.update(&buf[..n]),
+        }
+    }
     let params = &mut envelope.params;
     params.size.get_or_insert(meter.size());
     if params.body.is_none() {
@@ -632,6 +642,7 @@ fn declare(envelope: &mut Envelope, meter: &ContentMeter) {
             BodyType::SevenBit
         });
     }
+    Ok(())
 }
 
 fn read_retrying(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {

@@ -43,8 +43,9 @@ pub enum Error {
     Session {
         /// What ended the session.
         error: smtp_proto::Error,
-        /// The I/O or TLS failure underneath, if any.
-        cause: Option<Transport>,
+        /// The I/O or TLS failure underneath, if any (boxed: it is rarely there, and the error
+        /// stays small).
+        cause: Option<Box<Transport>>,
         /// Whether the message's whole content (and its end mark) had been sent.
         content_sent: bool,
     },
@@ -94,6 +95,18 @@ impl Error {
         }
     }
 
+    /// Its class ([`smtp_proto::Class`]), the core's judgement as every command reports it: a
+    /// connect that failed is temporary, a session error is what the core says it is, a message
+    /// this server cannot take is permanent; the caller's own mistakes are local.
+    pub fn class(&self) -> smtp_proto::Class {
+        match self {
+            Error::Connect { .. } => smtp_proto::Class::Temporary,
+            Error::Session { error, .. } => error.class(),
+            Error::Usage(UsageError::Unsendable(_)) => smtp_proto::Class::Permanent,
+            _ => smtp_proto::Class::Local,
+        }
+    }
+
     /// Whether trying again later may work: a failed connect, and what the core judges
     /// transient (a 4yz, a timeout, a lost connection; [`smtp_proto::Error::is_transient`]).
     pub fn is_transient(&self) -> bool {
@@ -132,13 +145,11 @@ impl std::error::Error for Error {
             Error::Nonce(e) => Some(e),
             Error::Usage(e) => Some(e),
             Error::Session {
-                cause: Some(Transport::Io(e)),
-                ..
-            } => Some(&**e),
-            Error::Session {
-                cause: Some(Transport::Tls(e)),
-                ..
-            } => Some(e),
+                cause: Some(cause), ..
+            } => match &**cause {
+                Transport::Io(e) => Some(&**e),
+                Transport::Tls(e) => Some(e),
+            },
             Error::Session { error, .. } => Some(error),
             Error::Stalled => None,
         }

@@ -45,7 +45,7 @@ mod error;
 mod options;
 mod stream;
 
-pub use client::{Client, TRANSCRIPT_TARGET};
+pub use client::{declare_content, Client, TRANSCRIPT_TARGET};
 pub use error::{Error, TlsError, Transport};
 pub use options::ClientOptions;
 pub use smtp_proto::{MessageOutcome, RecipientOutcome, Rejection, Verdict};

@@ -4,8 +4,10 @@ mod support;
 
 use smtp_blocking::demo_server::{DemoServer, DEMO_PASSWORD, DEMO_USER};
 use smtp_blocking::smtp_proto::sasl::{Credentials, Mechanism};
-use smtp_blocking::smtp_proto::{AuthConfig, Error, Rejection, Secret};
-use smtp_blocking::{Outcome, RecipientStatus, SendError, SmtpClient};
+use smtp_blocking::smtp_proto::{
+    AuthConfig, Error, MessageOutcome, Rejection, Secret, Unsendable, UsageError, Verdict,
+};
+use smtp_blocking::{Client, Error as BlockingError};
 use std::time::Duration;
 use support::*;
 
@@ -26,7 +28,7 @@ fn auth(user: &str, pass: &str, mechs: &[Mechanism]) -> AuthConfig {
 #[test]
 fn content_arrives_byte_for_byte_after_dot_stuffing() {
     let server = DemoServer::start().unwrap();
-    let mut client = SmtpClient::connect(options(server.port(), T)).unwrap();
+    let mut client = Client::connect(options(server.port(), T)).unwrap();
     let body = b"Subject: dots\r\n\r\n.leading dot\r\n..two dots\r\n.\r\nbare LF\nbare CR\rlast line no EOL";
     let report = client
         .send_bytes(envelope("a@example.org", &["b@example.net"]), body)
@@ -37,7 +39,11 @@ fn content_arrives_byte_for_byte_after_dot_stuffing() {
     let got = server.wait_for(1, T);
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].content, normalised(body));
-    assert_eq!(got[0].mail_from, "<a@example.org>");
+    // RFC 1870 6: the declared size is the size of what the server stored.
+    assert_eq!(
+        got[0].mail_from,
+        format!("<a@example.org> SIZE={}", normalised(body).len())
+    );
     assert_eq!(got[0].rcpt_to, vec!["<b@example.net>".to_string()]);
 }
 
@@ -46,7 +52,7 @@ fn content_arrives_byte_for_byte_after_dot_stuffing() {
 #[test]
 fn large_body_streamed_from_reader() {
     let server = DemoServer::start().unwrap();
-    let mut client = SmtpClient::connect(options(server.port(), T)).unwrap();
+    let mut client = Client::connect(options(server.port(), T)).unwrap();
     let mut body = b"Subject: big\r\n\r\n".to_vec();
     for i in 0..60_000 {
         body.extend_from_slice(
@@ -86,7 +92,7 @@ fn large_body_streamed_from_reader() {
 #[test]
 fn partial_recipients_reported() {
     let server = DemoServer::start().unwrap();
-    let mut client = SmtpClient::connect(options(server.port(), T)).unwrap();
+    let mut client = Client::connect(options(server.port(), T)).unwrap();
     let env = envelope(
         "a@example.org",
         &["ok@example.net", "reject-me@example.net", "ok2@example.net"],
@@ -94,14 +100,15 @@ fn partial_recipients_reported() {
     let report = client.send_bytes(env, b"Subject: x\r\n\r\nhi\r\n").unwrap();
     assert!(report.is_accepted());
     assert!(!report.is_fully_accepted());
-    let refused: Vec<_> = report.rejected_recipients().collect();
+    let refused: Vec<_> = report.refused_recipients().collect();
     assert_eq!(refused.len(), 1);
-    assert_eq!(refused[0].address.as_str(), "reject-me@example.net");
-    assert_eq!(refused[0].reply().unwrap().code().get(), 550);
-    assert!(matches!(
-        report.recipients[0].status,
-        RecipientStatus::Accepted(_)
-    ));
+    let (index, recipient) = refused[0];
+    assert_eq!(
+        report.envelope.recipients[index].address.as_str(),
+        "reject-me@example.net"
+    );
+    assert_eq!(recipient.reply().unwrap().code().get(), 550);
+    assert!(report.recipients[0].is_accepted());
     assert_eq!(server.wait_for(1, T)[0].rcpt_to.len(), 2);
 }
 
@@ -110,22 +117,19 @@ fn partial_recipients_reported() {
 #[test]
 fn all_recipients_refused_is_rejected() {
     let server = DemoServer::start().unwrap();
-    let mut client = SmtpClient::connect(options(server.port(), T)).unwrap();
-    let err = client
+    let mut client = Client::connect(options(server.port(), T)).unwrap();
+    let outcome = client
         .send_bytes(envelope("a@example.org", &["reject@example.net"]), b"x\r\n")
-        .unwrap_err();
-    let SendError::Rejected(report) = &err else {
-        panic!("{err:?}")
-    };
-    assert!(matches!(
-        report.outcome,
-        Outcome::Rejected(Rejection::NoValidRecipients(_))
-    ));
-    assert!(!err.is_transient());
-    let err = client
+        .unwrap();
+    assert_eq!(
+        outcome.verdict,
+        Verdict::Rejected(Rejection::NoValidRecipients)
+    );
+    assert!(!outcome.is_transient());
+    let outcome = client
         .send_bytes(envelope("a@example.org", &["defer@example.net"]), b"x\r\n")
-        .unwrap_err();
-    assert!(err.is_transient(), "{err:?}");
+        .unwrap();
+    assert!(outcome.is_transient(), "{outcome:?}");
     // The session goes on after refused messages.
     let ok = client
         .send_bytes(envelope("a@example.org", &["c@example.net"]), b"x\r\n")
@@ -138,7 +142,7 @@ fn all_recipients_refused_is_rejected() {
 #[test]
 fn send_many_reports_each_message() {
     let server = DemoServer::start().unwrap();
-    let mut client = SmtpClient::connect(options(server.port(), T)).unwrap();
+    let mut client = Client::connect(options(server.port(), T)).unwrap();
     let reports = client.send_many([
         (
             envelope("a@example.org", &["one@example.net"]),
@@ -157,8 +161,9 @@ fn send_many_reports_each_message() {
         ),
     ]);
     assert_eq!(reports.len(), 3);
+    let reports: Vec<MessageOutcome> = reports.into_iter().map(Result::unwrap).collect();
     assert!(reports[0].is_fully_accepted());
-    assert!(matches!(reports[1].outcome, Outcome::Rejected(_)));
+    assert!(matches!(reports[1].verdict, Verdict::Rejected(_)));
     assert!(reports[2].is_accepted() && !reports[2].is_fully_accepted());
     client.quit().unwrap();
     let got = server.wait_for(2, T);
@@ -174,7 +179,7 @@ fn auth_plain_and_login() {
         let server = DemoServer::start().unwrap();
         let mut o = options(server.port(), T);
         o.config.auth = Some(auth(DEMO_USER, DEMO_PASSWORD, std::slice::from_ref(&mech)));
-        let mut client = SmtpClient::connect(o).unwrap();
+        let mut client = Client::connect(o).unwrap();
         client
             .send_bytes(envelope("a@example.org", &["b@example.net"]), b"x\r\n")
             .unwrap();
@@ -193,9 +198,9 @@ fn wrong_password_fails_connect() {
     let server = DemoServer::start().unwrap();
     let mut o = options(server.port(), T);
     o.config.auth = Some(auth(DEMO_USER, "wrong", &[]));
-    let err = SmtpClient::connect(o).unwrap_err();
+    let err = Client::connect(o).unwrap_err();
     assert!(
-        matches!(&err, SendError::Session(Error::AuthFailed(r)) if r.code().get() == 535),
+        matches!(&err, BlockingError::Session { error: Error::AuthFailed(r), .. } if r.code().get() == 535),
         "{err:?}"
     );
 }
@@ -208,9 +213,15 @@ fn plaintext_auth_refused_without_tls() {
     let mut a = auth(DEMO_USER, DEMO_PASSWORD, &[]);
     a.allow_plaintext = false;
     o.config.auth = Some(a);
-    let err = SmtpClient::connect(o).unwrap_err();
+    let err = Client::connect(o).unwrap_err();
     assert!(
-        matches!(err, SendError::Session(Error::NoUsableMechanism)),
+        matches!(
+            err,
+            BlockingError::Session {
+                error: Error::NoUsableMechanism,
+                ..
+            }
+        ),
         "{err:?}"
     );
 }
@@ -221,15 +232,21 @@ fn starttls_required_but_not_offered() {
     let server = DemoServer::start().unwrap();
     let mut o = options(server.port(), T);
     o.config.tls = smtp_blocking::smtp_proto::TlsPolicy::Required;
-    let err = SmtpClient::connect(o).unwrap_err();
+    let err = Client::connect(o).unwrap_err();
     assert!(
-        matches!(err, SendError::Session(Error::TlsNotOffered)),
+        matches!(
+            err,
+            BlockingError::Session {
+                error: Error::TlsNotOffered,
+                ..
+            }
+        ),
         "{err:?}"
     );
     // Opportunistic goes on in plaintext.
     let mut o = options(server.port(), T);
     o.config.tls = smtp_blocking::smtp_proto::TlsPolicy::Opportunistic;
-    let client = SmtpClient::connect(o).unwrap();
+    let client = Client::connect(o).unwrap();
     assert!(!client.is_secure());
 }
 
@@ -237,7 +254,7 @@ fn starttls_required_but_not_offered() {
 #[test]
 fn noop_and_verify() {
     let server = DemoServer::start().unwrap();
-    let mut client = SmtpClient::connect(options(server.port(), T)).unwrap();
+    let mut client = Client::connect(options(server.port(), T)).unwrap();
     assert_eq!(client.noop().unwrap().code().get(), 250);
     assert_eq!(client.verify("someone").unwrap().code().get(), 252);
     assert!(client.capabilities().unwrap().pipelining);
@@ -248,12 +265,15 @@ fn noop_and_verify() {
 #[test]
 fn declared_size_over_limit_is_refused_locally() {
     let server = DemoServer::start().unwrap();
-    let mut client = SmtpClient::connect(options(server.port(), T)).unwrap();
+    let mut client = Client::connect(options(server.port(), T)).unwrap();
     let mut env = envelope("a@example.org", &["b@example.net"]);
     env.params.size = Some(50 * 1024 * 1024);
     let err = client.send_bytes(env, b"x\r\n").unwrap_err();
     assert!(
-        matches!(err, SendError::Usage(_) | SendError::Rejected(_)),
+        matches!(
+            err,
+            BlockingError::Usage(UsageError::Unsendable(Unsendable::TooLarge { .. }))
+        ),
         "{err:?}"
     );
     // The session is still usable.

@@ -7,7 +7,7 @@ mod support;
 
 use smtp_blocking::smtp_proto::sasl::{Credentials, Mechanism, SaslError};
 use smtp_blocking::smtp_proto::{AuthConfig, Error, Secret};
-use smtp_blocking::{SendError, SmtpClient};
+use smtp_blocking::{Client, Error as BlockingError};
 use smtp_testkit::{peer_or_skip, Aiosmtpd, AiosmtpdBuilder, AiosmtpdMechanism, Tap};
 use std::time::Duration;
 use support::*;
@@ -46,7 +46,7 @@ fn authenticate_then_send(mechanisms: &[Mechanism], want: Mechanism) {
     let server = peer_or_skip!(server().start());
     let mut o = options(server.port(), T);
     o.config.auth = Some(auth(PASSWORD, mechanisms));
-    let mut client = SmtpClient::connect(o).unwrap();
+    let mut client = Client::connect(o).unwrap();
     assert_eq!(client.authenticated_mechanism(), Some(&want));
     let body = format!("Subject: {want}\r\n\r\nsent after {want}\r\n.dot line\r\n");
     client
@@ -90,11 +90,14 @@ fn scram_wrong_server_signature_fails_before_mail() {
         let tap = Tap::start(server.addr()).unwrap();
         let mut o = options(tap.addr().port(), T);
         o.config.auth = Some(auth(PASSWORD, std::slice::from_ref(&mechanism)));
-        let err = SmtpClient::connect(o).unwrap_err();
+        let err = Client::connect(o).unwrap_err();
         assert!(
             matches!(
                 err,
-                SendError::Session(Error::Sasl(SaslError::ServerSignatureMismatch))
+                BlockingError::Session {
+                    error: Error::Sasl(SaslError::ServerSignatureMismatch),
+                    ..
+                }
             ),
             "{mechanism}: {err:?}"
         );
@@ -117,8 +120,11 @@ fn scram_wrong_password_is_auth_failed_535() {
         let server = peer_or_skip!(server().start());
         let mut o = options(server.port(), T);
         o.config.auth = Some(auth("not the password", std::slice::from_ref(&mechanism)));
-        match SmtpClient::connect(o) {
-            Err(SendError::Session(Error::AuthFailed(reply))) => {
+        match Client::connect(o) {
+            Err(BlockingError::Session {
+                error: Error::AuthFailed(reply),
+                ..
+            }) => {
                 assert_eq!(reply.code().get(), 535, "{mechanism}: {reply:?}")
             }
             other => panic!("{mechanism}: {other:?}"),
@@ -161,7 +167,7 @@ fn scram_saslprep_non_ascii_password_forms_authenticate() {
         });
         a.mechanisms = vec![Mechanism::ScramSha256];
         o.config.auth = Some(a);
-        let mut client = SmtpClient::connect(o).unwrap_or_else(|e| panic!("{typed:?}: {e:?}"));
+        let mut client = Client::connect(o).unwrap_or_else(|e| panic!("{typed:?}: {e:?}"));
         client
             .send_bytes(envelope("a@example.org", &["b@example.net"]), b"hi\r\n")
             .unwrap();

@@ -1,4 +1,4 @@
-//! SCRAM through `SmtpClient::connect`: every connection draws its own client nonce (RFC 5802
+//! SCRAM through `Client::connect`: every connection draws its own client nonce (RFC 5802
 //! 5.1, 9), even when the caller's options are cloned for several connections or already carry
 //! a nonce.
 
@@ -7,7 +7,7 @@ mod support;
 use base64::Engine as _;
 use smtp_blocking::smtp_proto::sasl::{Credentials, Mechanism};
 use smtp_blocking::smtp_proto::{AuthConfig, Error, Secret};
-use smtp_blocking::{ClientOptions, SendError, SmtpClient};
+use smtp_blocking::{Client, ClientOptions, Error as BlockingError};
 use std::time::Duration;
 use support::{options, Mock};
 
@@ -73,9 +73,9 @@ fn two_connections_send_fresh_nonces(preset: Vec<u8>) {
     let mut again = template.clone();
     again.port = second.port;
     for o in [template, again] {
-        let err = SmtpClient::connect(o).unwrap_err();
+        let err = Client::connect(o).unwrap_err();
         assert!(
-            matches!(&err, SendError::Session(Error::AuthFailed(r)) if r.code().get() == 535),
+            matches!(&err, BlockingError::Session { error: Error::AuthFailed(r), .. } if r.code().get() == 535),
             "{err:?}"
         );
     }

@@ -8,7 +8,9 @@ use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair}
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
 use smtp_blocking::smtp_proto::{ClientName, Error, TlsPolicy};
-use smtp_blocking::{ClientOptions, PemFile, SendError, SmtpClient, TlsConfigError, TlsError};
+use smtp_blocking::{
+    Client, ClientOptions, Error as BlockingError, PemFile, TlsConfigError, TlsError, Transport,
+};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
@@ -133,7 +135,7 @@ fn tls_options(host: &str, port: u16, pki: &Pki) -> ClientOptions {
 fn starttls_required_with_ca_file_and_ip_san() {
     let pki = pki("starttls", &["localhost", "127.0.0.1"]);
     let mock = starttls_mock(pki.server.clone());
-    let mut client = SmtpClient::connect(tls_options("127.0.0.1", mock.port, &pki)).unwrap();
+    let mut client = Client::connect(tls_options("127.0.0.1", mock.port, &pki)).unwrap();
     assert!(client.is_secure());
     let report = client
         .send_bytes(envelope("a@example.org", &["b@example.net"]), b"secret\r\n")
@@ -159,7 +161,7 @@ fn implicit_tls_by_host_name() {
     });
     let mut o = tls_options("localhost", mock.port, &pki);
     o.config.implicit_tls = true;
-    let mut client = SmtpClient::connect(o).unwrap();
+    let mut client = Client::connect(o).unwrap();
     assert!(client.is_secure());
     client
         .send_bytes(envelope("a@example.org", &["b@example.net"]), b"hi\r\n")
@@ -192,11 +194,15 @@ fn untrusted_or_wrong_name_certificate_refused() {
         if !use_ca {
             o.tls.ca_file = None;
         }
-        let err = SmtpClient::connect(o).unwrap_err();
+        let err = Client::connect(o).unwrap_err();
         assert!(
             matches!(
-                err,
-                SendError::Tls(TlsError::Rustls(rustls::Error::InvalidCertificate(_)))
+                &err,
+                BlockingError::Session { cause: Some(cause), .. }
+                    if matches!(
+                        &**cause,
+                        Transport::Tls(TlsError::Rustls(rustls::Error::InvalidCertificate(_)))
+                    )
             ),
             "{tag}: {err:?}"
         );
@@ -212,7 +218,7 @@ fn danger_accept_invalid_certs_accepts_anything() {
     let mut o = tls_options("127.0.0.1", mock.port, &pki);
     o.tls.ca_file = None;
     o.tls.danger_accept_invalid_certs = true;
-    let mut client = SmtpClient::connect(o).unwrap();
+    let mut client = Client::connect(o).unwrap();
     client
         .send_bytes(envelope("a@example.org", &["b@example.net"]), b"x\r\n")
         .unwrap();
@@ -231,9 +237,15 @@ fn starttls_response_injection_refused() {
         peer.send("220 go ahead\r\n250-injected\r\n250 OK\r\n");
         peer.drain()
     });
-    let err = SmtpClient::connect(tls_options("127.0.0.1", mock.port, &pki)).unwrap_err();
+    let err = Client::connect(tls_options("127.0.0.1", mock.port, &pki)).unwrap_err();
     assert!(
-        matches!(err, SendError::Session(Error::BytesAfterStartTls)),
+        matches!(
+            err,
+            BlockingError::Session {
+                error: Error::BytesAfterStartTls,
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert!(mock.join().is_empty(), "no ClientHello may follow");
@@ -257,11 +269,11 @@ fn bad_ca_file() {
         ClientName::parse("client.test").unwrap(),
     );
     o.tls.ca_file = Some("/nonexistent/ca.pem".into());
-    let err = SmtpClient::connect(o).unwrap_err();
+    let err = Client::connect(o).unwrap_err();
     assert!(
         matches!(
             &err,
-            SendError::TlsConfig(TlsConfigError::Unreadable {
+            BlockingError::TlsConfig(TlsConfigError::Unreadable {
                 file: PemFile::CaCertificates,
                 path,
                 ..
@@ -284,11 +296,11 @@ fn ca_file_without_a_certificate() {
         ClientName::parse("client.test").unwrap(),
     );
     o.tls.ca_file = Some(key_only);
-    let err = SmtpClient::connect(o).unwrap_err();
+    let err = Client::connect(o).unwrap_err();
     assert!(
         matches!(
             err,
-            SendError::TlsConfig(TlsConfigError::NothingFound {
+            BlockingError::TlsConfig(TlsConfigError::NothingFound {
                 file: PemFile::CaCertificates,
                 ..
             })
@@ -306,11 +318,11 @@ fn host_that_is_no_tls_server_name() {
         ClientName::parse("client.test").unwrap(),
     );
     o.config.tls = TlsPolicy::Required;
-    let err = SmtpClient::connect(o).unwrap_err();
+    let err = Client::connect(o).unwrap_err();
     assert!(
         matches!(
             &err,
-            SendError::TlsConfig(TlsConfigError::InvalidServerName { name }) if name == "bad_name!"
+            BlockingError::TlsConfig(TlsConfigError::InvalidServerName { name }) if name == "bad_name!"
         ),
         "{err:?}"
     );
@@ -326,64 +338,6 @@ fn tls_never_reads_no_ca_file() {
     });
     let mut o = options(mock.port, T);
     o.tls.ca_file = Some("/nonexistent/ca.pem".into());
-    SmtpClient::connect(o).unwrap().quit().unwrap();
-    mock.join();
-}
-
-/// smtp-send: --starttls required with --ca-file succeeds (0); without it the certificate is
-/// not trusted (77).
-#[test]
-fn smtp_send_starttls_exit_codes() {
-    let pki = pki("cli", &["127.0.0.1"]);
-    let mock = starttls_mock(pki.server.clone());
-    let target = format!("127.0.0.1:{}", mock.port);
-    let ca = pki.ca_file.to_str().unwrap();
-    let args = [
-        "--server",
-        &target,
-        "--starttls",
-        "required",
-        "--ca-file",
-        ca,
-        "--from",
-        "a@example.org",
-        "--to",
-        "b@example.net",
-    ];
-    let out = smtp_send(&args, &[], Duration::from_secs(30));
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    mock.join();
-
-    let config = pki.server.clone();
-    let mock = Mock::start(move |peer| {
-        peer.hello(&["STARTTLS"]);
-        peer.expect("STARTTLS");
-        peer.send("220 go\r\n");
-        let mut tls = tls_accept(config, peer.stream.try_clone().unwrap());
-        let _ = tls.0.read_to_end(&mut Vec::new());
-    });
-    let target = format!("127.0.0.1:{}", mock.port);
-    let args = [
-        "--server",
-        &target,
-        "--starttls",
-        "required",
-        "--from",
-        "a@example.org",
-        "--to",
-        "b@example.net",
-    ];
-    let out = smtp_send(&args, &[], Duration::from_secs(30));
-    assert_eq!(
-        out.status.code(),
-        Some(77),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    Client::connect(o).unwrap().quit().unwrap();
     mock.join();
 }

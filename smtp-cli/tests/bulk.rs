@@ -61,9 +61,16 @@ fn json_summary_counts_generated_messages() {
         .collect();
     indexes.sort_unstable();
     assert_eq!(indexes, (0..500).collect::<Vec<u64>>());
-    assert!(lines[..500]
-        .iter()
-        .all(|l| l["outcome"] == "accepted" && l["recipients"] == 3));
+    assert!(lines[..500].iter().all(|l| {
+        l["outcome"] == "accepted"
+            && l["class"] == "delivered"
+            && l["exit_status"] == 0
+            && l["recipients"].as_array().is_some_and(|r| {
+                r.len() == 3
+                    && r.iter()
+                        .all(|r| r["accepted"] == true && r["reply"]["code"] == 250)
+            })
+    }));
 }
 
 /// `--dir`: every `.eml` file, the envelope from its sidecar `NAME.eml.json` or from

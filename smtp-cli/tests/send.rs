@@ -301,6 +301,7 @@ fn json_summary_shape() {
     let v: serde_json::Value =
         serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
     assert_eq!(v["status"], "partial");
+    assert_eq!(v["class"], "partial");
     assert_eq!(v["exit_code"], 79);
     let r = v["recipients"].as_array().unwrap();
     assert_eq!(r.len(), 2);
@@ -327,6 +328,7 @@ fn json_summary_shape() {
     ]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["status"], "rejected");
+    assert_eq!(v["class"], "permanent");
     assert_eq!(v["error"]["stage"], "RCPT TO");
     assert_eq!(v["error"]["reply"]["code"], 550);
     assert_eq!(v["error"]["transient"], false);

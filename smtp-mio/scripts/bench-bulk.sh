@@ -25,7 +25,7 @@ for p in "$SINK" "$SOURCE"; do
     [ -x "$p" ] || { echo "bench-bulk: $p missing: run ci/install-peers.sh" >&2; exit 1; }
 done
 
-cargo build --release -q -p smtp-mio --bin smtp-bulk
+cargo build --release -q -p smtp-cli --bin smtp-bulk
 cargo build --release -q -p smtp-benches --bin lettre_pool
 BULK="${CARGO_TARGET_DIR:-target}/release/smtp-bulk"
 LETTRE="${CARGO_TARGET_DIR:-target}/release/lettre_pool"

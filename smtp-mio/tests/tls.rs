@@ -5,7 +5,7 @@ mod support;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use smtp_mio::bulk::{self, BulkConfig, BulkMessage, Outcome};
+use smtp_mio::bulk::{self, BulkConfig, BulkMessage};
 use smtp_mio::{Driver, DriverEvent, TlsOptions, TlsSetup, TransportError};
 use smtp_proto::{ClientName, Config, Envelope, Error, Event, Mailbox, Timeouts, TlsPolicy};
 use smtp_testkit::TestCert;

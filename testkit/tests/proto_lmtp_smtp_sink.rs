@@ -87,7 +87,7 @@ fn lmtp_one_reply_per_recipient_from_smtp_sink() {
             .collect();
         assert_eq!(delivered, [0, 1, 2], "{events:#?}");
         assert!(events.iter().any(
-            |e| matches!(e, Event::MessageAccepted { message, recipients: 3, .. } if *message == m)
+            |e| matches!(e, Event::MessageDone(o) if o.message == m && o.is_fully_accepted() && o.recipients.len() == 3)
         ));
     }
     assert!(
@@ -113,7 +113,7 @@ fn lmtp_refusal_after_data_is_per_recipient() {
     assert!(
         events
             .iter()
-            .any(|e| matches!(e, Event::MessageRejected { message, .. } if *message == id)),
+            .any(|e| matches!(e, Event::MessageDone(o) if o.message == id && matches!(o.verdict, smtp_proto::Verdict::Rejected(_)))),
         "{events:#?}"
     );
 }

@@ -152,7 +152,7 @@ fn our_envelope(rcpts: usize) -> Result<smtp_proto::Envelope, BoxError> {
 /// messages); else `send_bytes` one message at a time, each waiting for its outcome. With
 /// `--stream`, the content is streamed from the file by `send` (never all in memory).
 fn ours_blocking(a: &ClientArgs, batch: bool) -> Result<(), BoxError> {
-    use smtp_blocking::{ClientOptions, SmtpClient};
+    use smtp_blocking::{Client, ClientOptions};
     use smtp_proto::{ClientName, TlsPolicy};
 
     let message = if a.stream {
@@ -167,7 +167,7 @@ fn ours_blocking(a: &ClientArgs, batch: bool) -> Result<(), BoxError> {
         ClientName::parse("client.bench.example")?,
     );
     options.config.tls = TlsPolicy::Never;
-    let connect = || SmtpClient::connect(options.clone());
+    let connect = || Client::connect(options.clone());
 
     let (mut ok, mut failed) = (0u64, 0u64);
     let start = Instant::now();
@@ -182,10 +182,9 @@ fn ours_blocking(a: &ClientArgs, batch: bool) -> Result<(), BoxError> {
             let n = (a.messages - sent).min(100);
             let reports = c.send_many((0..n).map(|_| (envelope.clone(), &message[..])));
             for r in reports {
-                if r.is_fully_accepted() {
-                    ok += 1
-                } else {
-                    failed += 1
+                match r {
+                    Ok(o) if o.is_fully_accepted() => ok += 1,
+                    _ => failed += 1,
                 }
             }
             sent += n;
@@ -218,7 +217,7 @@ fn ours_blocking(a: &ClientArgs, batch: bool) -> Result<(), BoxError> {
 /// its default window (32 messages queued ahead). For a connection per message, one `run` per
 /// message (each opens a connection, sends, says QUIT).
 fn ours_mio(a: &ClientArgs) -> Result<(), BoxError> {
-    use smtp_mio::bulk::{run, BulkConfig, BulkMessage, Outcome};
+    use smtp_mio::bulk::{run, BulkConfig, BulkMessage};
     use smtp_proto::{ClientName, Config, TlsPolicy};
 
     let body: std::sync::Arc<[u8]> = std::fs::read(&a.message_file)?.into();
@@ -232,9 +231,9 @@ fn ours_mio(a: &ClientArgs) -> Result<(), BoxError> {
 
     let (mut ok, mut failed) = (0u64, 0u64);
     let start = Instant::now();
-    let mut count = |r: &smtp_mio::bulk::Report| match r.outcome {
-        Outcome::Accepted { .. } => ok += 1,
-        _ => failed += 1,
+    let mut count = |r: &smtp_mio::bulk::Report| match r.is_accepted() {
+        true => ok += 1,
+        false => failed += 1,
     };
     if a.each {
         for _ in 0..a.messages {

@@ -3,6 +3,7 @@
 
 use smtp_blocking::smtp_proto::{ClientName, Envelope, Mailbox, TlsPolicy};
 use smtp_blocking::ClientOptions;
+#[allow(unused_imports)]
 pub use smtp_testkit::mock::*;
 use std::time::Duration;
 

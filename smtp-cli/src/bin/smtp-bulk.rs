@@ -5,6 +5,10 @@
 //! then a summary line `{"messages":N,"accepted":A,"rejected":R,"failed":F,"seconds":S}`.
 //! A progress line is drawn on stderr when it is a terminal.
 //!
+//! Each JSON line names the message's `class` and the `exit_status` `smtp-send` would give it
+//! (the core's judgement, `smtp_proto::Class`: delivered 0, partial 79, temporary 75, permanent
+//! 69, protocol 76, security 77).
+//!
 //! Exit status: 0 when every message was accepted, 1 when any was rejected or failed, 2 when
 //! the run could not start (bad arguments, unreadable files, no socket).
 
@@ -15,7 +19,7 @@ use smtp_mio::bulk::{self, BulkConfig, BulkMessage, Outcome, Report, Summary};
 use smtp_mio::{TlsOptions, TlsSetup};
 use smtp_proto::sasl::Credentials;
 use smtp_proto::{
-    AuthConfig, ClientName, Config, Envelope, Mailbox, Rejection, Secret, Timeouts, TlsPolicy,
+    AuthConfig, ClientName, Config, Envelope, Mailbox, Reply, Timeouts, TlsPolicy, Verdict,
 };
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -90,7 +94,7 @@ struct Args {
     /// Authenticate as this user (RFC 4954).
     #[arg(long, value_name = "USER", requires = "auth_password_file")]
     auth_user: Option<String>,
-    /// File holding the password (its first line).
+    /// File holding the password (one trailing LF or CRLF is removed, as smtp-send does).
     #[arg(long, value_name = "PATH", requires = "auth_user")]
     auth_password_file: Option<PathBuf>,
     /// Allow PLAIN and LOGIN on a connection without TLS.
@@ -147,7 +151,7 @@ fn run(args: &Args) -> Result<Summary, String> {
     let mut progress = Progress::new(total);
     let mut write_error = None;
     let summary = bulk::run(&config, messages, |report| {
-        progress.record(&report.outcome);
+        progress.record(report);
         if args.json {
             let name = names
                 .as_ref()
@@ -219,12 +223,12 @@ fn bulk_config(args: &Args, host: &str, server: SocketAddr) -> Result<BulkConfig
         session.timeouts = Timeouts::uniform(Duration::from_secs(secs));
     }
     if let (Some(user), Some(file)) = (&args.auth_user, &args.auth_password_file) {
-        let password = std::fs::read_to_string(file)
-            .map_err(|e| format!("--auth-password-file {}: {e}", file.display()))?;
-        let password = password.lines().next().unwrap_or_default().to_owned();
+        // Read as smtp-send reads it: the file less one trailing line end.
+        let password = smtp_cli::read_secret_file(file)
+            .map_err(|e| format!("--auth-password-file {} {e}", file.display()))?;
         let credentials = Credentials::Password {
             username: user.clone(),
-            password: Secret::new(password),
+            password,
         };
         let mut auth = AuthConfig::new(credentials);
         auth.allow_plaintext = args.auth_plaintext_ok;
@@ -370,36 +374,67 @@ fn generated_body(from: &str, to: &str, size: usize) -> Vec<u8> {
     body
 }
 
-fn rejection_text(rejection: &Rejection) -> String {
-    match rejection {
-        Rejection::Mail(r) => format!("MAIL FROM refused: {r}"),
-        Rejection::NoValidRecipients(Some(r)) => format!("no recipient accepted: {r}"),
-        Rejection::NoValidRecipients(None) => "no recipient accepted".to_owned(),
-        Rejection::Data(r) => format!("DATA refused: {r}"),
-        Rejection::Content(r) => format!("content refused: {r}"),
-        Rejection::Unsendable(e) => format!("cannot be sent: {e}"),
-        other => format!("{other:?}"),
-    }
+fn reply_json(reply: &Reply) -> serde_json::Value {
+    json!({
+        "code": reply.code().get(),
+        "enhanced_code": reply.enhanced_code().map(|e| e.to_string()),
+        "text": reply.text_lossy(),
+    })
 }
 
+/// One JSON line per message. `class` and `exit_status` are the core's judgement
+/// (`smtp_proto::Class`), the same `smtp-send` exits with for the same outcome.
 fn report_json(report: &Report, name: Option<&str>) -> serde_json::Value {
     let mut line = match &report.outcome {
-        Outcome::Accepted { reply, recipients } => json!({
-            "outcome": "accepted",
-            "recipients": recipients,
-            "reply": reply.to_string(),
-        }),
-        Outcome::Rejected(rejection) => json!({
+        Outcome::Done(o) => {
+            let recipients: Vec<serde_json::Value> = o
+                .envelope
+                .recipients
+                .iter()
+                .zip(&o.recipients)
+                .map(|(r, out)| {
+                    json!({
+                        "address": r.address.to_string(),
+                        "accepted": out.rcpt.as_ref().map(Reply::is_positive_completion),
+                        "reply": out.rcpt.as_ref().map(reply_json),
+                        "delivery": out.delivery.as_ref().map(reply_json),
+                    })
+                })
+                .collect();
+            let outcome = match &o.verdict {
+                Verdict::Accepted { .. } => "accepted",
+                Verdict::PartiallyAccepted { .. } => "partial",
+                _ => "rejected",
+            };
+            let mut line = json!({
+                "outcome": outcome,
+                "transient": o.is_transient(),
+                "recipients": recipients,
+            });
+            if let Some(reply) = o.final_reply() {
+                line["reply"] = reply_json(reply);
+            }
+            if let Verdict::Rejected(rejection) = &o.verdict {
+                line["reason"] = json!(rejection.to_string());
+            }
+            line
+        }
+        Outcome::Refused(e) => json!({
             "outcome": "rejected",
-            "transient": rejection.is_transient(),
-            "reason": rejection_text(rejection),
+            "transient": false,
+            "reason": e.to_string(),
         }),
         Outcome::Failed(failure) => json!({
             "outcome": "failed",
+            "transient": failure.class() == smtp_proto::Class::Temporary,
             "content_sent": failure.content_sent,
             "error": failure.to_string(),
         }),
+        _ => json!({ "outcome": "unknown" }),
     };
+    let class = report.class();
+    line["class"] = json!(class.name());
+    line["exit_status"] = json!(class.exit_status());
     line["index"] = json!(report.index);
     line["attempts"] = json!(report.attempts);
     if let Some(name) = name {
@@ -433,12 +468,12 @@ impl Progress {
         }
     }
 
-    fn record(&mut self, outcome: &Outcome) {
+    fn record(&mut self, report: &Report) {
         self.done += 1;
-        match outcome {
-            Outcome::Rejected(_) => self.rejected += 1,
+        match &report.outcome {
             Outcome::Failed(_) => self.failed += 1,
-            Outcome::Accepted { .. } => {}
+            _ if report.is_accepted() => {}
+            _ => self.rejected += 1,
         }
         if self.enabled && self.last.elapsed() >= Duration::from_millis(200) {
             self.last = Instant::now();

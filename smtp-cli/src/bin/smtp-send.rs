@@ -30,32 +30,19 @@ use serde::Serialize;
 use smtp_blocking::demo_server::{DemoServer, DEMO_PASSWORD, DEMO_USER};
 use smtp_blocking::smtp_proto::sasl::{Credentials, Mechanism};
 use smtp_blocking::smtp_proto::{
-    self, AuthConfig, ClientName, Envelope, Mailbox, Rejection, Reply, Secret, Timeouts, TlsPolicy,
-    UsageError,
+    self, AuthConfig, ClientName, Envelope, Mailbox, MessageOutcome, Rejection, Reply, Secret,
+    Timeouts, TlsPolicy, UsageError, Verdict,
 };
-use smtp_blocking::{
-    ClientOptions, MessageReport, Outcome, RecipientStatus, SendError, SmtpClient, TlsConfigError,
-    TlsError,
+use smtp_blocking::{Client, ClientOptions, Error, TlsConfigError};
+use smtp_cli::exit::{
+    DATAERR as EX_DATAERR, IOERR as EX_IOERR, NOINPUT as EX_NOINPUT, OK as EX_OK,
+    OSERR as EX_OSERR, SOFTWARE as EX_SOFTWARE, USAGE as EX_USAGE,
 };
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
-
-const EX_OK: u8 = 0;
-const EX_USAGE: u8 = 64;
-const EX_DATAERR: u8 = 65;
-const EX_NOINPUT: u8 = 66;
-const EX_UNAVAILABLE: u8 = 69;
-const EX_SOFTWARE: u8 = 70;
-const EX_OSERR: u8 = 71;
-const EX_IOERR: u8 = 74;
-const EX_TEMPFAIL: u8 = 75;
-const EX_PROTOCOL: u8 = 76;
-const EX_NOPERM: u8 = 77;
-/// Not in sysexits.h (64–78), so it collides with none of them.
-const EX_PARTIAL: u8 = 79;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum StartTls {
@@ -374,22 +361,34 @@ impl Plan {
         })
     }
 
-    fn send(&self) -> Result<MessageReport, SendError> {
-        let mut client = SmtpClient::connect(self.options.clone())?;
-        let report = match &self.content {
+    fn send(&self) -> Result<MessageOutcome, Error> {
+        let mut client = Client::connect(self.options.clone())?;
+        let outcome = match &self.content {
             Content::Built(bytes) => client.send_bytes(self.envelope.clone(), bytes),
-            Content::File { header, path } => match File::open(path) {
-                Ok(file) => client.send(self.envelope.clone(), io::Cursor::new(header).chain(file)),
-                Err(e) => Err(SendError::Body(std::sync::Arc::new(e))),
-            },
+            Content::File { header, path } => {
+                // Measured first (RFC 1870 SIZE, RFC 6152 8-bit), so that a message too large
+                // for the server never has its MAIL sent; then streamed.
+                let open = || {
+                    File::open(path)
+                        .map(|file| io::Cursor::new(header).chain(file))
+                        .map_err(|e| Error::Body(std::sync::Arc::new(e)))
+                };
+                let mut envelope = self.envelope.clone();
+                open()
+                    .and_then(|content| {
+                        smtp_blocking::declare_content(&mut envelope, content)
+                            .map_err(|e| Error::Body(std::sync::Arc::new(e)))
+                    })
+                    .and_then(|()| client.send(envelope, open()?))
+            }
         };
         // The outcome is known; a failing QUIT changes nothing about it.
-        if report.is_ok() || matches!(report, Err(SendError::Rejected(_))) {
+        if outcome.is_ok() {
             if let Err(e) = client.quit() {
                 log::info!("QUIT failed: {e}");
             }
         }
-        report
+        outcome
     }
 }
 
@@ -460,24 +459,17 @@ fn default_client_name() -> ClientName {
         .unwrap_or_else(|| ClientName::parse("[127.0.0.1]").expect("a valid address literal"))
 }
 
-/// The password: the file's content less one trailing LF or CRLF, or `SMTP_PASSWORD`.
+/// The password: the file's content less one trailing LF or CRLF (as `smtp-bulk` reads it),
+/// or `SMTP_PASSWORD`.
 fn password(cli: &Cli) -> Result<Secret<String>, Exit> {
     if let Some(path) = &cli.auth_password_file {
-        let bytes = std::fs::read(path).map_err(|e| {
-            Exit(
-                EX_NOINPUT,
-                format!("cannot read password file {}: {e}", path.display()),
-            )
-        })?;
-        let mut text = String::from_utf8(bytes)
-            .map_err(|_| Exit(EX_DATAERR, "the password file is not UTF-8".into()))?;
-        if text.ends_with('\n') {
-            text.pop();
-            if text.ends_with('\r') {
-                text.pop();
-            }
-        }
-        return Ok(Secret::new(text));
+        return smtp_cli::read_secret_file(path).map_err(|e| {
+            let code = match e {
+                smtp_cli::SecretFileError::NotUtf8 => EX_DATAERR,
+                _ => EX_NOINPUT,
+            };
+            Exit(code, format!("the password file {} {e}", path.display()))
+        });
     }
     match std::env::var("SMTP_PASSWORD") {
         Ok(p) => Ok(Secret::new(p)),
@@ -518,54 +510,31 @@ fn build_message(
 
 // ----- outcome -----
 
-fn exit_code(result: &Result<MessageReport, SendError>) -> u8 {
+/// The exit status: the core's class of the outcome, or of the error that ended the session
+/// ([`smtp_proto::Class::exit_status`], the mapping `smtp-bulk` reports too); the command line's
+/// own statuses for what failed around it.
+fn exit_code(result: &Result<MessageOutcome, Error>) -> u8 {
     match result {
-        Ok(report) if report.is_fully_accepted() => EX_OK,
-        Ok(_) => EX_PARTIAL,
+        Ok(outcome) => outcome.class().exit_status(),
         Err(e) => error_code(e),
     }
 }
 
-fn error_code(e: &SendError) -> u8 {
-    if e.reply().is_some_and(Reply::is_transient) {
-        return EX_TEMPFAIL;
-    }
+fn error_code(e: &Error) -> u8 {
     match e {
-        SendError::Connect { .. } | SendError::Io { .. } => EX_TEMPFAIL,
-        SendError::TlsConfig(TlsConfigError::InvalidServerName { .. }) => EX_USAGE,
-        SendError::TlsConfig(TlsConfigError::Rustls(_)) => EX_SOFTWARE,
+        Error::TlsConfig(TlsConfigError::InvalidServerName { .. }) => EX_USAGE,
+        Error::TlsConfig(TlsConfigError::Rustls(_)) => EX_SOFTWARE,
         // A CA (or client certificate) file unreadable, not PEM, or without a certificate.
-        SendError::TlsConfig(_) => EX_NOINPUT,
-        SendError::Tls(TlsError::Io(_) | TlsError::HandshakeTimeout) => EX_TEMPFAIL,
-        SendError::Tls(_) => EX_NOPERM,
-        SendError::Session(e) => session_code(e),
-        SendError::Usage(UsageError::InvalidAddress(_) | UsageError::InvalidCommand(_)) => {
-            EX_DATAERR
-        }
-        SendError::Usage(
-            UsageError::TooLarge { .. } | UsageError::ExtensionMissing(_) | UsageError::TlsRequired,
-        ) => EX_UNAVAILABLE,
-        SendError::Usage(_) => EX_SOFTWARE,
-        SendError::Rejected(report) if report.is_transient() => EX_TEMPFAIL,
-        SendError::Rejected(_) => EX_UNAVAILABLE,
-        SendError::Body(_) => EX_IOERR,
-        SendError::Nonce(_) => EX_OSERR,
-        _ => EX_SOFTWARE,
-    }
-}
-
-fn session_code(e: &smtp_proto::Error) -> u8 {
-    use smtp_proto::Error as E;
-    match e {
-        _ if e.is_transient() => EX_TEMPFAIL,
-        E::TlsNotOffered | E::TlsRejected(_) => EX_NOPERM,
-        E::AuthFailed(_) | E::Sasl(_) | E::NoUsableMechanism => EX_NOPERM,
-        E::ReplySyntax { .. }
-        | E::UnexpectedReply { .. }
-        | E::UnsolicitedReply(_)
-        | E::BytesAfterStartTls => EX_PROTOCOL,
-        E::GreetingRejected(_) | E::Rejected { .. } => EX_UNAVAILABLE,
-        _ => EX_PROTOCOL,
+        Error::TlsConfig(_) => EX_NOINPUT,
+        Error::Usage(UsageError::InvalidAddress(_) | UsageError::InvalidCommand(_)) => EX_DATAERR,
+        Error::Usage(UsageError::Config(_)) => EX_USAGE,
+        Error::Usage(UsageError::Unsendable(_)) => smtp_proto::Class::Permanent.exit_status(),
+        Error::Usage(_) => EX_SOFTWARE,
+        Error::Body(_) => EX_IOERR,
+        Error::Nonce(_) => EX_OSERR,
+        Error::Stalled => EX_SOFTWARE,
+        // Connect, Session: the core's judgement.
+        other => other.class().exit_status(),
     }
 }
 
@@ -607,6 +576,9 @@ struct JsonError {
 struct Summary {
     /// `sent`, `partial`, `rejected`, `failed` or `usage`.
     status: &'static str,
+    /// The core's class of the outcome (`delivered`, `partial`, `temporary`, `permanent`,
+    /// `protocol`, `security`, `local`), as `smtp-bulk` reports it.
+    class: &'static str,
     exit_code: u8,
     server: Option<String>,
     recipients: Vec<JsonRecipient>,
@@ -618,6 +590,7 @@ impl Summary {
     fn usage(code: u8, message: &str) -> Summary {
         Summary {
             status: "usage",
+            class: "local",
             exit_code: code,
             server: None,
             recipients: Vec::new(),
@@ -632,54 +605,50 @@ impl Summary {
     }
 }
 
-fn recipients_json(plan: &Plan, report: Option<&MessageReport>) -> Vec<JsonRecipient> {
+fn recipients_json(plan: &Plan, outcome: Option<&MessageOutcome>) -> Vec<JsonRecipient> {
     plan.envelope
         .recipients
         .iter()
         .enumerate()
         .map(|(i, r)| {
-            let status = report
-                .and_then(|rep| rep.recipients.get(i))
-                .map(|rr| &rr.status);
-            let (accepted, reply) = match status {
-                Some(RecipientStatus::Accepted(reply)) => (Some(true), Some(reply.into())),
-                Some(RecipientStatus::Rejected(reply)) => (Some(false), Some(reply.into())),
-                _ => (None, None),
-            };
+            let rcpt = outcome
+                .and_then(|o| o.recipients.get(i))
+                .and_then(|r| r.rcpt.as_ref());
             JsonRecipient {
                 address: r.address.to_string(),
                 kind: plan.kinds.get(i).copied().unwrap_or("to"),
-                accepted,
-                reply,
+                accepted: rcpt.map(Reply::is_positive_completion),
+                reply: rcpt.map(JsonReply::from),
             }
         })
         .collect()
 }
 
-fn report(cli: &Cli, plan: &Plan, result: &Result<MessageReport, SendError>, code: u8) {
-    let report = match result {
-        Ok(r) => Some(r),
-        Err(SendError::Rejected(r)) => Some(&**r),
-        Err(_) => None,
-    };
-    for r in report.iter().flat_map(|r| r.rejected_recipients()) {
-        if let Some(reply) = r.reply() {
+fn report(cli: &Cli, plan: &Plan, result: &Result<MessageOutcome, Error>, code: u8) {
+    let outcome = result.as_ref().ok();
+    for (i, r) in outcome.iter().flat_map(|o| o.refused_recipients()) {
+        if let (Some(reply), Some(rcpt)) = (r.reply(), plan.envelope.recipients.get(i)) {
             eprintln_safe(&format!(
                 "smtp-send: recipient <{}> refused: {reply}",
-                r.address
+                rcpt.address
             ));
         }
     }
     match result {
-        Ok(r) => {
+        Ok(o) if o.is_accepted() => {
             if !cli.json {
-                if let Some(reply) = r.final_reply() {
-                    let n = r.recipients.iter().filter(|x| x.is_accepted()).count();
+                if let Some(reply) = o.final_reply() {
+                    let n = o.recipients.iter().filter(|x| x.is_accepted()).count();
                     println_safe(&format!(
                         "sent to {n} of {} recipient(s): {reply}",
-                        r.recipients.len()
+                        o.recipients.len()
                     ));
                 }
+            }
+        }
+        Ok(o) => {
+            if let Verdict::Rejected(rejection) = &o.verdict {
+                eprintln_safe(&format!("smtp-send: message {rejection}"));
             }
         }
         Err(e) => {
@@ -688,36 +657,58 @@ fn report(cli: &Cli, plan: &Plan, result: &Result<MessageReport, SendError>, cod
         }
     }
     if cli.json {
-        let final_reply = report
-            .and_then(MessageReport::final_reply)
+        let final_reply = outcome
+            .and_then(MessageOutcome::final_reply)
             .map(JsonReply::from);
-        let error = result.as_ref().err().map(|e| JsonError {
-            stage: e.stage().map(|s| s.to_string()),
-            message: e.to_string(),
-            reply: e.reply().map(JsonReply::from),
-            transient: e.is_transient(),
-        });
-        let status = match (result, code) {
-            (Ok(_), EX_OK) => "sent",
-            (Ok(_), _) => "partial",
-            (Err(SendError::Rejected(_)), _) => "rejected",
-            (Err(_), _) => "failed",
+        let error = match result {
+            Err(e) => Some(JsonError {
+                stage: e.stage().map(|s| s.to_string()),
+                message: e.to_string(),
+                reply: e.reply().map(JsonReply::from),
+                transient: e.is_transient(),
+            }),
+            Ok(
+                o @ MessageOutcome {
+                    verdict: Verdict::Rejected(rejection),
+                    ..
+                },
+            ) => Some(JsonError {
+                stage: rejection.stage().map(|s| s.to_string()),
+                message: rejection.to_string(),
+                // With no valid recipient, the last refusal says why (each is in `recipients`).
+                reply: rejection
+                    .reply()
+                    .or_else(|| o.refused_recipients().last().and_then(|(_, r)| r.reply()))
+                    .map(JsonReply::from),
+                transient: o.is_transient(),
+            }),
+            Ok(_) => None,
+        };
+        let status = match result {
+            Ok(o) if o.is_fully_accepted() => "sent",
+            Ok(o) if o.is_accepted() => "partial",
+            Ok(_) => "rejected",
+            Err(_) => "failed",
         };
         print_json(&Summary {
             status,
+            class: match result {
+                Ok(o) => o.class().name(),
+                Err(e) => e.class().name(),
+            },
             exit_code: code,
             server: Some(plan.server.clone()),
-            recipients: recipients_json(plan, report),
+            recipients: recipients_json(plan, outcome),
             final_reply,
             error,
         });
     }
-    if let Ok(MessageReport {
-        outcome: Outcome::Rejected(Rejection::Unsendable(e)),
+    if let Ok(MessageOutcome {
+        verdict: Verdict::Rejected(Rejection::Unsendable(e)),
         ..
     }) = result
     {
-        eprintln_safe(&format!("smtp-send: {e}"));
+        log::debug!("not sent: {e}");
     }
 }
 
