@@ -20,10 +20,10 @@ PARSERS = [("ours", "smtp-proto (ours)"), ("stalwart", "Stalwart smtp-proto 0.2"
 SHAPES = [("single", "`250 2.1.0 Ok` (14 B)"), ("ehlo10", "10-line EHLO"),
           ("lines100", "100-line reply (3,600 B)")]
 BODY = [("copy", "memcpy (`extend_from_slice`, floor)"),
-        ("encode", "`BodyEncoder::encode`, whole body"),
-        ("encode_64k", "`BodyEncoder::encode`, 64 KiB chunks"),
-        ("encode_into_64k", "`BodyEncoder::encode_into`, fixed 64 KiB buffer"),
-        ("content_writer_64k", "`ContentWriter::write` (DATA), fixed 64 KiB buffer")]
+        ("encode", "`DataEncoder::encode`, whole body"),
+        ("encode_64k", "`DataEncoder::encode`, 64 KiB chunks"),
+        ("encode_into_64k", "`DataEncoder::encode_into`, fixed 64 KiB buffer"),
+        ("session_64k", "the session: `write_body` in 64 KiB blocks, `poll_transmit` into a reused buffer")]
 CLIENTS = {
     "ours-blocking": "smtp-blocking (ours), `send_bytes` one by one",
     "ours-blocking-batch": "smtp-blocking (ours), `send_many` × 100",
@@ -316,7 +316,7 @@ def memory_section(results, out):
         return
     out.append("## Memory: one large message\n")
     out.append("One message to smtp-sink; our blocking adapter streams it from a file with "
-               "`SmtpClient::send(envelope, File)`; lettre (as shipped) and smtplib take the "
+               "`Client::send(envelope, File)`; lettre (as shipped) and smtplib take the "
                "message as one in-memory buffer (their APIs), shown at 100 MiB for comparison. The file is made "
                "in a temporary directory and deleted after.\n")
     out.append("| client | message | how | peak RSS | time | MB/s | client CPU |")

@@ -247,6 +247,55 @@ fn wrong_password_exit_77_and_no_secret_shown() {
     }
 }
 
+/// A server whose 535 repeats what it was sent: the PLAIN payload and the password itself. Not
+/// one form of the secret reaches any output, with `--verbose`, with `--json`, or with
+/// neither (where the refusal is printed from the final error). It used to be printed back.
+#[test]
+fn server_echoing_the_password_never_gets_it_printed() {
+    let secret = "echo-Me-Back-42";
+    let plain = base64::engine::general_purpose::STANDARD.encode(format!("\0alice\0{secret}"));
+    for flags in [&[][..], &["--verbose"][..], &["--json"][..]] {
+        let echo = plain.clone();
+        let mock = Mock::start(move |peer| {
+            peer.hello(&["AUTH PLAIN LOGIN"]);
+            let line = peer.expect("AUTH PLAIN");
+            peer.send(&format!(
+                "535-5.7.8 bad credentials: {}\r\n535 5.7.8 the password was {secret}\r\n",
+                line.rsplit(' ').next().unwrap_or_default()
+            ));
+            let _ = peer.drain();
+            echo
+        });
+        let server = format!("127.0.0.1:{}", mock.port);
+        let mut args = vec![
+            "--server",
+            &server,
+            "--from",
+            "a@example.org",
+            "--to",
+            "b@example.net",
+            "--auth-user",
+            "alice",
+            "--auth-plaintext-ok",
+            "--auth-mech",
+            "PLAIN",
+            "--timeout",
+            "10",
+        ];
+        args.extend_from_slice(flags);
+        let out = smtp_send(&args, &[("SMTP_PASSWORD", secret)], LIMIT);
+        let (stdout, stderr) = text(&out);
+        assert_eq!(code(&out), 77, "{stdout}{stderr}");
+        assert!(
+            format!("{stdout}{stderr}").contains("<redacted>"),
+            "{flags:?}: {stdout}{stderr}"
+        );
+        assert_no_secret("alice", secret, &[&stdout, &stderr]);
+        assert!(!stdout.contains(&plain) && !stderr.contains(&plain));
+        mock.join();
+    }
+}
+
 #[test]
 fn plaintext_auth_without_opt_in_exit_77() {
     let path = password_file("auth-noplain", DEMO_PASSWORD);

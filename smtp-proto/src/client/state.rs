@@ -727,8 +727,9 @@ impl Client {
 
     /// Gives up on message `i` before the end of its content, the one way: records why (the
     /// first refusal wins), stops its content (later body bytes are dropped), owes an RSET when
-    /// the server may hold the transaction open (`rset`: Exim keeps the sender), and reports
-    /// the outcome once its last awaited reply is in.
+    /// the server may hold the transaction open (`rset`, unless MAIL itself was refused: Exim
+    /// keeps the sender of a transaction whose every RCPT it refused), and reports the outcome
+    /// once its last awaited reply is in.
     fn abandon(&mut self, i: usize, why: Option<Rejection>, rset: bool) {
         if let Some(why) = why {
             self.messages[i].fail(why);
@@ -738,7 +739,9 @@ impl Client {
         }
         let staged = core::mem::take(&mut self.messages[i].staged);
         self.recycle(staged);
-        if rset {
+        // A refused MAIL started no transaction (RFC 5321 4.1.1.2): nothing to reset.
+        let started = !matches!(self.messages[i].failure, Some(Rejection::Mail(_)));
+        if rset && started {
             self.owe_rset();
         }
         self.settle(i);
