@@ -30,6 +30,7 @@ const IDLE: Duration = Duration::from_secs(30);
 
 /// A message as the demo server received it.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ReceivedMessage {
     /// The EHLO/HELO argument.
     pub helo: String,

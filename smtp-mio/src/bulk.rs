@@ -42,12 +42,23 @@ use std::time::{Duration, Instant};
 /// One message to send: its envelope and its content (shared, so a generated workload of
 /// identical bodies costs one copy).
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct BulkMessage {
     /// Sender, recipients, MAIL parameters.
     pub envelope: Envelope,
     /// The message (header and body) in any line-end convention; the core normalises and
     /// dot-stuffs it.
     pub body: Arc<[u8]>,
+}
+
+impl BulkMessage {
+    /// A message with this envelope and content.
+    pub fn new(envelope: Envelope, body: impl Into<Arc<[u8]>>) -> BulkMessage {
+        BulkMessage {
+            envelope,
+            body: body.into(),
+        }
+    }
 }
 
 /// How to run a bulk send.
@@ -143,6 +154,7 @@ impl fmt::Display for Failure {
 
 /// One message's outcome.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Report {
     /// The message's position in the input, from 0.
     pub index: usize,
@@ -173,6 +185,7 @@ impl Report {
 
 /// Counts for a whole run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Summary {
     /// Messages taken from the input.
     pub messages: usize,

@@ -25,10 +25,7 @@ fn messages(n: usize) -> Vec<BulkMessage> {
     );
     let body: Arc<[u8]> = b"Subject: test\r\n\r\nhello\r\n".to_vec().into();
     (0..n)
-        .map(|_| BulkMessage {
-            envelope: envelope.clone(),
-            body: Arc::clone(&body),
-        })
+        .map(|_| BulkMessage::new(envelope.clone(), Arc::clone(&body)))
         .collect()
 }
 

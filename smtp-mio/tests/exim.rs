@@ -30,11 +30,11 @@ fn starttls_chunking_bulk_to_exim() {
         Some(Mailbox::parse("sender@example.org").unwrap()),
         [Mailbox::parse("rcpt@example.net").unwrap()],
     );
-    let messages = (0..N).map(|i| BulkMessage {
-        envelope: envelope.clone(),
-        body: format!("Subject: bulk {i}\r\n\r\nmessage {i}\r\n.dot line\r\n")
-            .into_bytes()
-            .into(),
+    let messages = (0..N).map(|i| {
+        BulkMessage::new(
+            envelope.clone(),
+            format!("Subject: bulk {i}\r\n\r\nmessage {i}\r\n.dot line\r\n").into_bytes(),
+        )
     });
     let mut seen = [0u8; N];
     let summary = bulk::run(&config, messages, |r| {

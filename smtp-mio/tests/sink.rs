@@ -51,10 +51,7 @@ fn two_hundred_connections_ten_thousand_messages() {
         );
     }
     let body: Arc<[u8]> = body.into();
-    let messages = (0..N).map(|_| BulkMessage {
-        envelope: envelope.clone(),
-        body: Arc::clone(&body),
-    });
+    let messages = (0..N).map(|_| BulkMessage::new(envelope.clone(), Arc::clone(&body)));
     let mut config = BulkConfig::new(sink.addr(), session());
     config.connections = 200;
     config.window = 8;
@@ -100,10 +97,7 @@ fn many_recipients_per_message() {
         recipients,
     );
     let body: Arc<[u8]> = b"Subject: five\n\n.leading dot\nend\n".to_vec().into();
-    let messages = (0..20).map(|_| BulkMessage {
-        envelope: envelope.clone(),
-        body: Arc::clone(&body),
-    });
+    let messages = (0..20).map(|_| BulkMessage::new(envelope.clone(), Arc::clone(&body)));
     let mut config = BulkConfig::new(sink.addr(), session());
     config.connections = 3;
     let summary = bulk::run(&config, messages, |r| {
@@ -142,7 +136,7 @@ fn refusal_mid_content_is_a_rejection() {
     let mut config = BulkConfig::new(sink.addr(), session());
     config.attempts = 1;
     let mut outcome = None;
-    let summary = bulk::run(&config, [BulkMessage { envelope, body }], |r| {
+    let summary = bulk::run(&config, [BulkMessage::new(envelope, body)], |r| {
         outcome = Some(r.outcome.clone())
     })
     .unwrap();

@@ -44,10 +44,7 @@ fn messages(n: usize) -> Vec<BulkMessage> {
     );
     let body: Arc<[u8]> = b"Subject: tls\r\n\r\nsecret\r\n".repeat(40).into();
     (0..n)
-        .map(|_| BulkMessage {
-            envelope: envelope.clone(),
-            body: Arc::clone(&body),
-        })
+        .map(|_| BulkMessage::new(envelope.clone(), Arc::clone(&body)))
         .collect()
 }
 
@@ -186,10 +183,7 @@ fn large_body_over_tls_with_partial_writes() {
     let line = b"0123456789012345678901234567890123456789012345678901234567890123456789012345\r\n";
     let body: Arc<[u8]> = line.repeat(60_000).into(); // 4.7 MB
     let envelope = Envelope::new(None, [Mailbox::parse("rcpt@example.net").unwrap()]);
-    let messages = (0..2).map(|_| BulkMessage {
-        envelope: envelope.clone(),
-        body: Arc::clone(&body),
-    });
+    let messages = (0..2).map(|_| BulkMessage::new(envelope.clone(), Arc::clone(&body)));
     let summary = bulk::run(&bulk, messages, |r| assert!(r.is_accepted(), "{r:?}")).unwrap();
     assert_eq!(summary.accepted, 2);
     assert_eq!(

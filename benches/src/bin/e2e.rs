@@ -221,10 +221,7 @@ fn ours_mio(a: &ClientArgs) -> Result<(), BoxError> {
     use smtp_proto::{ClientName, Config, TlsPolicy};
 
     let body: std::sync::Arc<[u8]> = std::fs::read(&a.message_file)?.into();
-    let message = BulkMessage {
-        envelope: our_envelope(a.rcpts)?,
-        body,
-    };
+    let message = BulkMessage::new(our_envelope(a.rcpts)?, body);
     let mut session = Config::new(ClientName::parse("client.bench.example")?);
     session.tls = TlsPolicy::Never;
     let config = BulkConfig::new(([127, 0, 0, 1], a.port).into(), session);

@@ -294,10 +294,7 @@ fn load_messages(args: &Args) -> Result<(Vec<BulkMessage>, Option<Vec<String>>),
         generated_body(from.as_ref().map_or("", Mailbox::as_str), to, args.size).into();
     let envelope = Envelope::new(from, recipients);
     let messages = (0..count)
-        .map(|_| BulkMessage {
-            envelope: envelope.clone(),
-            body: Arc::clone(&body),
-        })
+        .map(|_| BulkMessage::new(envelope.clone(), Arc::clone(&body)))
         .collect();
     Ok((messages, None))
 }
@@ -344,10 +341,7 @@ fn load_dir(args: &Args, dir: &Path) -> Result<(Vec<BulkMessage>, Vec<String>), 
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default(),
         );
-        messages.push(BulkMessage {
-            envelope,
-            body: body.into(),
-        });
+        messages.push(BulkMessage::new(envelope, body));
     }
     Ok((messages, names))
 }
