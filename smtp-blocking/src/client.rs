@@ -85,11 +85,15 @@ impl Client {
             host,
             mut config,
             tls,
+            tls_name,
             ..
         } = options.clone();
         let wants_tls = config.implicit_tls || config.tls != smtp_proto::TlsPolicy::Never;
         let tls = if wants_tls {
-            Some(TlsSetup::from_options(&tls, &host)?)
+            Some(TlsSetup::from_options(
+                &tls,
+                tls_name.as_deref().unwrap_or(&host),
+            )?)
         } else {
             None
         };

@@ -12,9 +12,13 @@ use std::time::Duration;
 #[non_exhaustive]
 pub struct ClientOptions {
     /// The server's host name or IP address. Every address it resolves to is tried in turn. It is
-    /// also the TLS server name: sent as SNI and checked against the certificate (an IP address
-    /// is checked against the certificate's IP addresses).
+    /// also the TLS server name unless [`ClientOptions::tls_name`] says otherwise: sent as SNI
+    /// and checked against the certificate (an IP address is checked against the certificate's
+    /// IP addresses).
     pub host: String,
+    /// The name to check the certificate against and send as SNI, when it is not `host` (a
+    /// server reached by address whose certificate names it). Default `None`: `host`.
+    pub tls_name: Option<String>,
     /// The port (25, 587, or 465 with implicit TLS).
     pub port: u16,
     /// The session's configuration.
@@ -36,6 +40,7 @@ impl ClientOptions {
     pub fn new(host: impl Into<String>, port: u16, client_name: ClientName) -> ClientOptions {
         ClientOptions {
             host: host.into(),
+            tls_name: None,
             port,
             config: Config::new(client_name),
             connect_timeout: Duration::from_secs(30),

@@ -7,6 +7,8 @@
 use smtp_proto::Secret;
 use std::path::Path;
 
+pub mod connect;
+
 /// Exit statuses, after BSD `sysexits.h` where one fits. An outcome's status is its
 /// [`smtp_proto::Class::exit_status`]; these are the ones around it.
 pub mod exit {

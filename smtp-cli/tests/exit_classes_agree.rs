@@ -259,3 +259,54 @@ fn too_large_for_size_never_sends_mail_and_is_permanent_69() {
         "{commands:?}"
     );
 }
+
+/// The connection options are one struct: the same flag means the same thing in both. A
+/// password file ending in CRLF authenticates both (one trailing line end removed; `smtp-bulk`
+/// used to take the file's first line, `smtp-send` to strip one LF), and `--timeout 0` is a
+/// usage error in both (one refused it, the other took it).
+#[test]
+fn shared_connection_options_mean_the_same() {
+    use smtp_blocking::demo_server::{DemoServer, DEMO_PASSWORD, DEMO_USER};
+    let server = DemoServer::start().unwrap();
+    let target = format!("127.0.0.1:{}", server.port());
+    let dir = std::env::temp_dir().join(format!("smtp-cli-shared-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let password = dir.join("password");
+    std::fs::write(&password, format!("{DEMO_PASSWORD}\r\n")).unwrap();
+    let common = [
+        "--server",
+        &target,
+        "--starttls",
+        "never",
+        "--auth-user",
+        DEMO_USER,
+        "--auth-password-file",
+        password.to_str().unwrap(),
+        "--auth-plaintext-ok",
+        "--from",
+        "a@example.org",
+        "--to",
+        "b@example.net",
+    ];
+    let send = smtp_send(&common, &[], LIMIT);
+    assert_eq!(
+        send.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&send.stderr)
+    );
+    let bulk_args: Vec<&str> = common.iter().copied().chain(["--messages", "2"]).collect();
+    let bulk = smtp_bulk(&bulk_args, &[], LIMIT);
+    assert_eq!(
+        bulk.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&bulk.stderr)
+    );
+    assert_eq!(server.wait_for(3, LIMIT).len(), 3);
+
+    let zero: Vec<&str> = common.iter().copied().chain(["--timeout", "0"]).collect();
+    assert_eq!(smtp_send(&zero, &[], LIMIT).status.code(), Some(64));
+    let zero: Vec<&str> = zero.into_iter().chain(["--messages", "1"]).collect();
+    assert_eq!(smtp_bulk(&zero, &[], LIMIT).status.code(), Some(64));
+}

@@ -9,20 +9,20 @@
 //! (the core's judgement, `smtp_proto::Class`: delivered 0, partial 79, temporary 75, permanent
 //! 69, protocol 76, security 77).
 //!
-//! Exit status: 0 when every message was accepted, 1 when any was rejected or failed, 2 when
-//! the run could not start (bad arguments, unreadable files, no socket).
+//! Exit status: 0 when every message was accepted, 1 when any was rejected or failed; when the
+//! run could not start, smtp-send's status for the same cause (64 bad options, 65 a bad address,
+//! 66 an unreadable file, 75 a server name that does not resolve).
 
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 use serde::Deserialize;
 use serde_json::json;
+use smtp_cli::connect::{CliError, ConnectArgs};
+use smtp_cli::exit;
 use smtp_mio::bulk::{self, BulkConfig, BulkMessage, Outcome, Report, Summary};
-use smtp_mio::{TlsOptions, TlsSetup};
-use smtp_proto::sasl::Credentials;
-use smtp_proto::{
-    AuthConfig, ClientName, Config, Envelope, Mailbox, Reply, Timeouts, TlsPolicy, Verdict,
-};
+use smtp_mio::{TlsConfigError, TlsSetup};
+use smtp_proto::{Envelope, Mailbox, Reply, Verdict};
 use std::io::{self, BufWriter, IsTerminal, Write};
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::ToSocketAddrs;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -35,9 +35,8 @@ use std::time::{Duration, Instant};
     about = "Send many messages over parallel SMTP connections"
 )]
 struct Args {
-    /// The server, HOST:PORT.
-    #[arg(long)]
-    server: String,
+    #[command(flatten)]
+    connect: ConnectArgs,
     /// Connections open at once.
     #[arg(long, default_value_t = 1)]
     connections: usize,
@@ -70,55 +69,9 @@ struct Args {
     /// Envelope recipient.
     #[arg(long)]
     to: Option<String>,
-    /// EHLO name.
-    #[arg(long, default_value = "localhost")]
-    helo: String,
-    /// STARTTLS policy (RFC 3207), as in smtp-send. Default: required on port 587,
-    /// opportunistic otherwise.
-    #[arg(
-        long,
-        value_enum,
-        value_name = "POLICY",
-        conflicts_with = "tls_on_connect"
-    )]
-    starttls: Option<StartTls>,
-    /// Implicit TLS from the first byte (RFC 8314, port 465).
-    #[arg(long)]
-    tls_on_connect: bool,
-    /// Trust only the CA certificates in this PEM file (instead of the web PKI roots).
-    #[arg(long, value_name = "PEM")]
-    ca_file: Option<PathBuf>,
-    /// Name to verify the server certificate against (default: the host in --server).
-    #[arg(long, value_name = "NAME")]
-    tls_name: Option<String>,
-    /// Authenticate as this user (RFC 4954).
-    #[arg(long, value_name = "USER", requires = "auth_password_file")]
-    auth_user: Option<String>,
-    /// File holding the password (one trailing LF or CRLF is removed, as smtp-send does).
-    #[arg(long, value_name = "PATH", requires = "auth_user")]
-    auth_password_file: Option<PathBuf>,
-    /// Allow PLAIN and LOGIN on a connection without TLS.
-    #[arg(long, requires = "auth_user")]
-    auth_plaintext_ok: bool,
-    /// Every stage timeout, in seconds (default: RFC 5321's).
-    #[arg(long)]
-    timeout: Option<u64>,
-    /// Do not pipeline even when the server offers PIPELINING.
-    #[arg(long)]
-    no_pipelining: bool,
-    /// Do not use BDAT even when the server offers CHUNKING.
-    #[arg(long)]
-    no_chunking: bool,
     /// One JSON line per message, then a summary line.
     #[arg(long)]
     json: bool,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum StartTls {
-    Never,
-    Opportunistic,
-    Required,
 }
 
 /// A sidecar `NAME.eml.json`.
@@ -129,20 +82,31 @@ struct Sidecar {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    // Bad options are a usage error (64), as for smtp-send; help and version are not errors.
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    ExitCode::SUCCESS
+                }
+                _ => ExitCode::from(exit::USAGE),
+            };
+        }
+    };
     match run(&args) {
         Ok(summary) if summary.accepted == summary.messages => ExitCode::SUCCESS,
         Ok(_) => ExitCode::from(1),
         Err(e) => {
-            eprintln!("smtp-bulk: {e}");
-            ExitCode::from(2)
+            eprintln!("smtp-bulk: {}", e.message);
+            ExitCode::from(e.code)
         }
     }
 }
 
-fn run(args: &Args) -> Result<Summary, String> {
-    let (host, server) = resolve(&args.server)?;
-    let config = bulk_config(args, &host, server)?;
+fn run(args: &Args) -> Result<Summary, CliError> {
+    let config = bulk_config(args)?;
     let (messages, names) = load_messages(args)?;
     let total = messages.len();
 
@@ -163,7 +127,7 @@ fn run(args: &Args) -> Result<Summary, String> {
             }
         }
     })
-    .map_err(|e| format!("cannot run: {e}"))?;
+    .map_err(|e| CliError::new(exit::OSERR, format!("cannot run: {e}")))?;
     progress.finish();
     if args.json {
         let line = json!({
@@ -187,78 +151,61 @@ fn run(args: &Args) -> Result<Summary, String> {
             summary.messages, summary.accepted, summary.rejected, summary.failed, summary.connections
         );
     }
-    out.flush().map_err(|e| format!("stdout: {e}"))?;
+    out.flush()
+        .map_err(|e| CliError::new(exit::IOERR, format!("stdout: {e}")))?;
     if let Some(e) = write_error {
-        return Err(format!("stdout: {e}"));
+        return Err(CliError::new(exit::IOERR, format!("stdout: {e}")));
     }
     Ok(summary)
 }
 
-fn resolve(server: &str) -> Result<(String, SocketAddr), String> {
-    let addr = server
-        .to_socket_addrs()
-        .map_err(|e| format!("--server {server}: {e}"))?
-        .next()
-        .ok_or_else(|| format!("--server {server}: no address"))?;
-    let host = server.rsplit_once(':').map_or(server, |(h, _)| h);
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    Ok((host.to_owned(), addr))
-}
-
-fn bulk_config(args: &Args, host: &str, server: SocketAddr) -> Result<BulkConfig, String> {
-    let name = ClientName::parse(&args.helo).map_err(|e| format!("--helo: {e}"))?;
-    let mut session = Config::new(name);
-    session.tls = match args.starttls {
-        Some(StartTls::Never) => TlsPolicy::Never,
-        Some(StartTls::Opportunistic) => TlsPolicy::Opportunistic,
-        Some(StartTls::Required) => TlsPolicy::Required,
-        None if server.port() == 587 => TlsPolicy::Required,
-        None => TlsPolicy::Opportunistic,
+fn bulk_config(args: &Args) -> Result<BulkConfig, CliError> {
+    let connection = args.connect.connection(None)?;
+    // A name that does not resolve is a failed connection, as smtp-send counts it: temporary.
+    let unresolved = |why: String| {
+        CliError::new(
+            smtp_proto::Class::Temporary.exit_status(),
+            format!("--server {}: {why}", connection.host),
+        )
     };
-    session.implicit_tls = args.tls_on_connect;
-    session.pipelining = !args.no_pipelining;
-    session.chunking = !args.no_chunking;
+    let server = (connection.host.as_str(), connection.port)
+        .to_socket_addrs()
+        .map_err(|e| unresolved(e.to_string()))?
+        .next()
+        .ok_or_else(|| unresolved("no address".into()))?;
+    let mut session = connection.config;
     session.limits.max_messages_in_flight = args.window.max(1);
-    if let Some(secs) = args.timeout {
-        session.timeouts = Timeouts::uniform(Duration::from_secs(secs));
-    }
-    if let (Some(user), Some(file)) = (&args.auth_user, &args.auth_password_file) {
-        // Read as smtp-send reads it: the file less one trailing line end.
-        let password = smtp_cli::read_secret_file(file)
-            .map_err(|e| format!("--auth-password-file {} {e}", file.display()))?;
-        let credentials = Credentials::Password {
-            username: user.clone(),
-            password,
-        };
-        let mut auth = AuthConfig::new(credentials);
-        auth.allow_plaintext = args.auth_plaintext_ok;
-        session.auth = Some(auth);
-    }
     let mut config = BulkConfig::new(server, session);
     config.connections = args.connections.max(1);
     config.window = args.window.max(1);
     config.attempts = args.attempts.max(1);
     config.max_connecting = args.max_connecting.max(1);
-    if session_wants_tls(args) {
-        let tls_name = args.tls_name.as_deref().unwrap_or(host);
-        let mut options = TlsOptions::default();
-        options.ca_file = args.ca_file.clone();
-        let setup = TlsSetup::from_options(&options, tls_name).map_err(|e| e.to_string())?;
-        config.tls = Some(setup);
+    let tls_wanted =
+        config.session.implicit_tls || config.session.tls != smtp_proto::TlsPolicy::Never;
+    if tls_wanted {
+        config.tls = Some(
+            TlsSetup::from_options(&connection.tls, &connection.tls_name).map_err(|e| {
+                let code = match e {
+                    TlsConfigError::InvalidServerName { .. } => exit::USAGE,
+                    TlsConfigError::Rustls(_) => exit::SOFTWARE,
+                    _ => exit::NOINPUT,
+                };
+                CliError::new(code, format!("TLS configuration: {e}"))
+            })?,
+        );
     }
     Ok(config)
 }
 
-/// Whether TLS may start: implicit TLS, or a STARTTLS policy other than `never`.
-fn session_wants_tls(args: &Args) -> bool {
-    args.tls_on_connect || args.starttls != Some(StartTls::Never)
+fn mailbox(text: &str, what: &str) -> Result<Mailbox, CliError> {
+    Mailbox::parse(text).map_err(|e| CliError::new(exit::DATAERR, format!("{what} {text:?}: {e}")))
 }
 
-fn mailbox(text: &str, what: &str) -> Result<Mailbox, String> {
-    Mailbox::parse(text).map_err(|e| format!("{what} {text:?}: {e}"))
+fn usage(message: impl Into<String>) -> CliError {
+    CliError::new(exit::USAGE, message)
 }
 
-fn sender(text: &str) -> Result<Option<Mailbox>, String> {
+fn sender(text: &str) -> Result<Option<Mailbox>, CliError> {
     if text.is_empty() {
         Ok(None)
     } else {
@@ -268,15 +215,22 @@ fn sender(text: &str) -> Result<Option<Mailbox>, String> {
 
 /// The messages, and for `--dir` each one's file name.
 #[allow(clippy::type_complexity)]
-fn load_messages(args: &Args) -> Result<(Vec<BulkMessage>, Option<Vec<String>>), String> {
+fn load_messages(args: &Args) -> Result<(Vec<BulkMessage>, Option<Vec<String>>), CliError> {
     if let Some(dir) = &args.dir {
         return load_dir(args, dir).map(|(m, n)| (m, Some(n)));
     }
     let Some(count) = args.messages else {
-        return Err("give --dir PATH or --messages N".into());
+        return Err(usage("give --dir PATH or --messages N"));
     };
-    let from = sender(args.from.as_deref().ok_or("--messages needs --from")?)?;
-    let to = args.to.as_deref().ok_or("--messages needs --to")?;
+    let from = sender(
+        args.from
+            .as_deref()
+            .ok_or_else(|| usage("--messages needs --from"))?,
+    )?;
+    let to = args
+        .to
+        .as_deref()
+        .ok_or_else(|| usage("--messages needs --to"))?;
     let base = mailbox(to, "recipient")?;
     let recipients = if args.recipients <= 1 {
         vec![base.clone()]
@@ -299,8 +253,11 @@ fn load_messages(args: &Args) -> Result<(Vec<BulkMessage>, Option<Vec<String>>),
     Ok((messages, None))
 }
 
-fn load_dir(args: &Args, dir: &Path) -> Result<(Vec<BulkMessage>, Vec<String>), String> {
-    let entries = std::fs::read_dir(dir).map_err(|e| format!("--dir {}: {e}", dir.display()))?;
+fn load_dir(args: &Args, dir: &Path) -> Result<(Vec<BulkMessage>, Vec<String>), CliError> {
+    let unreadable = |path: &Path, e: io::Error| {
+        CliError::new(exit::NOINPUT, format!("{}: {e}", path.display()))
+    };
+    let entries = std::fs::read_dir(dir).map_err(|e| unreadable(dir, e))?;
     let mut paths: Vec<PathBuf> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
@@ -310,15 +267,14 @@ fn load_dir(args: &Args, dir: &Path) -> Result<(Vec<BulkMessage>, Vec<String>), 
     let mut messages = Vec::with_capacity(paths.len());
     let mut names = Vec::with_capacity(paths.len());
     for path in paths {
-        let body = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let body = std::fs::read(&path).map_err(|e| unreadable(&path, e))?;
         let mut sidecar = path.clone().into_os_string();
         sidecar.push(".json");
         let sidecar = PathBuf::from(sidecar);
         let envelope = if sidecar.is_file() {
-            let text = std::fs::read_to_string(&sidecar)
-                .map_err(|e| format!("{}: {e}", sidecar.display()))?;
-            let s: Sidecar =
-                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", sidecar.display()))?;
+            let text = std::fs::read_to_string(&sidecar).map_err(|e| unreadable(&sidecar, e))?;
+            let s: Sidecar = serde_json::from_str(&text)
+                .map_err(|e| CliError::new(exit::DATAERR, format!("{}: {e}", sidecar.display())))?;
             let from = sender(s.from.as_deref().unwrap_or(""))?;
             let to =
                 s.to.iter()
@@ -329,11 +285,11 @@ fn load_dir(args: &Args, dir: &Path) -> Result<(Vec<BulkMessage>, Vec<String>), 
             let from = args
                 .from
                 .as_deref()
-                .ok_or_else(|| format!("{}: no sidecar and no --from", path.display()))?;
+                .ok_or_else(|| usage(format!("{}: no sidecar and no --from", path.display())))?;
             let to = args
                 .to
                 .as_deref()
-                .ok_or_else(|| format!("{}: no sidecar and no --to", path.display()))?;
+                .ok_or_else(|| usage(format!("{}: no sidecar and no --to", path.display())))?;
             Envelope::new(sender(from)?, [mailbox(to, "recipient")?])
         };
         names.push(

@@ -25,15 +25,16 @@
 //!
 //! A 4yz always gives 75, even for AUTH or STARTTLS.
 
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 use serde::Serialize;
 use smtp_blocking::demo_server::{DemoServer, DEMO_PASSWORD, DEMO_USER};
-use smtp_blocking::smtp_proto::sasl::{Credentials, Mechanism};
+use smtp_blocking::smtp_proto::sasl::Credentials;
 use smtp_blocking::smtp_proto::{
-    self, AuthConfig, ClientName, Envelope, Mailbox, MessageOutcome, Rejection, Reply, Secret,
-    Timeouts, TlsPolicy, UsageError, Verdict,
+    self, AuthConfig, Envelope, Mailbox, MessageOutcome, Rejection, Reply, Secret, TlsPolicy,
+    UsageError, Verdict,
 };
 use smtp_blocking::{Client, ClientOptions, Error, TlsConfigError};
+use smtp_cli::connect::ConnectArgs;
 use smtp_cli::exit::{
     DATAERR as EX_DATAERR, IOERR as EX_IOERR, NOINPUT as EX_NOINPUT, OK as EX_OK,
     OSERR as EX_OSERR, SOFTWARE as EX_SOFTWARE, USAGE as EX_USAGE,
@@ -44,96 +45,71 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum StartTls {
-    Never,
-    Opportunistic,
-    Required,
-}
-
 /// Send one message over SMTP (try `smtp-send --demo`).
 #[derive(Parser, Debug)]
 #[command(name = "smtp-send", version, about, after_help = EXIT_HELP)]
 struct Cli {
-    /// The server, HOST or HOST:PORT ([IPv6]:PORT). Default port 25, or 465 with --tls-on-connect.
+    #[command(flatten)]
+    connect: ConnectArgs,
+    /// The envelope sender (MAIL FROM) and, for a built message, the From header.
     #[arg(
         long,
-        value_name = "HOST[:PORT]",
+        value_name = "ADDR",
         required_unless_present = "demo",
-        conflicts_with = "demo"
+        help_heading = "Envelope"
     )]
-    server: Option<String>,
-    /// The envelope sender (MAIL FROM) and, for a built message, the From header.
-    #[arg(long, value_name = "ADDR", required_unless_present = "demo")]
     from: Option<String>,
     /// A recipient (To header and envelope). Repeatable.
-    #[arg(long, value_name = "ADDR", required_unless_present = "demo")]
-    to: Vec<String>,
-    /// A copy recipient (Cc header and envelope). Repeatable.
-    #[arg(long, value_name = "ADDR")]
-    cc: Vec<String>,
-    /// A blind copy recipient (envelope only). Repeatable.
-    #[arg(long, value_name = "ADDR")]
-    bcc: Vec<String>,
-    /// A complete RFC 5322 message (any line ends), sent as is, streamed from the file.
-    #[arg(long, value_name = "PATH", conflicts_with_all = ["subject", "body", "body_file"])]
-    message_file: Option<PathBuf>,
-    /// The Subject of a built message (RFC 2047-encoded when not ASCII).
-    #[arg(long, value_name = "TEXT")]
-    subject: Option<String>,
-    /// The text body of a built message.
-    #[arg(long, value_name = "TEXT", conflicts_with = "body_file")]
-    body: Option<String>,
-    /// A file holding the text body (UTF-8) of a built message.
-    #[arg(long, value_name = "PATH")]
-    body_file: Option<PathBuf>,
-    /// An extra header field 'Name: value'. Repeatable. Prepended to --message-file.
-    #[arg(long = "header", value_name = "'Name: value'")]
-    headers: Vec<String>,
-    /// The EHLO name.
-    #[arg(long, value_name = "NAME")]
-    helo: Option<String>,
-    /// Bounds each connection attempt and the wait for each complete reply, in seconds.
-    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
-    timeout: Option<u64>,
-    /// STARTTLS policy. Default: required on port 587, opportunistic otherwise.
     #[arg(
         long,
-        value_enum,
-        value_name = "POLICY",
-        conflicts_with = "tls_on_connect"
+        value_name = "ADDR",
+        required_unless_present = "demo",
+        help_heading = "Envelope"
     )]
-    starttls: Option<StartTls>,
-    /// Implicit TLS from the first byte (RFC 8314; default port 465).
-    #[arg(long)]
-    tls_on_connect: bool,
-    /// Trust only the CA certificates in this PEM file (instead of the web PKI roots).
-    #[arg(long, value_name = "PEM")]
-    ca_file: Option<PathBuf>,
-    /// Accept any certificate for any name: encrypted but NOT authenticated. Tests only.
-    #[arg(long)]
-    danger_accept_invalid_certs: bool,
-    /// Authenticate as this user. The password comes from --auth-password-file or the
-    /// SMTP_PASSWORD environment variable, never from the command line.
-    #[arg(long, value_name = "USER")]
-    auth_user: Option<String>,
-    /// A file holding the password (one trailing LF or CRLF is removed).
-    #[arg(long, value_name = "PATH", requires = "auth_user")]
-    auth_password_file: Option<PathBuf>,
-    /// Allow only these SASL mechanisms (repeatable); default: the strongest both sides offer.
-    #[arg(long = "auth-mech", value_name = "MECH", requires = "auth_user")]
-    auth_mechs: Vec<String>,
-    /// Allow PLAIN and LOGIN on a connection without TLS (they send the password readably).
-    #[arg(long, requires = "auth_user")]
-    auth_plaintext_ok: bool,
+    to: Vec<String>,
+    /// A copy recipient (Cc header and envelope). Repeatable.
+    #[arg(long, value_name = "ADDR", help_heading = "Envelope")]
+    cc: Vec<String>,
+    /// A blind copy recipient (envelope only). Repeatable.
+    #[arg(long, value_name = "ADDR", help_heading = "Envelope")]
+    bcc: Vec<String>,
+    /// A complete RFC 5322 message (any line ends), sent as is, streamed from the file.
+    #[arg(
+        long,
+        value_name = "PATH",
+        conflicts_with_all = ["subject", "body", "body_file"],
+        help_heading = "Message"
+    )]
+    message_file: Option<PathBuf>,
+    /// The Subject of a built message (RFC 2047-encoded when not ASCII).
+    #[arg(long, value_name = "TEXT", help_heading = "Message")]
+    subject: Option<String>,
+    /// The text body of a built message.
+    #[arg(
+        long,
+        value_name = "TEXT",
+        conflicts_with = "body_file",
+        help_heading = "Message"
+    )]
+    body: Option<String>,
+    /// A file holding the text body (UTF-8) of a built message.
+    #[arg(long, value_name = "PATH", help_heading = "Message")]
+    body_file: Option<PathBuf>,
+    /// An extra header field 'Name: value'. Repeatable. Prepended to --message-file.
+    #[arg(
+        long = "header",
+        value_name = "'Name: value'",
+        help_heading = "Message"
+    )]
+    headers: Vec<String>,
     /// Print the conversation on stderr (-> sent, <- received; AUTH redacted).
-    #[arg(long, short)]
+    #[arg(long, short, help_heading = "Output")]
     verbose: bool,
     /// Print one JSON summary on stdout.
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     json: bool,
-    /// Start an embedded demo server on 127.0.0.1 and send a message to it.
-    #[arg(long)]
+    /// Start an embedded demo server on 127.0.0.1 and send a message to it (no --server).
+    #[arg(long, conflicts_with = "server")]
     demo: bool,
 }
 
@@ -229,11 +205,6 @@ enum Content {
 
 impl Plan {
     fn from_cli(cli: &Cli, demo: Option<&DemoServer>) -> Result<Plan, Exit> {
-        let (host, port) = match (&cli.server, demo) {
-            (_, Some(server)) => ("127.0.0.1".to_string(), server.port()),
-            (Some(s), None) => parse_server(s, cli.tls_on_connect)?,
-            (None, None) => return Err(Exit(EX_USAGE, "--server is required".into())),
-        };
         let demo_on = demo.is_some();
         let from = cli
             .from
@@ -255,11 +226,6 @@ impl Plan {
                 }
             }
         }
-        let helo = match &cli.helo {
-            Some(name) => ClientName::parse(name)
-                .map_err(|e| Exit(EX_DATAERR, format!("invalid --helo name {name:?}: {e}")))?,
-            None => default_client_name(),
-        };
         let mut headers = Vec::new();
         for h in &cli.headers {
             headers.push(parse_header(h)?);
@@ -273,47 +239,33 @@ impl Plan {
             }
         }
 
-        let mut options = ClientOptions::new(host.clone(), port, helo);
-        let config = &mut options.config;
-        config.transcript = cli.verbose || demo_on;
-        if let Some(secs) = cli.timeout {
-            config.timeouts = Timeouts::uniform(Duration::from_secs(secs));
-            options.connect_timeout = Duration::from_secs(secs);
-        }
-        config.implicit_tls = cli.tls_on_connect;
-        config.tls = match (cli.starttls, demo_on) {
-            (_, true) => TlsPolicy::Never,
-            (Some(StartTls::Never), _) => TlsPolicy::Never,
-            (Some(StartTls::Opportunistic), _) => TlsPolicy::Opportunistic,
-            (Some(StartTls::Required), _) => TlsPolicy::Required,
-            (None, _) if port == 587 => TlsPolicy::Required,
-            (None, _) => TlsPolicy::Opportunistic,
-        };
-        options.tls.ca_file = cli.ca_file.clone();
-        options.tls.danger_accept_invalid_certs = cli.danger_accept_invalid_certs;
-        if let Some(path) = &cli.ca_file {
-            // Fail before connecting (66) rather than at STARTTLS.
-            File::open(path).map_err(|e| {
-                Exit(
-                    EX_NOINPUT,
-                    format!("cannot read CA file {}: {e}", path.display()),
-                )
-            })?;
-        }
-        let auth = match (&cli.auth_user, demo_on) {
-            (Some(user), _) => Some((user.clone(), password(cli)?)),
-            (None, true) => Some((
-                DEMO_USER.to_string(),
-                Secret::new(DEMO_PASSWORD.to_string()),
-            )),
-            (None, false) => None,
-        };
-        if let Some((username, password)) = auth {
-            let mut auth = AuthConfig::new(Credentials::Password { username, password });
-            auth.mechanisms = cli.auth_mechs.iter().map(|m| Mechanism::parse(m)).collect();
-            // The demo server is on 127.0.0.1 and speaks no TLS.
-            auth.allow_plaintext = cli.auth_plaintext_ok || demo_on;
-            config.auth = Some(auth);
+        let server = demo.map(|d| ("127.0.0.1".to_string(), d.port()));
+        let connection = cli
+            .connect
+            .connection(server)
+            .map_err(|e| Exit(e.code, e.message))?;
+        let (host, port) = (connection.host.clone(), connection.port);
+        let mut options = ClientOptions::new(
+            connection.host,
+            connection.port,
+            connection.config.client_name.clone(),
+        );
+        options.config = connection.config;
+        options.tls = connection.tls;
+        options.tls_name = Some(connection.tls_name);
+        options.connect_timeout = connection.connect_timeout;
+        options.config.transcript = cli.verbose || demo_on;
+        if demo_on {
+            // The demo server is on 127.0.0.1, speaks no TLS, and knows one user.
+            options.config.tls = TlsPolicy::Never;
+            if options.config.auth.is_none() {
+                let mut auth = AuthConfig::new(Credentials::Password {
+                    username: DEMO_USER.to_string(),
+                    password: Secret::new(DEMO_PASSWORD.to_string()),
+                });
+                auth.allow_plaintext = true;
+                options.config.auth = Some(auth);
+            }
         }
 
         let content = match &cli.message_file {
@@ -414,70 +366,6 @@ fn parse_header(h: &str) -> Result<(String, String), Exit> {
         return Err(bad("the field name must be printable ASCII without spaces"));
     }
     Ok((name.to_string(), value.trim_start().to_string()))
-}
-
-/// `host`, `host:port`, `[v6]`, `[v6]:port`, or a bare IPv6 address.
-fn parse_server(s: &str, implicit_tls: bool) -> Result<(String, u16), Exit> {
-    let default_port = if implicit_tls { 465 } else { 25 };
-    let bad = || {
-        Exit(
-            EX_USAGE,
-            format!("invalid --server {s:?}: expected HOST[:PORT]"),
-        )
-    };
-    let (host, port) = if let Some(rest) = s.strip_prefix('[') {
-        let (h, after) = rest.split_once(']').ok_or_else(bad)?;
-        match after.strip_prefix(':') {
-            Some(p) => (h, Some(p)),
-            None if after.is_empty() => (h, None),
-            None => return Err(bad()),
-        }
-    } else if s.matches(':').count() > 1 {
-        (s, None)
-    } else {
-        match s.split_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (s, None),
-        }
-    };
-    if host.is_empty() || has_line_break(host) {
-        return Err(bad());
-    }
-    let port = match port {
-        Some(p) => p.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(bad)?,
-        None => default_port,
-    };
-    Ok((host.to_string(), port))
-}
-
-fn default_client_name() -> ClientName {
-    let host = gethostname::gethostname().to_string_lossy().into_owned();
-    ClientName::parse(&host)
-        .ok()
-        .filter(|_| host.contains('.'))
-        .or_else(|| ClientName::parse("localhost").ok())
-        .unwrap_or_else(|| ClientName::parse("[127.0.0.1]").expect("a valid address literal"))
-}
-
-/// The password: the file's content less one trailing LF or CRLF (as `smtp-bulk` reads it),
-/// or `SMTP_PASSWORD`.
-fn password(cli: &Cli) -> Result<Secret<String>, Exit> {
-    if let Some(path) = &cli.auth_password_file {
-        return smtp_cli::read_secret_file(path).map_err(|e| {
-            let code = match e {
-                smtp_cli::SecretFileError::NotUtf8 => EX_DATAERR,
-                _ => EX_NOINPUT,
-            };
-            Exit(code, format!("the password file {} {e}", path.display()))
-        });
-    }
-    match std::env::var("SMTP_PASSWORD") {
-        Ok(p) => Ok(Secret::new(p)),
-        Err(_) => Err(Exit(
-            EX_USAGE,
-            "--auth-user needs --auth-password-file or SMTP_PASSWORD".into(),
-        )),
-    }
 }
 
 fn build_message(
