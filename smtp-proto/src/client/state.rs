@@ -670,8 +670,15 @@ impl Client {
                 }
             }
             Expect::Bdat(_) if !positive => {
-                // RFC 3030 2: after a refused chunk, send no more; RSET before the next.
-                self.abandon(i, Some(Rejection::Data(reply.clone())), true);
+                // RFC 3030 2: after a refused chunk, send no more; RSET before the next. Chunks
+                // are pipelined (RFC 3030 4.2), so the refusal may come after LAST is out: then
+                // there is nothing left to stop, and the message stays `Done`, refused.
+                if self.messages[i].step == Step::Done {
+                    self.messages[i].fail(Rejection::Data(reply.clone()));
+                    self.owe_rset();
+                } else {
+                    self.abandon(i, Some(Rejection::Data(reply.clone())), true);
+                }
             }
             Expect::DataEnd(_) => {
                 let m = &mut self.messages[i];
