@@ -116,9 +116,39 @@ pub fn normalise_open(body: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The RFC 1870 6 size of a body given in pieces: the length of [`normalise_open`] of what came
+/// so far, and of [`normalise`] if it ended now, counted as the pieces come (recomputing them
+/// each time would make a body of one-byte pieces quadratic).
+#[derive(Default)]
+struct Rfc1870Size {
+    so_far: u64,
+    last_cr: bool,
+    /// The last byte was not a line end: an open line, closed by CRLF if the body ended.
+    open: bool,
+}
+
+impl Rfc1870Size {
+    fn add(&mut self, piece: &[u8]) {
+        for &b in piece {
+            self.so_far += match b {
+                b'\r' => 2,
+                b'\n' if self.last_cr => 0,
+                b'\n' => 2,
+                _ => 1,
+            };
+            self.last_cr = b == b'\r';
+            self.open = !matches!(b, b'\r' | b'\n');
+        }
+    }
+
+    fn if_ended(&self) -> u64 {
+        self.so_far + if self.open { 2 } else { 0 }
+    }
+}
+
 fn data_wire(encoder: &mut DataEncoder, pieces: &[&[u8]]) -> Vec<u8> {
     let mut wire = Vec::new();
-    let mut input = Vec::new();
+    let mut size = Rfc1870Size::default();
     for piece in pieces {
         encoder.encode(piece, &mut wire);
         assert_eq!(
@@ -127,18 +157,10 @@ fn data_wire(encoder: &mut DataEncoder, pieces: &[&[u8]]) -> Vec<u8> {
             "bytes_out differs from the output"
         );
         // RFC 1870 6: the content so far, CRLFs counted, stuffed dots not.
-        input.extend_from_slice(piece);
-        assert_eq!(
-            encoder.message_size(),
-            normalise_open(&input).len() as u64,
-            "message_size"
-        );
+        size.add(piece);
+        assert_eq!(encoder.message_size(), size.so_far, "message_size");
         // And if it ended now: the CRLF that closes an open last line counted too.
-        assert_eq!(
-            encoder.final_size(),
-            normalise(&input).len() as u64,
-            "final_size"
-        );
+        assert_eq!(encoder.final_size(), size.if_ended(), "final_size");
     }
     encoder.finish(&mut wire);
     wire
@@ -149,7 +171,8 @@ fn data_wire(encoder: &mut DataEncoder, pieces: &[&[u8]]) -> Vec<u8> {
 /// closes an open last line of text.
 fn chunk_wire(encoder: &mut BdatEncoder, binary: bool, pieces: &[&[u8]]) -> Vec<u8> {
     let mut wire = Vec::new();
-    let mut input = Vec::new();
+    let mut size = Rfc1870Size::default();
+    let mut raw = 0u64;
     for piece in pieces {
         encoder.encode(piece, &mut wire);
         assert_eq!(
@@ -157,14 +180,15 @@ fn chunk_wire(encoder: &mut BdatEncoder, binary: bool, pieces: &[&[u8]]) -> Vec<
             wire.len() as u64,
             "bytes_out differs from the output"
         );
-        input.extend_from_slice(piece);
+        size.add(piece);
+        raw += piece.len() as u64;
         let (so_far, if_ended) = if binary {
-            (input.len(), input.len())
+            (raw, raw)
         } else {
-            (normalise_open(&input).len(), normalise(&input).len())
+            (size.so_far, size.if_ended())
         };
-        assert_eq!(encoder.bytes_out(), so_far as u64, "BDAT size so far");
-        assert_eq!(encoder.final_size(), if_ended as u64, "BDAT final_size");
+        assert_eq!(encoder.bytes_out(), so_far, "BDAT size so far");
+        assert_eq!(encoder.final_size(), if_ended, "BDAT final_size");
     }
     encoder.finish(&mut wire);
     wire
@@ -336,6 +360,19 @@ fn check_data_wire(body: &[u8], wire: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_size_counter_is_the_normalised_length() {
+        for body in [&b""[..], b"a", b"a\r", b"a\r\n", b"\r\r\n\n\r", b"x\ny\rz"] {
+            for split in 0..=body.len() {
+                let mut size = Rfc1870Size::default();
+                size.add(&body[..split]);
+                size.add(&body[split..]);
+                assert_eq!(size.so_far, normalise_open(body).len() as u64, "{body:?}");
+                assert_eq!(size.if_ended(), normalise(body).len() as u64, "{body:?}");
+            }
+        }
+    }
 
     #[test]
     fn normalise_makes_every_line_end_crlf() {
