@@ -53,6 +53,10 @@ use wire::{Item, Offered, Wire};
 /// Above this many body bytes the client's `Debug` is not compared (formatting held content
 /// costs more than it finds).
 const DEBUG_COMPARE_LIMIT: usize = 16 * 1024;
+/// Calls per input whose `Debug` is compared, the first ones that may be refused (formatting the
+/// client for every call took most of the target's time; the cheap observables are compared for
+/// every call).
+const DEBUG_COMPARES: usize = 24;
 
 /// A message the client accepted.
 #[derive(Debug)]
@@ -102,6 +106,8 @@ struct Run {
     content_cursor: usize,
     body_bytes: usize,
     trace: bool,
+    /// Deep snapshots left ([`DEBUG_COMPARES`]).
+    deep_left: usize,
 }
 
 /// The target.
@@ -172,6 +178,7 @@ impl Run {
             content_cursor: 0,
             body_bytes: 0,
             trace: false,
+            deep_left: DEBUG_COMPARES,
         }
     }
 
@@ -189,7 +196,7 @@ impl Run {
     /// The state a refused call must leave as it was; `deep`: with the client's `Debug` (for
     /// calls that may be refused; a call that must be taken skips the cost).
     fn observe_as(&self, deep: bool) -> Observed {
-        let debug = (deep && self.body_bytes <= DEBUG_COMPARE_LIMIT).then(|| {
+        let debug = deep.then(|| {
             // Everything but the buffer the session checks command lines in.
             let mut d = format!("{:?}", self.client);
             if let Some(at) = d.find("scratch: [") {
@@ -211,8 +218,14 @@ impl Run {
         }
     }
 
-    fn observe(&self) -> Observed {
-        self.observe_as(true)
+    /// The state before a call that may be refused: deep while [`DEBUG_COMPARES`] last and the
+    /// held content is small.
+    fn observe(&mut self) -> Observed {
+        let deep = self.body_bytes <= DEBUG_COMPARE_LIMIT && self.deep_left > 0;
+        if deep {
+            self.deep_left -= 1;
+        }
+        self.observe_as(deep)
     }
 
     /// After a refused call: nothing changed, nothing came out, and the error fits the session.
@@ -470,7 +483,11 @@ impl Run {
         offer.extend_from_slice(&data);
         // To the oldest open body of an open session it must be taken: no deep snapshot.
         let must_take = Some(i) == self.oldest_open() && !self.closed();
-        let before = self.observe_as(!must_take);
+        let before = if must_take {
+            self.observe_as(false)
+        } else {
+            self.observe()
+        };
         match self.client.write_body(id, &offer) {
             Ok(n) => {
                 assert_eq!(
