@@ -1,31 +1,25 @@
 //! `body_encoder`: any body, in any chunks, leaves with CRLF line ends only, dot-stuffed, with
 //! exactly one end-of-data mark at its end, and [`smtp_proto::body::unstuff`] gives back the
 //! normalised body (RFC 5321 2.3.8, 4.5.2; the smuggling class CVE-2023-51764). The BDAT encoder
-//! normalises line ends without stuffing, or passes BINARYMIME bytes through (RFC 3030).
+//! normalises line ends without stuffing, or passes BINARYMIME bytes through (RFC 3030). Both
+//! count the RFC 1870 6 size as they go (`message_size`, `final_size`), and their caller-buffer
+//! forms (`encode_into`, `finish_into`) give the same bytes as `encode` with output buffers of
+//! any size.
 //!
-//! [`ContentWriter`] frames the same content for DATA or BDAT into caller buffers of any size:
-//! the same bytes as the encoders, BDAT chunks that add up to the content, the RFC 1870 size,
-//! and a SIZE limit that is never passed.
-//!
-//! Input layout: `[mode, (limit, chunk if mode & 8), n, chunk sizes (n bytes)…, m, output
-//! buffer sizes (m bytes)…, body…]`. `mode & 3`: 0 [`DataEncoder::encode`], 1
-//! [`DataEncoder::encode_into`] with output buffers of the given sizes, 2 [`BdatEncoder`] text,
-//! 3 [`BdatEncoder`] binary. `mode & 4`: encode the body a second time with the same encoder
-//! after `finish` (it must have been reset). `mode & 8`: [`ContentWriter`] instead, framing DATA
-//! (`mode & 3` 0 or 1), BDAT (2) or binary BDAT (3), with SIZE limit `4 * (limit - 1)` octets
-//! (none for 0) and the chunk size picked by `chunk & 7`. `mode & 16`: the `BdatEncoder`
-//! through `encode_into`.
+//! Input layout: `[mode, n, chunk sizes (n bytes)…, m, output buffer sizes (m bytes)…, body…]`.
+//! `mode & 3`: 0 [`DataEncoder::encode`], 1 [`DataEncoder::encode_into`] with output buffers of
+//! the given sizes, 2 [`BdatEncoder`] text, 3 [`BdatEncoder`] binary. `mode & 4`: encode the
+//! body a second time with the same encoder after `finish` (it must have been reset).
+//! `mode & 16`: the `BdatEncoder` through `encode_into`. Other bits are ignored.
 
 use crate::input::{chunks, Bytes};
 use smtp_proto::body::unstuff;
-use smtp_proto::content::{ContentError, ContentWriter, Finish, Framing};
 use smtp_proto::{BdatEncoder, DataEncoder};
 
 /// The target.
 pub fn body_encoder(data: &[u8]) {
     let mut input = Bytes::new(data);
     let mode = input.u8();
-    let content = (mode & 8 != 0).then(|| (input.u8(), input.u8()));
     let n = usize::from(input.u8());
     let sizes = input.take(n);
     let m = usize::from(input.u8());
@@ -33,24 +27,6 @@ pub fn body_encoder(data: &[u8]) {
     let body = input.rest();
     let pieces = chunks(body, sizes);
     let again = mode & 4 != 0;
-    if let Some((limit, chunk)) = content {
-        const CHUNK: [usize; 8] = [0, 1, 2, 3, 5, 16, 100, 4096];
-        let chunk_size = CHUNK[usize::from(chunk & 7)];
-        let framing = match mode & 3 {
-            0 | 1 => Framing::Data,
-            2 => Framing::Bdat { chunk_size },
-            _ => Framing::BinaryBdat { chunk_size },
-        };
-        let limit = (limit > 0).then(|| 4 * u64::from(limit - 1));
-        let mut writer = ContentWriter::new(framing, limit);
-        let first = content_writer(&mut writer, body, &pieces, buffers);
-        if again {
-            writer.reset();
-            let second = content_writer(&mut writer, body, &pieces, buffers);
-            assert_eq!(first, second, "reset did not give a fresh writer");
-        }
-        return;
-    }
     match mode & 3 {
         0 => {
             let mut encoder = DataEncoder::new();
@@ -82,12 +58,12 @@ pub fn body_encoder(data: &[u8]) {
                 let wire = chunk_wire_into(&mut encoder, &pieces, buffers);
                 assert_eq!(
                     wire,
-                    chunk_wire(&mut BdatEncoder::new(binary), &pieces),
+                    chunk_wire(&mut BdatEncoder::new(binary), binary, &pieces),
                     "encode_into differs from encode"
                 );
                 wire
             } else {
-                chunk_wire(&mut encoder, &pieces)
+                chunk_wire(&mut encoder, binary, &pieces)
             };
             if binary {
                 assert_eq!(wire, body, "BINARYMIME content changed");
@@ -101,7 +77,7 @@ pub fn body_encoder(data: &[u8]) {
             }
             if again {
                 assert_eq!(
-                    chunk_wire(&mut encoder, &pieces),
+                    chunk_wire(&mut encoder, binary, &pieces),
                     wire,
                     "finish did not reset"
                 );
@@ -121,7 +97,7 @@ pub fn normalise(body: &[u8]) -> Vec<u8> {
 }
 
 /// [`normalise`] without closing an open last line: the content of a body not finished yet.
-fn normalise_open(body: &[u8]) -> Vec<u8> {
+pub fn normalise_open(body: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(body.len() + 2);
     let mut i = 0;
     while i < body.len() {
@@ -140,9 +116,39 @@ fn normalise_open(body: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The RFC 1870 6 size of a body given in pieces: the length of [`normalise_open`] of what came
+/// so far, and of [`normalise`] if it ended now, counted as the pieces come (recomputing them
+/// each time would make a body of one-byte pieces quadratic).
+#[derive(Default)]
+struct Rfc1870Size {
+    so_far: u64,
+    last_cr: bool,
+    /// The last byte was not a line end: an open line, closed by CRLF if the body ended.
+    open: bool,
+}
+
+impl Rfc1870Size {
+    fn add(&mut self, piece: &[u8]) {
+        for &b in piece {
+            self.so_far += match b {
+                b'\r' => 2,
+                b'\n' if self.last_cr => 0,
+                b'\n' => 2,
+                _ => 1,
+            };
+            self.last_cr = b == b'\r';
+            self.open = !matches!(b, b'\r' | b'\n');
+        }
+    }
+
+    fn if_ended(&self) -> u64 {
+        self.so_far + if self.open { 2 } else { 0 }
+    }
+}
+
 fn data_wire(encoder: &mut DataEncoder, pieces: &[&[u8]]) -> Vec<u8> {
     let mut wire = Vec::new();
-    let mut input = Vec::new();
+    let mut size = Rfc1870Size::default();
     for piece in pieces {
         encoder.encode(piece, &mut wire);
         assert_eq!(
@@ -151,19 +157,22 @@ fn data_wire(encoder: &mut DataEncoder, pieces: &[&[u8]]) -> Vec<u8> {
             "bytes_out differs from the output"
         );
         // RFC 1870 6: the content so far, CRLFs counted, stuffed dots not.
-        input.extend_from_slice(piece);
-        assert_eq!(
-            encoder.message_size(),
-            normalise_open(&input).len() as u64,
-            "message_size"
-        );
+        size.add(piece);
+        assert_eq!(encoder.message_size(), size.so_far, "message_size");
+        // And if it ended now: the CRLF that closes an open last line counted too.
+        assert_eq!(encoder.final_size(), size.if_ended(), "final_size");
     }
     encoder.finish(&mut wire);
     wire
 }
 
-fn chunk_wire(encoder: &mut BdatEncoder, pieces: &[&[u8]]) -> Vec<u8> {
+/// BDAT content (`binary`: BINARYMIME), checking the RFC 1870 6 size after every piece: BDAT
+/// has no stuffing, so what is out is the size so far, and `final_size` adds the CRLF that
+/// closes an open last line of text.
+fn chunk_wire(encoder: &mut BdatEncoder, binary: bool, pieces: &[&[u8]]) -> Vec<u8> {
     let mut wire = Vec::new();
+    let mut size = Rfc1870Size::default();
+    let mut raw = 0u64;
     for piece in pieces {
         encoder.encode(piece, &mut wire);
         assert_eq!(
@@ -171,6 +180,15 @@ fn chunk_wire(encoder: &mut BdatEncoder, pieces: &[&[u8]]) -> Vec<u8> {
             wire.len() as u64,
             "bytes_out differs from the output"
         );
+        size.add(piece);
+        raw += piece.len() as u64;
+        let (so_far, if_ended) = if binary {
+            (raw, raw)
+        } else {
+            (size.so_far, size.if_ended())
+        };
+        assert_eq!(encoder.bytes_out(), so_far, "BDAT size so far");
+        assert_eq!(encoder.final_size(), if_ended, "BDAT final_size");
     }
     encoder.finish(&mut wire);
     wire
@@ -299,206 +317,6 @@ fn wire_into<E: EncodeInto>(encoder: &mut E, pieces: &[&[u8]], buffers: &[u8]) -
     wire
 }
 
-/// Runs one message through `writer` with output buffers whose sizes cycle through `buffers`,
-/// checks it against the encoders and the SIZE limit, and returns the wire bytes and how it
-/// ended.
-fn content_writer(
-    writer: &mut ContentWriter,
-    body: &[u8],
-    pieces: &[&[u8]],
-    buffers: &[u8],
-) -> (Vec<u8>, Result<u64, ContentError>) {
-    let sizes: &[u8] = if buffers.is_empty() { &[64] } else { buffers };
-    let mut next = 0;
-    let mut last_zero = false;
-    let mut room = || {
-        let s = usize::from(sizes[next % sizes.len()]);
-        next += 1;
-        let s = if last_zero { s.max(1) } else { s };
-        last_zero = s == 0;
-        s
-    };
-    let mut buf = [0u8; 256];
-    let mut wire = Vec::new();
-    let mut consumed = 0u64;
-    let mut failed = None;
-    'pieces: for piece in pieces {
-        let mut rest: &[u8] = piece;
-        while !rest.is_empty() {
-            let room = room();
-            match writer.write(rest, &mut buf[..room]) {
-                Ok(p) => {
-                    assert!(
-                        p.consumed <= rest.len() && p.written <= room,
-                        "{p:?} out of range"
-                    );
-                    assert!(
-                        room == 0 || p.consumed > 0 || p.written > 0,
-                        "no progress with {room} bytes of room"
-                    );
-                    wire.extend_from_slice(&buf[..p.written]);
-                    rest = &rest[p.consumed..];
-                    consumed += p.consumed as u64;
-                }
-                Err(e) => {
-                    failed = Some(e);
-                    break 'pieces;
-                }
-            }
-        }
-    }
-    let mut finish_calls = 0;
-    while failed.is_none() {
-        let room = room();
-        finish_calls += 1;
-        assert!(finish_calls < 1000, "finish never completes");
-        match writer.finish(&mut buf[..room]) {
-            Ok(Finish::Partial { written }) => {
-                assert!(written <= room);
-                assert!(
-                    room == 0 || written > 0,
-                    "finish: no progress with {room} bytes of room"
-                );
-                wire.extend_from_slice(&buf[..written]);
-            }
-            Ok(Finish::Complete { written }) => {
-                assert!(written <= room);
-                wire.extend_from_slice(&buf[..written]);
-                break;
-            }
-            Err(e) => failed = Some(e),
-        }
-    }
-
-    let binary = matches!(writer.framing(), Framing::BinaryBdat { .. });
-    let content = if binary {
-        body.to_vec()
-    } else {
-        normalise(body)
-    };
-    let fits = writer
-        .size_limit()
-        .is_none_or(|limit| content.len() as u64 <= limit);
-    if let Some(limit) = writer.size_limit() {
-        assert!(
-            writer.size() <= limit,
-            "size {} past the limit {limit}",
-            writer.size()
-        );
-    }
-    let outcome = match failed {
-        Some(error) => {
-            assert!(
-                !fits,
-                "{error:?} for {} octets within {:?}",
-                content.len(),
-                writer.size_limit()
-            );
-            match error {
-                ContentError::SizeExceeded { limit, at } => {
-                    assert_eq!(Some(limit), writer.size_limit());
-                    assert_eq!(
-                        at, consumed,
-                        "SizeExceeded at {at}, {consumed} bytes consumed"
-                    );
-                }
-                other => panic!("unexpected {other:?}"),
-            }
-            // Sticky.
-            assert_eq!(writer.write(b"x", &mut buf), Err(error));
-            assert_eq!(writer.finish(&mut buf), Err(error));
-            assert!(!writer.is_finished());
-            Err(error)
-        }
-        None => {
-            assert!(
-                fits,
-                "{} octets passed the limit {:?}",
-                content.len(),
-                writer.size_limit()
-            );
-            assert!(writer.is_finished());
-            assert_eq!(writer.size(), content.len() as u64, "RFC 1870 size");
-            assert_eq!(writer.finish(&mut buf), Ok(Finish::Complete { written: 0 }));
-            assert_eq!(writer.write(b"x", &mut buf), Err(ContentError::Finished));
-            Ok(writer.size())
-        }
-    };
-    match writer.framing() {
-        Framing::Data => {
-            if outcome.is_ok() {
-                assert_eq!(
-                    wire,
-                    data_wire(&mut DataEncoder::new(), pieces),
-                    "DATA framing differs from DataEncoder"
-                );
-            } else {
-                // What went out is a prefix of the full wire form.
-                let full = data_wire(&mut DataEncoder::new(), pieces);
-                assert!(
-                    full.starts_with(&wire),
-                    "DATA output is not a prefix of the encoding"
-                );
-            }
-        }
-        Framing::Bdat { chunk_size } | Framing::BinaryBdat { chunk_size } => {
-            let (carried, last) = bdat_chunks(&wire, chunk_size.max(2));
-            assert_eq!(last, outcome.is_ok(), "LAST chunk present iff complete");
-            if outcome.is_ok() {
-                assert_eq!(carried, content, "BDAT chunks do not carry the content");
-            } else {
-                assert!(
-                    content.starts_with(&carried),
-                    "BDAT chunks carry other bytes"
-                );
-                assert_eq!(
-                    carried.len() as u64,
-                    writer.size(),
-                    "size differs from the chunks"
-                );
-            }
-        }
-        _ => {}
-    }
-    (wire, outcome)
-}
-
-/// Parses BDAT framing: every chunk is `BDAT n[ LAST]` CRLF and exactly `n` octets, `n` at
-/// most `chunk_size`, nothing after the LAST chunk. Returns the content and whether LAST came.
-fn bdat_chunks(wire: &[u8], chunk_size: usize) -> (Vec<u8>, bool) {
-    let mut content = Vec::new();
-    let mut rest = wire;
-    while !rest.is_empty() {
-        let end = rest
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .expect("BDAT header without CRLF");
-        let header = std::str::from_utf8(&rest[..end]).expect("BDAT header not ASCII");
-        let (size, last) = match header.strip_suffix(" LAST") {
-            Some(h) => (h, true),
-            None => (header, false),
-        };
-        let n: usize = size
-            .strip_prefix("BDAT ")
-            .and_then(|n| n.parse().ok())
-            .unwrap_or_else(|| panic!("bad BDAT header {header:?}"));
-        assert!(
-            n <= chunk_size,
-            "chunk of {n} octets, chunk size {chunk_size}"
-        );
-        let chunk = rest
-            .get(end + 2..end + 2 + n)
-            .unwrap_or_else(|| panic!("chunk of {n} octets cut short"));
-        content.extend_from_slice(chunk);
-        rest = &rest[end + 2 + n..];
-        if last {
-            assert!(rest.is_empty(), "bytes after the LAST chunk");
-            return (content, true);
-        }
-    }
-    (content, false)
-}
-
 /// Every CR is followed by LF and every LF preceded by CR.
 fn check_line_ends(wire: &[u8]) {
     for (i, &b) in wire.iter().enumerate() {
@@ -542,6 +360,19 @@ fn check_data_wire(body: &[u8], wire: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_size_counter_is_the_normalised_length() {
+        for body in [&b""[..], b"a", b"a\r", b"a\r\n", b"\r\r\n\n\r", b"x\ny\rz"] {
+            for split in 0..=body.len() {
+                let mut size = Rfc1870Size::default();
+                size.add(&body[..split]);
+                size.add(&body[split..]);
+                assert_eq!(size.so_far, normalise_open(body).len() as u64, "{body:?}");
+                assert_eq!(size.if_ended(), normalise(body).len() as u64, "{body:?}");
+            }
+        }
+    }
 
     #[test]
     fn normalise_makes_every_line_end_crlf() {

@@ -12,6 +12,7 @@
 #![deny(missing_docs)]
 
 pub mod body;
+pub mod caller;
 pub mod commands;
 pub mod input;
 pub mod replay;
@@ -20,6 +21,7 @@ pub mod seeds;
 pub mod session;
 
 pub use body::body_encoder;
+pub use caller::caller_api;
 pub use commands::commands;
 pub use reply::reply_parser;
 pub use session::client_session;
@@ -33,6 +35,7 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("body_encoder", body_encoder),
     ("commands", commands),
     ("client_session", client_session),
+    ("caller_api", caller_api),
 ];
 
 /// The check function of the target called `name`.

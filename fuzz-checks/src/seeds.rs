@@ -2,8 +2,12 @@
 //! (real servers' replies: Postfix, Exim, Gmail, RFC 5321 Appendix D …): the `S:` and `SR:`
 //! lines are server bytes, `!` lines the configuration, `>` lines what the caller did.
 //!
+//! `caller_api` has hand-written seeds ([`caller_seeds`]), among them the envelope that made the
+//! old session panic (SIZE declared, a long extra parameter, a server without SIZE).
+//!
 //! `cargo run -p smtp-fuzz-checks --bin write-seeds` writes them into `fuzz/corpus/<target>/`.
 
+use crate::caller::{self, EnvelopeSpec, MailSpec, ParamSpec, RcptSpec, Text};
 use crate::session::{Op, Setup};
 use std::path::Path;
 
@@ -184,7 +188,8 @@ pub fn parse(name: &str, text: &str) -> Transcript {
             match verb {
                 "send" => {
                     let mut flags = 0u8;
-                    let mut body = true;
+                    let mut finish = true;
+                    let mut body = false;
                     for arg in rest.split_whitespace() {
                         let (key, value) = arg.split_once('=').unwrap_or((arg, ""));
                         match key {
@@ -192,12 +197,22 @@ pub fn parse(name: &str, text: &str) -> Transcript {
                             "from" if value == "<>" => flags |= 16,
                             "size" => flags |= 32,
                             "8bit" => flags |= 128,
-                            "nobody" => body = false,
-                            "body" => t.bodies.push(unescape(value.trim_matches('"'))),
+                            "nobody" => finish = false,
+                            "body" => {
+                                body = true;
+                                t.bodies.push(unescape(value.trim_matches('"')));
+                            }
                             _ => {}
                         }
                     }
-                    flags |= if body { 1 << 2 } else { 0 };
+                    // As the transcript runner does: a finished message goes in whole with its
+                    // body (`send_message_with_body`); `nobody` queues it open, with its body
+                    // written if one is given.
+                    flags |= match (finish, body) {
+                        (true, _) => 3 << 2,
+                        (false, true) => 2 << 2,
+                        (false, false) => 0,
+                    };
                     t.ops.push(Op::Send(flags));
                 }
                 "write" => {
@@ -251,21 +266,312 @@ pub fn body_seed(mode: u8, sizes: &[u8], buffers: &[u8], body: &[u8]) -> Vec<u8>
     seed
 }
 
-/// A `body_encoder` seed for the [`smtp_proto::content::ContentWriter`] modes (`mode & 8`).
-pub fn content_seed(
-    mode: u8,
-    limit: u8,
-    chunk: u8,
-    sizes: &[u8],
-    buffers: &[u8],
-    body: &[u8],
-) -> Vec<u8> {
-    let mut seed = vec![mode | 8, limit, chunk, sizes.len() as u8];
-    seed.extend_from_slice(sizes);
-    seed.push(buffers.len() as u8);
-    seed.extend_from_slice(buffers);
-    seed.extend_from_slice(body);
-    seed
+fn envelope(from: u8, to: &[u8], mail: MailSpec) -> EnvelopeSpec {
+    EnvelopeSpec {
+        from: Some(Text::Pick(from)),
+        recipients: to
+            .iter()
+            .map(|&r| RcptSpec {
+                address: Text::Pick(r),
+                notify: None,
+                orcpt: None,
+                extra: Vec::new(),
+            })
+            .collect(),
+        mail,
+    }
+}
+
+/// The `caller_api` seeds, by name: sessions that reach every kind of call, parameter and
+/// content path, and refusals of every kind.
+pub fn caller_seeds() -> Vec<(&'static str, Vec<u8>)> {
+    use caller::Op as C;
+    // Server capability bits (see `caller::Setup::server`).
+    const PIPELINING: u16 = 1;
+    const CHUNKING: u16 = 2;
+    const EIGHT_BIT: u16 = 4;
+    const SMTPUTF8: u16 = 8;
+    const DSN: u16 = 16;
+    const STARTTLS: u16 = 32;
+    const SIZE: u16 = 64;
+    const BINARYMIME: u16 = 128;
+    const ALL: u16 = 0x7ff;
+    let all = |n: u8| C::Answer(vec![n]);
+    let plain = caller::Setup::default();
+    let mut seeds = Vec::new();
+
+    // RFC 5321 4.5.3.1.4 and RFC 1870: queued before EHLO with SIZE=1 and a 485-octet extra
+    // parameter, MAIL fits the 538 octets SIZE allows; the server offers no SIZE, so SIZE= is
+    // dropped and the 519-octet line does not fit 512. The old session panicked here; now the
+    // message is Unsendable and the next one goes.
+    let xlong = MailSpec {
+        size: Some(0),
+        extra: vec![ParamSpec {
+            keyword: Text::Pick(0),
+            value: Some(Text::Repeat(b"v".to_vec(), 485)),
+        }],
+        ..MailSpec::default()
+    };
+    let setup = caller::Setup {
+        server: PIPELINING,
+        ..plain.clone()
+    };
+    seeds.push((
+        "xlong-size-dropped-line-too-long",
+        caller::encode(
+            &setup,
+            &[
+                C::SendWithBody(
+                    envelope(0, &[1], xlong.clone()),
+                    Text::Bytes(
+                        b"hi
+"
+                        .to_vec(),
+                    ),
+                ),
+                all(0),
+                C::SendWithBody(envelope(0, &[1], MailSpec::default()), Text::Pick(0)),
+                all(0),
+                C::SendWithBody(envelope(0, &[1], xlong), Text::Pick(0)),
+                C::Quit,
+                all(0),
+            ],
+        ),
+    ));
+
+    // Every MAIL and RCPT parameter to a server that offers them all, DSN on every recipient.
+    let mut everything = envelope(
+        0,
+        &[1, 2, 5],
+        MailSpec {
+            size: Some(3),
+            body: Some(1),
+            smtputf8: true,
+            ret: Some(true),
+            envid: Some(Text::Pick(0)),
+            requiretls: true,
+            deliver_by: Some((0, 1)),
+            mt_priority: Some(3),
+            extra: vec![ParamSpec {
+                keyword: Text::Pick(1),
+                value: None,
+            }],
+        },
+    );
+    for r in &mut everything.recipients {
+        r.notify = Some(3);
+        r.orcpt = Some((Text::Pick(0), Text::Pick(1)));
+    }
+    seeds.push((
+        "every-parameter-implicit-tls",
+        caller::encode(
+            &caller::Setup {
+                session: 3,
+                server: ALL,
+                server_size: 6,
+                ..plain.clone()
+            },
+            &[
+                all(0),
+                C::Send(everything.clone()),
+                C::Write(0, Text::Pick(0)),
+                C::Write(0, Text::Pick(10)),
+                C::Finish(0),
+                all(0),
+                C::Side(1, Some(Text::Pick(2))),
+                C::Quit,
+                all(0),
+            ],
+        ),
+    ));
+
+    // BDAT in one-octet chunks through a one-octet body buffer: back-pressure, BodyWanted, and
+    // a body offered in pieces.
+    seeds.push((
+        "bdat-tiny-chunks-back-pressure",
+        caller::encode(
+            &caller::Setup {
+                limits: 1 | 2 << 5,
+                server: PIPELINING | CHUNKING | EIGHT_BIT,
+                ..plain.clone()
+            },
+            &[
+                all(0),
+                C::Send(envelope(0, &[1, 2], MailSpec::default())),
+                C::Write(
+                    0,
+                    Text::Repeat(
+                        b"line
+."
+                        .to_vec(),
+                        40,
+                    ),
+                ),
+                all(0),
+                C::Write(0, Text::Pick(9)),
+                C::Finish(0),
+                all(0),
+                C::Quit,
+                all(0),
+            ],
+        ),
+    ));
+
+    // DATA without PIPELINING: dot lines, end-of-data look-alikes and a smuggling attempt in
+    // the body; a recipient refused, then DATA refused for the next message.
+    seeds.push((
+        "data-smuggling-bodies-one-at-a-time",
+        caller::encode(
+            &caller::Setup {
+                session: 4,
+                server: EIGHT_BIT,
+                ..plain.clone()
+            },
+            &[
+                all(0),
+                C::Send(envelope(0, &[1, 2], MailSpec::default())),
+                C::Write(0, Text::Pick(9)),
+                C::Write(0, Text::Pick(1)),
+                C::Write(0, Text::Pick(5)),
+                C::Finish(0),
+                C::Answer(vec![2, 0]),
+                C::Answer(vec![1, 9]),
+                all(0),
+                C::SendWithBody(envelope(0, &[1], MailSpec::default()), Text::Pick(2)),
+                C::Answer(vec![3, 0, 0, 9]),
+                all(0),
+                C::Quit,
+                all(0),
+            ],
+        ),
+    ));
+
+    // LMTP: one reply per accepted recipient after the content.
+    seeds.push((
+        "lmtp-three-recipients-one-refused",
+        caller::encode(
+            &caller::Setup {
+                session: 32,
+                server: PIPELINING | EIGHT_BIT,
+                ..plain.clone()
+            },
+            &[
+                all(0),
+                C::SendWithBody(envelope(0, &[1, 2, 3], MailSpec::default()), Text::Pick(0)),
+                C::Answer(vec![5, 0, 0, 8, 0, 0]),
+                C::Answer(vec![0, 0, 9]),
+                C::Quit,
+                all(0),
+            ],
+        ),
+    ));
+
+    // STARTTLS required, then AUTH PLAIN and LOGIN challenges over TLS.
+    seeds.push((
+        "starttls-then-auth-login",
+        caller::encode(
+            &caller::Setup {
+                session: 2,
+                auth: 1 | 2 << 3,
+                server: PIPELINING | STARTTLS | EIGHT_BIT,
+                server_auth: 3,
+                ..plain.clone()
+            },
+            &[
+                C::Send(envelope(0, &[1], MailSpec::default())),
+                C::Answer(vec![3, 0, 0, 0]),
+                C::Answer(vec![3, 0, 1 << 4, 2 << 4]),
+                all(0),
+                C::Write(0, Text::Pick(0)),
+                C::Finish(0),
+                all(0),
+                C::Quit,
+                all(0),
+            ],
+        ),
+    ));
+
+    // SMTPUTF8 addresses to a server with and without SMTPUTF8 (the second is Unsendable).
+    seeds.push((
+        "smtputf8-addresses",
+        caller::encode(
+            &caller::Setup {
+                server: PIPELINING | SMTPUTF8 | EIGHT_BIT | SIZE,
+                server_size: 4,
+                ..plain.clone()
+            },
+            &[
+                C::SendWithBody(envelope(5, &[10, 5], MailSpec::default()), Text::Pick(10)),
+                all(0),
+                C::SendWithBody(
+                    envelope(0, &[1], MailSpec::default()),
+                    Text::Repeat(b"x".to_vec(), 2000),
+                ),
+                all(0),
+                C::Quit,
+                all(0),
+            ],
+        ),
+    ));
+
+    // Refusals: no recipient, an invalid ENVID and VRFY argument, a body out of order, a body
+    // for a finished message, a second QUIT, calls on a closed session.
+    let bad_envid = MailSpec {
+        envid: Some(Text::Pick(6)),
+        ..MailSpec::default()
+    };
+    seeds.push((
+        "refused-calls",
+        caller::encode(
+            &caller::Setup {
+                server: PIPELINING | DSN | BINARYMIME | CHUNKING,
+                ..plain.clone()
+            },
+            &[
+                C::Send(envelope(0, &[], MailSpec::default())),
+                C::Send(envelope(0, &[1], bad_envid)),
+                C::Side(1, Some(Text::Pick(5))),
+                C::Send(envelope(0, &[1], MailSpec::default())),
+                C::Send(envelope(0, &[2], MailSpec::default())),
+                C::Write(2, Text::Pick(0)),
+                C::SendWithBody(envelope(0, &[1], MailSpec::default()), Text::Pick(0)),
+                C::Finish(0),
+                C::Finish(1),
+                C::Write(1, Text::Pick(0)),
+                all(0),
+                C::Quit,
+                C::Quit,
+                C::Send(envelope(0, &[1], MailSpec::default())),
+                all(0),
+                C::Side(0, None),
+                C::Write(0, Text::Pick(0)),
+            ],
+        ),
+    ));
+
+    // The longest addresses and a long ORCPT: RCPT lines near 1012 octets.
+    let mut long = envelope(9, &[9, 8], MailSpec::default());
+    for r in &mut long.recipients {
+        r.notify = Some(0);
+        r.orcpt = Some((Text::Pick(1), Text::Repeat("ü".as_bytes().to_vec(), 120)));
+    }
+    seeds.push((
+        "long-paths-and-orcpt",
+        caller::encode(
+            &caller::Setup {
+                server: PIPELINING | DSN | EIGHT_BIT,
+                ..plain
+            },
+            &[
+                all(0),
+                C::SendWithBody(long, Text::Pick(0)),
+                all(0),
+                C::Quit,
+                all(0),
+            ],
+        ),
+    ));
+    seeds
 }
 
 /// Bodies that stress line ends, dots and end-of-data look-alikes (CVE-2023-51764 class).
@@ -328,17 +634,8 @@ pub fn write_all(transcripts: &Path, corpus: &Path) -> std::io::Result<usize> {
             &body_seed(mode, sizes, &[1, 5, 2], body),
         )?;
     }
-    // ContentWriter: DATA, BDAT and binary BDAT, without a limit and with one that a tricky body
-    // passes (limit byte 5: 16 octets), chunk sizes 2 and 5.
-    for (i, body) in TRICKY_BODIES
-        .iter()
-        .enumerate()
-        .filter(|(_, b)| b.len() > 3)
-    {
-        let mode = [0u8, 2, 3][i % 3];
-        let limit = if i % 2 == 0 { 0 } else { 5 };
-        let seed = content_seed(mode, limit, 2 + (i % 3) as u8, &[3, 1], &[4, 1, 40], body);
-        write("body_encoder", &format!("seed-content-{i:02}"), &seed)?;
+    for (name, seed) in caller_seeds() {
+        write("caller_api", &format!("seed-{name}"), &seed)?;
     }
     Ok(written)
 }

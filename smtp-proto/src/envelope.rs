@@ -2,7 +2,7 @@
 //! [`CommandId`] that tie events to what the caller asked for.
 
 use crate::address::Mailbox;
-use crate::command::{MailParams, RcptParams};
+use crate::command::{MailParams, Param, RcptParams};
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -68,8 +68,9 @@ impl From<Mailbox> for Recipient {
 /// `params.size` is the size the caller declares: sent as `SIZE=` when the server offers SIZE,
 /// and checked against the server's limit before anything is sent (RFC 1870 6.1). When the whole
 /// content is in the session before MAIL goes out, the session counts the size itself and
-/// declares that. `SMTPUTF8` is added by the session when an address needs it (RFC 6531 3.4),
-/// `BODY=8BITMIME` when the content it has seen before MAIL has an octet above 127 (RFC 6152).
+/// declares that. `SMTPUTF8` is added by the session when an address or an extra parameter's
+/// value needs it (RFC 6531 3.4, 3.3), `BODY=8BITMIME` when the content it has seen before MAIL
+/// has an octet above 127 (RFC 6152).
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct Envelope {
@@ -109,9 +110,16 @@ impl Envelope {
         }
     }
 
-    /// Whether any address needs SMTPUTF8.
+    /// Whether any address, or any extra MAIL or RCPT parameter's value, needs SMTPUTF8
+    /// (RFC 6531 3.3: UTF-8 in an esmtp-value only under SMTPUTF8, as in an address).
     pub fn needs_smtputf8(&self) -> bool {
+        let utf8_value =
+            |extra: &[Param]| extra.iter().any(|p| !p.value().unwrap_or("").is_ascii());
         self.from.as_ref().is_some_and(Mailbox::needs_smtputf8)
-            || self.recipients.iter().any(|r| r.address.needs_smtputf8())
+            || utf8_value(&self.params.extra)
+            || self
+                .recipients
+                .iter()
+                .any(|r| r.address.needs_smtputf8() || utf8_value(&r.params.extra))
     }
 }

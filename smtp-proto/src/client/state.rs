@@ -670,8 +670,15 @@ impl Client {
                 }
             }
             Expect::Bdat(_) if !positive => {
-                // RFC 3030 2: after a refused chunk, send no more; RSET before the next.
-                self.abandon(i, Some(Rejection::Data(reply.clone())), true);
+                // RFC 3030 2: after a refused chunk, send no more; RSET before the next. Chunks
+                // are pipelined (RFC 3030 4.2), so the refusal may come after LAST is out: then
+                // there is nothing left to stop, and the message stays `Done`, refused.
+                if self.messages[i].step == Step::Done {
+                    self.messages[i].fail(Rejection::Data(reply.clone()));
+                    self.owe_rset();
+                } else {
+                    self.abandon(i, Some(Rejection::Data(reply.clone())), true);
+                }
             }
             Expect::DataEnd(_) => {
                 let m = &mut self.messages[i];
@@ -755,13 +762,15 @@ impl Client {
     }
 
     /// The content of message `i` cannot go on (`why`: too large for the server, or 8-bit
-    /// octets undeclared). Before DATA is out, the message is dropped and RSET follows; with
+    /// octets undeclared). Before its MAIL is sent (prepared, waiting for its RSET's reply), the
+    /// message is unsendable; before DATA is out, the message is dropped and RSET follows; with
     /// BDAT no further chunk goes (those sent were whole) and RSET follows; once DATA is out,
     /// only closing the connection keeps the server from taking part of it.
     pub(super) fn stop_content(&mut self, i: usize, why: Unsendable) {
         let id = self.messages[i].id;
         match self.messages[i].step {
-            Step::Queued | Step::Done | Step::Abandoned => {}
+            Step::Done | Step::Abandoned => {}
+            Step::Queued => self.abandon(i, Some(Rejection::Unsendable(why)), false),
             Step::Rcpts(_) | Step::SendData | Step::Chunks => {
                 self.abandon(i, Some(Rejection::Unsendable(why)), true);
             }
