@@ -219,7 +219,8 @@ pub struct RcptParams {
     pub extra: Vec<Param>,
 }
 
-/// A free-text argument of VRFY, EXPN, HELP or NOOP: non-empty, no CR, LF, NUL or other control.
+/// A free-text argument of VRFY, EXPN, HELP or NOOP: non-empty printable ASCII and spaces (no
+/// CR, LF, NUL or other control; no UTF-8, which would need SMTPUTF8, RFC 6531 3.7.4).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Argument(String);
 
@@ -229,7 +230,12 @@ impl Argument {
         if text.is_empty() {
             return Err(CommandError::Empty { what: "argument" });
         }
-        if let Some((at, _)) = text.char_indices().find(|(_, c)| c.is_control()) {
+        // ASCII only: a UTF-8 argument needs the SMTPUTF8 forms of RFC 6531 3.7.4, which are
+        // not modelled, and no server without SMTPUTF8 may be sent one.
+        if let Some((at, _)) = text
+            .char_indices()
+            .find(|(_, c)| c.is_control() || !c.is_ascii())
+        {
             return Err(CommandError::InvalidByte {
                 what: "argument",
                 byte: first_byte(text, at),
@@ -331,6 +337,12 @@ pub enum CommandError {
         /// Which parameter.
         what: &'static str,
     },
+    /// An extra parameter names a keyword the command already carries (a modelled one such as
+    /// `SIZE`, or an earlier extra): RFC 5321 4.1.2 gives each at most once.
+    DuplicateParameter {
+        /// Its index in the extra parameters.
+        index: usize,
+    },
 }
 
 impl fmt::Display for CommandError {
@@ -353,6 +365,10 @@ impl fmt::Display for CommandError {
             }
             CommandError::Empty { what } => write!(f, "empty {what}"),
             CommandError::OutOfRange { what } => write!(f, "{what} out of range"),
+            CommandError::DuplicateParameter { index } => write!(
+                f,
+                "extra parameter {index} names a keyword the command already carries"
+            ),
         }
     }
 }
@@ -575,6 +591,37 @@ fn check_base64(bytes: &[u8]) -> Result<(), CommandError> {
 }
 
 /// Appends ` KEYWORD[=value]` for each extra parameter (validated when built).
+/// The keywords this crate models, per command: an extra parameter may not name one (it would
+/// be sent twice, or contradict the modelled value).
+const MAIL_KEYWORDS: [&str; 8] = [
+    "SIZE",
+    "BODY",
+    "SMTPUTF8",
+    "RET",
+    "ENVID",
+    "REQUIRETLS",
+    "BY",
+    "MT-PRIORITY",
+];
+const RCPT_KEYWORDS: [&str; 2] = ["NOTIFY", "ORCPT"];
+
+/// RFC 5321 4.1.2 gives each keyword at most once per command: an extra parameter naming a
+/// modelled one, or another extra, is refused.
+fn check_extra(extra: &[Param], modelled: &[&str]) -> Result<(), CommandError> {
+    for (index, param) in extra.iter().enumerate() {
+        let kw = param.keyword.as_str();
+        let twice = modelled.iter().any(|m| m.eq_ignore_ascii_case(kw))
+            || extra
+                .iter()
+                .take(index)
+                .any(|other| other.keyword.eq_ignore_ascii_case(kw));
+        if twice {
+            return Err(CommandError::DuplicateParameter { index });
+        }
+    }
+    Ok(())
+}
+
 fn write_extra(extra: &[Param], out: &mut Vec<u8>) {
     for param in extra {
         out.push(b' ');
@@ -588,6 +635,7 @@ fn write_extra(extra: &[Param], out: &mut Vec<u8>) {
 
 /// MAIL parameters, in the order given in the module docs.
 fn write_mail_params(params: &MailParams, out: &mut Vec<u8>) -> Result<(), CommandError> {
+    check_extra(&params.extra, &MAIL_KEYWORDS)?;
     if let Some(size) = params.size {
         out.extend_from_slice(b" SIZE=");
         push_u64(out, size);
@@ -662,6 +710,7 @@ fn write_mail_params(params: &MailParams, out: &mut Vec<u8>) -> Result<(), Comma
 
 /// RCPT parameters, in the order given in the module docs.
 fn write_rcpt_params(params: &RcptParams, out: &mut Vec<u8>) -> Result<(), CommandError> {
+    check_extra(&params.extra, &RCPT_KEYWORDS)?;
     if let Some(notify) = params.notify {
         out.extend_from_slice(b" NOTIFY=");
         if notify == Notify::NEVER {

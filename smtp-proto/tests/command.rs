@@ -499,11 +499,13 @@ fn constructors_refuse_injection() {
         ("a\x7f", invalid("argument", 0x7f, 1)),
         ("a\u{85}", invalid("argument", 0xC2, 1)),
         ("\r\n", invalid("argument", b'\r', 0)),
+        // UTF-8 would need SMTPUTF8's forms (RFC 6531 3.7.4): refused, at its first byte.
+        ("jörg", invalid("argument", 0xC3, 1)),
     ];
     for (text, expected) in arguments {
         assert_eq!(Argument::new(text).as_ref(), Err(expected), "{text:?}");
     }
-    for ok in ["postmaster", "John Smith", "a\"b\\c", "jörg", "<x@y>"] {
+    for ok in ["postmaster", "John Smith", "a\"b\\c", "<x@y>"] {
         assert_eq!(
             Argument::new(ok).map(|a| a.as_str().to_owned()),
             Ok(ok.to_owned())
@@ -972,4 +974,55 @@ proptest! {
             assert_one_line(&line, MAX_AUTH_RESPONSE + 2)?;
         }
     }
+}
+
+/// RFC 5321 4.1.2: a keyword at most once per command. An extra parameter naming a modelled
+/// one (`SIZE` beside `params.size`, `NOTIFY` on RCPT) or an earlier extra is refused, not sent
+/// twice.
+#[test]
+fn extra_parameters_cannot_repeat_a_keyword() {
+    let from = Mailbox::parse("a@example.org").unwrap();
+    let mail = |params: &MailParams| {
+        let mut out = Vec::new();
+        Command::Mail {
+            from: Some(&from),
+            params,
+        }
+        .encode(&mut out)
+        .map(|()| String::from_utf8(out).unwrap())
+    };
+    let mut params = MailParams::default();
+    params.size = Some(1);
+    params.extra = vec![Param::new("size", Some("5")).unwrap()];
+    assert_eq!(
+        mail(&params),
+        Err(CommandError::DuplicateParameter { index: 0 })
+    );
+    let mut params = MailParams::default();
+    params.extra = vec![
+        Param::new("XFOO", Some("1")).unwrap(),
+        Param::new("xfoo", Some("2")).unwrap(),
+    ];
+    assert_eq!(
+        mail(&params),
+        Err(CommandError::DuplicateParameter { index: 1 })
+    );
+    let mut params = MailParams::default();
+    params.extra = vec![Param::new("XFOO", Some("1")).unwrap()];
+    assert_eq!(
+        mail(&params),
+        Ok("MAIL FROM:<a@example.org> XFOO=1\r\n".to_string())
+    );
+    let to = Mailbox::parse("b@example.net").unwrap();
+    let mut rcpt = RcptParams::default();
+    rcpt.extra = vec![Param::new("Notify", Some("NEVER")).unwrap()];
+    let mut out = Vec::new();
+    assert_eq!(
+        Command::Rcpt {
+            to: &to,
+            params: &rcpt
+        }
+        .encode(&mut out),
+        Err(CommandError::DuplicateParameter { index: 0 })
+    );
 }
