@@ -37,8 +37,8 @@ date_start="$(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 load_start="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 step "build (release)"
-cargo build --release -p smtp-benches --bins
-cargo bench -p smtp-benches --no-run
+cargo build --release -p mailwire-benches --bins
+cargo bench -p mailwire-benches --no-run
 
 E2E="$CARGO_TARGET_DIR/release/e2e"
 ALLOCS="$CARGO_TARGET_DIR/release/reply_allocs"
@@ -51,13 +51,13 @@ if [ "$QUICK" = 1 ]; then
     bulk_messages=2000
 fi
 commands=(
-    "cargo bench -p smtp-benches --bench reply_parse -- --noplot"
-    "cargo bench -p smtp-benches --bench body_encode -- --noplot"
+    "cargo bench -p mailwire-benches --bench reply_parse -- --noplot"
+    "cargo bench -p mailwire-benches --bench body_encode -- --noplot"
     "target/release/reply_allocs > allocs.json"
     "target/release/e2e drive ${quick_flag[*]} --out e2e.json"
     "target/release/e2e memory --mib $mem_mib --out memory.json"
     "python3 scripts/bench_report.py --results DIR --md docs/PERFORMANCE.md --svg docs/performance.svg"
-    "bash smtp-mio/scripts/bench-bulk.sh $bulk_messages 3 1 8 64 >> docs/PERFORMANCE.md"
+    "bash mailwire-mio/scripts/bench-bulk.sh $bulk_messages 3 1 8 64 >> docs/PERFORMANCE.md"
 )
 
 # Old criterion results must not leak into this run's report.
@@ -67,7 +67,7 @@ rm -rf "$CARGO_TARGET_DIR/criterion/reply_parse" "$CARGO_TARGET_DIR/criterion/bo
 # summary to stderr; a failing bench fails the script.
 criterion_bench() {
     local name="$1"
-    if ! timeout 300 cargo bench -p smtp-benches --bench "$name" -- --noplot >"$RESULTS/$name.log" 2>&1; then
+    if ! timeout 300 cargo bench -p mailwire-benches --bench "$name" -- --noplot >"$RESULTS/$name.log" 2>&1; then
         tail -n 30 "$RESULTS/$name.log" >&2
         echo "bench.sh: the $name benchmark failed (log: $RESULTS/$name.log)" >&2
         exit 1
@@ -92,8 +92,8 @@ timeout 600 "$E2E" drive "${quick_flag[@]}" --out "$RESULTS/e2e.json"
 step "memory: one ${mem_mib} MiB message streamed"
 timeout 300 "$E2E" memory --mib "$mem_mib" --out "$RESULTS/memory.json"
 
-step "many connections: smtp-bulk (smtp-mio) against smtp-source, K = 1, 8, 64"
-timeout 900 bash smtp-mio/scripts/bench-bulk.sh "$bulk_messages" 3 1 8 64 >"$RESULTS/bulk.md"
+step "many connections: smtp-bulk (mailwire-mio) against smtp-source, K = 1, 8, 64"
+timeout 900 bash mailwire-mio/scripts/bench-bulk.sh "$bulk_messages" 3 1 8 64 >"$RESULTS/bulk.md"
 cat "$RESULTS/bulk.md" >&2
 
 step "report"
@@ -123,13 +123,13 @@ EOF
 "$PYTHON" scripts/bench_report.py --results "$RESULTS" --md docs/PERFORMANCE.md --svg docs/performance.svg
 {
     echo
-    echo "## Many connections: smtp-bulk (smtp-mio) against smtp-source"
+    echo "## Many connections: smtp-bulk (mailwire-mio) against smtp-source"
     echo
     echo "Both against one smtp-sink (PIPELINING, no CHUNKING) on 127.0.0.1, 1 KiB messages, K"
     echo "connections, each connection reused for many messages (smtp-source \`-d -s K\`, which does"
     echo "not pipeline; smtp-bulk pipelines up to 32 messages per connection). Wall-clock rate and"
     echo "client CPU (user + system) per message are medians of 3 runs; \"sink CPU\" is smtp-sink's own"
-    echo "CPU per message. Command: \`bash smtp-mio/scripts/bench-bulk.sh $bulk_messages 3 1 8 64\`."
+    echo "CPU per message. Command: \`bash mailwire-mio/scripts/bench-bulk.sh $bulk_messages 3 1 8 64\`."
     echo
     cat "$RESULTS/bulk.md"
 } >>docs/PERFORMANCE.md

@@ -15,7 +15,7 @@ import json
 import math
 import os
 
-PARSERS = [("ours", "smtp-proto (ours)"), ("stalwart", "Stalwart smtp-proto 0.2"),
+PARSERS = [("ours", "mailwire (ours)"), ("stalwart", "Stalwart smtp-proto 0.2"),
            ("lettre", "lettre 0.11"), ("memchr", "memchr line scan (floor)")]
 SHAPES = [("single", "`250 2.1.0 Ok` (14 B)"), ("ehlo10", "10-line EHLO"),
           ("lines100", "100-line reply (3,600 B)")]
@@ -25,9 +25,9 @@ BODY = [("copy", "memcpy (`extend_from_slice`, floor)"),
         ("encode_into_64k", "`DataEncoder::encode_into`, fixed 64 KiB buffer"),
         ("session_64k", "the session: `write_body` in 64 KiB blocks, `poll_transmit` into a reused buffer")]
 CLIENTS = {
-    "ours-blocking": "smtp-blocking (ours), `send_bytes` one by one",
-    "ours-blocking-batch": "smtp-blocking (ours), `send_many` × 100",
-    "ours-mio": "smtp-mio (ours), `bulk::run`",
+    "ours-blocking": "mailwire-blocking (ours), `send_bytes` one by one",
+    "ours-blocking-batch": "mailwire-blocking (ours), `send_many` × 100",
+    "ours-mio": "mailwire-mio (ours), `bulk::run`",
     "lettre": "lettre 0.11 as shipped",
     "lettre-nodelay": "lettre 0.11 + TCP_NODELAY set from outside",
     "smtplib": "Python smtplib",
@@ -75,7 +75,7 @@ METHOD_NOTES = """## Method and caveats
   above in a loop; run it under `valgrind --tool=callgrind` (instruction counts do not depend on
   the machine's load) and read it with `callgrind_annotate`.
 - **Not measured here:** TLS (STARTTLS or implicit) and AUTH costs; many parallel connections
-  (`smtp-mio` can run K connections; here every client uses one, as the peers do); servers other
+  (`mailwire-mio` can run K connections; here every client uses one, as the peers do); servers other
   than smtp-sink (it advertises PIPELINING but not CHUNKING, so BDAT is not exercised); lettre's
   async transport; Stalwart's mail-send client (only its reply parser is compared).
 """
@@ -118,7 +118,7 @@ def reply_section(results, out):
     allocs = load(os.path.join(results, "allocs.json"), {})
     out.append("## Reply parsing\n")
     out.append("One complete reply per iteration, parsed from a byte slice in memory "
-               "(`cargo bench -p smtp-benches --bench reply_parse`). Time is criterion's median "
+               "(`cargo bench -p mailwire-benches --bench reply_parse`). Time is criterion's median "
                "per reply; replies/s and MB/s follow from it; allocations per reply are counted "
                "by the `reply_allocs` binary with a counting global allocator (steady state).\n")
     out.append("| reply | parser | time / reply | replies/s | MB/s | allocations / reply |")
@@ -167,7 +167,7 @@ def body_section(results, out):
     out.append("## Body encoding\n")
     out.append("Dot-stuffing and line-end normalisation of a 100 MiB text body (70-byte lines, "
                "every 20th starting with `.`) into a reused buffer "
-               "(`cargo bench -p smtp-benches --bench body_encode`); throughput is input bytes "
+               "(`cargo bench -p mailwire-benches --bench body_encode`); throughput is input bytes "
                "per second, criterion's median.\n")
     out.append("| line ends | method | time / 100 MiB | GB/s | vs memcpy |")
     out.append("|---|---|---:|---:|---:|")
@@ -326,7 +326,7 @@ def memory_section(results, out):
         size_s = f"{size / 2**30:.2f} GiB" if size >= 2**30 else (
             f"{size / 2**20:.0f} MiB" if size >= 2**20 else f"{size} B")
         bad = "" if r.get("ok") == 1 else " ⚠ failed"
-        name = ("smtp-blocking (ours), `send` from a `File`"
+        name = ("mailwire-blocking (ours), `send` from a `File`"
                 if r["client"] == "ours-blocking" and r["streamed"]
                 else CLIENTS.get(r["client"], r["client"]))
         out.append(f"| {name} | {size_s}{bad} | "

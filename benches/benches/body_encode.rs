@@ -13,10 +13,10 @@
 //!
 //! Throughput is input bytes. Sample counts are small: each iteration moves 100 MiB.
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use smtp_benches::{text_body, LineEnd};
-use smtp_proto::{
+use mailwire::{
     Client, ClientName, Config, DataEncoder, Envelope, Mailbox, MessageId, Timestamp, TlsPolicy,
 };
+use mailwire_benches::{text_body, LineEnd};
 use std::hint::black_box;
 use std::time::Duration;
 

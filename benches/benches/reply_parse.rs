@@ -1,6 +1,6 @@
 //! Reply parsing: one complete reply per iteration, for three reply shapes, four ways:
 //!
-//! * `ours`: `smtp_proto::ReplyParser::parse` into one reused `Reply` (no allocation; see the
+//! * `ours`: `mailwire::ReplyParser::parse` into one reused `Reply` (no allocation; see the
 //!   `reply_allocs` binary for the count).
 //! * `lettre`: lettre 0.11's nom parser through its public entry point, `Response::from_str`,
 //!   after the UTF-8 check its reader also does (`read_line` into a `String`). Allocates a
@@ -23,12 +23,12 @@ fn ours(c: &mut Criterion) {
         .sample_size(30)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2));
-    for (name, bytes) in smtp_benches::replies() {
+    for (name, bytes) in mailwire_benches::replies() {
         group.throughput(Throughput::Bytes(bytes.len() as u64));
 
-        let mut parser = smtp_proto::ReplyParser::new(smtp_proto::ParserConfig::default());
-        let mut reply = smtp_proto::Reply::default();
-        let complete = smtp_proto::Status::Complete {
+        let mut parser = mailwire::ReplyParser::new(mailwire::ParserConfig::default());
+        let mut reply = mailwire::Reply::default();
+        let complete = mailwire::Status::Complete {
             consumed: bytes.len(),
         };
         assert_eq!(parser.parse(&bytes, &mut reply), Ok(complete));

@@ -1,4 +1,4 @@
-//! Shared inputs for the benchmarks of `smtp-proto` and its adapters.
+//! Shared inputs for the benchmarks of `mailwire` and its adapters.
 //!
 //! The criterion benches (`benches/reply_parse.rs`, `benches/body_encode.rs`), the allocation
 //! counter (`src/bin/reply_allocs.rs`) and the end-to-end driver (`src/bin/e2e.rs`) build their
@@ -133,12 +133,12 @@ mod tests {
     #[test]
     fn replies_parse_whole() {
         for (name, bytes) in replies() {
-            let mut parser = smtp_proto::ReplyParser::new(smtp_proto::ParserConfig::default());
-            let mut reply = smtp_proto::Reply::default();
+            let mut parser = mailwire::ReplyParser::new(mailwire::ParserConfig::default());
+            let mut reply = mailwire::Reply::default();
             let status = parser.parse(&bytes, &mut reply).unwrap();
             assert_eq!(
                 status,
-                smtp_proto::Status::Complete {
+                mailwire::Status::Complete {
                     consumed: bytes.len()
                 },
                 "{name}"

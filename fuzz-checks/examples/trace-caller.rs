@@ -1,11 +1,11 @@
 //! Prints what the `caller_api` target does with an input file:
-//! `cargo run -p smtp-fuzz-checks --example trace-caller -- FILE`.
+//! `cargo run -p mailwire-fuzz-checks --example trace-caller -- FILE`.
 
 fn main() -> std::io::Result<()> {
     for path in std::env::args_os().skip(1) {
         let data = std::fs::read(&path)?;
         println!("== {}", path.to_string_lossy());
-        smtp_fuzz_checks::caller::trace(&data);
+        mailwire_fuzz_checks::caller::trace(&data);
     }
     Ok(())
 }

@@ -1,5 +1,5 @@
 //! `body_encoder`: any body, in any chunks, leaves with CRLF line ends only, dot-stuffed, with
-//! exactly one end-of-data mark at its end, and [`smtp_proto::body::unstuff`] gives back the
+//! exactly one end-of-data mark at its end, and [`mailwire::body::unstuff`] gives back the
 //! normalised body (RFC 5321 2.3.8, 4.5.2; the smuggling class CVE-2023-51764). The BDAT encoder
 //! normalises line ends without stuffing, or passes BINARYMIME bytes through (RFC 3030). Both
 //! count the RFC 1870 6 size as they go (`message_size`, `final_size`), and their caller-buffer
@@ -13,8 +13,8 @@
 //! `mode & 16`: the `BdatEncoder` through `encode_into`. Other bits are ignored.
 
 use crate::input::{chunks, Bytes};
-use smtp_proto::body::unstuff;
-use smtp_proto::{BdatEncoder, DataEncoder};
+use mailwire::body::unstuff;
+use mailwire::{BdatEncoder, DataEncoder};
 
 /// The target.
 pub fn body_encoder(data: &[u8]) {

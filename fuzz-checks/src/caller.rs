@@ -41,11 +41,11 @@ pub use input::*;
 
 use crate::body::normalise;
 use crate::input::Bytes;
-use server::{Await, Server};
-use smtp_proto::{
+use mailwire::{
     Capabilities, Client, CommandId, Envelope, Error, Event, MessageId, SizeLimit, Stage,
     Timestamp, UsageError, Verdict,
 };
+use server::{Await, Server};
 use std::collections::VecDeque;
 use std::time::Duration;
 use wire::{Item, Offered, Wire};

@@ -8,11 +8,11 @@
 //! Input layout: whatever [`arbitrary`] makes of the bytes as a [`CommandsInput`].
 
 use arbitrary::{Arbitrary, Unstructured};
-use smtp_proto::command::{
+use mailwire::command::{
     Argument, BodyType, DeliverBy, MailParams, Notify, OriginalRecipient, Param, RcptParams, Ret,
 };
-use smtp_proto::sasl::{decode_challenge, encode_response, Authenticator, Credentials, Mechanism};
-use smtp_proto::{xtext, ClientName, Command, Domain, Mailbox, Secret};
+use mailwire::sasl::{decode_challenge, encode_response, Authenticator, Credentials, Mechanism};
+use mailwire::{xtext, ClientName, Command, Domain, Mailbox, Secret};
 
 /// The structured input.
 #[derive(Arbitrary, Debug)]

@@ -1,6 +1,6 @@
 //! The checks behind the fuzz targets in `fuzz/`, as plain functions of the fuzz input.
 //!
-//! Each `pub fn target(data: &[u8])` panics when `smtp-proto` breaks a property the target
+//! Each `pub fn target(data: &[u8])` panics when `mailwire` breaks a property the target
 //! checks, and returns otherwise. The cargo-fuzz crate in `fuzz/` calls them from
 //! `fuzz_target!`; `tests/replay.rs` calls them on every committed corpus and regression file
 //! with the stable toolchain, so a crash found once stays fixed without nightly.

@@ -6,7 +6,7 @@
 //! mean the default [`ParserConfig`] fed in one chunk. See [`parser_config`].
 
 use crate::input::{chunks, Bytes};
-use smtp_proto::{Code, Deviations, ParserConfig, Reply, ReplyError, ReplyParser, Status};
+use mailwire::{Code, Deviations, ParserConfig, Reply, ReplyError, ReplyParser, Status};
 
 /// Maps two header bytes to a parser configuration; `(0, 0)` is the default.
 ///

@@ -1,11 +1,11 @@
-//! Seed corpora written from the session transcripts in `smtp-proto/testdata/transcripts/`
+//! Seed corpora written from the session transcripts in `mailwire/testdata/transcripts/`
 //! (real servers' replies: Postfix, Exim, Gmail, RFC 5321 Appendix D …): the `S:` and `SR:`
 //! lines are server bytes, `!` lines the configuration, `>` lines what the caller did.
 //!
 //! `caller_api` has hand-written seeds ([`caller_seeds`]), among them the envelope that made the
 //! old session panic (SIZE declared, a long extra parameter, a server without SIZE).
 //!
-//! `cargo run -p smtp-fuzz-checks --bin write-seeds` writes them into `fuzz/corpus/<target>/`.
+//! `cargo run -p mailwire-fuzz-checks --bin write-seeds` writes them into `fuzz/corpus/<target>/`.
 
 use crate::caller::{self, EnvelopeSpec, MailSpec, ParamSpec, RcptSpec, Text};
 use crate::session::{Op, Setup};
@@ -649,12 +649,12 @@ mod tests {
         let strict = parse("s", "! profile=strict\n").setup.parser;
         assert_eq!(
             crate::reply::parser_config(strict[0], strict[1]),
-            smtp_proto::ParserConfig::STRICT
+            mailwire::ParserConfig::STRICT
         );
         let lenient = parse("l", "! profile=lenient\n").setup.parser;
         assert_eq!(
             crate::reply::parser_config(lenient[0], lenient[1]),
-            smtp_proto::ParserConfig::LENIENT
+            mailwire::ParserConfig::LENIENT
         );
     }
 

@@ -27,8 +27,8 @@
 use crate::input::{chunks, Bytes};
 use crate::reply::parser_config;
 use base64::Engine as _;
-use smtp_proto::sasl::{Credentials, Mechanism};
-use smtp_proto::{
+use mailwire::sasl::{Credentials, Mechanism};
+use mailwire::{
     AuthConfig, Client, ClientName, Config, Envelope, Error, Event, Limits, Mailbox, MessageId,
     Protocol, Secret, Timeouts, Timestamp, TlsPolicy, UsageError, Verdict,
 };
@@ -636,7 +636,7 @@ impl Run {
             envelope.params.size = Some(1000);
         }
         if flags & 128 != 0 {
-            envelope.params.body = Some(smtp_proto::command::BodyType::EightBitMime);
+            envelope.params.body = Some(mailwire::command::BodyType::EightBitMime);
         }
         let mode = flags >> 2 & 3;
         let open_before = !self.open.is_empty();

@@ -2,8 +2,8 @@
 //! through the target's check on the stable toolchain: a crash found once by the fuzzer fails
 //! `cargo test` if it ever comes back.
 
-use smtp_fuzz_checks::replay::{replay_dir, Report};
-use smtp_fuzz_checks::TARGETS;
+use mailwire_fuzz_checks::replay::{replay_dir, Report};
+use mailwire_fuzz_checks::TARGETS;
 use std::path::{Path, PathBuf};
 
 fn fuzz_dir() -> PathBuf {
@@ -73,7 +73,7 @@ fn replay_reports_a_crash_that_comes_back() {
         if data == poison.as_slice() {
             panic!("reintroduced bug");
         }
-        smtp_fuzz_checks::reply_parser(data);
+        mailwire_fuzz_checks::reply_parser(data);
     };
     let report = replay_dir(&dir, &check).unwrap();
     assert!(report.replayed > 1);

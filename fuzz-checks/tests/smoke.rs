@@ -2,8 +2,8 @@
 //! two: not fuzzing, but it keeps the checks themselves honest (a check that rejects valid
 //! behaviour shows up here before anyone spends fuzzing time on it).
 
-use smtp_fuzz_checks::replay::run_one;
-use smtp_fuzz_checks::TARGETS;
+use mailwire_fuzz_checks::replay::run_one;
+use mailwire_fuzz_checks::TARGETS;
 use std::path::Path;
 
 struct XorShift(u64);

@@ -1,5 +1,5 @@
-//! The `body_encoder` target; the check lives in `smtp_fuzz_checks::body_encoder` so that
+//! The `body_encoder` target; the check lives in `mailwire_fuzz_checks::body_encoder` so that
 //! `cargo test` replays the corpus on stable.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| smtp_fuzz_checks::body_encoder(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| mailwire_fuzz_checks::body_encoder(data));

@@ -1,5 +1,5 @@
-//! The `client_session` target; the check lives in `smtp_fuzz_checks::client_session` so that
+//! The `client_session` target; the check lives in `mailwire_fuzz_checks::client_session` so that
 //! `cargo test` replays the corpus on stable.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| smtp_fuzz_checks::client_session(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| mailwire_fuzz_checks::client_session(data));

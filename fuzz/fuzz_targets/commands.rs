@@ -1,5 +1,5 @@
-//! The `commands` target; the check lives in `smtp_fuzz_checks::commands` so that
+//! The `commands` target; the check lives in `mailwire_fuzz_checks::commands` so that
 //! `cargo test` replays the corpus on stable.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| smtp_fuzz_checks::commands(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| mailwire_fuzz_checks::commands(data));

@@ -1,5 +1,5 @@
-//! The `reply_parser` target; the check lives in `smtp_fuzz_checks::reply_parser` so that
+//! The `reply_parser` target; the check lives in `mailwire_fuzz_checks::reply_parser` so that
 //! `cargo test` replays the corpus on stable.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| smtp_fuzz_checks::reply_parser(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| mailwire_fuzz_checks::reply_parser(data));

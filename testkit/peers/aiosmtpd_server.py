@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A recording SMTP server for tests, built on aiosmtpd.
 
-Started by smtp-testkit (`Aiosmtpd`). Every accepted message is written to
+Started by mailwire-testkit (`Aiosmtpd`). Every accepted message is written to
 --out-dir as two files sharing a sequence number:
 
     000001.eml   the message bytes exactly as received after dot-unstuffing

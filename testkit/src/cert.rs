@@ -45,7 +45,7 @@ impl TestCert {
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         ca_params
             .distinguished_name
-            .push(DnType::CommonName, "smtp-testkit test CA");
+            .push(DnType::CommonName, "mailwire-testkit test CA");
         ca_params.key_usages = vec![
             KeyUsagePurpose::KeyCertSign,
             KeyUsagePurpose::CrlSign,

@@ -204,7 +204,7 @@ impl EximBuilder {
     ) -> Result<String, PeerError> {
         let mut c = String::new();
         let w = &mut c;
-        let _ = writeln!(w, "# written by smtp-testkit");
+        let _ = writeln!(w, "# written by mailwire-testkit");
         let _ = writeln!(w, "primary_hostname = exim.test");
         let _ = writeln!(w, "qualify_domain = exim.test");
         let _ = writeln!(w, "spool_directory = {}", spool.display());

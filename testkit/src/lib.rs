@@ -28,7 +28,7 @@
 //!   instead of skipping it; see [`peer_or_skip!`].
 //!
 //! ```no_run
-//! use smtp_testkit::{peer_or_skip, Exim};
+//! use mailwire_testkit::{peer_or_skip, Exim};
 //!
 //! #[test]
 //! fn sends_to_exim() {
@@ -243,7 +243,7 @@ pub struct TempDir {
 }
 
 impl TempDir {
-    /// Creates `$TMPDIR/smtp-testkit-<prefix>-<pid>-<n>-<nanos>`.
+    /// Creates `$TMPDIR/mailwire-testkit-<prefix>-<pid>-<n>-<nanos>`.
     pub fn new(prefix: &str) -> io::Result<TempDir> {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
@@ -252,7 +252,7 @@ impl TempDir {
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
         let path = std::env::temp_dir().join(format!(
-            "smtp-testkit-{prefix}-{}-{n}-{nanos:x}",
+            "mailwire-testkit-{prefix}-{}-{n}-{nanos:x}",
             std::process::id()
         ));
         fs::create_dir_all(&path)?;

@@ -2,7 +2,7 @@
 //! test binary, with a single test, because it changes the environment,
 //! which other tests would read concurrently.
 
-use smtp_testkit::{Aiosmtpd, Exim, SmtpSink};
+use mailwire_testkit::{Aiosmtpd, Exim, SmtpSink};
 
 #[test]
 fn missing_peers_are_typed_errors() {
@@ -21,8 +21,8 @@ fn missing_peers_are_typed_errors() {
     let err = Aiosmtpd::builder().start().unwrap_err();
     assert!(err.is_missing(), "{err}");
 
-    let err = smtp_testkit::OpenSmtpd::builder().start().unwrap_err();
+    let err = mailwire_testkit::OpenSmtpd::builder().start().unwrap_err();
     assert!(err.is_missing(), "{err}");
 
-    assert!(smtp_testkit::smtp_source_path().is_none());
+    assert!(mailwire_testkit::smtp_source_path().is_none());
 }

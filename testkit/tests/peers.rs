@@ -4,8 +4,8 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::Stdio;
 use std::time::Duration;
 
-use smtp_testkit::raw::{Conn, Reply};
-use smtp_testkit::{peer_or_skip, Aiosmtpd, Exim, OpenSmtpd, SmtpSink, TestCert};
+use mailwire_testkit::raw::{Conn, Reply};
+use mailwire_testkit::{peer_or_skip, Aiosmtpd, Exim, OpenSmtpd, SmtpSink, TestCert};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -317,7 +317,7 @@ fn aiosmtpd_wrong_password_gets_535() {
 /// beside, PLAIN and LOGIN, on a plaintext connection.
 #[test]
 fn aiosmtpd_offers_chosen_mechanisms() {
-    use smtp_testkit::AiosmtpdMechanism as M;
+    use mailwire_testkit::AiosmtpdMechanism as M;
     for (chosen, want) in [
         (
             &[M::ScramSha256, M::ScramSha1][..],
@@ -338,16 +338,16 @@ fn aiosmtpd_offers_chosen_mechanisms() {
 }
 
 /// RFC 5802 3 framed as RFC 4954 4 (334 server-first, 334 server-final, an
-/// empty line, 235), driven by hand with smtp-proto's SCRAM against scramp;
+/// empty line, 235), driven by hand with mailwire's SCRAM against scramp;
 /// the record names the mechanism.
 #[test]
 fn aiosmtpd_scram_exchange_by_hand() {
-    use smtp_proto::sasl::Mechanism;
-    use smtp_proto::sasl::{decode_challenge, encode_response, Authenticator, Credentials};
-    use smtp_proto::Secret;
+    use mailwire::sasl::Mechanism;
+    use mailwire::sasl::{decode_challenge, encode_response, Authenticator, Credentials};
+    use mailwire::Secret;
     let srv = peer_or_skip!(Aiosmtpd::builder()
         .auth_user("user", "pencil")
-        .auth_mechanisms(&[smtp_testkit::AiosmtpdMechanism::ScramSha256])
+        .auth_mechanisms(&[mailwire_testkit::AiosmtpdMechanism::ScramSha256])
         .start());
     let creds = Credentials::Password {
         username: "user".into(),
@@ -507,7 +507,7 @@ fn opensmtpd_delivers_and_refuses_pipelining() {
 #[test]
 fn smtp_source_loads_smtp_sink() {
     let sink = peer_or_skip!(SmtpSink::builder().counters(true).start());
-    let Some(mut cmd) = smtp_testkit::smtp_source_command() else {
+    let Some(mut cmd) = mailwire_testkit::smtp_source_command() else {
         panic!("smtp-sink is installed but smtp-source is not");
     };
     let st = cmd

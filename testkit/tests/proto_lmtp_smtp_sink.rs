@@ -1,10 +1,10 @@
 //! LMTP (RFC 2033) against a real LMTP server, Postfix's `smtp-sink -L`: LHLO, and after the end
 //! of data one reply per accepted recipient, each tied to its recipient (RFC 2033 4.2).
 
-use smtp_proto::{
+use mailwire::{
     Client, ClientName, Config, Envelope, Event, Mailbox, Protocol, Timestamp, TlsPolicy,
 };
-use smtp_testkit::{peer_or_skip, SmtpSink};
+use mailwire_testkit::{peer_or_skip, SmtpSink};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
@@ -47,7 +47,7 @@ fn lmtp_client() -> Client {
     let mut config = Config::new(ClientName::parse("client.example").unwrap());
     config.tls = TlsPolicy::Never;
     config.protocol = Protocol::Lmtp;
-    config.timeouts = smtp_proto::Timeouts::uniform(Duration::from_secs(10));
+    config.timeouts = mailwire::Timeouts::uniform(Duration::from_secs(10));
     Client::new(config, Timestamp::ZERO).expect("configuration")
 }
 
@@ -113,7 +113,7 @@ fn lmtp_refusal_after_data_is_per_recipient() {
     assert!(
         events
             .iter()
-            .any(|e| matches!(e, Event::MessageDone(o) if o.message == id && matches!(o.verdict, smtp_proto::Verdict::Rejected(_)))),
+            .any(|e| matches!(e, Event::MessageDone(o) if o.message == id && matches!(o.verdict, mailwire::Verdict::Rejected(_)))),
         "{events:#?}"
     );
 }

@@ -3,12 +3,12 @@
 //! and checks PIPELINING + CHUNKING across messages (RFC 2920, RFC 3030), AUTH CRAM-MD5
 //! (RFC 2195), SMTPUTF8 (RFC 6531), per-recipient refusal and the bytes Exim stored.
 
-use smtp_proto::sasl::{Credentials, Mechanism};
-use smtp_proto::{
+use mailwire::sasl::{Credentials, Mechanism};
+use mailwire::{
     AuthConfig, Client, ClientName, Config, Envelope, Event, Mailbox, Rejection, Secret, Timestamp,
     TlsPolicy, Verdict,
 };
-use smtp_testkit::{peer_or_skip, Exim};
+use mailwire_testkit::{peer_or_skip, Exim};
 use std::io::{Read, Write};
 use std::process::Stdio;
 use std::sync::mpsc;
@@ -86,7 +86,7 @@ fn pipelined_bdat_messages_auth_and_smtputf8_over_exim_bs() {
     let exim = peer_or_skip!(Exim::builder().auth_user("alice", "wonderland").prepare());
     let mut config = Config::new(ClientName::parse("client.example").unwrap());
     config.tls = TlsPolicy::Never;
-    config.timeouts = smtp_proto::Timeouts::uniform(Duration::from_secs(10));
+    config.timeouts = mailwire::Timeouts::uniform(Duration::from_secs(10));
     let mut auth = AuthConfig::new(Credentials::Password {
         username: "alice".into(),
         password: Secret::new("wonderland".into()),

@@ -14,7 +14,7 @@
 //! turns: how often the server spoke after the client did. Those probe runs are not timed.
 //!
 //! `client` is one client: `ours-blocking` (`send_bytes` one message at a time),
-//! `ours-blocking-batch` (`send_many`, 100 at a time), `ours-mio` (`smtp_mio::bulk::run`),
+//! `ours-blocking-batch` (`send_many`, 100 at a time), `ours-mio` (`mailwire_mio::bulk::run`),
 //! `lettre`, `lettre-nodelay` (our own variant: lettre with TCP_NODELAY set on its socket from
 //! outside, to show where its time goes).
 //! The Python smtplib client is `benches/py/smtplib_client.py`; `smtp-source` is Postfix's.
@@ -136,14 +136,14 @@ fn client(kind: &str, args: &Args) -> Result<(), BoxError> {
     }
 }
 
-/// The envelope of every message: [`smtp_benches::SENDER`] to `rcpts` recipients.
-fn our_envelope(rcpts: usize) -> Result<smtp_proto::Envelope, BoxError> {
-    use smtp_proto::Mailbox;
+/// The envelope of every message: [`mailwire_benches::SENDER`] to `rcpts` recipients.
+fn our_envelope(rcpts: usize) -> Result<mailwire::Envelope, BoxError> {
+    use mailwire::Mailbox;
     let to: Vec<Mailbox> = (0..rcpts)
-        .map(|i| Mailbox::parse(&smtp_benches::recipient(i)))
+        .map(|i| Mailbox::parse(&mailwire_benches::recipient(i)))
         .collect::<Result<_, _>>()?;
-    Ok(smtp_proto::Envelope::new(
-        Some(Mailbox::parse(smtp_benches::SENDER)?),
+    Ok(mailwire::Envelope::new(
+        Some(Mailbox::parse(mailwire_benches::SENDER)?),
         to,
     ))
 }
@@ -152,8 +152,8 @@ fn our_envelope(rcpts: usize) -> Result<smtp_proto::Envelope, BoxError> {
 /// messages); else `send_bytes` one message at a time, each waiting for its outcome. With
 /// `--stream`, the content is streamed from the file by `send` (never all in memory).
 fn ours_blocking(a: &ClientArgs, batch: bool) -> Result<(), BoxError> {
-    use smtp_blocking::{Client, ClientOptions};
-    use smtp_proto::{ClientName, TlsPolicy};
+    use mailwire::{ClientName, TlsPolicy};
+    use mailwire_blocking::{Client, ClientOptions};
 
     let message = if a.stream {
         Vec::new()
@@ -213,12 +213,12 @@ fn ours_blocking(a: &ClientArgs, batch: bool) -> Result<(), BoxError> {
     Ok(())
 }
 
-/// Our mio adapter through its library API, `smtp_mio::bulk::run`, with one connection and
+/// Our mio adapter through its library API, `mailwire_mio::bulk::run`, with one connection and
 /// its default window (32 messages queued ahead). For a connection per message, one `run` per
 /// message (each opens a connection, sends, says QUIT).
 fn ours_mio(a: &ClientArgs) -> Result<(), BoxError> {
-    use smtp_mio::bulk::{run, BulkConfig, BulkMessage};
-    use smtp_proto::{ClientName, Config, TlsPolicy};
+    use mailwire::{ClientName, Config, TlsPolicy};
+    use mailwire_mio::bulk::{run, BulkConfig, BulkMessage};
 
     let body: std::sync::Arc<[u8]> = std::fs::read(&a.message_file)?.into();
     let message = BulkMessage::new(our_envelope(a.rcpts)?, body);
@@ -228,7 +228,7 @@ fn ours_mio(a: &ClientArgs) -> Result<(), BoxError> {
 
     let (mut ok, mut failed) = (0u64, 0u64);
     let start = Instant::now();
-    let mut count = |r: &smtp_mio::bulk::Report| match r.is_accepted() {
+    let mut count = |r: &mailwire_mio::bulk::Report| match r.is_accepted() {
         true => ok += 1,
         false => failed += 1,
     };
@@ -259,9 +259,9 @@ fn lettre_client(a: &ClientArgs, nodelay: bool) -> Result<(), BoxError> {
     use lettre::{SmtpTransport, Transport};
 
     let message = std::fs::read(&a.message_file)?;
-    let from: Address = smtp_benches::SENDER.parse()?;
+    let from: Address = mailwire_benches::SENDER.parse()?;
     let to: Vec<Address> = (0..a.rcpts)
-        .map(|i| smtp_benches::recipient(i).parse())
+        .map(|i| mailwire_benches::recipient(i).parse())
         .collect::<Result<_, _>>()?;
     let envelope = Envelope::new(Some(from), to)?;
     let hello = ClientId::Domain("client.bench.example".into());
@@ -740,7 +740,7 @@ struct MessageFiles {
 }
 
 fn message_files(dir: &Path, size: usize) -> Result<MessageFiles, BoxError> {
-    let crlf = smtp_benches::message(size);
+    let crlf = mailwire_benches::message(size);
     let lf: Vec<u8> = crlf.iter().copied().filter(|&b| b != b'\r').collect();
     let files = MessageFiles {
         crlf: dir.join(format!("message-{size}.eml")),
@@ -785,8 +785,8 @@ fn client_command(
             cmd.args(["-m", &messages.to_string()])
                 .args(["-r", &w.rcpts.to_string()])
                 .args(["-M", "client.bench.example"])
-                .args(["-f", smtp_benches::SENDER])
-                .args(["-t", &smtp_benches::recipient(0)])
+                .args(["-f", mailwire_benches::SENDER])
+                .args(["-t", &mailwire_benches::recipient(0)])
                 .arg("-F")
                 .arg(&files.lf)
                 .arg(format!("127.0.0.1:{port}"));
@@ -937,13 +937,13 @@ fn write_out(args: &Args, out: &Value) -> Result<(), BoxError> {
 /// Writes a message of `mib` MiB (header, then whole 70-byte CRLF lines) to `path` in 1 MiB
 /// blocks, so the generator itself stays small.
 fn write_big_message(path: &Path, mib: usize) -> Result<u64, BoxError> {
-    let header = smtp_benches::message(1024);
+    let header = mailwire_benches::message(1024);
     let header = &header[..header
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
         .unwrap_or(0)
         + 4];
-    let mut block = smtp_benches::text_body(1 << 20, smtp_benches::LineEnd::Crlf);
+    let mut block = mailwire_benches::text_body(1 << 20, mailwire_benches::LineEnd::Crlf);
     let whole = block.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
     block.truncate(whole);
     let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
@@ -980,7 +980,7 @@ fn memory(args: &Args) -> Result<(), BoxError> {
     for (kind, mib, stream) in cases {
         let path = dir.path().join(format!("big-{mib}.eml"));
         let bytes = if mib == 0 {
-            std::fs::write(&path, smtp_benches::message(1024))?;
+            std::fs::write(&path, mailwire_benches::message(1024))?;
             1024
         } else if path.exists() {
             std::fs::metadata(&path)?.len()

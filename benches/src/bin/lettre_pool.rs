@@ -1,5 +1,5 @@
 //! lettre 0.11's `SmtpTransport` with its connection pool, as shipped, for the many-connection
-//! comparison in `smtp-mio/scripts/bench-bulk.sh`: K threads share one transport whose pool holds
+//! comparison in `mailwire-mio/scripts/bench-bulk.sh`: K threads share one transport whose pool holds
 //! up to K connections, and send `messages` 1-recipient messages of `size` bytes between them.
 //!
 //! ```text

@@ -48,12 +48,12 @@ fn per_call(mut f: impl FnMut()) -> f64 {
 
 fn main() {
     let mut shapes = Vec::new();
-    for (name, bytes) in smtp_benches::replies() {
-        let mut parser = smtp_proto::ReplyParser::new(smtp_proto::ParserConfig::default());
-        let mut reply = smtp_proto::Reply::default();
+    for (name, bytes) in mailwire_benches::replies() {
+        let mut parser = mailwire::ReplyParser::new(mailwire::ParserConfig::default());
+        let mut reply = mailwire::Reply::default();
         let ours = per_call(|| {
             let status = parser.parse(&bytes, &mut reply).unwrap();
-            assert!(matches!(status, smtp_proto::Status::Complete { .. }));
+            assert!(matches!(status, mailwire::Status::Complete { .. }));
         });
         let lettre = per_call(|| {
             let text = std::str::from_utf8(&bytes).unwrap();

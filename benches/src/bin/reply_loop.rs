@@ -1,7 +1,7 @@
 //! Parses one of the benchmark replies many times with one parser, for a profiler:
 //!
 //! ```sh
-//! cargo build --release -p smtp-benches --bin reply_loop
+//! cargo build --release -p mailwire-benches --bin reply_loop
 //! valgrind --tool=callgrind target/release/reply_loop ours lines100 20000
 //! callgrind_annotate callgrind.out.*
 //! ```
@@ -18,7 +18,7 @@ fn main() {
     let parser = args.next().unwrap_or_else(|| "ours".into());
     let which = args.next().unwrap_or_else(|| "lines100".into());
     let rounds: u64 = args.next().and_then(|n| n.parse().ok()).unwrap_or(20_000);
-    let Some((_, bytes)) = smtp_benches::replies()
+    let Some((_, bytes)) = mailwire_benches::replies()
         .into_iter()
         .find(|(name, _)| *name == which)
     else {
@@ -28,11 +28,11 @@ fn main() {
     let mut lines = 0usize;
     match parser.as_str() {
         "ours" => {
-            let mut parser = smtp_proto::ReplyParser::new(smtp_proto::ParserConfig::default());
-            let mut reply = smtp_proto::Reply::default();
+            let mut parser = mailwire::ReplyParser::new(mailwire::ParserConfig::default());
+            let mut reply = mailwire::Reply::default();
             for _ in 0..rounds {
                 match parser.parse(black_box(&bytes), &mut reply) {
-                    Ok(smtp_proto::Status::Complete { .. }) => lines += reply.line_count(),
+                    Ok(mailwire::Status::Complete { .. }) => lines += reply.line_count(),
                     other => panic!("unexpected parse result {other:?}"),
                 }
             }

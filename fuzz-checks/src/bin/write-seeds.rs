@@ -1,6 +1,6 @@
 //! Writes the seed corpora from the session transcripts:
-//! `cargo run -p smtp-fuzz-checks --bin write-seeds [TRANSCRIPTS_DIR [CORPUS_DIR]]`.
-//! Defaults: `smtp-proto/testdata/transcripts` and `fuzz/corpus`, relative to the workspace root.
+//! `cargo run -p mailwire-fuzz-checks --bin write-seeds [TRANSCRIPTS_DIR [CORPUS_DIR]]`.
+//! Defaults: `mailwire/testdata/transcripts` and `fuzz/corpus`, relative to the workspace root.
 
 use std::path::PathBuf;
 
@@ -10,12 +10,12 @@ fn main() -> std::io::Result<()> {
     let transcripts = args
         .next()
         .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("smtp-proto/testdata/transcripts"));
+        .unwrap_or_else(|| root.join("mailwire/testdata/transcripts"));
     let corpus = args
         .next()
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("fuzz/corpus"));
-    let n = smtp_fuzz_checks::seeds::write_all(&transcripts, &corpus)?;
+    let n = mailwire_fuzz_checks::seeds::write_all(&transcripts, &corpus)?;
     println!("wrote {n} seeds under {}", corpus.display());
     Ok(())
 }

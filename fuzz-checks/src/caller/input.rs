@@ -4,11 +4,11 @@
 //! tricky values that picks choose from.
 
 use crate::input::Bytes;
-use smtp_proto::command::{
+use mailwire::command::{
     BodyType, DeliverBy, MailParams, Notify, OriginalRecipient, Param, RcptParams, Ret,
 };
-use smtp_proto::sasl::{Credentials, Mechanism};
-use smtp_proto::{
+use mailwire::sasl::{Credentials, Mechanism};
+use mailwire::{
     AuthConfig, ClientName, Config, Envelope, Limits, Mailbox, Protocol, Recipient, Secret,
     Timeouts, TlsPolicy,
 };

@@ -2,8 +2,8 @@
 //! mark, BDAT chunks by their sizes; and the checks on each (see the `caller_api` module docs).
 
 use super::server::Await;
-use smtp_proto::body::unstuff;
-use smtp_proto::{Capabilities, SizeLimit};
+use mailwire::body::unstuff;
+use mailwire::{Capabilities, SizeLimit};
 
 /// What a client line or content was.
 #[derive(Debug)]

@@ -1,0 +1,696 @@
+//! `smtp-send`: send one message over SMTP from the command line.
+//!
+//! Run `smtp-send --demo` to see it work against an embedded server, with nothing installed.
+//!
+//! Defaults: port 25 (465 with `--tls-on-connect`); STARTTLS `required` on port 587 and
+//! `opportunistic` on any other port; RFC 5321 timeouts unless `--timeout` is given; the EHLO
+//! name is this host's name when it is a valid domain, else `localhost`.
+//!
+//! Exit status (sysexits.h where one fits):
+//!
+//! | code | meaning |
+//! |------|---------|
+//! | 0  | the final reply after the content was 2yz and every recipient was accepted |
+//! | 64 | usage: bad or conflicting options, no password given for `--auth-user` |
+//! | 65 | bad input data: an invalid address, `--helo` name or `--header`/`--subject` (CR, LF, NUL) |
+//! | 66 | an input file (message, body, password, CA file) cannot be read |
+//! | 69 | permanent refusal (5yz) of the session or the message, or the message cannot be sent to this server (SIZE, missing extension) |
+//! | 70 | internal error (a bug) |
+//! | 71 | the operating system failed (no randomness for the SCRAM nonce) |
+//! | 74 | reading the message file failed while sending |
+//! | 75 | temporary failure: any 4yz (421 included), a timeout, a failed connection, the connection lost before the final reply |
+//! | 76 | protocol error: a malformed or unexpected reply, bytes injected after STARTTLS |
+//! | 77 | authentication failed, or TLS required and not achieved (not offered, refused with 5yz, certificate not trusted) |
+//! | 79 | partial delivery: the message was accepted, but some recipients were refused (each is named on stderr) |
+//!
+//! A 4yz always gives 75, even for AUTH or STARTTLS.
+
+use clap::Parser;
+use mailwire_blocking::demo_server::{DemoServer, DEMO_PASSWORD, DEMO_USER};
+use mailwire_blocking::mailwire::sasl::Credentials;
+use mailwire_blocking::mailwire::{
+    self, AuthConfig, Envelope, Mailbox, MessageOutcome, Rejection, Reply, Secret, TlsPolicy,
+    UsageError, Verdict,
+};
+use mailwire_blocking::{Client, ClientOptions, Error, TlsConfigError};
+use mailwire_cli::connect::ConnectArgs;
+use mailwire_cli::exit::{
+    DATAERR as EX_DATAERR, IOERR as EX_IOERR, NOINPUT as EX_NOINPUT, OK as EX_OK,
+    OSERR as EX_OSERR, SOFTWARE as EX_SOFTWARE, USAGE as EX_USAGE,
+};
+use serde::Serialize;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Send one message over SMTP (try `smtp-send --demo`).
+#[derive(Parser, Debug)]
+#[command(name = "smtp-send", version, about, after_help = EXIT_HELP)]
+struct Cli {
+    #[command(flatten)]
+    connect: ConnectArgs,
+    /// The envelope sender (MAIL FROM) and, for a built message, the From header.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        required_unless_present = "demo",
+        help_heading = "Envelope"
+    )]
+    from: Option<String>,
+    /// A recipient (To header and envelope). Repeatable.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        required_unless_present = "demo",
+        help_heading = "Envelope"
+    )]
+    to: Vec<String>,
+    /// A copy recipient (Cc header and envelope). Repeatable.
+    #[arg(long, value_name = "ADDR", help_heading = "Envelope")]
+    cc: Vec<String>,
+    /// A blind copy recipient (envelope only). Repeatable.
+    #[arg(long, value_name = "ADDR", help_heading = "Envelope")]
+    bcc: Vec<String>,
+    /// A complete RFC 5322 message (any line ends), sent as is, streamed from the file.
+    #[arg(
+        long,
+        value_name = "PATH",
+        conflicts_with_all = ["subject", "body", "body_file"],
+        help_heading = "Message"
+    )]
+    message_file: Option<PathBuf>,
+    /// The Subject of a built message (RFC 2047-encoded when not ASCII).
+    #[arg(long, value_name = "TEXT", help_heading = "Message")]
+    subject: Option<String>,
+    /// The text body of a built message.
+    #[arg(
+        long,
+        value_name = "TEXT",
+        conflicts_with = "body_file",
+        help_heading = "Message"
+    )]
+    body: Option<String>,
+    /// A file holding the text body (UTF-8) of a built message.
+    #[arg(long, value_name = "PATH", help_heading = "Message")]
+    body_file: Option<PathBuf>,
+    /// An extra header field 'Name: value'. Repeatable. Prepended to --message-file.
+    #[arg(
+        long = "header",
+        value_name = "'Name: value'",
+        help_heading = "Message"
+    )]
+    headers: Vec<String>,
+    /// Print the conversation on stderr (-> sent, <- received; AUTH redacted).
+    #[arg(long, short, help_heading = "Output")]
+    verbose: bool,
+    /// Print one JSON summary on stdout.
+    #[arg(long, help_heading = "Output")]
+    json: bool,
+    /// Start an embedded demo server on 127.0.0.1 and send a message to it (no --server).
+    #[arg(long, conflicts_with = "server")]
+    demo: bool,
+}
+
+const EXIT_HELP: &str = "Exit status: 0 sent to every recipient; 64 usage; 65 bad address/header; \
+66 unreadable input file; 69 permanent refusal; 70 internal error; 74 message file read error; \
+75 temporary failure (4yz, timeout, connection lost); 76 protocol error; 77 authentication or \
+required TLS failed; 79 partial delivery (some recipients refused).";
+
+/// A failure before anything is sent, with its exit status.
+struct Exit(u8, String);
+
+fn main() -> ExitCode {
+    // Never die by a panic: report it as an internal error.
+    let code = std::panic::catch_unwind(run).unwrap_or_else(|_| {
+        eprintln_safe("smtp-send: internal error (a bug): please report it");
+        EX_SOFTWARE
+    });
+    ExitCode::from(code)
+}
+
+fn run() -> u8 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    EX_OK
+                }
+                _ => EX_USAGE,
+            };
+        }
+    };
+    let sink = if cli.demo && !cli.json {
+        Sink::Stdout
+    } else {
+        Sink::Stderr
+    };
+    Logger::install(cli.verbose || cli.demo, sink);
+    let demo = if cli.demo {
+        match DemoServer::start() {
+            Ok(server) => Some(server),
+            Err(e) => {
+                eprintln_safe(&format!("smtp-send: cannot start the demo server: {e}"));
+                return EX_SOFTWARE;
+            }
+        }
+    } else {
+        None
+    };
+    let plan = match Plan::from_cli(&cli, demo.as_ref()) {
+        Ok(plan) => plan,
+        Err(Exit(code, message)) => {
+            eprintln_safe(&format!("smtp-send: {message}"));
+            if cli.json {
+                print_json(&Summary::usage(code, &message));
+            }
+            return code;
+        }
+    };
+    if let Some(server) = &demo {
+        say(
+            sink,
+            &format!(
+                "=== Demo SMTP server listening on {} (user {DEMO_USER:?})",
+                server.addr()
+            ),
+        );
+    }
+    let result = plan.send();
+    let code = exit_code(&result);
+    report(&cli, &plan, &result, code);
+    if let Some(server) = &demo {
+        show_received(sink, server);
+    }
+    code
+}
+
+/// Everything needed to send, validated before connecting.
+struct Plan {
+    server: String,
+    options: ClientOptions,
+    envelope: Envelope,
+    /// Recipient kinds, parallel to the envelope's recipients.
+    kinds: Vec<&'static str>,
+    content: Content,
+}
+
+enum Content {
+    Built(Vec<u8>),
+    File { header: Vec<u8>, path: PathBuf },
+}
+
+impl Plan {
+    fn from_cli(cli: &Cli, demo: Option<&DemoServer>) -> Result<Plan, Exit> {
+        let demo_on = demo.is_some();
+        let from = cli
+            .from
+            .clone()
+            .unwrap_or_else(|| "alice@demo.localhost".into());
+        let mut to = cli.to.clone();
+        if to.is_empty() && demo_on {
+            to.push("bob@demo.localhost".into());
+        }
+        let sender = mailbox(&from)?;
+        let mut recipients = Vec::new();
+        let mut kinds = Vec::new();
+        for (kind, list) in [("to", &to), ("cc", &cli.cc), ("bcc", &cli.bcc)] {
+            for a in list {
+                let m = mailbox(a)?;
+                if !recipients.contains(&m) {
+                    recipients.push(m);
+                    kinds.push(kind);
+                }
+            }
+        }
+        let mut headers = Vec::new();
+        for h in &cli.headers {
+            headers.push(parse_header(h)?);
+        }
+        if let Some(subject) = &cli.subject {
+            if has_line_break(subject) {
+                return Err(Exit(
+                    EX_DATAERR,
+                    "--subject must not contain CR, LF or NUL".into(),
+                ));
+            }
+        }
+
+        let server = demo.map(|d| ("127.0.0.1".to_string(), d.port()));
+        let connection = cli
+            .connect
+            .connection(server)
+            .map_err(|e| Exit(e.code, e.message))?;
+        let (host, port) = (connection.host.clone(), connection.port);
+        let mut options = ClientOptions::new(
+            connection.host,
+            connection.port,
+            connection.config.client_name.clone(),
+        );
+        options.config = connection.config;
+        options.tls = connection.tls;
+        options.tls_name = Some(connection.tls_name);
+        options.connect_timeout = connection.connect_timeout;
+        options.config.transcript = cli.verbose || demo_on;
+        if demo_on {
+            // The demo server is on 127.0.0.1, speaks no TLS, and knows one user.
+            options.config.tls = TlsPolicy::Never;
+            if options.config.auth.is_none() {
+                let mut auth = AuthConfig::new(Credentials::Password {
+                    username: DEMO_USER.to_string(),
+                    password: Secret::new(DEMO_PASSWORD.to_string()),
+                });
+                auth.allow_plaintext = true;
+                options.config.auth = Some(auth);
+            }
+        }
+
+        let content = match &cli.message_file {
+            Some(path) => {
+                File::open(path).map_err(|e| {
+                    Exit(EX_NOINPUT, format!("cannot read {}: {e}", path.display()))
+                })?;
+                let mut header = Vec::new();
+                for (name, value) in &headers {
+                    header.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+                }
+                Content::File {
+                    header,
+                    path: path.clone(),
+                }
+            }
+            None => {
+                let body = match (&cli.body, &cli.body_file) {
+                    (Some(b), _) => b.clone(),
+                    (None, Some(path)) => {
+                        let bytes = std::fs::read(path)
+                            .map_err(|e| Exit(EX_NOINPUT, format!("cannot read {}: {e}", path.display())))?;
+                        String::from_utf8(bytes)
+                            .map_err(|_| Exit(EX_DATAERR, format!("{} is not UTF-8 text", path.display())))?
+                    }
+                    (None, None) if demo_on => "Hello from smtp-send --demo!\n\nThis message went through EHLO, \
+                        AUTH and a pipelined MAIL/RCPT/DATA.\n.A line starting with a dot survives dot-stuffing.\n"
+                        .to_string(),
+                    (None, None) => String::new(),
+                };
+                let subject = cli
+                    .subject
+                    .clone()
+                    .or_else(|| demo_on.then(|| "smtp-send demo".to_string()));
+                Content::Built(build_message(&from, &to, &cli.cc, subject, body, &headers)?)
+            }
+        };
+        let envelope = Envelope::new(Some(sender), recipients);
+        Ok(Plan {
+            server: format!("{host}:{port}"),
+            options,
+            envelope,
+            kinds,
+            content,
+        })
+    }
+
+    fn send(&self) -> Result<MessageOutcome, Error> {
+        let mut client = Client::connect(self.options.clone())?;
+        let outcome = match &self.content {
+            Content::Built(bytes) => client.send_bytes(self.envelope.clone(), bytes),
+            Content::File { header, path } => {
+                // Measured first (RFC 1870 SIZE, RFC 6152 8-bit), so that a message too large
+                // for the server never has its MAIL sent; then streamed.
+                let open = || {
+                    File::open(path)
+                        .map(|file| io::Cursor::new(header).chain(file))
+                        .map_err(|e| Error::Body(std::sync::Arc::new(e)))
+                };
+                let mut envelope = self.envelope.clone();
+                open()
+                    .and_then(|content| {
+                        mailwire_blocking::declare_content(&mut envelope, content)
+                            .map_err(|e| Error::Body(std::sync::Arc::new(e)))
+                    })
+                    .and_then(|()| client.send(envelope, open()?))
+            }
+        };
+        // The outcome is known; a failing QUIT changes nothing about it.
+        if outcome.is_ok() {
+            if let Err(e) = client.quit() {
+                log::info!("QUIT failed: {e}");
+            }
+        }
+        outcome
+    }
+}
+
+fn mailbox(text: &str) -> Result<Mailbox, Exit> {
+    Mailbox::parse(text).map_err(|e| Exit(EX_DATAERR, format!("invalid address {text:?}: {e}")))
+}
+
+fn has_line_break(s: &str) -> bool {
+    s.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0))
+}
+
+/// `Name: value`: a field name of printable ASCII without `:` (RFC 5322 2.2), and a value
+/// without CR, LF or NUL (no header injection).
+fn parse_header(h: &str) -> Result<(String, String), Exit> {
+    let bad = |why: &str| Exit(EX_DATAERR, format!("invalid --header {h:?}: {why}"));
+    if has_line_break(h) {
+        return Err(bad("it contains CR, LF or NUL"));
+    }
+    let (name, value) = h
+        .split_once(':')
+        .ok_or_else(|| bad("expected 'Name: value'"))?;
+    if name.is_empty() || !name.bytes().all(|b| (33..=126).contains(&b)) {
+        return Err(bad("the field name must be printable ASCII without spaces"));
+    }
+    Ok((name.to_string(), value.trim_start().to_string()))
+}
+
+fn build_message(
+    from: &str,
+    to: &[String],
+    cc: &[String],
+    subject: Option<String>,
+    body: String,
+    headers: &[(String, String)],
+) -> Result<Vec<u8>, Exit> {
+    use mail_builder::headers::raw::Raw;
+    let mut builder = mail_builder::MessageBuilder::new().from(from.to_string());
+    if !to.is_empty() {
+        builder = builder.to(to.to_vec());
+    }
+    if !cc.is_empty() {
+        builder = builder.cc(cc.to_vec());
+    }
+    if let Some(subject) = subject {
+        builder = builder.subject(subject);
+    }
+    for (name, value) in headers {
+        builder = builder.header(name.clone(), Raw::new(value.clone()));
+    }
+    builder
+        .text_body(body)
+        .write_to_vec()
+        .map_err(|e| Exit(EX_SOFTWARE, format!("cannot build the message: {e}")))
+}
+
+// ----- outcome -----
+
+/// The exit status: the core's class of the outcome, or of the error that ended the session
+/// ([`mailwire::Class::exit_status`], the mapping `smtp-bulk` reports too); the command line's
+/// own statuses for what failed around it.
+fn exit_code(result: &Result<MessageOutcome, Error>) -> u8 {
+    match result {
+        Ok(outcome) => outcome.class().exit_status(),
+        Err(e) => error_code(e),
+    }
+}
+
+fn error_code(e: &Error) -> u8 {
+    match e {
+        Error::TlsConfig(TlsConfigError::InvalidServerName { .. }) => EX_USAGE,
+        Error::TlsConfig(TlsConfigError::Rustls(_)) => EX_SOFTWARE,
+        // A CA (or client certificate) file unreadable, not PEM, or without a certificate.
+        Error::TlsConfig(_) => EX_NOINPUT,
+        Error::Usage(UsageError::InvalidAddress(_) | UsageError::InvalidCommand(_)) => EX_DATAERR,
+        Error::Usage(UsageError::Config(_)) => EX_USAGE,
+        Error::Usage(UsageError::Unsendable(_)) => mailwire::Class::Permanent.exit_status(),
+        Error::Usage(_) => EX_SOFTWARE,
+        Error::Body(_) => EX_IOERR,
+        Error::Nonce(_) => EX_OSERR,
+        Error::Stalled => EX_SOFTWARE,
+        // Connect, Session: the core's judgement.
+        other => other.class().exit_status(),
+    }
+}
+
+#[derive(Serialize)]
+struct JsonReply {
+    code: u16,
+    enhanced_code: Option<String>,
+    text: String,
+}
+
+impl From<&Reply> for JsonReply {
+    fn from(r: &Reply) -> Self {
+        JsonReply {
+            code: r.code().get(),
+            enhanced_code: r.enhanced_code().map(|e| e.to_string()),
+            text: r.text_lossy(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct JsonRecipient {
+    address: String,
+    kind: &'static str,
+    /// `null` when the RCPT was not answered.
+    accepted: Option<bool>,
+    reply: Option<JsonReply>,
+}
+
+#[derive(Serialize)]
+struct JsonError {
+    stage: Option<String>,
+    message: String,
+    reply: Option<JsonReply>,
+    transient: bool,
+}
+
+#[derive(Serialize)]
+struct Summary {
+    /// `sent`, `partial`, `rejected`, `failed` or `usage`.
+    status: &'static str,
+    /// The core's class of the outcome (`delivered`, `partial`, `temporary`, `permanent`,
+    /// `protocol`, `security`, `local`), as `smtp-bulk` reports it.
+    class: &'static str,
+    exit_code: u8,
+    server: Option<String>,
+    recipients: Vec<JsonRecipient>,
+    final_reply: Option<JsonReply>,
+    error: Option<JsonError>,
+}
+
+impl Summary {
+    fn usage(code: u8, message: &str) -> Summary {
+        Summary {
+            status: "usage",
+            class: "local",
+            exit_code: code,
+            server: None,
+            recipients: Vec::new(),
+            final_reply: None,
+            error: Some(JsonError {
+                stage: None,
+                message: message.to_string(),
+                reply: None,
+                transient: false,
+            }),
+        }
+    }
+}
+
+fn recipients_json(plan: &Plan, outcome: Option<&MessageOutcome>) -> Vec<JsonRecipient> {
+    plan.envelope
+        .recipients
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let rcpt = outcome
+                .and_then(|o| o.recipients.get(i))
+                .and_then(|r| r.rcpt.as_ref());
+            JsonRecipient {
+                address: r.address.to_string(),
+                kind: plan.kinds.get(i).copied().unwrap_or("to"),
+                accepted: rcpt.map(Reply::is_positive_completion),
+                reply: rcpt.map(JsonReply::from),
+            }
+        })
+        .collect()
+}
+
+fn report(cli: &Cli, plan: &Plan, result: &Result<MessageOutcome, Error>, code: u8) {
+    let outcome = result.as_ref().ok();
+    for (i, r) in outcome.iter().flat_map(|o| o.refused_recipients()) {
+        if let (Some(reply), Some(rcpt)) = (r.reply(), plan.envelope.recipients.get(i)) {
+            eprintln_safe(&format!(
+                "smtp-send: recipient <{}> refused: {reply}",
+                rcpt.address
+            ));
+        }
+    }
+    match result {
+        Ok(o) if o.is_accepted() => {
+            if !cli.json {
+                if let Some(reply) = o.final_reply() {
+                    let n = o.recipients.iter().filter(|x| x.is_accepted()).count();
+                    println_safe(&format!(
+                        "sent to {n} of {} recipient(s): {reply}",
+                        o.recipients.len()
+                    ));
+                }
+            }
+        }
+        Ok(o) => {
+            if let Verdict::Rejected(rejection) = &o.verdict {
+                eprintln_safe(&format!("smtp-send: message {rejection}"));
+            }
+        }
+        Err(e) => {
+            let stage = e.stage().map(|s| format!(" at {s}")).unwrap_or_default();
+            eprintln_safe(&format!("smtp-send: failed{stage}: {e}"));
+        }
+    }
+    if cli.json {
+        let final_reply = outcome
+            .and_then(MessageOutcome::final_reply)
+            .map(JsonReply::from);
+        let error = match result {
+            Err(e) => Some(JsonError {
+                stage: e.stage().map(|s| s.to_string()),
+                message: e.to_string(),
+                reply: e.reply().map(JsonReply::from),
+                transient: e.is_transient(),
+            }),
+            Ok(
+                o @ MessageOutcome {
+                    verdict: Verdict::Rejected(rejection),
+                    ..
+                },
+            ) => Some(JsonError {
+                stage: rejection.stage().map(|s| s.to_string()),
+                message: rejection.to_string(),
+                // With no valid recipient, the last refusal says why (each is in `recipients`).
+                reply: rejection
+                    .reply()
+                    .or_else(|| o.refused_recipients().last().and_then(|(_, r)| r.reply()))
+                    .map(JsonReply::from),
+                transient: o.is_transient(),
+            }),
+            Ok(_) => None,
+        };
+        let status = match result {
+            Ok(o) if o.is_fully_accepted() => "sent",
+            Ok(o) if o.is_accepted() => "partial",
+            Ok(_) => "rejected",
+            Err(_) => "failed",
+        };
+        print_json(&Summary {
+            status,
+            class: match result {
+                Ok(o) => o.class().name(),
+                Err(e) => e.class().name(),
+            },
+            exit_code: code,
+            server: Some(plan.server.clone()),
+            recipients: recipients_json(plan, outcome),
+            final_reply,
+            error,
+        });
+    }
+    if let Ok(MessageOutcome {
+        verdict: Verdict::Rejected(Rejection::Unsendable(e)),
+        ..
+    }) = result
+    {
+        log::debug!("not sent: {e}");
+    }
+}
+
+fn show_received(sink: Sink, server: &DemoServer) {
+    for m in server.wait_for(1, Duration::from_secs(2)) {
+        say(sink, "=== The demo server received:");
+        say(sink, &format!("    EHLO {}", m.helo));
+        say(
+            sink,
+            &format!(
+                "    authenticated as {}",
+                m.authenticated_as.as_deref().unwrap_or("(nobody)")
+            ),
+        );
+        say(sink, &format!("    MAIL FROM:{}", m.mail_from));
+        for r in &m.rcpt_to {
+            say(sink, &format!("    RCPT TO:{r}"));
+        }
+        say(sink, "    content:");
+        for line in String::from_utf8_lossy(&m.content).lines() {
+            say(sink, &format!("    | {line}"));
+        }
+    }
+}
+
+fn print_json(summary: &Summary) {
+    match serde_json::to_string_pretty(summary) {
+        Ok(text) => println_safe(&text),
+        Err(e) => eprintln_safe(&format!("smtp-send: cannot encode JSON: {e}")),
+    }
+}
+
+// ----- output that never panics (a closed stdout is EPIPE, not a crash) -----
+
+fn println_safe(s: &str) {
+    let _ = writeln!(io::stdout().lock(), "{s}");
+}
+
+fn eprintln_safe(s: &str) {
+    let _ = writeln!(io::stderr().lock(), "{s}");
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Sink {
+    Stdout,
+    Stderr,
+}
+
+fn say(sink: Sink, s: &str) {
+    match sink {
+        Sink::Stdout => println_safe(s),
+        Sink::Stderr => eprintln_safe(s),
+    }
+}
+
+/// Prints the transcript (swaks-style `-> ` / `<- `) and the library's notes when verbose.
+struct Logger {
+    verbose: bool,
+    sink: Sink,
+}
+
+impl Logger {
+    fn install(verbose: bool, sink: Sink) {
+        let logger = Box::leak(Box::new(Logger { verbose, sink }));
+        if log::set_logger(logger).is_ok() {
+            log::set_max_level(if verbose {
+                log::LevelFilter::Debug
+            } else {
+                log::LevelFilter::Warn
+            });
+        }
+    }
+}
+
+impl log::Log for Logger {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        if metadata.target() == mailwire_blocking::TRANSCRIPT_TARGET {
+            return self.verbose;
+        }
+        metadata.target().starts_with("mailwire_blocking")
+            && (metadata.level() <= log::Level::Warn
+                || (self.verbose && metadata.level() <= log::Level::Info))
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if !self.enabled(record.metadata()) {
+            return;
+        }
+        if record.target() == mailwire_blocking::TRANSCRIPT_TARGET {
+            say(self.sink, &format!("{}", record.args()));
+        } else {
+            say(self.sink, &format!("*** {}", record.args()));
+        }
+    }
+
+    fn flush(&self) {}
+}

@@ -1,0 +1,223 @@
+//! `smtp-bulk` as a subprocess against Postfix's `smtp-sink` and Exim (mailwire-testkit).
+
+use mailwire_testkit::{peer_or_skip, Exim, SmtpSink, TestCert};
+use serde_json::Value;
+use std::process::Command;
+use std::time::Duration;
+
+fn smtp_bulk() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_smtp-bulk"))
+}
+
+fn json_lines(stdout: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// `--json`: one line per message, then the summary with the counts.
+#[test]
+fn json_summary_counts_generated_messages() {
+    let sink = peer_or_skip!(SmtpSink::start());
+    let out = smtp_bulk()
+        .args([
+            "--server",
+            &sink.addr().to_string(),
+            "--connections",
+            "4",
+            "--messages",
+            "500",
+        ])
+        .args([
+            "--size",
+            "1024",
+            "--recipients",
+            "3",
+            "--from",
+            "a@example.org",
+            "--to",
+            "b@example.net",
+        ])
+        .args(["--starttls", "never", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = json_lines(&out.stdout);
+    assert_eq!(lines.len(), 501);
+    let summary = &lines[500];
+    assert_eq!(summary["messages"], 500);
+    assert_eq!(summary["accepted"], 500);
+    assert_eq!(summary["rejected"], 0);
+    assert_eq!(summary["failed"], 0);
+    assert!(summary["seconds"].as_f64().unwrap() > 0.0);
+    let mut indexes: Vec<u64> = lines[..500]
+        .iter()
+        .map(|l| l["index"].as_u64().unwrap())
+        .collect();
+    indexes.sort_unstable();
+    assert_eq!(indexes, (0..500).collect::<Vec<u64>>());
+    assert!(lines[..500].iter().all(|l| {
+        l["outcome"] == "accepted"
+            && l["class"] == "delivered"
+            && l["exit_status"] == 0
+            && l["recipients"].as_array().is_some_and(|r| {
+                r.len() == 3
+                    && r.iter()
+                        .all(|r| r["accepted"] == true && r["reply"]["code"] == 250)
+            })
+    }));
+}
+
+/// `--dir`: every `.eml` file, the envelope from its sidecar `NAME.eml.json` or from
+/// `--from`/`--to`; the server sees exactly those envelopes.
+#[test]
+fn dir_with_sidecars() {
+    let sink = peer_or_skip!(SmtpSink::builder().dump(true).start());
+    let dir = std::env::temp_dir().join(format!("smtp-bulk-dir-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("a.eml"), "Subject: a\n\nfirst\n").unwrap();
+    std::fs::write(dir.join("b.eml"), "Subject: b\n\nsecond\n").unwrap();
+    std::fs::write(
+        dir.join("b.eml.json"),
+        r#"{"from":"","to":["x@example.com","y@example.com"]}"#,
+    )
+    .unwrap();
+    std::fs::write(dir.join("ignored.txt"), "not a message").unwrap();
+    let out = smtp_bulk()
+        .args([
+            "--server",
+            &sink.addr().to_string(),
+            "--dir",
+            dir.to_str().unwrap(),
+        ])
+        .args([
+            "--from",
+            "a@example.org",
+            "--to",
+            "b@example.net",
+            "--starttls",
+            "never",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = json_lines(&out.stdout);
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[2]["accepted"], 2);
+    let files: Vec<&str> = lines[..2]
+        .iter()
+        .map(|l| l["file"].as_str().unwrap())
+        .collect();
+    assert!(files.contains(&"a.eml") && files.contains(&"b.eml"));
+    let mut dumped = sink.wait_for_messages(2, Duration::from_secs(5)).unwrap();
+    dumped.sort_by(|x, y| x.data.cmp(&y.data));
+    assert_eq!(
+        dumped[0].mail_args.split_whitespace().next(),
+        Some("<a@example.org>")
+    );
+    assert_eq!(dumped[0].rcpt_args, ["<b@example.net>"]);
+    assert_eq!(dumped[1].mail_args.split_whitespace().next(), Some("<>"));
+    assert_eq!(dumped[1].rcpt_args, ["<x@example.com>", "<y@example.com>"]);
+}
+
+/// A server that refuses every message: the outcomes say rejected, the exit status is 1.
+#[test]
+fn rejections_are_reported_and_exit_1() {
+    let sink = peer_or_skip!(SmtpSink::builder().hard_reject(&["RCPT"]).start());
+    let out = smtp_bulk()
+        .args(["--server", &sink.addr().to_string(), "--messages", "5"])
+        .args([
+            "--from",
+            "a@example.org",
+            "--to",
+            "b@example.net",
+            "--starttls",
+            "never",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let lines = json_lines(&out.stdout);
+    assert_eq!(lines.len(), 6);
+    assert!(lines[..5]
+        .iter()
+        .all(|l| l["outcome"] == "rejected" && l["transient"] == false));
+    assert_eq!(lines[5]["rejected"], 5);
+}
+
+/// `smtp-bulk` with smtp-send's TLS and AUTH options against Exim: STARTTLS required, the test
+/// CA, AUTH with the password from a file (RFC 4954), `--json` counts.
+#[test]
+fn cli_starttls_auth_to_exim() {
+    let cert = TestCert::generate().unwrap();
+    let exim = peer_or_skip!(Exim::builder()
+        .tls(cert.cert_path(), cert.key_path())
+        .auth_user("bulk", "s3cret pass")
+        .require_auth(true)
+        .start());
+    let password = cert.dir().join("password");
+    std::fs::write(&password, "s3cret pass\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_smtp-bulk"))
+        .args([
+            "--server",
+            &exim.addr().to_string(),
+            "--connections",
+            "2",
+            "--messages",
+            "10",
+        ])
+        .args([
+            "--from",
+            "sender@example.org",
+            "--to",
+            "rcpt@example.net",
+            "--recipients",
+            "2",
+        ])
+        .args([
+            "--starttls",
+            "required",
+            "--ca-file",
+            cert.ca_path().to_str().unwrap(),
+        ])
+        .args([
+            "--auth-user",
+            "bulk",
+            "--auth-password-file",
+            password.to_str().unwrap(),
+        ])
+        .args(["--timeout", "20", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let summary: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(summary["accepted"], 10);
+    let delivered = exim.wait_for_messages(10, Duration::from_secs(20)).unwrap();
+    assert_eq!(delivered.len(), 10);
+    let log = exim.log();
+    let arrivals: Vec<&str> = log.lines().filter(|l| l.contains(" <= ")).collect();
+    assert!(
+        arrivals
+            .iter()
+            .all(|l| l.contains(" X=TLS") && l.contains(" A=")),
+        "{log}"
+    );
+}

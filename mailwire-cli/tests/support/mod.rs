@@ -1,0 +1,18 @@
+//! Test support for the commands: the scripted mock server of `mailwire_testkit::mock`, and the
+//! commands run as bounded subprocesses.
+#![allow(dead_code)]
+
+pub use mailwire_testkit::mock::*;
+use std::path::Path;
+use std::process::Output;
+use std::time::Duration;
+
+/// Runs `smtp-send` with `args` (and `env`), killing it after `limit`.
+pub fn smtp_send(args: &[&str], env: &[(&str, &str)], limit: Duration) -> Output {
+    run_bounded(Path::new(env!("CARGO_BIN_EXE_smtp-send")), args, env, limit)
+}
+
+/// Runs `smtp-bulk` with `args` (and `env`), killing it after `limit`.
+pub fn smtp_bulk(args: &[&str], env: &[(&str, &str)], limit: Duration) -> Output {
+    run_bounded(Path::new(env!("CARGO_BIN_EXE_smtp-bulk")), args, env, limit)
+}

@@ -1,0 +1,548 @@
+//! Bulk sending: a queue of messages over K parallel connections to one server, every message
+//! ending in exactly one [`Outcome`].
+//!
+//! # How messages are spread
+//! Up to K connections are opened, a few at a time ([`BulkConfig::max_connecting`]), each with
+//! one message; once greeted, each takes messages from the queue until it has `window` queued in
+//! its core. The core pipelines what it has
+//! (RFC 2920, and RFC 3030 with BDAT: whole messages ahead when the server offers CHUNKING), so
+//! one connection carries many messages per round trip where the server allows. Each outcome
+//! frees a slot, which the connection fills from the queue at once; a connection with nothing
+//! left to do says QUIT.
+//!
+//! # Failures and retries (decisions)
+//! - A message whose session ended before its outcome was known (its
+//!   [`mailwire::Verdict::Failed`]: the connection dropped, the server said 421, a stage timed
+//!   out) is put back at the head of the queue, with the envelope the core gave back, and sent on
+//!   another connection, or a new one, up to [`BulkConfig::attempts`] tries in all; then it is
+//!   reported [`Outcome::Failed`]. When its content had been sent in full the
+//!   server may have delivered it already, so a retry can deliver it twice: RFC 5321 6.1 prefers
+//!   a duplicate to a loss. The report says how many tries were made.
+//! - A message the server decided on (accepted, partly, or refused with 4yz or 5yz) is reported
+//!   [`Outcome::Done`] with the core's [`MessageOutcome`], and not retried. Retrying a 4yz
+//!   belongs to a queue with a schedule (minutes later, RFC 5321 4.5.4.1), not to a run that
+//!   hammers the same server again at once; and the adapter does not branch on reply codes.
+//!   [`MessageOutcome::is_transient`] (and [`Report::class`]) tell the caller which are worth
+//!   queueing again: the core's judgement, the same `smtp-send` uses.
+//!
+//! Every try ends: the core bounds each stage with a deadline, and tries are bounded, so a run
+//! ends too.
+
+use crate::{Driver, DriverEvent, TlsSetup, Token, TransportError};
+use mailwire::{
+    Class, Config, Envelope, Error, Event, MessageId, MessageOutcome, UsageError, Verdict,
+};
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// One message to send: its envelope and its content (shared, so a generated workload of
+/// identical bodies costs one copy).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct BulkMessage {
+    /// Sender, recipients, MAIL parameters.
+    pub envelope: Envelope,
+    /// The message (header and body) in any line-end convention; the core normalises and
+    /// dot-stuffs it.
+    pub body: Arc<[u8]>,
+}
+
+impl BulkMessage {
+    /// A message with this envelope and content.
+    pub fn new(envelope: Envelope, body: impl Into<Arc<[u8]>>) -> BulkMessage {
+        BulkMessage {
+            envelope,
+            body: body.into(),
+        }
+    }
+}
+
+/// How to run a bulk send.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct BulkConfig {
+    /// The server.
+    pub server: SocketAddr,
+    /// Connections open at once (K). Default 1.
+    pub connections: usize,
+    /// Messages queued per connection ahead of their outcomes. Default 32.
+    pub window: usize,
+    /// Tries per message, the first included, for messages whose session failed. Default 3.
+    pub attempts: u32,
+    /// The session configuration for every connection (`Driver::connect` draws a fresh SCRAM
+    /// nonce for each).
+    pub session: Config,
+    /// TLS for STARTTLS (when `session.tls` asks for it) or implicit TLS.
+    pub tls: Option<TlsSetup>,
+    /// Connections opened and not yet greeted, at most. Opening all K at once overflows the
+    /// listen backlog of small servers (the kernel then drops SYNs, and each drop costs a
+    /// retransmission of a second or more). Default 32.
+    pub max_connecting: usize,
+    /// How long to wait for the servers' answers to QUIT once every outcome is known.
+    /// Default 5 s.
+    pub quit_grace: Duration,
+}
+
+impl BulkConfig {
+    /// Defaults for everything but the server and the session configuration.
+    pub fn new(server: SocketAddr, session: Config) -> BulkConfig {
+        BulkConfig {
+            server,
+            connections: 1,
+            window: 32,
+            attempts: 3,
+            max_connecting: 32,
+            session,
+            tls: None,
+            quit_grace: Duration::from_secs(5),
+        }
+    }
+}
+
+/// How one message ended.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// The session's outcome: accepted (for every recipient or some), or refused by the server
+    /// (or by the session, when this server cannot take it as asked). Never `Failed`: those are
+    /// retried, then reported as [`Outcome::Failed`].
+    Done(MessageOutcome),
+    /// Refused by the session before it was queued: this server cannot take it as asked (its
+    /// capabilities were known), or the envelope is invalid.
+    Refused(UsageError),
+    /// Every try ended with the session failing before the outcome was known.
+    Failed(Failure),
+}
+
+/// Why the last try of a failed message failed.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Failure {
+    /// The whole content had been sent: the server may have delivered it.
+    pub content_sent: bool,
+    /// What ended the session, as the core saw it (none when no session could start).
+    pub error: Option<Error>,
+    /// What failed underneath (connect, I/O, TLS), when something did.
+    pub transport: Option<Arc<TransportError>>,
+}
+
+impl Failure {
+    /// Its class: the core's for the error that ended the session; a connection that could not
+    /// be made at all is temporary.
+    pub fn class(&self) -> Class {
+        match &self.error {
+            Some(error) => error.class(),
+            None => Class::Temporary,
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.error, &self.transport) {
+            (Some(e), Some(t)) => write!(f, "{e} ({t})"),
+            (Some(e), None) => write!(f, "{e}"),
+            (None, Some(t)) => write!(f, "{t}"),
+            (None, None) => f.write_str("session ended"),
+        }
+    }
+}
+
+/// One message's outcome.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Report {
+    /// The message's position in the input, from 0.
+    pub index: usize,
+    /// Tries made (0 when it was refused before any was made).
+    pub attempts: u32,
+    /// How it ended.
+    pub outcome: Outcome,
+}
+
+impl Report {
+    /// Whether the server took the message (for at least one recipient).
+    pub fn is_accepted(&self) -> bool {
+        matches!(&self.outcome, Outcome::Done(o) if o.is_accepted())
+    }
+
+    /// Its class ([`mailwire::Class`]), judged by the core as for every command: the
+    /// outcome's; a message refused before it was queued is permanent when this server cannot
+    /// take it, local when the envelope was invalid; a failure is its error's.
+    pub fn class(&self) -> Class {
+        match &self.outcome {
+            Outcome::Done(o) => o.class(),
+            Outcome::Refused(UsageError::Unsendable(_)) => Class::Permanent,
+            Outcome::Refused(_) => Class::Local,
+            Outcome::Failed(f) => f.class(),
+        }
+    }
+}
+
+/// Counts for a whole run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Summary {
+    /// Messages taken from the input.
+    pub messages: usize,
+    /// Accepted.
+    pub accepted: usize,
+    /// Rejected.
+    pub rejected: usize,
+    /// Failed after every try.
+    pub failed: usize,
+    /// Connections opened (retries may open more than K).
+    pub connections: usize,
+    /// From the first connect until every outcome was known (the QUIT exchanges excluded).
+    pub elapsed: Duration,
+}
+
+/// Sends every message, calling `on_report` once per message as its outcome becomes known, and
+/// returns the counts. Fails only when polling itself fails; connection failures (even when no
+/// socket can be created at all) are message failures.
+pub fn run<I, F>(config: &BulkConfig, messages: I, on_report: F) -> io::Result<Summary>
+where
+    I: IntoIterator<Item = BulkMessage>,
+    F: FnMut(&Report),
+{
+    let mut runner = Runner {
+        config,
+        driver: Driver::new()?,
+        source: messages.into_iter().enumerate(),
+        lookahead: None,
+        retry: VecDeque::new(),
+        conns: HashMap::new(),
+        outstanding: 0,
+        connecting: 0,
+        summary: Summary::default(),
+        on_report,
+        window: config.window.max(1),
+        attempts: config.attempts.max(1),
+    };
+    runner.run()
+}
+
+struct Pending {
+    index: usize,
+    attempts: u32,
+    /// In the core while the message is queued there; given back with its outcome.
+    envelope: Option<Envelope>,
+    body: Arc<[u8]>,
+}
+
+#[derive(Default)]
+struct Conn {
+    /// Messages queued in the core, oldest first.
+    assigned: VecDeque<(MessageId, Pending)>,
+    /// What failed underneath the session, once something did (it comes before the session's
+    /// outcomes and `Closed`).
+    transport: Option<Arc<TransportError>>,
+    quitting: bool,
+    /// The greeting arrived (the server accepted the connection).
+    greeted: bool,
+}
+
+struct Runner<'c, S, F> {
+    config: &'c BulkConfig,
+    driver: Driver,
+    source: std::iter::Enumerate<S>,
+    lookahead: Option<Pending>,
+    retry: VecDeque<Pending>,
+    conns: HashMap<Token, Conn>,
+    /// Messages taken from the input whose outcome is not reported yet.
+    outstanding: usize,
+    /// Connections not greeted yet.
+    connecting: usize,
+    summary: Summary,
+    on_report: F,
+    window: usize,
+    attempts: u32,
+}
+
+impl<S, F> Runner<'_, S, F>
+where
+    S: Iterator<Item = BulkMessage>,
+    F: FnMut(&Report),
+{
+    fn run(&mut self) -> io::Result<Summary> {
+        let start = Instant::now();
+        // Connections open a few at a time (see `BulkConfig::max_connecting`), one message
+        // each; each fills up to `window` once greeted.
+        self.ensure_connections();
+        while self.outstanding > 0 || self.has_work() {
+            if self.conns.is_empty() {
+                if !self.has_work() {
+                    // Unreachable: every outstanding message is queued or on a connection.
+                    break;
+                }
+                self.ensure_connections();
+                continue;
+            }
+            self.driver.turn(None)?;
+            while let Some((token, event)) = self.driver.poll_event() {
+                self.on_event(token, event);
+            }
+        }
+        self.summary.elapsed = start.elapsed();
+
+        // Every outcome is known: say QUIT everywhere and wait a little for the 221s.
+        let tokens: Vec<Token> = self.conns.keys().copied().collect();
+        for token in tokens {
+            self.quit(token);
+        }
+        let deadline = Instant::now() + self.config.quit_grace;
+        while !self.driver.is_empty() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            self.driver.turn(Some(left))?;
+            while self.driver.poll_event().is_some() {}
+        }
+        Ok(self.summary)
+    }
+
+    fn has_work(&mut self) -> bool {
+        if !self.retry.is_empty() || self.lookahead.is_some() {
+            return true;
+        }
+        self.lookahead = self.source.next().map(|(index, message)| {
+            self.summary.messages += 1;
+            self.outstanding += 1;
+            Pending {
+                index,
+                attempts: 0,
+                envelope: Some(message.envelope),
+                body: message.body,
+            }
+        });
+        self.lookahead.is_some()
+    }
+
+    fn take_work(&mut self) -> Option<Pending> {
+        if !self.has_work() {
+            return None;
+        }
+        self.retry.pop_front().or_else(|| self.lookahead.take())
+    }
+
+    fn open(&mut self) -> Result<Token, TransportError> {
+        // `Driver::connect` draws a fresh SCRAM nonce for every connection.
+        let token = self.driver.connect(
+            self.config.server,
+            self.config.session.clone(),
+            self.config.tls.clone(),
+        )?;
+        self.summary.connections += 1;
+        self.connecting += 1;
+        self.conns.insert(token, Conn::default());
+        Ok(token)
+    }
+
+    /// Queues one message on the connection. False when there was nothing to queue or the
+    /// session takes no more.
+    fn assign(&mut self, token: Token) -> bool {
+        let Some(mut pending) = self.take_work() else {
+            return false;
+        };
+        let Some(client) = self.driver.client_mut(token) else {
+            self.retry.push_front(pending);
+            return false;
+        };
+        let Some(envelope) = pending.envelope.take() else {
+            // Unreachable: a message is only queued with its envelope.
+            return true;
+        };
+        // The core may refuse the call; it then gives nothing back, so keep a copy for that.
+        match client.send_message_with_body(envelope.clone(), &pending.body) {
+            Ok(id) => {
+                pending.attempts += 1;
+                if let Some(conn) = self.conns.get_mut(&token) {
+                    conn.assigned.push_back((id, pending));
+                }
+                true
+            }
+            Err(UsageError::Closed | UsageError::Quitting) => {
+                pending.envelope = Some(envelope);
+                self.retry.push_front(pending);
+                false
+            }
+            Err(e) => {
+                let attempts = pending.attempts;
+                self.report(pending.index, attempts, Outcome::Refused(e));
+                true
+            }
+        }
+    }
+
+    /// Tops the connection up to `window` messages; QUIT when it has nothing left to do.
+    fn refill(&mut self, token: Token) {
+        loop {
+            let Some(conn) = self.conns.get(&token) else {
+                return;
+            };
+            if conn.quitting || conn.assigned.len() >= self.window || !self.has_work() {
+                break;
+            }
+            if !self.assign(token) {
+                break;
+            }
+        }
+        self.quit_if_idle(token);
+    }
+
+    fn quit_if_idle(&mut self, token: Token) {
+        let idle = self
+            .conns
+            .get(&token)
+            .is_some_and(|c| c.assigned.is_empty());
+        if idle && !self.has_work() {
+            self.quit(token);
+        }
+    }
+
+    fn quit(&mut self, token: Token) {
+        let Some(conn) = self.conns.get_mut(&token) else {
+            return;
+        };
+        if conn.quitting {
+            return;
+        }
+        conn.quitting = true;
+        if let Some(client) = self.driver.client_mut(token) {
+            // Refused only when the session is already closed or quitting: nothing to do then.
+            let _ = client.quit();
+        }
+    }
+
+    fn report(&mut self, index: usize, attempts: u32, outcome: Outcome) {
+        let report = Report {
+            index,
+            attempts,
+            outcome,
+        };
+        if report.is_accepted() {
+            self.summary.accepted += 1;
+        } else if matches!(report.outcome, Outcome::Failed(_)) {
+            self.summary.failed += 1;
+        } else {
+            self.summary.rejected += 1;
+        }
+        self.outstanding -= 1;
+        (self.on_report)(&report);
+    }
+
+    fn take_assigned(&mut self, token: Token, id: MessageId) -> Option<Pending> {
+        let conn = self.conns.get_mut(&token)?;
+        let at = conn.assigned.iter().position(|(m, _)| *m == id)?;
+        conn.assigned.remove(at).map(|(_, p)| p)
+    }
+
+    fn on_event(&mut self, token: Token, event: DriverEvent) {
+        let event = match event {
+            DriverEvent::Transport(e) => {
+                if let Some(conn) = self.conns.get_mut(&token) {
+                    conn.transport = Some(Arc::new(e));
+                }
+                return;
+            }
+            DriverEvent::Session(event) => event,
+        };
+        match event {
+            Event::GreetingReceived(_) => {
+                if let Some(conn) = self.conns.get_mut(&token) {
+                    if !conn.greeted {
+                        conn.greeted = true;
+                        self.connecting -= 1;
+                    }
+                }
+                self.refill(token);
+                self.ensure_connections();
+            }
+            Event::MessageDone(mut outcome) => {
+                let Some(mut pending) = self.take_assigned(token, outcome.message) else {
+                    return;
+                };
+                if let Verdict::Failed {
+                    error,
+                    content_sent,
+                } = &outcome.verdict
+                {
+                    // The session ended first: try again elsewhere, with the envelope given back.
+                    if pending.attempts < self.attempts {
+                        pending.envelope = Some(core::mem::take(&mut outcome.envelope));
+                        self.retry.push_front(pending);
+                    } else {
+                        let failure = Failure {
+                            content_sent: *content_sent,
+                            error: Some(error.clone()),
+                            transport: self.conns.get(&token).and_then(|c| c.transport.clone()),
+                        };
+                        self.report(pending.index, pending.attempts, Outcome::Failed(failure));
+                    }
+                    return;
+                }
+                self.report(pending.index, pending.attempts, Outcome::Done(outcome));
+                self.refill(token);
+            }
+            Event::Closed(_) => self.on_closed(token),
+            _ => {}
+        }
+    }
+
+    fn on_closed(&mut self, token: Token) {
+        let Some(conn) = self.conns.remove(&token) else {
+            return;
+        };
+        if !conn.greeted {
+            self.connecting = self.connecting.saturating_sub(1);
+        }
+        // The core reports every message before `Closed`; anything still assigned here (none,
+        // unless a session ended without its outcomes) is tried again.
+        for (_, pending) in conn.assigned.into_iter().rev() {
+            if pending.envelope.is_some() {
+                self.retry.push_front(pending);
+            }
+        }
+        // Give the retries to connections with room, then open new ones up to K.
+        let tokens: Vec<Token> = self.conns.keys().copied().collect();
+        for t in tokens {
+            self.refill(t);
+        }
+        self.ensure_connections();
+    }
+
+    /// Opens connections up to K while work is waiting, at most `max_connecting` of them not
+    /// greeted yet; each gets one message now and the rest of its window once greeted.
+    fn ensure_connections(&mut self) {
+        while self.conns.len() < self.config.connections.max(1)
+            && self.connecting < self.config.max_connecting.max(1)
+            && self.has_work()
+        {
+            let token = match self.open() {
+                Ok(t) => t,
+                // No connection at all: the messages fail now instead of looping.
+                Err(e) if self.conns.is_empty() => return self.fail_all(e),
+                Err(_) => break,
+            };
+            self.assign(token);
+        }
+    }
+
+    /// No connection can be opened and none is open: every message waiting fails.
+    fn fail_all(&mut self, error: TransportError) {
+        let transport = Arc::new(error);
+        while let Some(pending) = self.take_work() {
+            let failure = Failure {
+                content_sent: false,
+                error: None,
+                transport: Some(transport.clone()),
+            };
+            self.report(pending.index, pending.attempts, Outcome::Failed(failure));
+        }
+    }
+}

@@ -1,0 +1,254 @@
+//! The bulk sender against a scripted server doing what real servers do not do on demand:
+//! dropping connections mid-transaction, 421 mid-queue, silence. Every message must end in
+//! exactly one outcome.
+
+mod support;
+
+use mailwire::{ClientName, Config, Envelope, Error, Mailbox, Stage, Timeouts, TlsPolicy};
+use mailwire_mio::bulk::{self, BulkConfig, BulkMessage, Outcome, Report};
+use mailwire_mio::TransportError;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use support::{MockServer, Script};
+
+fn session(timeout: Duration) -> Config {
+    let mut config = Config::new(ClientName::parse("client.test").unwrap());
+    config.tls = TlsPolicy::Never;
+    config.timeouts = Timeouts::uniform(timeout);
+    config
+}
+
+fn messages(n: usize) -> Vec<BulkMessage> {
+    let envelope = Envelope::new(
+        Some(Mailbox::parse("sender@example.org").unwrap()),
+        [Mailbox::parse("rcpt@example.net").unwrap()],
+    );
+    let body: Arc<[u8]> = b"Subject: test\r\n\r\nhello\r\n".to_vec().into();
+    (0..n)
+        .map(|_| BulkMessage::new(envelope.clone(), Arc::clone(&body)))
+        .collect()
+}
+
+/// Runs and checks that every message got exactly one report.
+fn run_checked(config: &BulkConfig, n: usize) -> (bulk::Summary, Vec<Report>) {
+    let mut reports = Vec::new();
+    let summary = bulk::run(config, messages(n), |r| reports.push(r.clone())).unwrap();
+    let mut seen = vec![0u32; n];
+    for r in &reports {
+        seen[r.index] += 1;
+    }
+    assert!(
+        seen.iter().all(|&c| c == 1),
+        "every message exactly once: {seen:?}"
+    );
+    assert_eq!(summary.messages, n);
+    assert_eq!(summary.accepted + summary.rejected + summary.failed, n);
+    (summary, reports)
+}
+
+/// RFC 5321 6.1 (no message lost): half the connections close mid-transaction (after their
+/// second message, on the next MAIL); every message ends accepted or failed after its tries,
+/// exactly once, and the server's count matches the client's.
+#[test]
+fn half_the_connections_close_mid_transaction() {
+    let server = MockServer::start(|n| Script {
+        close_at_mail: (n % 2 == 1).then_some(2),
+        ..Script::default()
+    });
+    let mut config = BulkConfig::new(server.addr, session(Duration::from_secs(10)));
+    config.connections = 8;
+    config.window = 4;
+    config.attempts = 4;
+    let (summary, reports) = run_checked(&config, 300);
+    assert_eq!(
+        summary.accepted,
+        server.accepted(),
+        "client and server agree"
+    );
+    assert_eq!(summary.rejected, 0);
+    // Half the connections fail; the others take the retries.
+    assert!(
+        summary.connections > 8,
+        "new connections replace the closed ones"
+    );
+    for r in &reports {
+        match &r.outcome {
+            Outcome::Done(o) if o.is_fully_accepted() => {
+                assert!(r.attempts >= 1 && r.attempts <= 4)
+            }
+            Outcome::Failed(f) => {
+                assert_eq!(r.attempts, 4, "failed only after every try: {f}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(
+        reports.iter().any(|r| r.attempts > 1),
+        "some messages were retried"
+    );
+}
+
+/// Connections reset (RST, unread bytes discarded) mid-transaction: replies may be lost, but
+/// every message still gets exactly one outcome.
+#[test]
+fn reset_connections_lose_no_message() {
+    let server = MockServer::start(|n| Script {
+        reset_at_mail: (n % 3 == 0).then_some(1),
+        ..Script::default()
+    });
+    let mut config = BulkConfig::new(server.addr, session(Duration::from_secs(10)));
+    config.connections = 6;
+    config.window = 8;
+    config.attempts = 5;
+    let (summary, _) = run_checked(&config, 200);
+    // A reply lost to the reset makes the client retry a message the server took.
+    assert!(server.accepted() >= summary.accepted);
+    assert!(summary.accepted > 0);
+}
+
+/// A connection closed after the content but before the final reply: the message's content
+/// was sent (`content_sent`), and it is retried elsewhere (RFC 5321 6.1: a duplicate beats a loss).
+#[test]
+fn close_after_content_is_retried() {
+    let server = MockServer::start(|n| Script {
+        close_after_content: (n == 0).then_some(0),
+        ..Script::default()
+    });
+    let mut config = BulkConfig::new(server.addr, session(Duration::from_secs(10)));
+    config.connections = 1;
+    config.window = 4;
+    config.attempts = 2;
+    let (summary, reports) = run_checked(&config, 10);
+    assert_eq!(summary.accepted, 10);
+    assert_eq!(server.accepted(), 10);
+    assert_eq!(
+        reports.iter().find(|r| r.index == 0).map(|r| r.attempts),
+        Some(2)
+    );
+}
+
+/// RFC 5321 3.8: a 421 in the middle of a queue ends the session; the messages it stranded go
+/// to a new connection.
+#[test]
+fn service_closing_mid_queue_requeues() {
+    let server = MockServer::start(|n| Script {
+        reply_421_at_mail: (n < 3).then_some(5),
+        ..Script::default()
+    });
+    let mut config = BulkConfig::new(server.addr, session(Duration::from_secs(10)));
+    config.connections = 2;
+    config.window = 8;
+    // Three connections say 421: a message can be stranded on each of them, the fourth try
+    // goes to a well-behaved one.
+    config.attempts = 4;
+    let (summary, _) = run_checked(&config, 60);
+    assert_eq!(summary.accepted, 60);
+    assert_eq!(server.accepted(), 60);
+    assert!(summary.connections >= 3);
+}
+
+/// A 421 on every connection after a few messages, with one try: the stranded messages are
+/// reported failed with the core's `ServiceClosing`, once each.
+#[test]
+fn service_closing_without_retries_reports_failed() {
+    let server = MockServer::start(|_| Script {
+        reply_421_at_mail: Some(2),
+        ..Script::default()
+    });
+    let mut config = BulkConfig::new(server.addr, session(Duration::from_secs(10)));
+    config.connections = 1;
+    config.window = 5;
+    config.attempts = 1;
+    let (summary, reports) = run_checked(&config, 20);
+    assert_eq!(summary.accepted, server.accepted());
+    assert!(summary.failed > 0);
+    for r in reports {
+        if let Outcome::Failed(f) = r.outcome {
+            assert!(
+                matches!(
+                    f.error,
+                    Some(Error::ServiceClosing {
+                        stage: Stage::Mail,
+                        ..
+                    })
+                ),
+                "{f:?}"
+            );
+        }
+    }
+}
+
+/// RFC 5321 4.5.3.2.1: a server that never greets times out (no timer thread: the driver sleeps
+/// until the deadline); every message fails after its tries, and the run ends.
+#[test]
+fn silent_server_times_out() {
+    let server = MockServer::start(|_| Script {
+        silent: true,
+        ..Script::default()
+    });
+    let mut config = BulkConfig::new(server.addr, session(Duration::from_millis(300)));
+    config.connections = 2;
+    config.attempts = 2;
+    let start = Instant::now();
+    let (summary, reports) = run_checked(&config, 5);
+    let elapsed = start.elapsed();
+    assert_eq!(summary.failed, 5);
+    assert!(
+        elapsed >= Duration::from_millis(550),
+        "two 300 ms tries: {elapsed:?}"
+    );
+    assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
+    for r in reports {
+        let Outcome::Failed(f) = r.outcome else {
+            panic!("{:?}", r.outcome)
+        };
+        assert_eq!(
+            f.error,
+            Some(Error::Timeout {
+                stage: Stage::Greeting
+            })
+        );
+        assert_eq!(r.attempts, 2);
+    }
+}
+
+/// Nobody listening: the connects fail, every message fails after its tries with the connect
+/// error, and the run ends.
+#[test]
+fn connection_refused_fails_every_message() {
+    let addr = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let mut config = BulkConfig::new(addr, session(Duration::from_secs(5)));
+    config.connections = 3;
+    config.attempts = 2;
+    let (summary, reports) = run_checked(&config, 7);
+    assert_eq!(summary.failed, 7);
+    for r in reports {
+        let Outcome::Failed(f) = &r.outcome else {
+            panic!()
+        };
+        assert!(
+            matches!(f.transport.as_deref(), Some(TransportError::Connect(_))),
+            "{f:?}"
+        );
+        // A connection that could not be made is judged temporary, as smtp-send judges it.
+        assert_eq!(r.class(), mailwire::Class::Temporary);
+    }
+}
+
+/// RFC 3030: with CHUNKING, whole messages go out ahead (BDAT … LAST), many per round trip.
+#[test]
+fn chunking_server_gets_every_message() {
+    let server = MockServer::start(|_| Script {
+        chunking: true,
+        ..Script::default()
+    });
+    let mut config = BulkConfig::new(server.addr, session(Duration::from_secs(10)));
+    config.connections = 3;
+    config.window = 16;
+    let (summary, _) = run_checked(&config, 500);
+    assert_eq!(summary.accepted, 500);
+    assert_eq!(server.accepted(), 500);
+}

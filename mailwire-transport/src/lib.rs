@@ -1,0 +1,53 @@
+//! What every I/O adapter of the sans-IO SMTP client core [`mailwire`] shares, written once:
+//! the rustls client configuration, the TLS server name, and SCRAM's per-connection nonce.
+//!
+//! Nothing here speaks SMTP or touches a socket. An adapter (blocking, mio, an async runtime)
+//! owns its connections and its loop; this crate gives each of them the same answers to the
+//! questions around the loop:
+//!
+//! - **Which certificates to trust, and as whom to connect.** [`TlsOptions`] says it (the
+//!   `webpki-roots` Mozilla roots, or only the certificates of a PEM CA file; an optional
+//!   client certificate; a test-only switch that accepts any certificate; or a whole
+//!   `rustls::ClientConfig` of the caller's, used as is). [`TlsSetup`] is the result for one
+//!   server: the configuration, built once and shared behind an `Arc` by every connection to
+//!   that server, and the server name parsed once ([`parse_server_name`]). Every way this can
+//!   fail is a [`TlsConfigError`] naming the file or the name at fault.
+//! - **SCRAM's client nonce.** The core reads no random source, so an adapter must hand it a
+//!   fresh nonce for every connection: [`renew_nonce`] overwrites the one in a
+//!   [`mailwire::Config`] with [`mailwire::sasl::SCRAM_MAX_NONCE_LEN`] bytes from the
+//!   operating system (RFC 5802 9: a nonce is for one exchange only).
+//!
+//! ```no_run
+//! use mailwire_transport::{renew_nonce, TlsOptions, TlsSetup};
+//! use mailwire::{ClientName, Config};
+//!
+//! // Once per server, shared by every connection to it.
+//! let tls = TlsSetup::from_options(&TlsOptions::with_ca_file("ca.pem"), "mail.example.org")?;
+//! // Once per connection.
+//! let mut config = Config::new(ClientName::parse("client.example")?);
+//! renew_nonce(&mut config)?;
+//! let conn = tls.connection()?; // a rustls::ClientConnection, for when the core asks for TLS
+//! # drop(conn);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! The crypto provider is rustls' `ring`, with rustls' safe default protocol versions (TLS 1.2
+//! and 1.3). The `rustls` version is re-exported so adapters and callers name the same one.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![warn(unreachable_pub)]
+
+mod nonce;
+mod tls;
+
+pub use nonce::{renew_nonce, NonceError};
+pub use tls::{
+    parse_server_name, ClientCertificate, PemFile, TlsConfigError, TlsOptions, TlsSetup,
+};
+
+pub use rustls;
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
