@@ -45,7 +45,7 @@ pub enum StartTls {
 #[derive(Args, Debug, Clone)]
 #[command(next_help_heading = "Connection")]
 pub struct ConnectArgs {
-    /// The server, HOST or HOST:PORT ([IPv6]:PORT). Default port 25, or 465 with
+    /// The server, HOST or HOST:PORT, an IPv6 address in square brackets. Default port 25, or 465 with
     /// --tls-on-connect.
     #[arg(long, value_name = "HOST[:PORT]")]
     pub server: Option<String>,

@@ -88,6 +88,11 @@ pub use outcome::{Class, MessageOutcome, RecipientOutcome, Rejection, Unsendable
 pub use client::state::{transitions_seen, Transition, PHASE_TABLE, STEP_TABLE};
 pub use time::{Timeouts, Timestamp};
 
+/// This crate's README example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct CrateReadmeDoctests;
+
 /// The workspace README's examples, compiled and run as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
