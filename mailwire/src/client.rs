@@ -20,6 +20,7 @@ use crate::time::Timestamp;
 use crate::Capabilities;
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
+pub use message::ProbeDepth;
 use message::{Framer, Message, Step};
 use pipeline::{Expect, Pipeline};
 use redact::Secrets;
@@ -58,6 +59,7 @@ const SPARE_BUFFERS: usize = 4;
 ///   (after [`Event::TlsUpgradeRequested`]), [`Client::handle_write_timeout`] (a write stalled).
 /// - **Commands** (a refused call changes nothing): [`Client::send_message`],
 ///   [`Client::write_body`], [`Client::finish_body`], [`Client::send_message_with_body`],
+///   [`Client::probe`],
 ///   [`Client::noop`], [`Client::verify`], [`Client::expand`], [`Client::help`],
 ///   [`Client::quit`], [`Client::abort`].
 /// - **Outputs**, after every input or command, in this order: [`Client::poll_transmit`] (bytes
@@ -125,6 +127,8 @@ pub struct Client {
     scratch: Vec<u8>,
     /// Staged-content buffers of finished messages, for the next ones.
     spare: Vec<Vec<u8>>,
+    /// The content line being transcribed (`Config::transcript_content`), until its CRLF.
+    content_line: Vec<u8>,
 }
 
 impl Client {
@@ -160,6 +164,7 @@ impl Client {
             now,
             scratch: Vec::new(),
             spare: Vec::new(),
+            content_line: Vec::new(),
         })
     }
 
@@ -394,6 +399,24 @@ impl Client {
         Ok(id)
     }
 
+    /// Queues a probe: MAIL FROM (and, with [`ProbeDepth::Rcpt`], one RCPT TO per recipient)
+    /// without DATA, to learn whether the server takes this sender and these recipients. Its
+    /// outcome is [`crate::Verdict::Probed`] with every reply; an RSET is owed before any later
+    /// transaction. Refused as [`Client::send_message`] refuses.
+    pub fn probe(
+        &mut self,
+        envelope: Envelope,
+        depth: ProbeDepth,
+    ) -> Result<MessageId, UsageError> {
+        let id = self.queue_message(envelope)?;
+        if let Some(m) = self.messages.back_mut() {
+            m.probe = Some(depth);
+            m.body_finished = true;
+        }
+        self.pump();
+        Ok(id)
+    }
+
     /// Offers body bytes for `message` (any line-end convention; dot-stuffing and CRLF
     /// normalisation are done here) and returns how many it took: all of them, unless the
     /// session already holds [`crate::Limits::body_buffer`] bytes of content waiting for the
@@ -601,6 +624,7 @@ impl Client {
     /// against the server's SIZE and checks for 8-bit octets the MAIL did not declare
     /// (RFC 1870 6, RFC 6152 3): content that breaks either stops here.
     fn body_input(&mut self, i: usize, data: &[u8], finish: bool) {
+        let mut flowing_from = None;
         let Client { messages, out, .. } = self;
         let m = &mut messages[i];
         if finish {
@@ -622,6 +646,7 @@ impl Client {
             Framer::Data(encoder) => {
                 // After the 354 the content goes straight out; before, it waits in `staged`.
                 let target = if m.step == Step::Body {
+                    flowing_from = Some(out.len());
                     out
                 } else {
                     &mut m.staged
@@ -644,7 +669,32 @@ impl Client {
             }
         };
         if let Some(limit) = m.size_limit.filter(|&limit| size > limit) {
-            self.stop_content(i, Unsendable::TooLarge { size, limit });
+            return self.stop_content(i, Unsendable::TooLarge { size, limit });
+        }
+        if let Some(start) = flowing_from {
+            self.transcribe_content(start, false);
+        }
+    }
+
+    /// With `Config::transcript_content`, the content appended to the transmit buffer since
+    /// `from`, on the transcript a line at a time (a line split across appends is held until
+    /// its CRLF; `end` flushes a last line without one).
+    fn transcribe_content(&mut self, from: usize, end: bool) {
+        if !(self.config.transcript && self.config.transcript_content) {
+            return;
+        }
+        let appended = self.out.get(from..).unwrap_or_default().to_vec();
+        for byte in appended {
+            self.content_line.push(byte);
+            if self.content_line.ends_with(b"\r\n") {
+                let mut line = core::mem::take(&mut self.content_line);
+                line.truncate(line.len() - 2);
+                self.transcript(Direction::Sent, line);
+            }
+        }
+        if end && !self.content_line.is_empty() {
+            let line = core::mem::take(&mut self.content_line);
+            self.transcript(Direction::Sent, line);
         }
     }
 

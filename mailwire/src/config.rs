@@ -30,6 +30,21 @@ pub enum TlsPolicy {
     Required,
 }
 
+/// Where a probing session stops and says QUIT instead of going on ([`Config::stop_after`]):
+/// to learn a server's banner, capabilities, TLS or AUTH without sending a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Milestone {
+    /// After the greeting (no EHLO).
+    Greeting,
+    /// After the first EHLO (or HELO, LHLO) reply: no STARTTLS, no AUTH.
+    Hello,
+    /// After TLS: STARTTLS and the EHLO after it (or where TLS was skipped or not wanted).
+    Tls,
+    /// After AUTH (or where no credentials were configured): the session would be ready.
+    Auth,
+}
+
 /// Authentication settings (RFC 4954).
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -123,6 +138,13 @@ pub struct Config {
     /// Emit [`crate::Event::Transcript`] for every line sent and received (AUTH redacted).
     /// Default false.
     pub transcript: bool,
+    /// With `transcript`, the content too: every line of it as it goes on the wire (stuffed
+    /// dots, CRLFs removed, BDAT chunk octets), instead of `<N octets of content>`. Default
+    /// false.
+    pub transcript_content: bool,
+    /// Stop there and say QUIT (a probe: the server's banner, capabilities, TLS, AUTH). Default
+    /// `None`: go on to be ready for messages.
+    pub stop_after: Option<Milestone>,
 }
 
 impl Config {
@@ -141,6 +163,8 @@ impl Config {
             helo_fallback: true,
             helo_without_esmtp_greeting: false,
             transcript: false,
+            transcript_content: false,
+            stop_after: None,
         }
     }
 }

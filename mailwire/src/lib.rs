@@ -75,8 +75,8 @@ pub mod error;
 pub mod event;
 pub mod time;
 
-pub use client::Client;
-pub use config::{AuthConfig, Config, Limits, Protocol, TlsPolicy};
+pub use client::{Client, ProbeDepth};
+pub use config::{AuthConfig, Config, Limits, Milestone, Protocol, TlsPolicy};
 pub use envelope::{CommandId, Envelope, MessageId, Recipient};
 pub use error::{ConfigError, Error, Stage, UsageError};
 pub use event::{Direction, Event, TranscriptLine};

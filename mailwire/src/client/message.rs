@@ -30,6 +30,17 @@ pub(crate) enum Step {
     Abandoned,
 }
 
+/// How far a probe goes ([`crate::Client::probe`]): MAIL alone, or MAIL and every RCPT; never
+/// DATA.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ProbeDepth {
+    /// MAIL FROM only.
+    Mail,
+    /// MAIL FROM and one RCPT TO per recipient.
+    Rcpt,
+}
+
 /// How the content is framed: chosen when the message starts, once the server's extensions are
 /// known (RFC 3030 needs CHUNKING).
 #[derive(Debug)]
@@ -78,6 +89,10 @@ pub(crate) struct Message {
     pub(crate) eight_bit_declared: bool,
     /// A `write_body` took less than offered: `BodyWanted` is owed once room opens.
     pub(crate) blocked: bool,
+    /// A probe: no content, no DATA.
+    pub(crate) probe: Option<ProbeDepth>,
+    /// A probe's MAIL reply.
+    pub(crate) mail_reply: Option<Reply>,
 }
 
 impl Message {
@@ -105,6 +120,8 @@ impl Message {
             size_limit: None,
             eight_bit_declared: false,
             blocked: false,
+            probe: None,
+            mail_reply: None,
         }
     }
 
@@ -139,6 +156,11 @@ impl Message {
     /// send, is reported as such; otherwise no accepted recipient explains any later refusal
     /// (DATA or BDAT refused with 503/554 because of it).
     fn verdict(&mut self) -> Verdict {
+        if self.probe.is_some() {
+            return Verdict::Probed {
+                mail: self.mail_reply.take().unwrap_or_default(),
+            };
+        }
         match self.failure.take() {
             Some(f @ (Rejection::Mail(_) | Rejection::Unsendable(_))) => Verdict::Rejected(f),
             _ if self.accepted == 0 => Verdict::Rejected(Rejection::NoValidRecipients),
