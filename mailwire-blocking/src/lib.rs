@@ -12,9 +12,9 @@
 //! - [`Client::send`] streams a message's content from any [`std::io::Read`] in bounded memory;
 //!   [`Client::send_file`] measures a file first and declares its size and 8-bit octets;
 //!   [`Client::send_bytes`] sends content in memory; [`Client::send_many`] pipelines several
-//!   messages; with the `builder` feature, [`message`] builds typed messages (attachments,
-//!   HTML, inline images) and `Client::send_email` sends one; [`Client::verify`], [`Client::expand`], [`Client::noop`], [`Client::help`],
-//!   [`Client::quit`].
+//!   messages; with the `builder` feature, `message` builds typed messages (attachments,
+//!   HTML, inline images) and `Client::send_email` sends one; [`Client::verify`],
+//!   [`Client::expand`], [`Client::noop`], [`Client::help`], [`Client::quit`].
 //! - Outcomes are the core's: a message the server decided on (accepted, partly, refused) is
 //!   `Ok(`[`MessageOutcome`]`)`; an [`Error`] means no outcome could be had (a refused call, a
 //!   body that could not be read, a session that ended first).
