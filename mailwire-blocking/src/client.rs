@@ -202,6 +202,14 @@ impl Client {
         self.send(envelope, file)
     }
 
+    /// Sends a message built with [`crate::message`] (feature `builder`): exactly
+    /// `self.send_bytes(email.envelope(), &email.to_bytes())`. Change the envelope first (a
+    /// bounce address, DSN parameters) by calling [`Client::send_bytes`] yourself.
+    #[cfg(feature = "builder")]
+    pub fn send_email(&mut self, email: &mailwire_message::Email) -> Result<MessageOutcome, Error> {
+        self.send_bytes(email.envelope(), &email.to_bytes())
+    }
+
     /// Sends several messages, queued together so that with PIPELINING (or CHUNKING) one
     /// message's commands go out with the previous message's content: one round trip per
     /// message or less. One result per message, in order, as [`Client::send_bytes`] would give

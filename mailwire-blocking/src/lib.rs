@@ -12,8 +12,9 @@
 //! - [`Client::send`] streams a message's content from any [`std::io::Read`] in bounded memory;
 //!   [`Client::send_file`] measures a file first and declares its size and 8-bit octets;
 //!   [`Client::send_bytes`] sends content in memory; [`Client::send_many`] pipelines several
-//!   messages; [`Client::verify`], [`Client::expand`], [`Client::noop`], [`Client::help`],
-//!   [`Client::quit`].
+//!   messages; with the `builder` feature, `message` builds typed messages (attachments,
+//!   HTML, inline images) and `Client::send_email` sends one; [`Client::verify`],
+//!   [`Client::expand`], [`Client::noop`], [`Client::help`], [`Client::quit`].
 //! - Outcomes are the core's: a message the server decided on (accepted, partly, refused) is
 //!   `Ok(`[`MessageOutcome`]`)`; an [`Error`] means no outcome could be had (a refused call, a
 //!   body that could not be read, a session that ended first).
@@ -54,7 +55,18 @@ pub use options::ClientOptions;
 pub use mailwire;
 pub use rustls;
 
+/// Typed messages (feature `builder`): the `mailwire-message` crate. Build an
+/// [`Email`](message::Email) and send it with `Client::send_email`.
+#[cfg(feature = "builder")]
+pub use mailwire_message as message;
+
 /// The README's examples, compiled as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+/// The workspace README's examples (the core driven by hand, and this adapter sending a built
+/// message), compiled and run as doctests: they need the `builder` feature.
+#[cfg(all(doctest, feature = "builder"))]
+#[doc = include_str!("../../README.md")]
+pub struct WorkspaceReadmeDoctests;

@@ -3,7 +3,9 @@
 use crate::address::ClientName;
 use crate::reply_parser::ParserConfig;
 use crate::sasl::{Credentials, Mechanism};
+use crate::secret::Secret;
 use crate::time::Timeouts;
+use alloc::string::String;
 use alloc::vec::Vec;
 
 /// SMTP (RFC 5321) or LMTP (RFC 2033).
@@ -74,6 +76,21 @@ impl AuthConfig {
             allow_plaintext: false,
             nonce: Vec::new(),
         }
+    }
+
+    /// A user name and password ([`Credentials::Password`], for PLAIN, LOGIN, CRAM-MD5 and
+    /// SCRAM), with [`AuthConfig::new`]'s defaults. The password is kept in a [`Secret`]: no
+    /// `Debug` shows it.
+    ///
+    /// ```
+    /// let auth = mailwire::AuthConfig::password("alice", "hunter2");
+    /// assert!(!format!("{auth:?}").contains("hunter2"));
+    /// ```
+    pub fn password(username: impl Into<String>, password: impl Into<String>) -> AuthConfig {
+        AuthConfig::new(Credentials::Password {
+            username: username.into(),
+            password: Secret::new(password.into()),
+        })
     }
 }
 

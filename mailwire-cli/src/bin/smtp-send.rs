@@ -12,7 +12,7 @@
 //! |------|---------|
 //! | 0  | the final reply after the content was 2yz and every recipient was accepted |
 //! | 64 | usage: bad or conflicting options, no password given for `--auth-user` |
-//! | 65 | bad input data: an invalid address, `--helo` name or `--header`/`--subject` (CR, LF, NUL) |
+//! | 65 | bad input data: an invalid address, `--helo` name or `--header`/`--subject` (CR, LF, NUL; a field the built message writes itself) |
 //! | 66 | an input file (message, body, password, CA file) cannot be read |
 //! | 69 | permanent refusal (5yz) of the session or the message, or the message cannot be sent to this server (SIZE, missing extension) |
 //! | 70 | internal error (a bug) |
@@ -300,7 +300,13 @@ impl Plan {
                     .subject
                     .clone()
                     .or_else(|| demo_on.then(|| "smtp-send demo".to_string()));
-                Content::Built(build_message(&from, &to, &cli.cc, subject, body, &headers)?)
+                Content::Built(build_message(
+                    &from,
+                    [&to, &cli.cc, &cli.bcc],
+                    subject,
+                    body,
+                    &headers,
+                )?)
             }
         };
         let envelope = Envelope::new(Some(sender), recipients);
@@ -368,32 +374,53 @@ fn parse_header(h: &str) -> Result<(String, String), Exit> {
     Ok((name.to_string(), value.trim_start().to_string()))
 }
 
+/// The message of `--subject`, `--body` and `--header`, built by `mailwire-message` (From, To,
+/// Cc, Subject, Date, Message-ID, MIME-Version; Bcc only in the envelope).
+#[cfg(feature = "builder")]
 fn build_message(
     from: &str,
-    to: &[String],
-    cc: &[String],
+    recipients: [&[String]; 3],
     subject: Option<String>,
     body: String,
     headers: &[(String, String)],
 ) -> Result<Vec<u8>, Exit> {
-    use mail_builder::headers::raw::Raw;
-    let mut builder = mail_builder::MessageBuilder::new().from(from.to_string());
-    if !to.is_empty() {
-        builder = builder.to(to.to_vec());
+    use mailwire_blocking::message::Email;
+    let [to, cc, bcc] = recipients;
+    let mut builder = Email::builder().from(from).text(body);
+    for a in to {
+        builder = builder.to(a);
     }
-    if !cc.is_empty() {
-        builder = builder.cc(cc.to_vec());
+    for a in cc {
+        builder = builder.cc(a);
+    }
+    for a in bcc {
+        builder = builder.bcc(a);
     }
     if let Some(subject) = subject {
         builder = builder.subject(subject);
     }
     for (name, value) in headers {
-        builder = builder.header(name.clone(), Raw::new(value.clone()));
+        builder = builder.header(name, value);
     }
-    builder
-        .text_body(body)
-        .write_to_vec()
-        .map_err(|e| Exit(EX_SOFTWARE, format!("cannot build the message: {e}")))
+    let email = builder
+        .build()
+        .map_err(|e| Exit(EX_DATAERR, format!("cannot build the message: {e}")))?;
+    Ok(email.to_bytes())
+}
+
+/// Without the `builder` feature only `--message-file` can be sent.
+#[cfg(not(feature = "builder"))]
+fn build_message(
+    _from: &str,
+    _recipients: [&[String]; 3],
+    _subject: Option<String>,
+    _body: String,
+    _headers: &[(String, String)],
+) -> Result<Vec<u8>, Exit> {
+    Err(Exit(
+        EX_USAGE,
+        "this smtp-send was built without the `builder` feature: give --message-file".into(),
+    ))
 }
 
 // ----- outcome -----
