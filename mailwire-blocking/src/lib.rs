@@ -41,15 +41,15 @@
 
 mod client;
 pub mod demo_server;
-mod error;
-mod options;
 mod stream;
 
 pub use client::{declare_content, Client, TRANSCRIPT_TARGET};
-pub use error::{Error, TlsError, Transport};
 pub use mailwire::{MessageOutcome, RecipientOutcome, Rejection, Verdict};
-pub use mailwire_transport::{ClientCertificate, NonceError, PemFile, TlsConfigError, TlsOptions};
-pub use options::ClientOptions;
+// Shared with every adapter (`mailwire-tokio` too): what a caller configures and gets back.
+pub use mailwire_transport::{
+    ClientCertificate, ClientOptions, Error, NonceError, PemFile, TlsConfigError, TlsError,
+    TlsOptions, Transport,
+};
 
 pub use mailwire;
 pub use rustls;
