@@ -20,6 +20,10 @@ pub const TRANSCRIPT_TARGET: &str = "mailwire_blocking::transcript";
 /// Bytes read from the socket, and body bytes read from the caller's reader, at a time.
 const CHUNK: usize = 64 * 1024;
 
+/// A streamed body's wire bytes are written once this many are waiting (a small body goes out
+/// with its end mark in one write).
+const FLUSH_AT: usize = CHUNK;
+
 /// A blocking SMTP client session over TCP, with STARTTLS or implicit TLS through rustls.
 ///
 /// ```no_run
@@ -284,6 +288,12 @@ impl Client {
                     self.process();
                 }
                 return;
+            }
+            if self.out.len() >= FLUSH_AT {
+                // The content the session took goes out before more is read: memory stays
+                // bounded by the session's body buffer and this.
+                self.flush();
+                continue;
             }
             if !finished && !blocked {
                 if start == end {
