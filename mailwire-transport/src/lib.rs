@@ -62,7 +62,7 @@ pub use error::{Error, TlsError, Transport};
 pub use ledger::Ledger;
 pub use nonce::{renew_nonce, NonceError};
 pub use options::ClientOptions;
-pub use pool::{may_retry, IdleAction, PoolOptions};
+pub use pool::{may_retry, IdleAction, PoolOptions, PoolStats};
 pub use tls::{
     parse_server_name, ClientCertificate, PemFile, TlsConfigError, TlsOptions, TlsSetup,
 };

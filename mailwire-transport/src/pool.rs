@@ -82,3 +82,20 @@ pub fn may_retry(result: &Result<MessageOutcome, Error>, reused: bool) -> bool {
             })
         )
 }
+
+/// What a pool has done so far, for tests and monitoring.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PoolStats {
+    /// Connections opened (successful connects).
+    pub opened: u64,
+    /// Sends that reused an idle connection.
+    pub reused: u64,
+    /// Idle connections checked with NOOP before reuse.
+    pub checked: u64,
+    /// Connections discarded: failed, closed by the server (421 among them), failed their
+    /// idle check, idle past the maximum, or cut short by a cancelled send.
+    pub discarded: u64,
+    /// Messages tried again on a fresh connection ([`may_retry`]).
+    pub retried: u64,
+}
