@@ -413,7 +413,7 @@ impl Client {
             }
             if !finished && !blocked {
                 if start == end {
-                    match read_retrying(&mut body, &mut buf).await {
+                    match self.read_body(&mut body, &mut buf).await {
                         Ok(0) => {
                             finished = true;
                             if let Err(e) = self.core.finish_body(id) {
@@ -435,6 +435,29 @@ impl Client {
                 continue;
             }
             self.wait().await;
+        }
+    }
+
+    /// Reads the next body bytes. When the reader has none ready (a pipe, a slow producer),
+    /// what the session has to send goes out first, so commands and content never wait on it;
+    /// a ready reader (a file, memory) leaves the flight to grow, so a small body still leaves
+    /// with its end mark in one write.
+    async fn read_body(
+        &mut self,
+        body: &mut (impl AsyncRead + Unpin),
+        buf: &mut [u8],
+    ) -> io::Result<usize> {
+        let ready = tokio::select! {
+            biased;
+            read = read_retrying(body, buf) => Some(read),
+            () = std::future::ready(()) => None,
+        };
+        match ready {
+            Some(read) => read,
+            None => {
+                self.flush().await;
+                read_retrying(body, buf).await
+            }
         }
     }
 
