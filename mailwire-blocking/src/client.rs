@@ -236,6 +236,23 @@ impl Client {
         }
     }
 
+    /// Ends the session without waiting: QUIT is written if the session is still open (one
+    /// small write, bounded by the write timeout), then the connection is closed. For a pool
+    /// that retires an idle connection.
+    pub(crate) fn close_now(mut self) {
+        if self.ledger.usable(&self.core).is_ok() && self.core.quit().is_ok() {
+            self.process();
+            self.flush();
+            self.stream.close_notify();
+        }
+        self.stream.shutdown();
+    }
+
+    /// Whether the session can take more work (it has not ended).
+    pub(crate) fn is_open(&self) -> bool {
+        self.ledger.usable(&self.core).is_ok()
+    }
+
     // ----- the loop -----
 
     fn now(&self) -> Timestamp {

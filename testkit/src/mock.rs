@@ -66,6 +66,23 @@ impl Peer {
         }
     }
 
+    /// Reads DATA content up to the `.` line: the wire bytes before it, or `None` when the
+    /// connection ended first (no end of data: a server takes nothing).
+    pub fn data_ended(&mut self) -> Option<Vec<u8>> {
+        let mut wire = Vec::new();
+        loop {
+            let mut line = Vec::new();
+            match self.reader.read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => return None,
+                Ok(_) => {}
+            }
+            if line == b".\r\n" {
+                return Some(wire);
+            }
+            wire.extend_from_slice(&line);
+        }
+    }
+
     /// Greeting and a plain EHLO answer with the given extension lines.
     pub fn hello(&mut self, extensions: &[&str]) {
         self.send("220 mock.test ESMTP\r\n");
@@ -385,7 +402,10 @@ pub fn smtp_session(
                     }
                     continue;
                 }
-                let content = peer.data();
+                let Some(content) = peer.data_ended() else {
+                    // The connection ended without the end of data: nothing was taken.
+                    break;
+                };
                 let n = count(".");
                 let end = reply(".", n).unwrap_or_else(|| "250 2.0.0 queued".to_string());
                 if end.starts_with('2') {
