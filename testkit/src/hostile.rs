@@ -603,6 +603,7 @@ pub fn cases() -> Vec<Case> {
                 body: b".dot\nline\n",
             },
             expect: Expect::Outcome(Class::Partial),
+            cli: true,
             saw: |seen| {
                 if seen.content == b"..dot\r\nline\r\n" && seen.end_of_data {
                     Ok(())
@@ -621,6 +622,7 @@ pub fn cases() -> Vec<Case> {
                 body: b".dot\nx\n",
             },
             expect: Expect::Outcome(Class::Delivered),
+            cli: true,
             saw: |seen| {
                 if seen.content == b".dot\r\nx\r\n" && seen.chunks == 1 {
                     Ok(())
@@ -723,3 +725,72 @@ pub fn cases() -> Vec<Case> {
 /// How far a body reader may be read ahead of a server that stopped reading: the socket
 /// buffers on loopback (a few MiB each way) plus the session's body buffer and one read.
 pub const MAX_READ_AHEAD: usize = 32 * 1024 * 1024;
+
+/// Runs a command-line sender (`smtp-send`, `mailwire-tokio`'s `send` example) against every
+/// case marked [`Case::cli`], as `PROGRAM --server 127.0.0.1:PORT --from a@example.org --to …
+/// --message-file FILE --timeout SECS --starttls never`, and checks that each exit status is
+/// [`Case::exit_status`]. Two programs that pass give the same status for every case. Panics
+/// with every disagreement listed.
+pub fn run_exit_statuses(program: &std::path::Path) {
+    let dir = std::env::temp_dir().join(format!(
+        "mailwire-hostile-cli-{}-{}",
+        std::process::id(),
+        program
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    ));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let mut failures = Vec::new();
+    for case in cases().into_iter().filter(|c| c.cli) {
+        let (to, body): (&[&str], &[u8]) = match case.action {
+            Action::SendBytes { to, body } => (to, body),
+            _ => (&["b@example.net"], b"Subject: x\r\n\r\nx\r\n"),
+        };
+        let file = dir.join(format!("{}.eml", case.name));
+        std::fs::write(&file, body).expect("the message file");
+        let (port, mock) = match case.script {
+            Some(script) => {
+                let mock = Mock::start(script);
+                (mock.port, Some(mock))
+            }
+            None => (closed_port(), None),
+        };
+        let server = format!("127.0.0.1:{port}");
+        let secs = case.timeout.as_secs().max(1).to_string();
+        let mut args = vec![
+            "--server",
+            &server,
+            "--from",
+            "a@example.org",
+            "--message-file",
+            file.to_str().expect("a UTF-8 temporary path"),
+            "--timeout",
+            &secs,
+            "--starttls",
+            "never",
+        ];
+        for r in to {
+            args.extend(["--to", r]);
+        }
+        let output = crate::mock::run_bounded(program, &args, &[], Duration::from_secs(30));
+        if case.join {
+            if let Some(mock) = mock {
+                // A script's own assertions are the adapters' business; here only the status.
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| mock.join()));
+            }
+        }
+        let status = output.status.code();
+        if status != Some(i32::from(case.exit_status())) {
+            failures.push(format!(
+                "{}: exit {status:?}, expected {} ({:?})\nstderr: {}",
+                case.name,
+                case.exit_status(),
+                case.expect,
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
