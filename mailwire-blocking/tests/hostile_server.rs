@@ -5,6 +5,7 @@
 
 mod support;
 
+use mailwire_blocking::mailwire::TlsPolicy;
 use mailwire_blocking::Client;
 use mailwire_testkit::hostile::{run_table, Action, Case, FailingBody, Observed};
 use std::io::Read;
@@ -27,7 +28,12 @@ impl Read for Counted {
 fn run(case: &Case, port: u16) -> Observed {
     let start = Instant::now();
     let mut body_read = None;
-    let connected = Client::connect(options(port, case.timeout));
+    let mut o = options(port, case.timeout);
+    if case.starttls {
+        o.config.tls = TlsPolicy::Required;
+        o.tls.danger_accept_invalid_certs = true;
+    }
+    let connected = Client::connect(o);
     let (result, client) = match (connected, case.action) {
         (Err(e), _) => (Err(e), None),
         (Ok(c), Action::Connect) => (Ok(None), Some(c)),

@@ -6,6 +6,7 @@
 mod support;
 
 use mailwire_testkit::hostile::{run_table, Action, Case, Observed};
+use mailwire_tokio::mailwire::TlsPolicy;
 use mailwire_tokio::Client;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -53,7 +54,12 @@ impl AsyncRead for Failing {
 async fn run(case: &Case, port: u16) -> Observed {
     let start = Instant::now();
     let mut body_read = None;
-    let connected = Client::connect(options(port, case.timeout)).await;
+    let mut o = options(port, case.timeout);
+    if case.starttls {
+        o.config.tls = TlsPolicy::Required;
+        o.tls.danger_accept_invalid_certs = true;
+    }
+    let connected = Client::connect(o).await;
     let (result, client) = match (connected, case.action) {
         (Err(e), _) => (Err(e), None),
         (Ok(c), Action::Connect) => (Ok(None), Some(c)),

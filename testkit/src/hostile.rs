@@ -81,6 +81,9 @@ pub struct Case {
     pub script: Option<fn(&mut Peer) -> Seen>,
     /// The client's timeouts (`Timeouts::uniform`, and the connect timeout).
     pub timeout: Duration,
+    /// The client requires STARTTLS (`TlsPolicy::Required`, any certificate accepted: the
+    /// cases are about what comes before or instead of a certificate).
+    pub starttls: bool,
     /// What the client does.
     pub action: Action,
     /// What its call returns.
@@ -161,7 +164,8 @@ impl Case {
 }
 
 /// Runs every case of [`cases`] through an adapter: `run` connects to `127.0.0.1:port` with the
-/// case's timeouts (no TLS), does the case's [`Action`] and reports what happened. Panics with
+/// case's timeouts (no TLS, or STARTTLS required with any certificate accepted when
+/// [`Case::starttls`]), does the case's [`Action`] and reports what happened. Panics with
 /// every failing case listed.
 pub fn run_table(run: impl Fn(&Case, u16) -> Observed) {
     let mut failures = Vec::new();
@@ -412,6 +416,38 @@ fn closing_mid_content(peer: &mut Peer) -> Seen {
     Seen::default()
 }
 
+fn starttls_injection(peer: &mut Peer) -> Seen {
+    peer.hello(&["STARTTLS"]);
+    peer.expect("STARTTLS");
+    // CVE-2011-0411: a reply smuggled in after the 220, before TLS.
+    peer.send("220 2.0.0 ready\r\n250 injected\r\n");
+    thread::sleep(Duration::from_millis(300));
+    Seen::default()
+}
+
+fn close_in_handshake(peer: &mut Peer) -> Seen {
+    peer.hello(&["STARTTLS"]);
+    peer.expect("STARTTLS");
+    peer.send("220 2.0.0 ready\r\n");
+    // Read the ClientHello's first bytes, then hang up.
+    let mut hello = [0u8; 5];
+    let _ = peer.reader.read_exact(&mut hello);
+    let _ = peer.stream.shutdown(std::net::Shutdown::Both);
+    Seen::default()
+}
+
+fn garbage_in_handshake(peer: &mut Peer) -> Seen {
+    peer.hello(&["STARTTLS"]);
+    peer.expect("STARTTLS");
+    peer.send("220 2.0.0 ready\r\n");
+    // Once the ClientHello is under way, answer with something that is not TLS.
+    let mut hello = [0u8; 5];
+    let _ = peer.reader.read_exact(&mut hello);
+    peer.send("HTTP/1.1 400 Bad Request\r\n\r\n");
+    thread::sleep(Duration::from_millis(300));
+    Seen::default()
+}
+
 // ----- the table -----
 
 /// The cases, each run by every adapter.
@@ -423,6 +459,7 @@ pub fn cases() -> Vec<Case> {
         about: "",
         script: None,
         timeout: FIVE,
+        starttls: false,
         action: Action::Connect,
         expect: Expect::Outcome(Class::Delivered),
         within: Duration::from_secs(10),
@@ -590,6 +627,58 @@ pub fn cases() -> Vec<Case> {
                 describe: "Connect",
             },
             within: Duration::from_secs(3),
+            cli: true,
+            ..base
+        },
+        Case {
+            name: "starttls_response_injection",
+            about: "RFC 3207 5, CVE-2011-0411: bytes after STARTTLS's 220 in the same read are \
+                    never taken as replies; the session ends before TLS, a protocol error",
+            script: Some(starttls_injection),
+            starttls: true,
+            expect: Expect::Error {
+                class: Class::Protocol,
+                shape: |e| matches!(session(e), Some(CoreError::BytesAfterStartTls)),
+                describe: "Session(BytesAfterStartTls)",
+            },
+            cli: true,
+            ..base
+        },
+        Case {
+            name: "connection_closed_during_the_tls_handshake",
+            about: "RFC 3207: the server hangs up in the handshake: a lost connection \
+                    (handle_closed, transient), not a TLS refusal",
+            script: Some(close_in_handshake),
+            starttls: true,
+            expect: Expect::Error {
+                class: Class::Temporary,
+                shape: |e| {
+                    matches!(
+                        session(e),
+                        Some(CoreError::ConnectionClosed {
+                            stage: Stage::StartTls
+                        })
+                    ) && matches!(e, Error::Session { cause: Some(c), .. } if matches!(&**c, Transport::Tls(_)))
+                },
+                describe: "Session(ConnectionClosed { stage: StartTls }) with a TLS cause",
+            },
+            cli: true,
+            ..base
+        },
+        Case {
+            name: "not_tls_in_the_handshake",
+            about: "RFC 3207: the server answers the ClientHello with plaintext: rustls refuses \
+                    (handle_tls_failed): the TLS the policy requires was not had",
+            script: Some(garbage_in_handshake),
+            starttls: true,
+            expect: Expect::Error {
+                class: Class::Security,
+                shape: |e| {
+                    matches!(session(e), Some(CoreError::TlsHandshakeFailed))
+                        && matches!(e, Error::Session { cause: Some(c), .. } if matches!(&**c, Transport::Tls(mailwire_transport::TlsError::Rustls(_))))
+                },
+                describe: "Session(TlsHandshakeFailed) with a rustls cause",
+            },
             cli: true,
             ..base
         },
@@ -767,9 +856,12 @@ pub fn run_exit_statuses(program: &std::path::Path) {
             file.to_str().expect("a UTF-8 temporary path"),
             "--timeout",
             &secs,
-            "--starttls",
-            "never",
         ];
+        if case.starttls {
+            args.extend(["--starttls", "required", "--danger-accept-invalid-certs"]);
+        } else {
+            args.extend(["--starttls", "never"]);
+        }
         for r in to {
             args.extend(["--to", r]);
         }
