@@ -3,18 +3,11 @@
 //! back, drain the events, and start TLS when the core asks. Every decision about replies and
 //! outcomes is the core's.
 
-use crate::error::{Error, TlsError, Transport};
-use crate::options::ClientOptions;
 use crate::stream::{self, Stream};
 use mailwire::body::ContentMeter;
-use mailwire::command::BodyType;
 use mailwire::sasl::Mechanism;
-use mailwire::{
-    Capabilities, CommandId, Direction, Envelope, Event, MessageId, MessageOutcome, Reply,
-    Timestamp, Verdict,
-};
-use mailwire_transport::TlsSetup;
-use std::collections::HashMap;
+use mailwire::{Capabilities, CommandId, Envelope, MessageId, MessageOutcome, Reply, Timestamp};
+use mailwire_transport::{ClientOptions, Error, Ledger, TlsError, TlsSetup, Transport};
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::Path;
@@ -26,6 +19,10 @@ pub const TRANSCRIPT_TARGET: &str = "mailwire_blocking::transcript";
 
 /// Bytes read from the socket, and body bytes read from the caller's reader, at a time.
 const CHUNK: usize = 64 * 1024;
+
+/// A streamed body's wire bytes are written once this many are waiting (a small body goes out
+/// with its end mark in one write).
+const FLUSH_AT: usize = CHUNK;
 
 /// A blocking SMTP client session over TCP, with STARTTLS or implicit TLS through rustls.
 ///
@@ -52,20 +49,8 @@ pub struct Client {
     out: Vec<u8>,
     input: Vec<u8>,
     tls: Option<TlsSetup>,
-    tls_requested: bool,
-    /// What failed underneath the session (I/O, TLS), which the core only sees as a close.
-    cause: Option<Box<Transport>>,
-    /// A bug in this loop or the core, found (the session was then aborted).
-    stalled: bool,
-    /// The caller's body reader failed (the session was then aborted): what `send` returns.
-    body_failure: Option<Arc<io::Error>>,
-    closed: Option<Result<(), mailwire::Error>>,
-    /// Outcomes the core reported, until taken.
-    outcomes: HashMap<MessageId, MessageOutcome>,
-    /// Messages whose `write_body` was turned away and may write again.
-    wanted: Vec<MessageId>,
-    replies: HashMap<CommandId, Reply>,
-    authenticated: Option<Mechanism>,
+    /// The core's events for the calls waiting on them, and what failed underneath.
+    ledger: Ledger,
 }
 
 impl std::fmt::Debug for Client {
@@ -81,22 +66,8 @@ impl Client {
     /// Connects, then drives the greeting, EHLO, STARTTLS (under the configured policy) or
     /// implicit TLS, and AUTH, until the session is ready for messages.
     pub fn connect(options: ClientOptions) -> Result<Client, Error> {
-        let ClientOptions {
-            host,
-            mut config,
-            tls,
-            tls_name,
-            ..
-        } = options.clone();
-        let wants_tls = config.implicit_tls || config.tls != mailwire::TlsPolicy::Never;
-        let tls = if wants_tls {
-            Some(TlsSetup::from_options(
-                &tls,
-                tls_name.as_deref().unwrap_or(&host),
-            )?)
-        } else {
-            None
-        };
+        let tls = options.tls_setup()?;
+        let mut config = options.config.clone();
         // SCRAM's client nonce, fresh for this connection whatever the caller's options carried
         // (RFC 5802 9); the core reads no random source.
         mailwire_transport::renew_nonce(&mut config)?;
@@ -110,19 +81,11 @@ impl Client {
             out: Vec::new(),
             input: vec![0; CHUNK],
             tls,
-            tls_requested: false,
-            cause: None,
-            stalled: false,
-            body_failure: None,
-            closed: None,
-            outcomes: HashMap::new(),
-            wanted: Vec::new(),
-            replies: HashMap::new(),
-            authenticated: None,
+            ledger: Ledger::new(TRANSCRIPT_TARGET),
         };
         if let Err(e) = client.set_write_timeout() {
             return Err(Error::Connect {
-                server: format!("{host}:{}", options.port),
+                server: options.server(),
                 source: Arc::new(e),
             });
         }
@@ -151,7 +114,7 @@ impl Client {
 
     /// The SASL mechanism the session authenticated with, if it did.
     pub fn authenticated_mechanism(&self) -> Option<&Mechanism> {
-        self.authenticated.as_ref()
+        self.ledger.authenticated()
     }
 
     /// Sends one message, streaming its content from `body` (any line-end convention; the
@@ -181,7 +144,7 @@ impl Client {
     pub fn send_bytes(&mut self, envelope: Envelope, body: &[u8]) -> Result<MessageOutcome, Error> {
         self.usable()?;
         let id = self.core.send_message_with_body(envelope, body)?;
-        let _ = self.drive(|c| c.outcomes.contains_key(&id));
+        let _ = self.drive(|c| c.ledger.has_outcome(id));
         self.finish_send(id)
     }
 
@@ -232,10 +195,10 @@ impl Client {
             .iter()
             .filter_map(|r| r.as_ref().ok().copied())
             .collect();
-        let _ = self.drive(|c| ids.iter().all(|id| c.outcomes.contains_key(id)));
+        let _ = self.drive(|c| ids.iter().all(|id| c.ledger.has_outcome(*id)));
         order
             .into_iter()
-            .map(|r| r.and_then(|id| self.take_outcome(id)))
+            .map(|r| r.and_then(|id| self.ledger.take_outcome(&self.core, id)))
             .collect()
     }
 
@@ -271,14 +234,31 @@ impl Client {
     pub fn quit(mut self) -> Result<(), Error> {
         self.usable()?;
         self.core.quit()?;
-        let result = self.drive(|c| c.closed.is_some());
+        let result = self.drive(|c| c.ledger.is_closed());
         self.stream.close_notify();
         self.stream.shutdown();
         result?;
-        match self.closed.take() {
-            Some(Err(_)) => Err(self.session_error(false)),
+        match self.ledger.closed_cleanly() {
+            Some(false) => Err(self.ledger.session_error(&self.core, false)),
             _ => Ok(()),
         }
+    }
+
+    /// Ends the session without waiting: QUIT is written if the session is still open (one
+    /// small write, bounded by the write timeout), then the connection is closed. For a pool
+    /// that retires an idle connection.
+    pub(crate) fn close_now(mut self) {
+        if self.ledger.usable(&self.core).is_ok() && self.core.quit().is_ok() {
+            self.process();
+            self.flush();
+            self.stream.close_notify();
+        }
+        self.stream.shutdown();
+    }
+
+    /// Whether the session can take more work (it has not ended).
+    pub(crate) fn is_open(&self) -> bool {
+        self.ledger.usable(&self.core).is_ok()
     }
 
     // ----- the loop -----
@@ -304,50 +284,14 @@ impl Client {
 
     /// Refuses work on a session that has ended, with the error that ended it.
     fn usable(&self) -> Result<(), Error> {
-        match &self.closed {
-            None => Ok(()),
-            Some(_) => Err(self.session_error(false)),
-        }
-    }
-
-    /// The error that ended the session, as the caller should see it.
-    fn session_error(&self, content_sent: bool) -> Error {
-        if self.stalled {
-            return Error::Stalled;
-        }
-        match (self.core.error(), &self.closed) {
-            (Some(error), _) => Error::Session {
-                error: error.clone(),
-                cause: self.cause.clone(),
-                content_sent,
-            },
-            _ => Error::Usage(mailwire::UsageError::Closed),
-        }
+        self.ledger.usable(&self.core)
     }
 
     /// The message's result: its outcome, unless the session failed first.
     fn finish_send(&mut self, id: MessageId) -> Result<MessageOutcome, Error> {
-        let result = self.take_outcome(id);
+        let result = self.ledger.take_outcome(&self.core, id);
         self.flush();
         result
-    }
-
-    fn take_outcome(&mut self, id: MessageId) -> Result<MessageOutcome, Error> {
-        if let Some(e) = self.body_failure.take() {
-            self.outcomes.remove(&id);
-            return Err(Error::Body(e));
-        }
-        match self.outcomes.remove(&id) {
-            Some(MessageOutcome {
-                verdict: Verdict::Failed { content_sent, .. },
-                ..
-            }) => Err(self.session_error(content_sent)),
-            Some(outcome) => Ok(outcome),
-            // The core reports every message before `Closed`; none means this loop stopped
-            // early, which only a stall does.
-            None if self.closed.is_some() => Err(self.session_error(false)),
-            None => Err(Error::Stalled),
-        }
     }
 
     /// Streams `body` into message `id` as the session takes it, and drives the session until
@@ -359,17 +303,22 @@ impl Client {
         let mut blocked = false;
         loop {
             self.process();
-            if self.wanted.contains(&id) {
-                self.wanted.retain(|m| *m != id);
+            if self.ledger.take_wanted(id) {
                 blocked = false;
             }
-            if self.outcomes.contains_key(&id) || self.closed.is_some() {
+            if self.ledger.has_outcome(id) || self.ledger.is_closed() {
                 if !finished {
                     // Refused before its content was all written: nothing more is read.
                     let _ = self.core.finish_body(id);
                     self.process();
                 }
                 return;
+            }
+            if self.out.len() >= FLUSH_AT {
+                // The content the session took goes out before more is read: memory stays
+                // bounded by the session's body buffer and this.
+                self.flush();
+                continue;
             }
             if !finished && !blocked {
                 if start == end {
@@ -402,7 +351,7 @@ impl Client {
     /// cannot take a truncated message.
     fn abandon(&mut self, error: Error) {
         if let Error::Body(e) = &error {
-            self.body_failure = Some(e.clone());
+            self.ledger.set_body_failure(e.clone());
         }
         self.stream.shutdown();
         let now = self.now();
@@ -418,16 +367,16 @@ impl Client {
                 self.flush();
                 return Ok(());
             }
-            if self.closed.is_some() {
-                return Err(self.session_error(false));
+            if self.ledger.is_closed() {
+                return Err(self.ledger.session_error(&self.core, false));
             }
             self.wait();
         }
     }
 
     fn await_reply(&mut self, id: CommandId) -> Result<Reply, Error> {
-        self.drive(|c| c.replies.contains_key(&id))?;
-        self.replies.remove(&id).ok_or(Error::Stalled)
+        self.drive(|c| c.ledger.has_reply(id))?;
+        self.ledger.take_reply(id)
     }
 
     /// Takes the bytes to send into `out` and drains events; starts TLS when asked.
@@ -435,13 +384,14 @@ impl Client {
         loop {
             let now = self.now();
             self.core.poll_transmit(now, &mut self.out);
-            while let Some(event) = self.core.poll_event() {
-                self.on_event(event);
+            self.ledger.drain(&mut self.core);
+            if self.ledger.closed_cleanly() == Some(false) {
+                // Nothing more is read or written; the server must not wait on us.
+                self.stream.shutdown();
             }
-            if !self.tls_requested {
+            if !self.ledger.take_tls_request() {
                 break;
             }
-            self.tls_requested = false;
             // STARTTLS itself was written before its reply was awaited; flush anyway so that
             // nothing queued before the handshake could go out inside TLS.
             self.flush();
@@ -494,7 +444,7 @@ impl Client {
     fn wait(&mut self) {
         self.flush();
         self.process();
-        if self.closed.is_some() || !self.wanted.is_empty() {
+        if self.ledger.is_closed() || self.ledger.any_wanted() {
             return;
         }
         if !self.out.is_empty() {
@@ -504,7 +454,7 @@ impl Client {
         let now = self.now();
         let Some(deadline) = self.core.poll_timeout() else {
             // Nothing is awaited, so nothing can arrive that would move us on: a bug.
-            self.stalled = true;
+            self.ledger.set_stalled();
             self.stream.shutdown();
             self.core.abort(now);
             return;
@@ -551,8 +501,7 @@ impl Client {
             self.core.handle_write_timeout(now);
         }
         self.core.handle_closed(now);
-        self.cause
-            .get_or_insert_with(|| Box::new(Transport::Io(Arc::new(e))));
+        self.ledger.set_cause(Transport::Io(Arc::new(e)));
     }
 
     /// Wraps the connection in TLS (STARTTLS's 220 arrived, or implicit TLS).
@@ -579,56 +528,26 @@ impl Client {
             }
             Err(e) => {
                 log::info!("TLS failed: {e}");
-                self.cause
-                    .get_or_insert_with(|| Box::new(Transport::Tls(e)));
                 self.stream.shutdown();
-                // The core names the handshake as the cause (a no-op with implicit TLS, where
-                // the close below ends the session instead).
-                self.core.handle_tls_failed(now);
-                self.core.handle_closed(now);
+                tls_failed(&mut self.core, &e, now);
+                self.ledger.set_cause(Transport::Tls(e));
             }
         }
     }
+}
 
-    fn on_event(&mut self, event: Event) {
-        match event {
-            Event::Transcript(line) => {
-                let arrow = match line.direction {
-                    Direction::Sent => "->",
-                    Direction::Received => "<-",
-                };
-                log::debug!(target: TRANSCRIPT_TARGET, "{arrow} {}", String::from_utf8_lossy(&line.line));
-            }
-            Event::TlsUpgradeRequested => self.tls_requested = true,
-            Event::Authenticated(mechanism) => {
-                log::info!("authenticated with {}", mechanism.name());
-                self.authenticated = Some(mechanism);
-            }
-            Event::BodyWanted(message) => self.wanted.push(message),
-            Event::MessageDone(outcome) => {
-                self.outcomes.insert(outcome.message, outcome);
-            }
-            Event::ReplyReceived { command, reply } => {
-                self.replies.insert(command, reply);
-            }
-            Event::Closed(result) => {
-                match &result {
-                    Ok(()) => log::debug!("session closed"),
-                    Err(e) => log::debug!("session failed: {e}"),
-                }
-                // Nothing more is read or written; the server must not wait on us.
-                if result.is_err() {
-                    self.stream.shutdown();
-                }
-                self.closed = Some(result);
-            }
-            Event::TlsSkipped(reply) => match reply {
-                Some(r) => log::info!("STARTTLS refused ({r}); going on without TLS"),
-                None => log::info!("STARTTLS not offered; going on without TLS"),
-            },
-            other => log::trace!("{other:?}"),
-        }
+/// Tells the core how the handshake it asked for failed, as every adapter does: rustls refused
+/// it (`handle_tls_failed`: `TlsHandshakeFailed`), the connection failed under it
+/// (`handle_closed`: `ConnectionClosed`), or its deadline passed (`handle_timeout`). With
+/// implicit TLS the first two end the session as a closed connection at the greeting. Then the
+/// connection is closed in any case.
+fn tls_failed(core: &mut mailwire::Client, e: &TlsError, now: Timestamp) {
+    match e {
+        TlsError::Io(_) => {}
+        TlsError::HandshakeTimeout => core.handle_timeout(now),
+        _ => core.handle_tls_failed(now),
     }
+    core.handle_closed(now);
 }
 
 /// Measures content (one read of `content`: its RFC 1870 size and whether it has octets above
@@ -645,15 +564,7 @@ pub fn declare_content(envelope: &mut Envelope, mut content: impl Read) -> io::R
             n => meter.update(&buf[..n]),
         }
     }
-    let params = &mut envelope.params;
-    params.size.get_or_insert(meter.size());
-    if params.body.is_none() {
-        params.body = Some(if meter.eight_bit() {
-            BodyType::EightBitMime
-        } else {
-            BodyType::SevenBit
-        });
-    }
+    mailwire_transport::declare_measured(envelope, &meter);
     Ok(())
 }
 

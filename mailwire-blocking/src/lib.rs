@@ -34,6 +34,9 @@
 //! SCRAM: every [`Client::connect`] draws a fresh client nonce (RFC 5802 9), whatever
 //! nonce the options' `Config` carried.
 //!
+//! [`Pool`]: at most N connections to one server, shared by many threads, with idle checks
+//! and the rule that a message whose outcome is unknown is never sent twice.
+//!
 //! [`demo_server`] is a small receiving server on 127.0.0.1, for `smtp-send --demo`, examples
 //! and tests.
 #![forbid(unsafe_code)]
@@ -42,15 +45,17 @@
 
 mod client;
 pub mod demo_server;
-mod error;
-mod options;
+mod pool;
 mod stream;
 
 pub use client::{declare_content, Client, TRANSCRIPT_TARGET};
-pub use error::{Error, TlsError, Transport};
 pub use mailwire::{MessageOutcome, RecipientOutcome, Rejection, Verdict};
-pub use mailwire_transport::{ClientCertificate, NonceError, PemFile, TlsConfigError, TlsOptions};
-pub use options::ClientOptions;
+// Shared with every adapter (`mailwire-tokio` too): what a caller configures and gets back.
+pub use mailwire_transport::{
+    ClientCertificate, ClientOptions, Error, NonceError, PemFile, PoolOptions, PoolStats,
+    TlsConfigError, TlsError, TlsOptions, Transport,
+};
+pub use pool::Pool;
 
 pub use mailwire;
 pub use rustls;

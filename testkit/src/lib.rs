@@ -51,6 +51,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 mod aiosmtpd;
 mod cert;
 mod exim;
+pub mod hostile;
 pub mod mock;
 mod opensmtpd;
 pub mod raw;

@@ -29,14 +29,13 @@ use clap::Parser;
 use mailwire_blocking::demo_server::{DemoServer, DEMO_PASSWORD, DEMO_USER};
 use mailwire_blocking::mailwire::sasl::Credentials;
 use mailwire_blocking::mailwire::{
-    self, AuthConfig, Envelope, Mailbox, MessageOutcome, Rejection, Reply, Secret, TlsPolicy,
-    UsageError, Verdict,
+    AuthConfig, Envelope, Mailbox, MessageOutcome, Rejection, Reply, Secret, TlsPolicy, Verdict,
 };
-use mailwire_blocking::{Client, ClientOptions, Error, TlsConfigError};
+use mailwire_blocking::{Client, ClientOptions, Error};
 use mailwire_cli::connect::ConnectArgs;
 use mailwire_cli::exit::{
-    DATAERR as EX_DATAERR, IOERR as EX_IOERR, NOINPUT as EX_NOINPUT, OK as EX_OK,
-    OSERR as EX_OSERR, SOFTWARE as EX_SOFTWARE, USAGE as EX_USAGE,
+    DATAERR as EX_DATAERR, NOINPUT as EX_NOINPUT, OK as EX_OK, SOFTWARE as EX_SOFTWARE,
+    USAGE as EX_USAGE,
 };
 use serde::Serialize;
 use std::fs::File;
@@ -361,17 +360,7 @@ fn has_line_break(s: &str) -> bool {
 /// `Name: value`: a field name of printable ASCII without `:` (RFC 5322 2.2), and a value
 /// without CR, LF or NUL (no header injection).
 fn parse_header(h: &str) -> Result<(String, String), Exit> {
-    let bad = |why: &str| Exit(EX_DATAERR, format!("invalid --header {h:?}: {why}"));
-    if has_line_break(h) {
-        return Err(bad("it contains CR, LF or NUL"));
-    }
-    let (name, value) = h
-        .split_once(':')
-        .ok_or_else(|| bad("expected 'Name: value'"))?;
-    if name.is_empty() || !name.bytes().all(|b| (33..=126).contains(&b)) {
-        return Err(bad("the field name must be printable ASCII without spaces"));
-    }
-    Ok((name.to_string(), value.trim_start().to_string()))
+    mailwire_cli::parse_header(h).map_err(|message| Exit(EX_DATAERR, message))
 }
 
 /// The message of `--subject`, `--body` and `--header`, built by `mailwire-message` (From, To,
@@ -425,32 +414,9 @@ fn build_message(
 
 // ----- outcome -----
 
-/// The exit status: the core's class of the outcome, or of the error that ended the session
-/// ([`mailwire::Class::exit_status`], the mapping `smtp-bulk` reports too); the command line's
-/// own statuses for what failed around it.
+/// The exit status: the one mapping every command shares ([`mailwire_cli::exit_status`]).
 fn exit_code(result: &Result<MessageOutcome, Error>) -> u8 {
-    match result {
-        Ok(outcome) => outcome.class().exit_status(),
-        Err(e) => error_code(e),
-    }
-}
-
-fn error_code(e: &Error) -> u8 {
-    match e {
-        Error::TlsConfig(TlsConfigError::InvalidServerName { .. }) => EX_USAGE,
-        Error::TlsConfig(TlsConfigError::Rustls(_)) => EX_SOFTWARE,
-        // A CA (or client certificate) file unreadable, not PEM, or without a certificate.
-        Error::TlsConfig(_) => EX_NOINPUT,
-        Error::Usage(UsageError::InvalidAddress(_) | UsageError::InvalidCommand(_)) => EX_DATAERR,
-        Error::Usage(UsageError::Config(_)) => EX_USAGE,
-        Error::Usage(UsageError::Unsendable(_)) => mailwire::Class::Permanent.exit_status(),
-        Error::Usage(_) => EX_SOFTWARE,
-        Error::Body(_) => EX_IOERR,
-        Error::Nonce(_) => EX_OSERR,
-        Error::Stalled => EX_SOFTWARE,
-        // Connect, Session: the core's judgement.
-        other => other.class().exit_status(),
-    }
+    mailwire_cli::exit_status(result)
 }
 
 #[derive(Serialize)]
