@@ -115,6 +115,8 @@ pub struct Client {
     jobs: VecDeque<Job>,
     /// Messages whose outcome or body is still open, oldest first.
     messages: VecDeque<Message>,
+    /// The server's 220 greeting, once it came.
+    greeting: Option<Reply>,
     capabilities: Option<Capabilities>,
     /// The connection is encrypted (implicit TLS, or after STARTTLS).
     secure: bool,
@@ -156,6 +158,7 @@ impl Client {
             pipeline,
             jobs: VecDeque::new(),
             messages: VecDeque::new(),
+            greeting: None,
             capabilities: None,
             secure,
             mechanisms,
@@ -173,6 +176,12 @@ impl Client {
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The server's 220 greeting, once it came (a refused greeting is in the error that ended
+    /// the session, [`Error::GreetingRejected`]).
+    pub fn greeting(&self) -> Option<&Reply> {
+        self.greeting.as_ref()
     }
 
     /// The server's capabilities, once EHLO (or HELO: empty) is answered.
