@@ -13,7 +13,10 @@
 //!   [`Client::send_file`] measures a file first and declares its size and 8-bit octets;
 //!   [`Client::send_bytes`] sends content in memory; [`Client::send_many`] pipelines several
 //!   messages; [`Client::verify`], [`Client::expand`], [`Client::noop`], [`Client::help`],
-//!   [`Client::quit`].
+//!   [`Client::quit`]; [`Client::probe`] sends MAIL (and RCPT) without DATA.
+//! - [`probe()`] asks a server how far it would go without sending a message: the connection
+//!   only, the greeting, EHLO, TLS, AUTH ([`mailwire::Config::stop_after`]), or MAIL and RCPT;
+//!   its [`ProbeReport`] says what was learnt.
 //! - Outcomes are the core's: a message the server decided on (accepted, partly, refused) is
 //!   `Ok(`[`MessageOutcome`]`)`; an [`Error`] means no outcome could be had (a refused call, a
 //!   body that could not be read, a session that ended first).
@@ -43,6 +46,7 @@ mod client;
 pub mod demo_server;
 mod error;
 mod options;
+mod probe;
 mod stream;
 
 pub use client::{declare_content, Client, TRANSCRIPT_TARGET};
@@ -50,6 +54,7 @@ pub use error::{Error, TlsError, Transport};
 pub use mailwire::{MessageOutcome, RecipientOutcome, Rejection, Verdict};
 pub use mailwire_transport::{ClientCertificate, NonceError, PemFile, TlsConfigError, TlsOptions};
 pub use options::ClientOptions;
+pub use probe::{probe, ProbeReport, ProbeUntil};
 
 pub use mailwire;
 pub use rustls;
