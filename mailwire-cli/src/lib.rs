@@ -8,6 +8,7 @@ use mailwire::Secret;
 use std::path::Path;
 
 pub mod connect;
+pub mod headers;
 
 /// Exit statuses, after BSD `sysexits.h` where one fits. An outcome's status is its
 /// [`mailwire::Class::exit_status`]; these are the ones around it.

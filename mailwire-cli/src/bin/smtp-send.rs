@@ -38,9 +38,10 @@ use mailwire_cli::exit::{
     DATAERR as EX_DATAERR, IOERR as EX_IOERR, NOINPUT as EX_NOINPUT, OK as EX_OK,
     OSERR as EX_OSERR, SOFTWARE as EX_SOFTWARE, USAGE as EX_USAGE,
 };
+use mailwire_cli::headers::{HeaderEdits, HeaderField, RewriteHeaders};
 use serde::Serialize;
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -73,7 +74,8 @@ struct Cli {
     /// A blind copy recipient (envelope only). Repeatable.
     #[arg(long, value_name = "ADDR", help_heading = "Envelope")]
     bcc: Vec<String>,
-    /// A complete RFC 5322 message (any line ends), sent as is, streamed from the file.
+    /// A complete RFC 5322 message (any line ends), streamed from the file as is but for
+    /// --header and --add-header; `-` reads it from standard input.
     #[arg(
         long,
         value_name = "PATH",
@@ -95,13 +97,22 @@ struct Cli {
     /// A file holding the text body (UTF-8) of a built message.
     #[arg(long, value_name = "PATH", help_heading = "Message")]
     body_file: Option<PathBuf>,
-    /// An extra header field 'Name: value'. Repeatable. Prepended to --message-file.
+    /// A header field 'Name: value' that replaces the message's field of that name (any case,
+    /// folded lines included), or is added when it has none. Repeatable.
     #[arg(
         long = "header",
         value_name = "'Name: value'",
         help_heading = "Message"
     )]
     headers: Vec<String>,
+    /// A header field 'Name: value' added at the end of the message's header section, whatever
+    /// fields it has. Repeatable.
+    #[arg(
+        long = "add-header",
+        value_name = "'Name: value'",
+        help_heading = "Message"
+    )]
+    added_headers: Vec<String>,
     /// Print the conversation on stderr (-> sent, <- received; AUTH redacted).
     #[arg(long, short, help_heading = "Output")]
     verbose: bool,
@@ -200,7 +211,16 @@ struct Plan {
 
 enum Content {
     Built(Vec<u8>),
-    File { header: Vec<u8>, path: PathBuf },
+    /// A message file, its header section rewritten as it streams.
+    File {
+        path: PathBuf,
+        edits: HeaderEdits,
+    },
+    /// The message on standard input (`--message-file -`), streamed once: neither its size nor
+    /// its 8-bit octets are known before MAIL.
+    Stdin {
+        edits: HeaderEdits,
+    },
 }
 
 impl Plan {
@@ -226,9 +246,12 @@ impl Plan {
                 }
             }
         }
-        let mut headers = Vec::new();
+        let mut edits = HeaderEdits::default();
         for h in &cli.headers {
-            headers.push(parse_header(h)?);
+            edits.replace.push(parse_header("--header", h)?);
+        }
+        for h in &cli.added_headers {
+            edits.add.push(parse_header("--add-header", h)?);
         }
         if let Some(subject) = &cli.subject {
             if has_line_break(subject) {
@@ -269,17 +292,14 @@ impl Plan {
         }
 
         let content = match &cli.message_file {
+            Some(path) if path.as_os_str() == "-" => Content::Stdin { edits },
             Some(path) => {
                 File::open(path).map_err(|e| {
                     Exit(EX_NOINPUT, format!("cannot read {}: {e}", path.display()))
                 })?;
-                let mut header = Vec::new();
-                for (name, value) in &headers {
-                    header.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
-                }
                 Content::File {
-                    header,
                     path: path.clone(),
+                    edits,
                 }
             }
             None => {
@@ -300,6 +320,13 @@ impl Plan {
                     .subject
                     .clone()
                     .or_else(|| demo_on.then(|| "smtp-send demo".to_string()));
+                // For now every field is passed to the builder as given, --header's first.
+                let headers: Vec<(String, String)> = edits
+                    .replace
+                    .iter()
+                    .chain(&edits.add)
+                    .map(|f| (f.name().to_string(), f.value().to_string()))
+                    .collect();
                 Content::Built(build_message(&from, &to, &cli.cc, subject, body, &headers)?)
             }
         };
@@ -317,12 +344,16 @@ impl Plan {
         let mut client = Client::connect(self.options.clone())?;
         let outcome = match &self.content {
             Content::Built(bytes) => client.send_bytes(self.envelope.clone(), bytes),
-            Content::File { header, path } => {
+            Content::Stdin { edits } => {
+                let stdin = RewriteHeaders::new(io::stdin().lock(), edits.clone());
+                client.send(self.envelope.clone(), stdin)
+            }
+            Content::File { path, edits } => {
                 // Measured first (RFC 1870 SIZE, RFC 6152 8-bit), so that a message too large
                 // for the server never has its MAIL sent; then streamed.
                 let open = || {
                     File::open(path)
-                        .map(|file| io::Cursor::new(header).chain(file))
+                        .map(|file| RewriteHeaders::new(file, edits.clone()))
                         .map_err(|e| Error::Body(std::sync::Arc::new(e)))
                 };
                 let mut envelope = self.envelope.clone();
@@ -352,20 +383,9 @@ fn has_line_break(s: &str) -> bool {
     s.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0))
 }
 
-/// `Name: value`: a field name of printable ASCII without `:` (RFC 5322 2.2), and a value
-/// without CR, LF or NUL (no header injection).
-fn parse_header(h: &str) -> Result<(String, String), Exit> {
-    let bad = |why: &str| Exit(EX_DATAERR, format!("invalid --header {h:?}: {why}"));
-    if has_line_break(h) {
-        return Err(bad("it contains CR, LF or NUL"));
-    }
-    let (name, value) = h
-        .split_once(':')
-        .ok_or_else(|| bad("expected 'Name: value'"))?;
-    if name.is_empty() || !name.bytes().all(|b| (33..=126).contains(&b)) {
-        return Err(bad("the field name must be printable ASCII without spaces"));
-    }
-    Ok((name.to_string(), value.trim_start().to_string()))
+/// `Name: value` ([`HeaderField::parse`]: no CR, LF or NUL, a valid field name), else 65.
+fn parse_header(option: &str, h: &str) -> Result<HeaderField, Exit> {
+    HeaderField::parse(h).map_err(|why| Exit(EX_DATAERR, format!("invalid {option} {h:?}: {why}")))
 }
 
 fn build_message(
