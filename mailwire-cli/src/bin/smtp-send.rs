@@ -29,8 +29,8 @@ use clap::Parser;
 use mailwire_blocking::demo_server::{DemoServer, DEMO_PASSWORD, DEMO_USER};
 use mailwire_blocking::mailwire::sasl::Credentials;
 use mailwire_blocking::mailwire::{
-    self, AuthConfig, Envelope, Mailbox, MessageOutcome, Rejection, Reply, Secret, TlsPolicy,
-    UsageError, Verdict,
+    self, AuthConfig, Envelope, Mailbox, MessageOutcome, Protocol, Rejection, Reply, Secret,
+    TlsPolicy, UsageError, Verdict,
 };
 use mailwire_blocking::{Client, ClientOptions, Error, TlsConfigError};
 use mailwire_cli::connect::ConnectArgs;
@@ -113,9 +113,17 @@ struct Cli {
         help_heading = "Message"
     )]
     added_headers: Vec<String>,
-    /// Print the conversation on stderr (-> sent, <- received; AUTH redacted).
+    /// Print the conversation on stderr (-> sent, <- received; AUTH redacted), the content
+    /// summarised as <N octets of content>.
     #[arg(long, short, help_heading = "Output")]
     verbose: bool,
+    /// Print every line of the session on stderr, the content's lines included (as sent:
+    /// dot-stuffed); AUTH and credentials still redacted. Implies --verbose.
+    #[arg(long, conflicts_with = "suppress_data", help_heading = "Output")]
+    show_raw_text: bool,
+    /// Summarise the content in the transcript as <N octets of content> (the default).
+    #[arg(long, help_heading = "Output")]
+    suppress_data: bool,
     /// Print one JSON summary on stdout.
     #[arg(long, help_heading = "Output")]
     json: bool,
@@ -159,7 +167,7 @@ fn run() -> u8 {
     } else {
         Sink::Stderr
     };
-    Logger::install(cli.verbose || cli.demo, sink);
+    Logger::install(cli.verbose || cli.show_raw_text || cli.demo, sink);
     let demo = if cli.demo {
         match DemoServer::start() {
             Ok(server) => Some(server),
@@ -277,7 +285,8 @@ impl Plan {
         options.tls = connection.tls;
         options.tls_name = Some(connection.tls_name);
         options.connect_timeout = connection.connect_timeout;
-        options.config.transcript = cli.verbose || demo_on;
+        options.config.transcript = cli.verbose || cli.show_raw_text || demo_on;
+        options.config.transcript_content = cli.show_raw_text;
         if demo_on {
             // The demo server is on 127.0.0.1, speaks no TLS, and knows one user.
             options.config.tls = TlsPolicy::Never;
@@ -467,9 +476,12 @@ impl From<&Reply> for JsonReply {
 struct JsonRecipient {
     address: String,
     kind: &'static str,
-    /// `null` when the RCPT was not answered.
+    /// `null` when the RCPT was not answered; with LMTP, the delivery reply counts too.
     accepted: Option<bool>,
+    /// The reply to its RCPT.
     reply: Option<JsonReply>,
+    /// LMTP: its own reply after the content (RFC 2033 4.2); `null` with SMTP.
+    delivery: Option<JsonReply>,
 }
 
 #[derive(Serialize)]
@@ -519,14 +531,16 @@ fn recipients_json(plan: &Plan, outcome: Option<&MessageOutcome>) -> Vec<JsonRec
         .iter()
         .enumerate()
         .map(|(i, r)| {
-            let rcpt = outcome
-                .and_then(|o| o.recipients.get(i))
-                .and_then(|r| r.rcpt.as_ref());
+            let result = outcome.and_then(|o| o.recipients.get(i));
+            let rcpt = result.and_then(|r| r.rcpt.as_ref());
             JsonRecipient {
                 address: r.address.to_string(),
                 kind: plan.kinds.get(i).copied().unwrap_or("to"),
-                accepted: rcpt.map(Reply::is_positive_completion),
+                accepted: result.filter(|r| r.rcpt.is_some()).map(|r| r.is_accepted()),
                 reply: rcpt.map(JsonReply::from),
+                delivery: result
+                    .and_then(|r| r.delivery.as_ref())
+                    .map(JsonReply::from),
             }
         })
         .collect()
@@ -542,9 +556,20 @@ fn report(cli: &Cli, plan: &Plan, result: &Result<MessageOutcome, Error>, code: 
             ));
         }
     }
+    if let (Ok(o), false, Protocol::Lmtp) = (result, cli.json, plan.options.config.protocol) {
+        // LMTP: each recipient has its own result (RFC 2033 4.2), one line each.
+        for (r, rcpt) in o.recipients.iter().zip(&plan.envelope.recipients) {
+            let line = match (r.is_accepted(), r.reply()) {
+                (_, None) => "not answered".to_string(),
+                (true, Some(reply)) => format!("delivered: {reply}"),
+                (false, Some(reply)) => format!("refused: {reply}"),
+            };
+            println_safe(&format!("<{}>: {line}", rcpt.address));
+        }
+    }
     match result {
         Ok(o) if o.is_accepted() => {
-            if !cli.json {
+            if !cli.json && plan.options.config.protocol != Protocol::Lmtp {
                 if let Some(reply) = o.final_reply() {
                     let n = o.recipients.iter().filter(|x| x.is_accepted()).count();
                     println_safe(&format!(
