@@ -9,6 +9,7 @@ use std::path::Path;
 
 pub mod connect;
 pub mod headers;
+pub mod params;
 
 /// Exit statuses, after BSD `sysexits.h` where one fits. An outcome's status is its
 /// [`mailwire::Class::exit_status`]; these are the ones around it.

@@ -39,6 +39,7 @@ use mailwire_cli::exit::{
     OSERR as EX_OSERR, SOFTWARE as EX_SOFTWARE, USAGE as EX_USAGE,
 };
 use mailwire_cli::headers::{HeaderEdits, HeaderField, RewriteHeaders};
+use mailwire_cli::params::ParamArgs;
 use serde::Serialize;
 use std::fs::File;
 use std::io::{self, Write};
@@ -52,6 +53,8 @@ use std::time::Duration;
 struct Cli {
     #[command(flatten)]
     connect: ConnectArgs,
+    #[command(flatten)]
+    params: ParamArgs,
     /// The envelope sender (MAIL FROM) and, for a built message, the From header.
     #[arg(
         long,
@@ -339,7 +342,10 @@ impl Plan {
                 Content::Built(build_message(&from, &to, &cli.cc, subject, body, &headers)?)
             }
         };
-        let envelope = Envelope::new(Some(sender), recipients);
+        let mut envelope = Envelope::new(Some(sender), recipients);
+        cli.params
+            .apply(&mut envelope)
+            .map_err(|e| Exit(e.code, e.message))?;
         Ok(Plan {
             server: format!("{host}:{port}"),
             options,
