@@ -48,3 +48,38 @@ fn refused_greeting_is_not_kept_as_the_greeting() {
         Some(mailwire::Error::GreetingRejected(_))
     ));
 }
+
+/// A probe of MAIL alone needs no recipient (RFC 5321 3.3: MAIL starts the transaction); one of
+/// RCPT does.
+#[test]
+fn mail_probe_needs_no_recipient() {
+    use mailwire::{Envelope, Mailbox, ProbeDepth, UsageError, Verdict};
+    let mut config = Config::new(ClientName::parse("client.example").unwrap());
+    config.tls = TlsPolicy::Never;
+    let now = Timestamp::ZERO;
+    let mut client = Client::new(config, now).unwrap();
+    let mut wire = Vec::new();
+    client.handle_input(now, b"220 mx.example ESMTP\r\n");
+    client.poll_transmit(now, &mut wire);
+    client.handle_input(now, b"250 mx.example\r\n");
+    assert!(client.is_ready());
+    wire.clear();
+    let envelope = Envelope::new(Some(Mailbox::parse("a@example.org").unwrap()), []);
+    assert_eq!(
+        client.probe(envelope.clone(), ProbeDepth::Rcpt),
+        Err(UsageError::NoRecipients)
+    );
+    let id = client.probe(envelope, ProbeDepth::Mail).unwrap();
+    client.poll_transmit(now, &mut wire);
+    assert_eq!(wire, b"MAIL FROM:<a@example.org>\r\n");
+    client.handle_input(now, b"250 ok\r\n");
+    let outcome = std::iter::from_fn(|| client.poll_event())
+        .find_map(|e| match e {
+            Event::MessageDone(o) if o.message == id => Some(o),
+            _ => None,
+        })
+        .unwrap();
+    assert!(matches!(outcome.verdict, Verdict::Probed { .. }));
+    assert!(outcome.recipients.is_empty());
+    assert_eq!(outcome.class(), mailwire::Class::Delivered);
+}
