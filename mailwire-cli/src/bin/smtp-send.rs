@@ -27,12 +27,15 @@
 
 use clap::Parser;
 use mailwire_blocking::demo_server::{DemoServer, DEMO_PASSWORD, DEMO_USER};
+use mailwire_blocking::mailwire::capability::SizeLimit;
 use mailwire_blocking::mailwire::sasl::Credentials;
+use mailwire_blocking::mailwire::sasl::Mechanism;
 use mailwire_blocking::mailwire::{
     self, AuthConfig, Envelope, Mailbox, MessageOutcome, Protocol, Rejection, Reply, Secret,
     TlsPolicy, UsageError, Verdict,
 };
-use mailwire_blocking::{Client, ClientOptions, Error, TlsConfigError};
+use mailwire_blocking::mailwire::{Capabilities, Class, Milestone, ProbeDepth};
+use mailwire_blocking::{Client, ClientOptions, Error, ProbeReport, ProbeUntil, TlsConfigError};
 use mailwire_cli::connect::ConnectArgs;
 use mailwire_cli::exit::{
     DATAERR as EX_DATAERR, IOERR as EX_IOERR, NOINPUT as EX_NOINPUT, OK as EX_OK,
@@ -59,7 +62,7 @@ struct Cli {
     #[arg(
         long,
         value_name = "ADDR",
-        required_unless_present = "demo",
+        required_unless_present_any = ["demo", "quit_after", "vrfy", "expn"],
         help_heading = "Envelope"
     )]
     from: Option<String>,
@@ -67,7 +70,7 @@ struct Cli {
     #[arg(
         long,
         value_name = "ADDR",
-        required_unless_present = "demo",
+        required_unless_present_any = ["demo", "quit_after", "vrfy", "expn"],
         help_heading = "Envelope"
     )]
     to: Vec<String>,
@@ -130,9 +133,61 @@ struct Cli {
     /// Print one JSON summary on stdout.
     #[arg(long, help_heading = "Output")]
     json: bool,
+    /// Probe the server without sending a message: say QUIT after this point (connect: the
+    /// TCP connection alone, nothing said; greeting; ehlo: the first EHLO; tls: TLS and the
+    /// EHLO after it, or where TLS would have been; auth; mail: MAIL FROM; rcpt: every RCPT).
+    #[arg(long, value_enum, value_name = "STOP", help_heading = "Session")]
+    quit_after: Option<QuitAfter>,
+    /// Ask VRFY ADDR (RFC 5321 3.5.1) and print the reply; no message is sent. Exit 0 for 2yz,
+    /// 75 for 4yz, 69 for 5yz.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        conflicts_with_all = ["quit_after", "expn"],
+        help_heading = "Session"
+    )]
+    vrfy: Option<String>,
+    /// Ask EXPN LIST (RFC 5321 3.5.2) and print the reply, every line; no message is sent.
+    /// Exit as for --vrfy.
+    #[arg(
+        long,
+        value_name = "LIST",
+        conflicts_with = "quit_after",
+        help_heading = "Session"
+    )]
+    expn: Option<String>,
     /// Start an embedded demo server on 127.0.0.1 and send a message to it (no --server).
     #[arg(long, conflicts_with = "server")]
     demo: bool,
+}
+
+/// `--quit-after`: where a probe stops (swaks' names are accepted as aliases).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum QuitAfter {
+    /// The TCP connection alone.
+    Connect,
+    /// The greeting.
+    #[value(alias = "banner")]
+    Greeting,
+    /// The first EHLO (before STARTTLS).
+    #[value(
+        alias = "first-ehlo",
+        alias = "first-helo",
+        alias = "helo",
+        alias = "lhlo"
+    )]
+    Ehlo,
+    /// TLS and the EHLO after it (or where TLS would have been).
+    #[value(alias = "starttls")]
+    Tls,
+    /// AUTH (or where it would have been).
+    Auth,
+    /// MAIL FROM.
+    #[value(alias = "from")]
+    Mail,
+    /// Every RCPT TO.
+    #[value(alias = "to")]
+    Rcpt,
 }
 
 const EXIT_HELP: &str = "Exit status: 0 sent to every recipient; 64 usage; 65 bad address/header; \
@@ -201,9 +256,13 @@ fn run() -> u8 {
             ),
         );
     }
-    let result = plan.send();
-    let code = exit_code(&result);
-    report(&cli, &plan, &result, code);
+    let (run, facts) = plan.run();
+    let code = exit_code(&run);
+    match &run {
+        Run::Sent(result) => report(&cli, &plan, result, &facts, code),
+        Run::Probed(result) => report_probe(&cli, &plan, result, &facts, code),
+        Run::Replied(result) => report_reply(&cli, &plan, result, &facts, code),
+    }
     if let Some(server) = &demo {
         show_received(sink, server);
     }
@@ -217,7 +276,19 @@ struct Plan {
     envelope: Envelope,
     /// Recipient kinds, parallel to the envelope's recipients.
     kinds: Vec<&'static str>,
-    content: Content,
+    action: Action,
+}
+
+/// What the session is for.
+enum Action {
+    /// Send the message.
+    Send(Content),
+    /// Probe the server (`--quit-after`), with `envelope` for MAIL and RCPT.
+    Probe(QuitAfter),
+    /// VRFY (`--vrfy`).
+    Verify(String),
+    /// EXPN (`--expn`).
+    Expand(String),
 }
 
 enum Content {
@@ -237,15 +308,37 @@ enum Content {
 impl Plan {
     fn from_cli(cli: &Cli, demo: Option<&DemoServer>) -> Result<Plan, Exit> {
         let demo_on = demo.is_some();
+        let side = cli.vrfy.is_some() || cli.expn.is_some();
         let from = cli
             .from
             .clone()
-            .unwrap_or_else(|| "alice@demo.localhost".into());
+            .or_else(|| demo_on.then(|| "alice@demo.localhost".into()));
         let mut to = cli.to.clone();
         if to.is_empty() && demo_on {
             to.push("bob@demo.localhost".into());
         }
-        let sender = mailbox(&from)?;
+        // What each stop needs: MAIL a sender, RCPT recipients too.
+        let (needs_from, needs_to) = match cli.quit_after {
+            _ if side => (false, false),
+            None | Some(QuitAfter::Rcpt) => (true, true),
+            Some(QuitAfter::Mail) => (true, false),
+            Some(_) => (false, false),
+        };
+        if needs_from && from.is_none() {
+            return Err(Exit(EX_USAGE, "--from is required here".into()));
+        }
+        if needs_to && to.is_empty() {
+            return Err(Exit(EX_USAGE, "--to is required here".into()));
+        }
+        let sender = from.as_deref().map(mailbox).transpose()?;
+        for argument in [&cli.vrfy, &cli.expn].into_iter().flatten() {
+            mailwire::command::Argument::new(argument).map_err(|e| {
+                Exit(
+                    EX_DATAERR,
+                    format!("invalid VRFY/EXPN argument {argument:?}: {e}"),
+                )
+            })?;
+        }
         let mut recipients = Vec::new();
         let mut kinds = Vec::new();
         for (kind, list) in [("to", &to), ("cc", &cli.cc), ("bcc", &cli.bcc)] {
@@ -303,7 +396,40 @@ impl Plan {
             }
         }
 
-        let content = match &cli.message_file {
+        let action = match (&cli.vrfy, &cli.expn, cli.quit_after) {
+            (Some(address), _, _) => Action::Verify(address.clone()),
+            (_, Some(list), _) => Action::Expand(list.clone()),
+            (_, _, Some(stop)) => Action::Probe(stop),
+            (None, None, None) => Action::Send(Self::content(
+                cli,
+                from.as_deref().unwrap_or_default(),
+                &to,
+                edits,
+                demo_on,
+            )?),
+        };
+        let mut envelope = Envelope::new(sender, recipients);
+        cli.params
+            .apply(&mut envelope)
+            .map_err(|e| Exit(e.code, e.message))?;
+        Ok(Plan {
+            server: format!("{host}:{port}"),
+            options,
+            envelope,
+            kinds,
+            action,
+        })
+    }
+
+    /// The message to send: a file, standard input, or built from the options.
+    fn content(
+        cli: &Cli,
+        from: &str,
+        to: &[String],
+        edits: HeaderEdits,
+        demo_on: bool,
+    ) -> Result<Content, Exit> {
+        Ok(match &cli.message_file {
             Some(path) if path.as_os_str() == "-" => Content::Stdin { edits },
             Some(path) => {
                 File::open(path).map_err(|e| {
@@ -339,25 +465,76 @@ impl Plan {
                     .chain(&edits.add)
                     .map(|f| (f.name().to_string(), f.value().to_string()))
                     .collect();
-                Content::Built(build_message(&from, &to, &cli.cc, subject, body, &headers)?)
+                Content::Built(build_message(from, to, &cli.cc, subject, body, &headers)?)
             }
-        };
-        let mut envelope = Envelope::new(Some(sender), recipients);
-        cli.params
-            .apply(&mut envelope)
-            .map_err(|e| Exit(e.code, e.message))?;
-        Ok(Plan {
-            server: format!("{host}:{port}"),
-            options,
-            envelope,
-            kinds,
-            content,
         })
     }
 
-    fn send(&self) -> Result<MessageOutcome, Error> {
+    /// Runs the session the plan is for.
+    fn run(&self) -> (Run, Facts) {
+        let mut facts = Facts::default();
+        let run = match &self.action {
+            Action::Send(content) => Run::Sent(self.send(content, &mut facts)),
+            Action::Probe(stop) => {
+                let until = match stop {
+                    QuitAfter::Connect => ProbeUntil::Connect,
+                    QuitAfter::Greeting => ProbeUntil::Milestone(Milestone::Greeting),
+                    QuitAfter::Ehlo => ProbeUntil::Milestone(Milestone::Hello),
+                    QuitAfter::Tls => ProbeUntil::Milestone(Milestone::Tls),
+                    QuitAfter::Auth => ProbeUntil::Milestone(Milestone::Auth),
+                    QuitAfter::Mail | QuitAfter::Rcpt => ProbeUntil::Transaction {
+                        envelope: self.envelope.clone(),
+                        depth: if *stop == QuitAfter::Mail {
+                            ProbeDepth::Mail
+                        } else {
+                            ProbeDepth::Rcpt
+                        },
+                    },
+                };
+                let result = mailwire_blocking::probe(self.options.clone(), until).map(Box::new);
+                if let Ok(report) = &result {
+                    facts = Facts {
+                        greeting: report.greeting.clone(),
+                        capabilities: report.capabilities.clone(),
+                        tls: (*stop != QuitAfter::Connect).then_some(report.tls),
+                        auth: report.authenticated.clone(),
+                    };
+                }
+                Run::Probed(result)
+            }
+            Action::Verify(argument) | Action::Expand(argument) => {
+                let verify = matches!(self.action, Action::Verify(_));
+                Run::Replied(self.side_command(verify, argument, &mut facts))
+            }
+        };
+        (run, facts)
+    }
+
+    /// VRFY or EXPN, then QUIT.
+    fn side_command(
+        &self,
+        verify: bool,
+        argument: &str,
+        facts: &mut Facts,
+    ) -> Result<Reply, Error> {
         let mut client = Client::connect(self.options.clone())?;
-        let outcome = match &self.content {
+        let reply = if verify {
+            client.verify(argument)
+        } else {
+            client.expand(argument)
+        };
+        *facts = Facts::of(&client);
+        if reply.is_ok() {
+            if let Err(e) = client.quit() {
+                log::info!("QUIT failed: {e}");
+            }
+        }
+        reply
+    }
+
+    fn send(&self, content: &Content, facts: &mut Facts) -> Result<MessageOutcome, Error> {
+        let mut client = Client::connect(self.options.clone())?;
+        let outcome = match content {
             Content::Built(bytes) => client.send_bytes(self.envelope.clone(), bytes),
             Content::Stdin { edits } => {
                 let stdin = RewriteHeaders::new(io::stdin().lock(), edits.clone());
@@ -380,6 +557,7 @@ impl Plan {
                     .and_then(|()| client.send(envelope, open()?))
             }
         };
+        *facts = Facts::of(&client);
         // The outcome is known; a failing QUIT changes nothing about it.
         if outcome.is_ok() {
             if let Err(e) = client.quit() {
@@ -433,13 +611,61 @@ fn build_message(
 
 // ----- outcome -----
 
+/// How the session went.
+enum Run {
+    /// The message's outcome.
+    Sent(Result<MessageOutcome, Error>),
+    /// What a probe learnt (boxed: it is the largest by far).
+    Probed(Result<Box<ProbeReport>, Error>),
+    /// The reply to VRFY or EXPN.
+    Replied(Result<Reply, Error>),
+}
+
+/// What the session learnt about the server, for the report.
+#[derive(Default)]
+struct Facts {
+    greeting: Option<Reply>,
+    capabilities: Option<Capabilities>,
+    /// `None` when no session was had (the connection alone, or none).
+    tls: Option<bool>,
+    auth: Option<Mechanism>,
+}
+
+impl Facts {
+    fn of(client: &Client) -> Facts {
+        Facts {
+            greeting: client.session().greeting().cloned(),
+            capabilities: client.capabilities().cloned(),
+            tls: Some(client.is_secure()),
+            auth: client.authenticated_mechanism().cloned(),
+        }
+    }
+}
+
 /// The exit status: the core's class of the outcome, or of the error that ended the session
 /// ([`mailwire::Class::exit_status`], the mapping `smtp-bulk` reports too); the command line's
-/// own statuses for what failed around it.
-fn exit_code(result: &Result<MessageOutcome, Error>) -> u8 {
-    match result {
-        Ok(outcome) => outcome.class().exit_status(),
-        Err(e) => error_code(e),
+/// own statuses for what failed around it. A probe that got as far as asked is 0, or the class
+/// of its MAIL and RCPT replies; a VRFY or EXPN reply gives its own class.
+fn exit_code(run: &Run) -> u8 {
+    match run {
+        Run::Sent(Ok(outcome)) => outcome.class().exit_status(),
+        Run::Probed(Ok(report)) => report.class().exit_status(),
+        Run::Replied(Ok(reply)) => reply_class(reply).exit_status(),
+        Run::Sent(Err(e)) | Run::Probed(Err(e)) | Run::Replied(Err(e)) => error_code(e),
+    }
+}
+
+/// A reply's class as an outcome's would be: 2yz delivered, 4yz temporary, 5yz permanent,
+/// anything else a protocol error.
+fn reply_class(reply: &Reply) -> Class {
+    if reply.is_positive_completion() {
+        Class::Delivered
+    } else if reply.is_transient() {
+        Class::Temporary
+    } else if reply.is_permanent() {
+        Class::Permanent
+    } else {
+        Class::Protocol
     }
 }
 
@@ -498,35 +724,264 @@ struct JsonError {
     transient: bool,
 }
 
+/// The capabilities of the latest EHLO, one string per extension (`SIZE 10240000`,
+/// `AUTH PLAIN LOGIN`, unknown ones with their parameters).
+#[derive(Serialize)]
+struct JsonCapabilities {
+    domain: String,
+    extensions: Vec<String>,
+}
+
+impl From<&Capabilities> for JsonCapabilities {
+    fn from(c: &Capabilities) -> Self {
+        let mut ext: Vec<String> = Vec::new();
+        let with = |name: &str, param: Option<String>| match param {
+            Some(p) => format!("{name} {p}"),
+            None => name.to_string(),
+        };
+        if let Some(size) = c.size {
+            ext.push(with(
+                "SIZE",
+                match size {
+                    SizeLimit::Max(n) => Some(n.to_string()),
+                    _ => None,
+                },
+            ));
+        }
+        for (on, name) in [
+            (c.pipelining, "PIPELINING"),
+            (c.eight_bit_mime, "8BITMIME"),
+            (c.binary_mime, "BINARYMIME"),
+            (c.chunking, "CHUNKING"),
+            (c.smtputf8, "SMTPUTF8"),
+            (c.dsn, "DSN"),
+            (c.enhanced_status_codes, "ENHANCEDSTATUSCODES"),
+            (c.starttls, "STARTTLS"),
+            (c.requiretls, "REQUIRETLS"),
+        ] {
+            if on {
+                ext.push(name.to_string());
+            }
+        }
+        if let Some(by) = c.deliver_by {
+            ext.push(with("DELIVERBY", by.map(|n| n.to_string())));
+        }
+        if let Some(profile) = &c.mt_priority {
+            ext.push(with("MT-PRIORITY", profile.clone()));
+        }
+        if !c.auth.is_empty() {
+            let names: Vec<&str> = c.auth.iter().map(Mechanism::name).collect();
+            ext.push(format!("AUTH {}", names.join(" ")));
+        }
+        for u in &c.unknown {
+            let params = (!u.params.is_empty()).then(|| u.params.join(" "));
+            ext.push(with(&u.keyword, params));
+        }
+        JsonCapabilities {
+            domain: c.server_domain.clone(),
+            extensions: ext,
+        }
+    }
+}
+
+/// A VRFY or EXPN reply, every line kept.
+#[derive(Serialize)]
+struct JsonLinesReply {
+    code: u16,
+    enhanced_code: Option<String>,
+    text: String,
+    lines: Vec<String>,
+}
+
+impl From<&Reply> for JsonLinesReply {
+    fn from(r: &Reply) -> Self {
+        JsonLinesReply {
+            code: r.code().get(),
+            enhanced_code: r.enhanced_code().map(|e| e.to_string()),
+            text: r.text_lossy(),
+            lines: r
+                .lines()
+                .map(|l| String::from_utf8_lossy(l).into_owned())
+                .collect(),
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct Summary {
-    /// `sent`, `partial`, `rejected`, `failed` or `usage`.
+    /// `sent`, `partial`, `rejected`, `probed`, `replied`, `failed` or `usage`.
     status: &'static str,
     /// The core's class of the outcome (`delivered`, `partial`, `temporary`, `permanent`,
     /// `protocol`, `security`, `local`), as `smtp-bulk` reports it.
     class: &'static str,
     exit_code: u8,
     server: Option<String>,
+    /// The server's 220 greeting.
+    greeting: Option<JsonReply>,
+    /// The capabilities of its latest EHLO.
+    capabilities: Option<JsonCapabilities>,
+    /// Whether the session was encrypted; `null` when no session was had.
+    tls: Option<bool>,
+    /// The SASL mechanism it authenticated with.
+    auth: Option<String>,
     recipients: Vec<JsonRecipient>,
+    /// `--quit-after mail|rcpt`: the reply to MAIL FROM.
+    mail_reply: Option<JsonReply>,
+    /// `--vrfy`, `--expn`: the reply.
+    reply: Option<JsonLinesReply>,
     final_reply: Option<JsonReply>,
     error: Option<JsonError>,
 }
 
 impl Summary {
-    fn usage(code: u8, message: &str) -> Summary {
+    fn new(status: &'static str, class: Class, exit_code: u8, facts: &Facts) -> Summary {
         Summary {
-            status: "usage",
-            class: "local",
-            exit_code: code,
+            status,
+            class: class.name(),
+            exit_code,
             server: None,
+            greeting: facts.greeting.as_ref().map(JsonReply::from),
+            capabilities: facts.capabilities.as_ref().map(JsonCapabilities::from),
+            tls: facts.tls,
+            auth: facts.auth.as_ref().map(|m| m.name().to_string()),
             recipients: Vec::new(),
+            mail_reply: None,
+            reply: None,
             final_reply: None,
-            error: Some(JsonError {
-                stage: None,
-                message: message.to_string(),
-                reply: None,
-                transient: false,
-            }),
+            error: None,
+        }
+    }
+
+    fn usage(code: u8, message: &str) -> Summary {
+        let mut summary = Summary::new("usage", Class::Local, code, &Facts::default());
+        summary.error = Some(JsonError {
+            stage: None,
+            message: message.to_string(),
+            reply: None,
+            transient: false,
+        });
+        summary
+    }
+}
+
+impl JsonError {
+    fn of(e: &Error) -> JsonError {
+        JsonError {
+            stage: e.stage().map(|s| s.to_string()),
+            message: e.to_string(),
+            reply: e.reply().map(JsonReply::from),
+            transient: e.is_transient(),
+        }
+    }
+}
+
+fn report_failure(e: &Error) {
+    let stage = e.stage().map(|s| format!(" at {s}")).unwrap_or_default();
+    eprintln_safe(&format!("smtp-send: failed{stage}: {e}"));
+}
+
+/// `--quit-after`: what was learnt, one line each on stdout (or the JSON summary).
+fn report_probe(
+    cli: &Cli,
+    plan: &Plan,
+    result: &Result<Box<ProbeReport>, Error>,
+    facts: &Facts,
+    code: u8,
+) {
+    let report = match result {
+        Ok(report) => report,
+        Err(e) => {
+            report_failure(e);
+            if cli.json {
+                let mut summary = Summary::new("failed", e.class(), code, facts);
+                summary.server = Some(plan.server.clone());
+                summary.error = Some(JsonError::of(e));
+                print_json(&summary);
+            }
+            return;
+        }
+    };
+    let outcome = report.outcome.as_ref();
+    let mail = outcome.and_then(|o| match &o.verdict {
+        Verdict::Probed { mail } => Some(mail),
+        _ => None,
+    });
+    if cli.json {
+        let mut summary = Summary::new("probed", report.class(), code, facts);
+        summary.server = Some(plan.server.clone());
+        if outcome.is_some() {
+            summary.recipients = recipients_json(plan, outcome);
+        }
+        summary.mail_reply = mail.map(JsonReply::from);
+        if let Some(Verdict::Rejected(rejection)) = outcome.map(|o| &o.verdict) {
+            summary.error = Some(JsonError {
+                stage: rejection.stage().map(|s| s.to_string()),
+                message: rejection.to_string(),
+                reply: rejection.reply().map(JsonReply::from),
+                transient: outcome.is_some_and(MessageOutcome::is_transient),
+            });
+        }
+        print_json(&summary);
+        return;
+    }
+    println_safe(&format!("connected to {}", plan.server));
+    if let Some(g) = &facts.greeting {
+        println_safe(&format!("greeting: {g}"));
+    }
+    if let Some(c) = &facts.capabilities {
+        let c = JsonCapabilities::from(c);
+        println_safe(&format!("capabilities: {}", c.extensions.join(", ")));
+    }
+    if let Some(tls) = facts.tls.filter(|_| facts.greeting.is_some()) {
+        println_safe(&format!("tls: {}", if tls { "yes" } else { "no" }));
+    }
+    if let Some(m) = &facts.auth {
+        println_safe(&format!("auth: {}", m.name()));
+    }
+    if let Some(o) = outcome {
+        match (&o.verdict, mail) {
+            (_, Some(mail)) => println_safe(&format!("mail: {mail}")),
+            (Verdict::Rejected(rejection), None) => {
+                eprintln_safe(&format!("smtp-send: probe {rejection}"));
+            }
+            _ => {}
+        }
+        for (r, rcpt) in o.recipients.iter().zip(&plan.envelope.recipients) {
+            if let Some(reply) = &r.rcpt {
+                println_safe(&format!("rcpt <{}>: {reply}", rcpt.address));
+            }
+        }
+    }
+}
+
+/// `--vrfy`, `--expn`: the reply, every line, on stdout (or the JSON summary).
+fn report_reply(cli: &Cli, plan: &Plan, result: &Result<Reply, Error>, facts: &Facts, code: u8) {
+    match result {
+        Ok(reply) if cli.json => {
+            let mut summary = Summary::new("replied", reply_class(reply), code, facts);
+            summary.server = Some(plan.server.clone());
+            summary.reply = Some(JsonLinesReply::from(reply));
+            print_json(&summary);
+        }
+        Ok(reply) => {
+            let count = reply.line_count();
+            for (i, line) in reply.lines().enumerate() {
+                let sep = if i + 1 == count { ' ' } else { '-' };
+                println_safe(&format!(
+                    "{}{sep}{}",
+                    reply.code(),
+                    String::from_utf8_lossy(line)
+                ));
+            }
+        }
+        Err(e) => {
+            report_failure(e);
+            if cli.json {
+                let mut summary = Summary::new("failed", e.class(), code, facts);
+                summary.server = Some(plan.server.clone());
+                summary.error = Some(JsonError::of(e));
+                print_json(&summary);
+            }
         }
     }
 }
@@ -552,7 +1007,7 @@ fn recipients_json(plan: &Plan, outcome: Option<&MessageOutcome>) -> Vec<JsonRec
         .collect()
 }
 
-fn report(cli: &Cli, plan: &Plan, result: &Result<MessageOutcome, Error>, code: u8) {
+fn report(cli: &Cli, plan: &Plan, result: &Result<MessageOutcome, Error>, facts: &Facts, code: u8) {
     let outcome = result.as_ref().ok();
     for (i, r) in outcome.iter().flat_map(|o| o.refused_recipients()) {
         if let (Some(reply), Some(rcpt)) = (r.reply(), plan.envelope.recipients.get(i)) {
@@ -590,22 +1045,14 @@ fn report(cli: &Cli, plan: &Plan, result: &Result<MessageOutcome, Error>, code: 
                 eprintln_safe(&format!("smtp-send: message {rejection}"));
             }
         }
-        Err(e) => {
-            let stage = e.stage().map(|s| format!(" at {s}")).unwrap_or_default();
-            eprintln_safe(&format!("smtp-send: failed{stage}: {e}"));
-        }
+        Err(e) => report_failure(e),
     }
     if cli.json {
         let final_reply = outcome
             .and_then(MessageOutcome::final_reply)
             .map(JsonReply::from);
         let error = match result {
-            Err(e) => Some(JsonError {
-                stage: e.stage().map(|s| s.to_string()),
-                message: e.to_string(),
-                reply: e.reply().map(JsonReply::from),
-                transient: e.is_transient(),
-            }),
+            Err(e) => Some(JsonError::of(e)),
             Ok(
                 o @ MessageOutcome {
                     verdict: Verdict::Rejected(rejection),
@@ -629,18 +1076,16 @@ fn report(cli: &Cli, plan: &Plan, result: &Result<MessageOutcome, Error>, code: 
             Ok(_) => "rejected",
             Err(_) => "failed",
         };
-        print_json(&Summary {
-            status,
-            class: match result {
-                Ok(o) => o.class().name(),
-                Err(e) => e.class().name(),
-            },
-            exit_code: code,
-            server: Some(plan.server.clone()),
-            recipients: recipients_json(plan, outcome),
-            final_reply,
-            error,
-        });
+        let class = match result {
+            Ok(o) => o.class(),
+            Err(e) => e.class(),
+        };
+        let mut summary = Summary::new(status, class, code, facts);
+        summary.server = Some(plan.server.clone());
+        summary.recipients = recipients_json(plan, outcome);
+        summary.final_reply = final_reply;
+        summary.error = error;
+        print_json(&summary);
     }
     if let Ok(MessageOutcome {
         verdict: Verdict::Rejected(Rejection::Unsendable(e)),
