@@ -52,34 +52,8 @@ use std::time::Duration;
 
 /// Send one message over SMTP (try `smtp-send --demo`).
 #[derive(Parser, Debug)]
-#[command(name = "smtp-send", version, about, after_help = EXIT_HELP)]
+#[command(name = "smtp-send", version, after_help = EXIT_HELP)]
 struct Cli {
-    #[command(flatten)]
-    connect: ConnectArgs,
-    #[command(flatten)]
-    params: ParamArgs,
-    /// The envelope sender (MAIL FROM) and, for a built message, the From header.
-    #[arg(
-        long,
-        value_name = "ADDR",
-        required_unless_present_any = ["demo", "quit_after", "vrfy", "expn"],
-        help_heading = "Envelope"
-    )]
-    from: Option<String>,
-    /// A recipient (To header and envelope). Repeatable.
-    #[arg(
-        long,
-        value_name = "ADDR",
-        required_unless_present_any = ["demo", "quit_after", "vrfy", "expn"],
-        help_heading = "Envelope"
-    )]
-    to: Vec<String>,
-    /// A copy recipient (Cc header and envelope). Repeatable.
-    #[arg(long, value_name = "ADDR", help_heading = "Envelope")]
-    cc: Vec<String>,
-    /// A blind copy recipient (envelope only). Repeatable.
-    #[arg(long, value_name = "ADDR", help_heading = "Envelope")]
-    bcc: Vec<String>,
     /// A complete RFC 5322 message (any line ends), streamed from the file as is but for
     /// --header and --add-header; `-` reads it from standard input.
     #[arg(
@@ -119,20 +93,32 @@ struct Cli {
         help_heading = "Message"
     )]
     added_headers: Vec<String>,
-    /// Print the conversation on stderr (-> sent, <- received; AUTH redacted), the content
-    /// summarised as <N octets of content>.
-    #[arg(long, short, help_heading = "Output")]
-    verbose: bool,
-    /// Print every line of the session on stderr, the content's lines included (as sent:
-    /// dot-stuffed); AUTH and credentials still redacted. Implies --verbose.
-    #[arg(long, conflicts_with = "suppress_data", help_heading = "Output")]
-    show_raw_text: bool,
-    /// Summarise the content in the transcript as <N octets of content> (the default).
-    #[arg(long, help_heading = "Output")]
-    suppress_data: bool,
-    /// Print one JSON summary on stdout.
-    #[arg(long, help_heading = "Output")]
-    json: bool,
+    /// The envelope sender (MAIL FROM) and, for a built message, the From header.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        required_unless_present_any = ["demo", "quit_after", "vrfy", "expn"],
+        help_heading = "Envelope"
+    )]
+    from: Option<String>,
+    /// A recipient (To header and envelope). Repeatable.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        required_unless_present_any = ["demo", "quit_after", "vrfy", "expn"],
+        help_heading = "Envelope"
+    )]
+    to: Vec<String>,
+    /// A copy recipient (Cc header and envelope). Repeatable.
+    #[arg(long, value_name = "ADDR", help_heading = "Envelope")]
+    cc: Vec<String>,
+    /// A blind copy recipient (envelope only). Repeatable.
+    #[arg(long, value_name = "ADDR", help_heading = "Envelope")]
+    bcc: Vec<String>,
+    #[command(flatten)]
+    params: ParamArgs,
+    #[command(flatten)]
+    connect: ConnectArgs,
     /// Probe the server without sending a message: say QUIT after this point (connect: the
     /// TCP connection alone, nothing said; greeting; ehlo: the first EHLO; tls: TLS and the
     /// EHLO after it, or where TLS would have been; auth; mail: MAIL FROM; rcpt: every RCPT).
@@ -157,8 +143,22 @@ struct Cli {
     )]
     expn: Option<String>,
     /// Start an embedded demo server on 127.0.0.1 and send a message to it (no --server).
-    #[arg(long, conflicts_with = "server")]
+    #[arg(long, conflicts_with = "server", help_heading = "Session")]
     demo: bool,
+    /// Print the conversation on stderr (-> sent, <- received; AUTH redacted), the content
+    /// summarised as <N octets of content>.
+    #[arg(long, short, help_heading = "Output")]
+    verbose: bool,
+    /// Print every line of the session on stderr, the content's lines included (as sent:
+    /// dot-stuffed); AUTH and credentials still redacted. Implies --verbose.
+    #[arg(long, conflicts_with = "suppress_data", help_heading = "Output")]
+    show_raw_text: bool,
+    /// Summarise the content in the transcript as <N octets of content> (the default).
+    #[arg(long, help_heading = "Output")]
+    suppress_data: bool,
+    /// Print one JSON summary on stdout.
+    #[arg(long, help_heading = "Output")]
+    json: bool,
 }
 
 /// `--quit-after`: where a probe stops (swaks' names are accepted as aliases).
@@ -190,7 +190,8 @@ enum QuitAfter {
     Rcpt,
 }
 
-const EXIT_HELP: &str = "Exit status: 0 sent to every recipient; 64 usage; 65 bad address/header; \
+const EXIT_HELP: &str = "Exit status: 0 sent to every recipient (a probe: got as far as asked; \
+--vrfy/--expn: a 2yz reply); 64 usage; 65 bad address/header; \
 66 unreadable input file; 69 permanent refusal; 70 internal error; 74 message file read error; \
 75 temporary failure (4yz, timeout, connection lost); 76 protocol error; 77 authentication or \
 required TLS failed; 79 partial delivery (some recipients refused).";
