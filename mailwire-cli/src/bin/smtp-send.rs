@@ -2,17 +2,22 @@
 //!
 //! Run `smtp-send --demo` to see it work against an embedded server, with nothing installed.
 //!
-//! Defaults: port 25 (465 with `--tls-on-connect`); STARTTLS `required` on port 587 and
-//! `opportunistic` on any other port; RFC 5321 timeouts unless `--timeout` is given; the EHLO
+//! `--quit-after` probes a server without sending a message, `--vrfy` and `--expn` ask it about
+//! an address; `mailwire-cli/README.md` has every option and the `--json` fields, and
+//! `docs/SWAKS.md` maps swaks' options to these.
+//!
+//! Defaults: port 25 (465 with `--tls-on-connect`, 24 with `--protocol lmtp`); implicit TLS on
+//! port 465 unless `--starttls` is given, STARTTLS `required` on port 587 and `opportunistic` on
+//! any other port; RFC 5321 timeouts unless `--timeout` is given; the EHLO
 //! name is this host's name when it is a valid domain, else `localhost`.
 //!
 //! Exit status (sysexits.h where one fits):
 //!
 //! | code | meaning |
 //! |------|---------|
-//! | 0  | the final reply after the content was 2yz and every recipient was accepted |
+//! | 0  | the final reply after the content was 2yz and every recipient was accepted; a probe that got as far as asked; a 2yz VRFY/EXPN reply |
 //! | 64 | usage: bad or conflicting options, no password given for `--auth-user` |
-//! | 65 | bad input data: an invalid address, `--helo` name or `--header`/`--subject` (CR, LF, NUL) |
+//! | 65 | bad input data: an invalid address, `--helo` name, `--header`/`--add-header`/`--subject` (CR, LF, NUL), envelope parameter or VRFY/EXPN argument |
 //! | 66 | an input file (message, body, password, CA file) cannot be read |
 //! | 69 | permanent refusal (5yz) of the session or the message, or the message cannot be sent to this server (SIZE, missing extension) |
 //! | 70 | internal error (a bug) |
@@ -146,14 +151,14 @@ struct Cli {
     #[arg(long, conflicts_with = "server", help_heading = "Session")]
     demo: bool,
     /// Print the conversation on stderr (-> sent, <- received; AUTH redacted), the content
-    /// summarised as <N octets of content>.
+    /// summarised as `<N octets of content>`.
     #[arg(long, short, help_heading = "Output")]
     verbose: bool,
     /// Print every line of the session on stderr, the content's lines included (as sent:
     /// dot-stuffed); AUTH and credentials still redacted. Implies --verbose.
     #[arg(long, conflicts_with = "suppress_data", help_heading = "Output")]
     show_raw_text: bool,
-    /// Summarise the content in the transcript as <N octets of content> (the default).
+    /// Summarise the content in the transcript as `<N octets of content>` (the default).
     #[arg(long, help_heading = "Output")]
     suppress_data: bool,
     /// Print one JSON summary on stdout.
