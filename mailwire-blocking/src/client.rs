@@ -6,7 +6,9 @@
 use crate::stream::{self, Stream};
 use mailwire::body::ContentMeter;
 use mailwire::sasl::Mechanism;
-use mailwire::{Capabilities, CommandId, Envelope, MessageId, MessageOutcome, Reply, Timestamp};
+use mailwire::{
+    Capabilities, CommandId, Envelope, MessageId, MessageOutcome, ProbeDepth, Reply, Timestamp,
+};
 use mailwire_transport::{ClientOptions, Error, Ledger, TlsError, TlsSetup, Transport};
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -64,7 +66,9 @@ impl std::fmt::Debug for Client {
 
 impl Client {
     /// Connects, then drives the greeting, EHLO, STARTTLS (under the configured policy) or
-    /// implicit TLS, and AUTH, until the session is ready for messages.
+    /// implicit TLS, and AUTH, until the session is ready for messages. A probe
+    /// ([`mailwire::Config::stop_after`]) returns once its QUIT is answered, the session closed
+    /// and what it learnt in [`Client::session`] (see [`crate::probe()`]).
     pub fn connect(options: ClientOptions) -> Result<Client, Error> {
         let tls = options.tls_setup()?;
         let mut config = options.config.clone();
@@ -93,7 +97,7 @@ impl Client {
             // RFC 8314: TLS from the first byte; the handshake counts against the greeting.
             client.start_tls();
         }
-        client.drive(|c| c.core.is_ready())?;
+        client.drive(|c| c.core.is_ready() || crate::probe::stopped(&c.core))?;
         Ok(client)
     }
 
@@ -228,6 +232,20 @@ impl Client {
         self.usable()?;
         let id = self.core.help(topic)?;
         self.await_reply(id)
+    }
+
+    /// A probe ([`mailwire::Client::probe`]): MAIL FROM, and with [`ProbeDepth::Rcpt`] every
+    /// RCPT TO, without DATA. `Ok` with the outcome ([`Verdict::Probed`] with every reply, or a
+    /// refusal as [`Client::send`] gives it); an RSET goes before any later message.
+    pub fn probe(
+        &mut self,
+        envelope: Envelope,
+        depth: ProbeDepth,
+    ) -> Result<MessageOutcome, Error> {
+        self.usable()?;
+        let id = self.core.probe(envelope, depth)?;
+        let _ = self.drive(|c| c.ledger.has_outcome(id));
+        self.finish_send(id)
     }
 
     /// QUIT, and close the connection once the server answers (or closes it).

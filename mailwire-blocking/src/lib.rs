@@ -14,7 +14,11 @@
 //!   [`Client::send_bytes`] sends content in memory; [`Client::send_many`] pipelines several
 //!   messages; with the `builder` feature, `message` builds typed messages (attachments,
 //!   HTML, inline images) and `Client::send_email` sends one; [`Client::verify`],
-//!   [`Client::expand`], [`Client::noop`], [`Client::help`], [`Client::quit`].
+//!   [`Client::expand`], [`Client::noop`], [`Client::help`], [`Client::quit`];
+//!   [`Client::probe`] sends MAIL (and RCPT) without DATA.
+//! - [`probe()`] asks a server how far it would go without sending a message: the connection
+//!   only, the greeting, EHLO, TLS, AUTH ([`mailwire::Config::stop_after`]), or MAIL and RCPT;
+//!   its [`ProbeReport`] says what was learnt.
 //! - Outcomes are the core's: a message the server decided on (accepted, partly, refused) is
 //!   `Ok(`[`MessageOutcome`]`)`; an [`Error`] means no outcome could be had (a refused call, a
 //!   body that could not be read, a session that ended first).
@@ -46,6 +50,7 @@
 mod client;
 pub mod demo_server;
 mod pool;
+mod probe;
 mod stream;
 
 pub use client::{declare_content, Client, TRANSCRIPT_TARGET};
@@ -56,6 +61,7 @@ pub use mailwire_transport::{
     TlsConfigError, TlsError, TlsOptions, Transport,
 };
 pub use pool::Pool;
+pub use probe::{probe, ProbeReport, ProbeUntil};
 
 pub use mailwire;
 pub use rustls;

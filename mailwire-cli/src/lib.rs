@@ -1,7 +1,7 @@
 //! What `smtp-send` and `smtp-bulk` (and `mailwire-tokio`'s `send` example) share, so that the
 //! same situation never gets two answers: the exit statuses (the core's [`mailwire::Class`] of
 //! an outcome or a session error, and the statuses of the command line itself, [`exit_status`]),
-//! the connection options ([`connect::ConnectArgs`]), `--header` ([`parse_header`]) and how a
+//! the connection options ([`connect::ConnectArgs`]), `--header` ([`headers::HeaderField`]) and how a
 //! secret is read from a file.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -11,6 +11,8 @@ use mailwire_transport::{Error, TlsConfigError};
 use std::path::Path;
 
 pub mod connect;
+pub mod headers;
+pub mod params;
 
 /// Exit statuses, after BSD `sysexits.h` where one fits. An outcome's status is its
 /// [`mailwire::Class::exit_status`]; these are the ones around it.
@@ -71,21 +73,6 @@ pub fn error_status(e: &Error) -> u8 {
         // Connect, Session, Cancelled: the core's judgement.
         other => other.class().exit_status(),
     }
-}
-
-/// Why a `--header` could not be used: what to print (the status is [`exit::DATAERR`]).
-pub fn parse_header(h: &str) -> Result<(String, String), String> {
-    let bad = |why: &str| format!("invalid --header {h:?}: {why}");
-    if h.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
-        return Err(bad("it contains CR, LF or NUL"));
-    }
-    let (name, value) = h
-        .split_once(':')
-        .ok_or_else(|| bad("expected 'Name: value'"))?;
-    if name.is_empty() || !name.bytes().all(|b| (33..=126).contains(&b)) {
-        return Err(bad("the field name must be printable ASCII without spaces"));
-    }
-    Ok((name.to_string(), value.trim_start().to_string()))
 }
 
 /// Why a secret file could not be used.

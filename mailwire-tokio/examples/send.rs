@@ -115,8 +115,9 @@ fn plan(cli: &Cli) -> Result<Plan, (u8, String)> {
         .collect::<Result<Vec<_>, _>>()?;
     let mut header = Vec::new();
     for h in &cli.headers {
-        let (name, value) = mailwire_cli::parse_header(h).map_err(|m| (exit::DATAERR, m))?;
-        header.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+        let field = mailwire_cli::headers::HeaderField::parse(h)
+            .map_err(|why| (exit::DATAERR, format!("invalid --header {h:?}: {why}")))?;
+        header.extend_from_slice(format!("{}: {}\r\n", field.name(), field.value()).as_bytes());
     }
     std::fs::File::open(&cli.message_file).map_err(|e| {
         let path = cli.message_file.display();

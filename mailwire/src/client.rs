@@ -115,6 +115,8 @@ pub struct Client {
     jobs: VecDeque<Job>,
     /// Messages whose outcome or body is still open, oldest first.
     messages: VecDeque<Message>,
+    /// The server's 220 greeting, once it came.
+    greeting: Option<Reply>,
     capabilities: Option<Capabilities>,
     /// The connection is encrypted (implicit TLS, or after STARTTLS).
     secure: bool,
@@ -156,6 +158,7 @@ impl Client {
             pipeline,
             jobs: VecDeque::new(),
             messages: VecDeque::new(),
+            greeting: None,
             capabilities: None,
             secure,
             mechanisms,
@@ -173,6 +176,12 @@ impl Client {
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The server's 220 greeting, once it came (a refused greeting is in the error that ended
+    /// the session, [`Error::GreetingRejected`]).
+    pub fn greeting(&self) -> Option<&Reply> {
+        self.greeting.as_ref()
     }
 
     /// The server's capabilities, once EHLO (or HELO: empty) is answered.
@@ -364,15 +373,19 @@ impl Client {
     /// long with the parameters it needs). Queued before the capabilities are known, such a
     /// message gets that reason as its outcome instead, before anything of it is sent.
     pub fn send_message(&mut self, envelope: Envelope) -> Result<MessageId, UsageError> {
-        let id = self.queue_message(envelope)?;
+        let id = self.queue_message(envelope, true)?;
         self.pump();
         Ok(id)
     }
 
     /// Checks and queues a message without starting anything.
-    fn queue_message(&mut self, envelope: Envelope) -> Result<MessageId, UsageError> {
+    fn queue_message(
+        &mut self,
+        envelope: Envelope,
+        needs_recipients: bool,
+    ) -> Result<MessageId, UsageError> {
         self.check_open()?;
-        if envelope.recipients.is_empty() {
+        if needs_recipients && envelope.recipients.is_empty() {
             return Err(UsageError::NoRecipients);
         }
         // The arguments as given must encode (CR, LF, NUL, bad parameters, absurd lengths).
@@ -402,13 +415,14 @@ impl Client {
     /// Queues a probe: MAIL FROM (and, with [`ProbeDepth::Rcpt`], one RCPT TO per recipient)
     /// without DATA, to learn whether the server takes this sender and these recipients. Its
     /// outcome is [`crate::Verdict::Probed`] with every reply; an RSET is owed before any later
-    /// transaction. Refused as [`Client::send_message`] refuses.
+    /// transaction. Refused as [`Client::send_message`] refuses, but a probe of MAIL alone needs
+    /// no recipient.
     pub fn probe(
         &mut self,
         envelope: Envelope,
         depth: ProbeDepth,
     ) -> Result<MessageId, UsageError> {
-        let id = self.queue_message(envelope)?;
+        let id = self.queue_message(envelope, depth == ProbeDepth::Rcpt)?;
         if let Some(m) = self.messages.back_mut() {
             m.probe = Some(depth);
             m.body_finished = true;
@@ -463,7 +477,7 @@ impl Client {
             return Err(UsageError::BodyOutOfOrder);
         }
         // Queued with its whole body before it can start, so that MAIL is built knowing it.
-        let id = self.queue_message(envelope)?;
+        let id = self.queue_message(envelope, true)?;
         let i = self.body_target(id)?;
         self.body_input(i, body, true);
         self.pump();

@@ -59,7 +59,7 @@ mod sink;
 mod tap;
 
 pub use aiosmtpd::{Aiosmtpd, AiosmtpdBuilder, AiosmtpdMechanism, AiosmtpdMessage};
-pub use cert::TestCert;
+pub use cert::{TestCert, CLIENT_COMMON_NAME};
 pub use exim::{Exim, EximBuilder, EximConfig, EximMessage};
 pub use opensmtpd::{OpenSmtpd, OpenSmtpdBuilder, OpenSmtpdMessage};
 pub use sink::{smtp_source_command, smtp_source_path, SinkMessage, SmtpSink, SmtpSinkBuilder};

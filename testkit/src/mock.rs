@@ -193,9 +193,25 @@ impl Tripwire {
 /// it after `limit`; returns its output. Both pipes are read in threads, so a chatty child
 /// never blocks on a full pipe.
 pub fn run_bounded(program: &Path, args: &[&str], env: &[(&str, &str)], limit: Duration) -> Output {
+    run_bounded_input(program, args, env, None, limit)
+}
+
+/// [`run_bounded`] with `input` on the child's standard input (written from a thread, then
+/// closed); `None` is an empty standard input.
+pub fn run_bounded_input(
+    program: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    input: Option<&[u8]>,
+    limit: Duration,
+) -> Output {
     let mut cmd = Command::new(program);
     cmd.args(args)
-        .stdin(Stdio::null())
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     cmd.env_remove("SMTP_PASSWORD");
@@ -203,6 +219,13 @@ pub fn run_bounded(program: &Path, args: &[&str], env: &[(&str, &str)], limit: D
         cmd.env(k, v);
     }
     let mut child = cmd.spawn().expect("spawn the program");
+    if let (Some(mut stdin), Some(input)) = (child.stdin.take(), input) {
+        let input = input.to_vec();
+        // A child that stops reading gets EPIPE here, which is no failure of the test's.
+        thread::spawn(move || {
+            let _ = stdin.write_all(&input);
+        });
+    }
     // Read both pipes in threads so a chatty child never blocks on a full pipe.
     let mut out = child.stdout.take().unwrap();
     let mut err = child.stderr.take().unwrap();

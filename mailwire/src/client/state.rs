@@ -391,6 +391,7 @@ impl Client {
             let esmtp = reply
                 .line(0)
                 .is_some_and(|l| l.windows(5).any(|w| w.eq_ignore_ascii_case(b"ESMTP")));
+            self.greeting = Some(reply.clone());
             self.events
                 .push_back(Event::GreetingReceived(reply.clone()));
             if self.stop_at(Milestone::Greeting) {
