@@ -235,7 +235,7 @@ impl Client {
     }
 
     /// A probe ([`mailwire::Client::probe`]): MAIL FROM, and with [`ProbeDepth::Rcpt`] every
-    /// RCPT TO, without DATA. `Ok` with the outcome ([`Verdict::Probed`] with every reply, or a
+    /// RCPT TO, without DATA. `Ok` with the outcome ([`Verdict::Probed`](mailwire::Verdict::Probed) with every reply, or a
     /// refusal as [`Client::send`] gives it); an RSET goes before any later message.
     pub fn probe(
         &mut self,

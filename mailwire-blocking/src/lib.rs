@@ -75,9 +75,3 @@ pub use mailwire_message as message;
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
-
-/// The workspace README's examples (the core driven by hand, and this adapter sending a built
-/// message), compiled and run as doctests: they need the `builder` feature.
-#[cfg(all(doctest, feature = "builder"))]
-#[doc = include_str!("../../README.md")]
-pub struct WorkspaceReadmeDoctests;

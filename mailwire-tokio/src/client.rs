@@ -223,6 +223,17 @@ impl Client {
         call.done(result)
     }
 
+    /// Sends a message built with [`crate::message`] (feature `builder`): exactly
+    /// `self.send_bytes(email.envelope(), &email.to_bytes()).await`. Change the envelope first
+    /// (a bounce address, DSN parameters) by calling [`Client::send_bytes`] yourself.
+    #[cfg(feature = "builder")]
+    pub async fn send_email(
+        &mut self,
+        email: &mailwire_message::Email,
+    ) -> Result<MessageOutcome, Error> {
+        self.send_bytes(email.envelope(), &email.to_bytes()).await
+    }
+
     /// [`Client::send`] from a file, measured first (one read of the file for its RFC 1870
     /// size and 8-bit octets, declared as `SIZE=` and `BODY=` unless `envelope.params` says
     /// otherwise), then streamed (a second read). A file that grows between the two is still

@@ -65,7 +65,18 @@ pub use pool::Pool;
 pub use mailwire;
 pub use tokio_rustls::rustls;
 
+/// Typed messages (feature `builder`): the `mailwire-message` crate. Build an
+/// [`Email`](message::Email) and send it with `Client::send_email`.
+#[cfg(feature = "builder")]
+pub use mailwire_message as message;
+
 /// The README's examples, compiled as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+/// The workspace README's examples (the core driven by hand, the blocking and this adapter
+/// sending a built message), compiled as doctests: they need the `builder` feature.
+#[cfg(all(doctest, feature = "builder"))]
+#[doc = include_str!("../../README.md")]
+pub struct WorkspaceReadmeDoctests;

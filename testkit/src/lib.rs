@@ -55,6 +55,7 @@ pub mod hostile;
 pub mod mock;
 mod opensmtpd;
 pub mod raw;
+pub mod readme;
 mod sink;
 mod tap;
 
