@@ -97,7 +97,7 @@ impl Client {
             // RFC 8314: TLS from the first byte; the handshake counts against the greeting.
             client.start_tls();
         }
-        client.drive(|c| c.core.is_ready() || crate::probe::stopped(&c.core))?;
+        client.drive(|c| c.core.is_ready() || mailwire_transport::probe_stopped(&c.core))?;
         Ok(client)
     }
 

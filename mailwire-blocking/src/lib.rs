@@ -60,8 +60,9 @@ pub use mailwire_transport::{
     ClientCertificate, ClientOptions, Error, NonceError, PemFile, PoolOptions, PoolStats,
     TlsConfigError, TlsError, TlsOptions, Transport,
 };
+pub use mailwire_transport::{ProbeReport, ProbeUntil};
 pub use pool::Pool;
-pub use probe::{probe, ProbeReport, ProbeUntil};
+pub use probe::probe;
 
 pub use mailwire;
 pub use rustls;

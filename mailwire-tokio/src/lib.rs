@@ -51,6 +51,7 @@
 
 mod client;
 mod pool;
+mod probe;
 mod stream;
 
 pub use client::{declare_content, Client, TRANSCRIPT_TARGET};
@@ -58,9 +59,10 @@ pub use mailwire::{MessageOutcome, RecipientOutcome, Rejection, Verdict};
 // Shared with every adapter (`mailwire-blocking` too): what a caller configures and gets back.
 pub use mailwire_transport::{
     ClientCertificate, ClientOptions, Error, NonceError, PemFile, PoolOptions, PoolStats,
-    TlsConfigError, TlsError, TlsOptions, Transport,
+    ProbeReport, ProbeUntil, TlsConfigError, TlsError, TlsOptions, Transport,
 };
 pub use pool::Pool;
+pub use probe::probe;
 
 pub use mailwire;
 pub use tokio_rustls::rustls;

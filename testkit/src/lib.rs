@@ -54,6 +54,7 @@ mod exim;
 pub mod hostile;
 pub mod mock;
 mod opensmtpd;
+pub mod probes;
 pub mod raw;
 pub mod readme;
 mod sink;
