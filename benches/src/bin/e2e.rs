@@ -3,6 +3,7 @@
 //! ```text
 //! e2e drive  [--quick] [--out FILE.json] [--only a,b] [--workloads w1,w2]
 //! e2e memory [--out FILE.json] [--dir DIR] [--mib N]
+//! e2e sessions [--counts 1,10,100,1000] [--per-connection 20] [--window 4] [--out FILE.json]
 //! e2e client KIND --port P --messages N --rcpts R --message-file F --conn one|each
 //!            [--time-limit SECS] [--stream]
 //! ```
@@ -40,12 +41,16 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 #[path = "../nodelay.rs"]
 mod nodelay;
 use nodelay::set_nodelay_on_all_sockets;
+#[path = "../sessions.rs"]
+mod sessions;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("drive") => drive(&Args::parse(&args[1..])),
         Some("memory") => memory(&Args::parse(&args[1..])),
+        Some("sessions") => sessions::drive(&Args::parse(&args[1..])),
+        Some("sessions-client") => sessions::client(&Args::parse(&args[1..])),
         Some("client") if args.len() > 1 => client(&args[1], &Args::parse(&args[2..])),
         _ => Err("usage: e2e drive|memory|client KIND [--options] (see the source's docs)".into()),
     };
