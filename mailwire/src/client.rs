@@ -51,13 +51,14 @@ const SPARE_BUFFERS: usize = 4;
 /// # The verbs, in the order to call them
 /// - **Getters** (any time): [`Client::config`], [`Client::capabilities`],
 ///   [`Client::is_secure`], [`Client::is_ready`], [`Client::is_closed`], [`Client::error`],
-///   [`Client::replies_pending`].
+///   [`Client::replies_pending`], [`Client::content_facts_wanted`].
 /// - **Inputs** (never fail; a spurious one is a no-op): [`Client::handle_input`] (bytes read),
 ///   [`Client::handle_closed`] (end of stream), [`Client::handle_timeout`] (the deadline from
 ///   `poll_timeout` passed), [`Client::handle_tls_established`] / [`Client::handle_tls_failed`]
 ///   (after [`Event::TlsUpgradeRequested`]), [`Client::handle_write_timeout`] (a write stalled).
 /// - **Commands** (a refused call changes nothing): [`Client::send_message`],
 ///   [`Client::write_body`], [`Client::finish_body`], [`Client::send_message_with_body`],
+///   [`Client::send_message_with_content`],
 ///   [`Client::noop`], [`Client::verify`], [`Client::expand`], [`Client::help`],
 ///   [`Client::quit`], [`Client::abort`].
 /// - **Outputs**, after every input or command, in this order: [`Client::poll_transmit`] (bytes
@@ -195,6 +196,23 @@ impl Client {
         match &self.phase {
             Phase::Closed { error } => error.as_ref(),
             _ => None,
+        }
+    }
+
+    /// Whether the size and the 8-bit octets of a message's content, declared in its envelope
+    /// before it is queued (`params.size`, `params.body`), matter to this server: it announced
+    /// SIZE (the size is sent, and a message over its limit is refused before MAIL, RFC 1870
+    /// 6.1), or it did not announce 8BITMIME (8-bit content is refused before MAIL, RFC 6152
+    /// 3), or its extensions are not known yet (before EHLO, or while STARTTLS is under way).
+    ///
+    /// When `false`, measuring a body before sending it is wasted work: the session counts
+    /// what it sends anyway, and content that breaks a limit is stopped as it streams.
+    /// [`Client::send_message_with_body`] needs no measuring: it sees the whole body.
+    pub fn content_facts_wanted(&self) -> bool {
+        let settled = !matches!(self.phase, Phase::StartTls | Phase::TlsHandshake { .. });
+        match self.capabilities.as_ref().filter(|_| settled) {
+            Some(caps) => caps.size.is_some() || !caps.eight_bit_mime,
+            None => true,
         }
     }
 
@@ -445,6 +463,50 @@ impl Client {
         self.body_input(i, body, true);
         self.pump();
         Ok(id)
+    }
+
+    /// [`Client::send_message`] with the start of its content, taken before the message can
+    /// start: as much of `content` as [`crate::Limits::body_buffer`] allows (as
+    /// [`Client::write_body`] would take; nothing while an earlier message's body is
+    /// unfinished, since bodies are written in queue order). Returns the message and how many
+    /// bytes were taken; offer the rest with `write_body` (after [`Event::BodyWanted`] when
+    /// fewer were taken than offered).
+    ///
+    /// `complete`: `content` is the whole body. When all of it is taken the body is finished,
+    /// and its exact size and 8-bit octets decide `SIZE=` and `BODY=8BITMIME`, as with
+    /// [`Client::send_message_with_body`], with memory bounded. When it is not all taken and
+    /// they matter to this server ([`Client::content_facts_wanted`]), the session measures
+    /// `content` where it is (one scan, no copy) and judges MAIL on that; the rest offered
+    /// later must be the rest of the same bytes (what is sent is counted against the server's
+    /// SIZE and checked for 8-bit octets as always).
+    pub fn send_message_with_content(
+        &mut self,
+        envelope: Envelope,
+        content: &[u8],
+        complete: bool,
+    ) -> Result<(MessageId, usize), UsageError> {
+        let id = self.queue_message(envelope)?;
+        let i = self.messages.len() - 1;
+        let mut taken = 0;
+        if self.messages.iter().take(i).all(|m| m.body_finished) {
+            taken = content.len().min(self.body_room());
+            let whole = taken == content.len();
+            self.body_input(
+                i,
+                content.get(..taken).unwrap_or_default(),
+                complete && whole,
+            );
+            if !whole {
+                self.messages[i].blocked = true;
+            }
+        }
+        if complete && taken < content.len() && self.content_facts_wanted() {
+            let mut meter = crate::body::ContentMeter::new();
+            meter.update(content);
+            self.messages[i].measured = Some((meter.size(), meter.eight_bit()));
+        }
+        self.pump();
+        Ok((id, taken))
     }
 
     /// Queues NOOP (RFC 5321 4.1.1.9); its reply comes as [`Event::ReplyReceived`].

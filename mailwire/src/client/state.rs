@@ -898,8 +898,14 @@ impl Client {
                 }
                 Step::AwaitData => return false,
                 Step::Body => {
-                    let staged = core::mem::take(&mut self.messages[i].staged);
-                    self.out.extend_from_slice(&staged);
+                    let mut staged = core::mem::take(&mut self.messages[i].staged);
+                    // Content staged while DATA awaited its 354 becomes the output as it is
+                    // when nothing else waits there (the usual case): no copy.
+                    if self.out.is_empty() {
+                        core::mem::swap(&mut self.out, &mut staged);
+                    } else {
+                        self.out.extend_from_slice(&staged);
+                    }
                     self.recycle(staged);
                     if !self.messages[i].body_finished {
                         return false;
@@ -1075,12 +1081,17 @@ impl Client {
             size
         };
         m.staged = staged;
+        let measured = m.measured;
         let facts = params::ContentFacts {
-            // The whole content is here: its size is known, not declared. Else what is here is
-            // a lower bound, which already tells when it is too large.
-            size: m.body_finished.then_some(exact),
+            // The whole content is here (or was measured when given): its size is known, not
+            // declared. Else what is here is a lower bound, which already tells when it is too
+            // large.
+            size: m
+                .body_finished
+                .then_some(exact)
+                .or(measured.map(|(size, _)| size)),
             seen: exact,
-            eight_bit,
+            eight_bit: eight_bit || measured.is_some_and(|(_, eight)| eight),
         };
         let size_limit = params::size_limit(caps);
         let checked = params::mail_params(&m.envelope, caps, &self.config, self.secure, facts)
