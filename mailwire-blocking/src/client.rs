@@ -6,15 +6,13 @@
 use crate::error::{Error, TlsError, Transport};
 use crate::options::ClientOptions;
 use crate::stream::{self, Stream};
-use mailwire::body::ContentMeter;
-use mailwire::command::BodyType;
 use mailwire::sasl::Mechanism;
 use mailwire::{
     Capabilities, CommandId, Direction, Envelope, Event, MessageId, MessageOutcome, Reply,
     Timestamp, Verdict,
 };
-use mailwire_transport::TlsSetup;
-use std::collections::HashMap;
+use mailwire_transport::{declare_content, ContentFeed, Fed, FeedError, TlsSetup};
+use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::Path;
@@ -171,24 +169,47 @@ impl Client {
     pub fn send(&mut self, envelope: Envelope, body: impl Read) -> Result<MessageOutcome, Error> {
         self.usable()?;
         let id = self.core.send_message(envelope)?;
-        self.stream_body(id, body);
+        let mut feeds = VecDeque::from([(id, ContentFeed::from_reader(body))]);
+        self.feed(&mut feeds, &[id]);
         self.finish_send(id)
     }
 
     /// [`Client::send`] with the content in memory: its exact size is declared as `SIZE=` and
     /// its 8-bit octets as `BODY=8BITMIME` (a message over the server's SIZE, or 8-bit for a
-    /// server without 8BITMIME, is refused before MAIL).
+    /// server without 8BITMIME, is refused before MAIL). The session takes the bytes as it
+    /// sends them, at most [`mailwire::Limits::body_buffer`] at a time: they are never copied
+    /// whole (a body larger than that is measured where it is, when the server's extensions
+    /// make its size matter).
     pub fn send_bytes(&mut self, envelope: Envelope, body: &[u8]) -> Result<MessageOutcome, Error> {
-        self.usable()?;
-        let id = self.core.send_message_with_body(envelope, body)?;
-        let _ = self.drive(|c| c.outcomes.contains_key(&id));
+        let (id, feed) = self.queue_bytes(envelope, body)?;
+        let mut feeds = VecDeque::from([(id, feed)]);
+        self.feed(&mut feeds, &[id]);
         self.finish_send(id)
     }
 
-    /// [`Client::send`] from a file, measured first (one read of the file for its RFC 1870
-    /// size and 8-bit octets, declared as `SIZE=` and `BODY=` unless `envelope.params` says
-    /// otherwise), then streamed (a second read). A file that grows between the two is still
-    /// held to the server's SIZE as it is sent.
+    /// Queues a message whose content is `body` ([`ContentFeed::send`]: a body that fits is
+    /// finished before its MAIL; a larger one is measured by the session when that matters).
+    fn queue_bytes<'b>(
+        &mut self,
+        envelope: Envelope,
+        body: &'b [u8],
+    ) -> Result<(MessageId, ContentFeed<'b>), Error> {
+        self.usable()?;
+        let mut feed = ContentFeed::from_slice(body);
+        match feed.send(&mut self.core, envelope) {
+            Ok((id, _)) => Ok((id, feed)),
+            Err(FeedError::Session(e)) => Err(Error::Usage(e)),
+            Err(FeedError::Read(e)) => Err(Error::Body(Arc::new(e))),
+            Err(e) => Err(Error::Body(Arc::new(io::Error::other(e)))),
+        }
+    }
+
+    /// [`Client::send`] from a file. When the server's extensions make it matter
+    /// ([`mailwire::Client::content_facts_wanted`]: it announced SIZE, or not 8BITMIME), the
+    /// file is measured first (one read for its RFC 1870 size and 8-bit octets, declared as
+    /// `SIZE=` and `BODY=` unless `envelope.params` says otherwise), then streamed (a second
+    /// read). A file that grows between the two is still held to the server's SIZE as it is
+    /// sent.
     pub fn send_file(
         &mut self,
         mut envelope: Envelope,
@@ -197,7 +218,9 @@ impl Client {
         self.usable()?;
         let path = path.as_ref();
         let read = |e: io::Error| Error::Body(Arc::new(e));
-        declare_content(&mut envelope, File::open(path).map_err(read)?).map_err(read)?;
+        if self.core.content_facts_wanted() {
+            declare_content(&mut envelope, File::open(path).map_err(read)?).map_err(read)?;
+        }
         let file = File::open(path).map_err(read)?;
         self.send(envelope, file)
     }
@@ -206,25 +229,35 @@ impl Client {
     /// message's commands go out with the previous message's content: one round trip per
     /// message or less. One result per message, in order, as [`Client::send_bytes`] would give
     /// it; a refused message does not stop the others.
+    ///
+    /// Every message is queued at once (its envelope), and the contents are taken in order as
+    /// the session sends them ([`mailwire_transport::ContentFeed`]), never copied whole: the
+    /// session holds at most [`mailwire::Limits::body_buffer`] content bytes, however many
+    /// messages are given.
     pub fn send_many<I, B>(&mut self, messages: I) -> Vec<Result<MessageOutcome, Error>>
     where
         I: IntoIterator<Item = (Envelope, B)>,
         B: AsRef<[u8]>,
     {
-        let mut order: Vec<Result<MessageId, Error>> = Vec::new();
-        for (envelope, body) in messages {
-            let queued = self.usable().and_then(|()| {
-                self.core
-                    .send_message_with_body(envelope, body.as_ref())
-                    .map_err(Error::from)
-            });
-            order.push(queued);
+        let messages: Vec<(Envelope, B)> = messages.into_iter().collect();
+        let mut order: Vec<Result<MessageId, Error>> = Vec::with_capacity(messages.len());
+        let mut feeds = VecDeque::new();
+        for (envelope, body) in &messages {
+            match self.queue_bytes(envelope.clone(), body.as_ref()) {
+                Ok((id, feed)) => {
+                    feeds.push_back((id, feed));
+                    order.push(Ok(id));
+                }
+                Err(e) => order.push(Err(e)),
+            }
         }
         let ids: Vec<MessageId> = order
             .iter()
             .filter_map(|r| r.as_ref().ok().copied())
             .collect();
-        let _ = self.drive(|c| ids.iter().all(|id| c.outcomes.contains_key(id)));
+        self.feed(&mut feeds, &ids);
+        drop(feeds);
+        self.flush();
         order
             .into_iter()
             .map(|r| r.and_then(|id| self.take_outcome(id)))
@@ -342,47 +375,46 @@ impl Client {
         }
     }
 
-    /// Streams `body` into message `id` as the session takes it, and drives the session until
-    /// the message's outcome is known.
-    fn stream_body(&mut self, id: MessageId, mut body: impl Read) {
-        let mut buf = vec![0u8; CHUNK];
-        let (mut start, mut end) = (0, 0);
-        let mut finished = false;
+    /// Writes the messages' contents in order as the session takes them (each feed until it
+    /// is turned away, then again after the session's `BodyWanted`), and drives the session
+    /// until every message in `ids` has its outcome (or the session ends). A message whose
+    /// outcome came before all of its content was taken (refused early) gets no more of it.
+    fn feed(&mut self, feeds: &mut VecDeque<(MessageId, ContentFeed<'_>)>, ids: &[MessageId]) {
         let mut blocked = false;
         loop {
             self.process();
-            if self.wanted.contains(&id) {
-                self.wanted.retain(|m| *m != id);
+            // Only the message being written can have been turned away.
+            if feeds
+                .front()
+                .is_some_and(|(id, _)| self.wanted.contains(id))
+            {
                 blocked = false;
             }
-            if self.outcomes.contains_key(&id) || self.closed.is_some() {
-                if !finished {
-                    // Refused before its content was all written: nothing more is read.
-                    let _ = self.core.finish_body(id);
-                    self.process();
-                }
+            self.wanted.clear();
+            if self.closed.is_some() {
                 return;
             }
-            if !finished && !blocked {
-                if start == end {
-                    match read_retrying(&mut body, &mut buf) {
-                        Ok(0) => {
-                            finished = true;
-                            if let Err(e) = self.core.finish_body(id) {
-                                return self.abandon(Error::Usage(e));
-                            }
-                            continue;
-                        }
-                        Ok(n) => (start, end) = (0, n),
-                        Err(e) => return self.abandon(Error::Body(Arc::new(e))),
-                    }
+            if let Some(&(front, _)) = feeds.front() {
+                if self.outcomes.contains_key(&front) {
+                    // Refused before its content was all written: nothing more is read.
+                    let _ = self.core.finish_body(front);
+                    feeds.pop_front();
+                    blocked = false;
+                    continue;
                 }
-                match self.core.write_body(id, &buf[start..end]) {
-                    Ok(taken) => {
-                        start += taken;
-                        blocked = start < end;
+            }
+            if ids.iter().all(|id| self.outcomes.contains_key(id)) {
+                return;
+            }
+            if let Some((id, feed)) = feeds.front_mut().filter(|_| !blocked) {
+                match feed.pump(&mut self.core, *id) {
+                    Ok(Fed::Finished) => {
+                        feeds.pop_front();
                     }
-                    Err(e) => return self.abandon(Error::Usage(e)),
+                    Ok(_) => blocked = true,
+                    Err(FeedError::Read(e)) => return self.abandon(Error::Body(Arc::new(e))),
+                    Err(FeedError::Session(e)) => return self.abandon(Error::Usage(e)),
+                    Err(e) => return self.abandon(Error::Body(Arc::new(io::Error::other(e)))),
                 }
                 continue;
             }
@@ -619,41 +651,6 @@ impl Client {
                 None => log::info!("STARTTLS not offered; going on without TLS"),
             },
             other => log::trace!("{other:?}"),
-        }
-    }
-}
-
-/// Measures content (one read of `content`: its RFC 1870 size and whether it has octets above
-/// 127) and declares it in the envelope: `SIZE=` unless the caller declared a size, and `BODY=`
-/// (`8BITMIME` for 8-bit content, `7BIT` for content known to be 7-bit) unless the caller set
-/// it. Send the same content afterwards: the session then refuses before MAIL a message too
-/// large for the server, or 8-bit for a server without 8BITMIME, and still counts what it sends.
-pub fn declare_content(envelope: &mut Envelope, mut content: impl Read) -> io::Result<()> {
-    let mut meter = ContentMeter::new();
-    let mut buf = vec![0u8; CHUNK];
-    loop {
-        match read_retrying(&mut content, &mut buf)? {
-            0 => break,
-            n => meter.update(&buf[..n]),
-        }
-    }
-    let params = &mut envelope.params;
-    params.size.get_or_insert(meter.size());
-    if params.body.is_none() {
-        params.body = Some(if meter.eight_bit() {
-            BodyType::EightBitMime
-        } else {
-            BodyType::SevenBit
-        });
-    }
-    Ok(())
-}
-
-fn read_retrying(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    loop {
-        match reader.read(buf) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            other => return other,
         }
     }
 }

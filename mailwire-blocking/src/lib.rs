@@ -45,10 +45,12 @@ mod error;
 mod options;
 mod stream;
 
-pub use client::{declare_content, Client, TRANSCRIPT_TARGET};
+pub use client::{Client, TRANSCRIPT_TARGET};
 pub use error::{Error, TlsError, Transport};
 pub use mailwire::{MessageOutcome, RecipientOutcome, Rejection, Verdict};
-pub use mailwire_transport::{ClientCertificate, NonceError, PemFile, TlsConfigError, TlsOptions};
+pub use mailwire_transport::{
+    declare_content, ClientCertificate, NonceError, PemFile, TlsConfigError, TlsOptions,
+};
 pub use options::ClientOptions;
 
 pub use mailwire;

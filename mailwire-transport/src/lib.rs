@@ -16,6 +16,12 @@
 //!   fresh nonce for every connection: [`renew_nonce`] overwrites the one in a
 //!   [`mailwire::Config`] with [`mailwire::sasl::SCRAM_MAX_NONCE_LEN`] bytes from the
 //!   operating system (RFC 5802 9: a nonce is for one exchange only).
+//! - **A message's content, pulled as the session asks.** [`Content`] is bytes in memory
+//!   (shared), a file or a reader; a [`ContentFeed`] offers its bytes to
+//!   [`mailwire::Client::write_body`] until the session takes less, and again after
+//!   [`mailwire::Event::BodyWanted`], so an adapter holds a bounded number of content bytes per
+//!   connection however many messages it queues. [`declare_content`] measures content for
+//!   `SIZE=` and `BODY=` when [`mailwire::Client::content_facts_wanted`] says it matters.
 //!
 //! ```no_run
 //! use mailwire_transport::{renew_nonce, TlsOptions, TlsSetup};
@@ -37,9 +43,11 @@
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
 
+mod content;
 mod nonce;
 mod tls;
 
+pub use content::{declare_content, Content, ContentFeed, Fed, FeedError, READ_CHUNK};
 pub use nonce::{renew_nonce, NonceError};
 pub use tls::{
     parse_server_name, ClientCertificate, PemFile, TlsConfigError, TlsOptions, TlsSetup,
