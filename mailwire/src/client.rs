@@ -406,8 +406,8 @@ impl Client {
         }
         self.next_id += 1;
         let id = MessageId(self.next_id);
-        let staged = self.spare.pop().unwrap_or_default();
-        self.messages.push_back(Message::new(id, envelope, staged));
+        self.messages
+            .push_back(Message::new(id, envelope, Vec::new()));
         self.jobs.push_back(Job::Message(id));
         Ok(id)
     }
@@ -607,15 +607,26 @@ impl Client {
     }
 
     /// Keeps an emptied content buffer for a later message, unless enough are kept or it grew
-    /// past the body buffer (a one-off huge message should not pin its memory).
+    /// well past the body buffer (a one-off huge message should not pin its memory). Buffers
+    /// that held a full body buffer's worth of content grow to about twice that (line ends and
+    /// the growth of a `Vec`); dropping those would free and allocate them again for every
+    /// message, which fragments the heap.
     fn recycle(&mut self, mut buffer: Vec<u8>) {
         if self.spare.len() < SPARE_BUFFERS
             && buffer.capacity() > 0
-            && buffer.capacity() <= self.body_buffer()
+            && buffer.capacity() <= self.body_buffer().saturating_mul(2) + 8192
         {
             buffer.clear();
             self.spare.push(buffer);
         }
+    }
+
+    /// The capacity a content buffer gets when it must grow: a full body buffer's worth, with
+    /// room for the growth of line ends and for the commands that follow the content, so that
+    /// buffers reach one size and keep it (and are reused) instead of doubling again.
+    fn content_capacity(&self) -> usize {
+        let b = self.body_buffer();
+        b + b / 8 + 4096
     }
 
     /// The bound on content held, with room for two BDAT chunks at least.
@@ -663,13 +674,27 @@ impl Client {
     /// against the server's SIZE and checks for 8-bit octets the MAIL did not declare
     /// (RFC 1870 6, RFC 6152 3): content that breaks either stops here.
     fn body_input(&mut self, i: usize, data: &[u8], finish: bool) {
-        let Client { messages, out, .. } = self;
+        let full = self.content_capacity();
+        let Client {
+            messages,
+            out,
+            spare,
+            ..
+        } = self;
         let m = &mut messages[i];
         if finish {
             m.body_finished = true;
         }
         if m.discarding() {
             return;
+        }
+        // A kept buffer for the content to wait in, taken when content first comes (taken
+        // when the message is queued, a long queue would leave none for the messages written).
+        let straight_out = m.step == Step::Body && matches!(m.framer, Framer::Data(_));
+        if m.staged.capacity() == 0 && !data.is_empty() && !straight_out {
+            if let Some(buffer) = spare.pop() {
+                m.staged = buffer;
+            }
         }
         let undeclared_eight_bit =
             !m.eight_bit_declared && !matches!(m.framer, Framer::Undecided) && !data.is_ascii();
@@ -688,6 +713,7 @@ impl Client {
                 } else {
                     &mut m.staged
                 };
+                reserve_content(target, data.len(), full);
                 encoder.encode(data, target);
                 // The end mark (and the CRLF that closes an open last line) go out later.
                 if finish {
@@ -697,6 +723,7 @@ impl Client {
                 }
             }
             Framer::Bdat(encoder) => {
+                reserve_content(&mut m.staged, data.len(), full);
                 encoder.encode(data, &mut m.staged);
                 let size = encoder.final_size();
                 if finish {
@@ -783,6 +810,15 @@ impl Client {
             None if self.messages.iter().any(|m| m.step == Step::Body) => Stage::Data,
             None => Stage::Idle,
         }
+    }
+}
+
+/// Makes room in `buffer` for `additional` content bytes (and a little more for the end mark
+/// and the next commands): when it must grow, it grows to `full` at once.
+fn reserve_content(buffer: &mut Vec<u8>, additional: usize, full: usize) {
+    let needed = additional + 256;
+    if buffer.capacity() - buffer.len() < needed {
+        buffer.reserve(needed.max(full.saturating_sub(buffer.len())));
     }
 }
 

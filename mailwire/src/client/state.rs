@@ -901,7 +901,8 @@ impl Client {
                     let mut staged = core::mem::take(&mut self.messages[i].staged);
                     // Content staged while DATA awaited its 354 becomes the output as it is
                     // when nothing else waits there (the usual case): no copy.
-                    if self.out.is_empty() {
+                    // (An empty one is no buffer to swap in: the output keeps its own.)
+                    if self.out.is_empty() && !staged.is_empty() {
                         core::mem::swap(&mut self.out, &mut staged);
                     } else {
                         self.out.extend_from_slice(&staged);
@@ -1063,6 +1064,7 @@ impl Client {
         let eight_bit = !m.staged.is_ascii();
         let raw = core::mem::take(&mut self.messages[i].staged);
         let mut staged = self.spare.pop().unwrap_or_default();
+        super::reserve_content(&mut staged, raw.len(), self.content_capacity());
         let m = &mut self.messages[i];
         let exact = if bdat {
             let mut encoder = BdatEncoder::new(binary);
