@@ -406,6 +406,12 @@ impl Client {
             if ids.iter().all(|id| self.outcomes.contains_key(id)) {
                 return;
             }
+            if !blocked && !feeds.is_empty() && !self.out.is_empty() {
+                // What the session handed out is written before it takes more: the content
+                // held is the session's body buffer, not the whole body.
+                self.flush();
+                continue;
+            }
             if let Some((id, feed)) = feeds.front_mut().filter(|_| !blocked) {
                 match feed.pump(&mut self.core, *id) {
                     Ok(Fed::Finished) => {

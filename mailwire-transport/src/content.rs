@@ -228,9 +228,11 @@ impl<'a> ContentFeed<'a> {
     /// session) and a larger one is measured by the session where it is, if that matters; a
     /// file is measured first when [`Client::content_facts_wanted`] says it matters (one read,
     /// then rewound), and its first bytes are offered; a reader's first bytes are offered,
-    /// undeclared unless the caller declared them. Returns the message and whether its body
-    /// is finished; if not, [`ContentFeed::pump`] the rest when it is this message's turn
-    /// (the earlier messages' bodies finished) and after each `BodyWanted` for it.
+    /// undeclared unless the caller declared them; while the session takes all it is offered,
+    /// more is offered. Returns the message and whether its body is finished; if not
+    /// ([`Fed::Blocked`]), [`ContentFeed::pump`] the rest after the session's `BodyWanted`
+    /// for it when it is the message being written (the earlier messages' bodies finished),
+    /// or as soon as it becomes that message.
     ///
     /// # Errors
     /// [`FeedError::Session`] when the session refuses the message (nothing is queued);
@@ -254,9 +256,14 @@ impl<'a> ContentFeed<'a> {
         let offered = chunk.len();
         let (id, taken) = client.send_message_with_content(envelope, chunk, complete)?;
         self.advance(taken);
-        if complete && taken == offered {
-            self.finished();
-            return Ok((id, Fed::Finished));
+        if taken == offered {
+            if complete {
+                self.finished();
+                return Ok((id, Fed::Finished));
+            }
+            // All of the first bytes were taken (it is the message being written): go on
+            // until the session takes less, or no `BodyWanted` would ever come.
+            return Ok((id, self.pump(client, id)?));
         }
         Ok((id, Fed::Blocked))
     }
