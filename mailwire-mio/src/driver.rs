@@ -64,6 +64,10 @@ pub enum TransportError {
     /// mechanism can carry, a nonce too short); only from [`Driver::connect`], before any socket
     /// is opened. The caller's to fix.
     Config(UsageError),
+    /// A message's content could not be read (a file that cannot be opened or read, a reader
+    /// that failed or was read already): reported by [`crate::bulk`] for that message, whose
+    /// connection is closed when part of the content had gone.
+    Content(io::Error),
 }
 
 impl fmt::Display for TransportError {
@@ -78,6 +82,7 @@ impl fmt::Display for TransportError {
             }
             TransportError::Nonce(e) => e.fmt(f),
             TransportError::Config(e) => e.fmt(f),
+            TransportError::Content(e) => write!(f, "reading the content: {e}"),
         }
     }
 }
@@ -85,7 +90,9 @@ impl fmt::Display for TransportError {
 impl std::error::Error for TransportError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            TransportError::Connect(e) | TransportError::Io(e) => Some(e),
+            TransportError::Connect(e) | TransportError::Io(e) | TransportError::Content(e) => {
+                Some(e)
+            }
             TransportError::Tls(e) => Some(e),
             TransportError::Nonce(e) => Some(e),
             TransportError::Config(e) => Some(e),
