@@ -147,6 +147,17 @@ impl Client {
         self.core.is_secure()
     }
 
+    /// How the TLS handshake went: `Full`, or `Resumed` (RFC 8446 2.2) when an earlier
+    /// connection made with the same [`mailwire_transport::TlsOptions`] (or a clone of them:
+    /// they share one rustls configuration and its session store) left a session to resume;
+    /// `None` without TLS.
+    pub fn tls_handshake_kind(&self) -> Option<rustls::HandshakeKind> {
+        match &self.stream {
+            Stream::Tls(s) => s.conn.handshake_kind(),
+            _ => None,
+        }
+    }
+
     /// The SASL mechanism the session authenticated with, if it did.
     pub fn authenticated_mechanism(&self) -> Option<&Mechanism> {
         self.authenticated.as_ref()

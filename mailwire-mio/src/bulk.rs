@@ -230,6 +230,9 @@ pub struct Summary {
     pub connections: usize,
     /// From the first connect until every outcome was known (the QUIT exchanges excluded).
     pub elapsed: Duration,
+    /// Connections whose TLS handshake resumed an earlier connection's session (RFC 8446 2.2),
+    /// of those that became ready over TLS.
+    pub tls_resumed: usize,
 }
 
 /// Sends every message, calling `on_report` once per message as its outcome becomes known, and
@@ -642,7 +645,12 @@ where
             }
             // The server's extensions are known now: whether content must be measured before
             // MAIL is decided on them, not guessed.
-            Event::Ready => self.refill(token),
+            Event::Ready => {
+                if self.driver.tls_handshake_kind(token) == Some(rustls::HandshakeKind::Resumed) {
+                    self.summary.tls_resumed += 1;
+                }
+                self.refill(token);
+            }
             Event::BodyWanted(id) => {
                 if let Some(conn) = self.conns.get_mut(&token) {
                     if conn.feeds.front().is_some_and(|(f, _)| *f == id) {

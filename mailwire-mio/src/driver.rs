@@ -269,6 +269,17 @@ impl Driver {
         Some(&mut session.client)
     }
 
+    /// How the session's TLS handshake went: `Full`, `Resumed` (RFC 8446 2.2: the session of an
+    /// earlier connection with the same [`TlsSetup`]), or `None` before TLS or without it.
+    pub fn tls_handshake_kind(&self, token: Token) -> Option<rustls::HandshakeKind> {
+        self.sessions
+            .get(&token)?
+            .tls
+            .as_ref()
+            .filter(|t| !t.is_handshaking())?
+            .handshake_kind()
+    }
+
     /// Ends the session from the caller's side ([`Client::abort`]): its unfinished messages are
     /// reported failed, then `Closed(Err(LocallyAborted))`, and the socket is closed. False when
     /// there is no such session.
