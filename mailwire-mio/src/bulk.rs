@@ -230,6 +230,8 @@ pub struct Summary {
     pub connections: usize,
     /// From the first connect until every outcome was known (the QUIT exchanges excluded).
     pub elapsed: Duration,
+    /// The most connections open at once.
+    pub peak_connections: usize,
     /// Connections whose TLS handshake resumed an earlier connection's session (RFC 8446 2.2),
     /// of those that became ready over TLS.
     pub tls_resumed: usize,
@@ -389,6 +391,7 @@ where
         self.summary.connections += 1;
         self.connecting += 1;
         self.conns.insert(token, Conn::default());
+        self.summary.peak_connections = self.summary.peak_connections.max(self.conns.len());
         Ok(token)
     }
 

@@ -2,7 +2,9 @@
 //!
 //! Messages come from a directory of `.eml` files (`--dir`: each read as it is sent, never all
 //! in memory) or are generated (`--messages N --size BYTES --recipients R`: one body, shared). With `--json`, one JSON line per message outcome on stdout,
-//! then a summary line `{"messages":N,"accepted":A,"rejected":R,"failed":F,"seconds":S}`.
+//! then a summary line `{"messages":N,"accepted":A,"rejected":R,"failed":F,"seconds":S,
+//! "connections":C,"peak_connections":P,"tls_resumed":T}` (connections opened, the most open at
+//! once, and how many resumed a TLS session).
 //! A progress line is drawn on stderr when it is a terminal.
 //!
 //! Each JSON line names the message's `class` and the `exit_status` `smtp-send` would give it
@@ -149,6 +151,9 @@ fn run(args: &Args) -> Result<Summary, CliError> {
             "rejected": summary.rejected,
             "failed": summary.failed,
             "seconds": summary.elapsed.as_secs_f64(),
+            "connections": summary.connections,
+            "peak_connections": summary.peak_connections,
+            "tls_resumed": summary.tls_resumed,
         });
         let _ = writeln!(out, "{line}");
     } else {
