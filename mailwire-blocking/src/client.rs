@@ -3,16 +3,16 @@
 //! back, drain the events, and start TLS when the core asks. Every decision about replies and
 //! outcomes is the core's.
 
-use crate::error::{Error, TlsError, Transport};
-use crate::options::ClientOptions;
 use crate::stream::{self, Stream};
 use mailwire::sasl::Mechanism;
 use mailwire::{
-    Capabilities, CommandId, Direction, Envelope, Event, MessageId, MessageOutcome, Reply,
-    Timestamp, Verdict,
+    Capabilities, CommandId, Envelope, MessageId, MessageOutcome, ProbeDepth, Reply, Timestamp,
 };
-use mailwire_transport::{declare_content, ContentFeed, Fed, FeedError, TlsSetup};
-use std::collections::{HashMap, VecDeque};
+use mailwire_transport::{
+    declare_content, ClientOptions, ContentFeed, Error, Fed, FeedError, Ledger, TlsError, TlsSetup,
+    Transport,
+};
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::Path;
@@ -50,20 +50,8 @@ pub struct Client {
     out: Vec<u8>,
     input: Vec<u8>,
     tls: Option<TlsSetup>,
-    tls_requested: bool,
-    /// What failed underneath the session (I/O, TLS), which the core only sees as a close.
-    cause: Option<Box<Transport>>,
-    /// A bug in this loop or the core, found (the session was then aborted).
-    stalled: bool,
-    /// The caller's body reader failed (the session was then aborted): what `send` returns.
-    body_failure: Option<Arc<io::Error>>,
-    closed: Option<Result<(), mailwire::Error>>,
-    /// Outcomes the core reported, until taken.
-    outcomes: HashMap<MessageId, MessageOutcome>,
-    /// Messages whose `write_body` was turned away and may write again.
-    wanted: Vec<MessageId>,
-    replies: HashMap<CommandId, Reply>,
-    authenticated: Option<Mechanism>,
+    /// The core's events for the calls waiting on them, and what failed underneath.
+    ledger: Ledger,
 }
 
 impl std::fmt::Debug for Client {
@@ -77,24 +65,12 @@ impl std::fmt::Debug for Client {
 
 impl Client {
     /// Connects, then drives the greeting, EHLO, STARTTLS (under the configured policy) or
-    /// implicit TLS, and AUTH, until the session is ready for messages.
+    /// implicit TLS, and AUTH, until the session is ready for messages. A probe
+    /// ([`mailwire::Config::stop_after`]) returns once its QUIT is answered, the session closed
+    /// and what it learnt in [`Client::session`] (see [`crate::probe()`]).
     pub fn connect(options: ClientOptions) -> Result<Client, Error> {
-        let ClientOptions {
-            host,
-            mut config,
-            tls,
-            tls_name,
-            ..
-        } = options.clone();
-        let wants_tls = config.implicit_tls || config.tls != mailwire::TlsPolicy::Never;
-        let tls = if wants_tls {
-            Some(TlsSetup::from_options(
-                &tls,
-                tls_name.as_deref().unwrap_or(&host),
-            )?)
-        } else {
-            None
-        };
+        let tls = options.tls_setup()?;
+        let mut config = options.config.clone();
         // SCRAM's client nonce, fresh for this connection whatever the caller's options carried
         // (RFC 5802 9); the core reads no random source.
         mailwire_transport::renew_nonce(&mut config)?;
@@ -108,19 +84,11 @@ impl Client {
             out: Vec::new(),
             input: vec![0; CHUNK],
             tls,
-            tls_requested: false,
-            cause: None,
-            stalled: false,
-            body_failure: None,
-            closed: None,
-            outcomes: HashMap::new(),
-            wanted: Vec::new(),
-            replies: HashMap::new(),
-            authenticated: None,
+            ledger: Ledger::new(TRANSCRIPT_TARGET),
         };
         if let Err(e) = client.set_write_timeout() {
             return Err(Error::Connect {
-                server: format!("{host}:{}", options.port),
+                server: options.server(),
                 source: Arc::new(e),
             });
         }
@@ -128,7 +96,7 @@ impl Client {
             // RFC 8314: TLS from the first byte; the handshake counts against the greeting.
             client.start_tls();
         }
-        client.drive(|c| c.core.is_ready())?;
+        client.drive(|c| c.core.is_ready() || mailwire_transport::probe_stopped(&c.core))?;
         Ok(client)
     }
 
@@ -160,7 +128,7 @@ impl Client {
 
     /// The SASL mechanism the session authenticated with, if it did.
     pub fn authenticated_mechanism(&self) -> Option<&Mechanism> {
-        self.authenticated.as_ref()
+        self.ledger.authenticated()
     }
 
     /// Sends one message, streaming its content from `body` (any line-end convention; the
@@ -236,6 +204,14 @@ impl Client {
         self.send(envelope, file)
     }
 
+    /// Sends a message built with [`crate::message`] (feature `builder`): exactly
+    /// `self.send_bytes(email.envelope(), &email.to_bytes())`. Change the envelope first (a
+    /// bounce address, DSN parameters) by calling [`Client::send_bytes`] yourself.
+    #[cfg(feature = "builder")]
+    pub fn send_email(&mut self, email: &mailwire_message::Email) -> Result<MessageOutcome, Error> {
+        self.send_bytes(email.envelope(), &email.to_bytes())
+    }
+
     /// Sends several messages, queued together so that with PIPELINING (or CHUNKING) one
     /// message's commands go out with the previous message's content: one round trip per
     /// message or less. One result per message, in order, as [`Client::send_bytes`] would give
@@ -271,7 +247,7 @@ impl Client {
         self.flush();
         order
             .into_iter()
-            .map(|r| r.and_then(|id| self.take_outcome(id)))
+            .map(|r| r.and_then(|id| self.ledger.take_outcome(&self.core, id)))
             .collect()
     }
 
@@ -303,18 +279,49 @@ impl Client {
         self.await_reply(id)
     }
 
+    /// A probe ([`mailwire::Client::probe`]): MAIL FROM, and with [`ProbeDepth::Rcpt`] every
+    /// RCPT TO, without DATA. `Ok` with the outcome ([`Verdict::Probed`](mailwire::Verdict::Probed) with every reply, or a
+    /// refusal as [`Client::send`] gives it); an RSET goes before any later message.
+    pub fn probe(
+        &mut self,
+        envelope: Envelope,
+        depth: ProbeDepth,
+    ) -> Result<MessageOutcome, Error> {
+        self.usable()?;
+        let id = self.core.probe(envelope, depth)?;
+        let _ = self.drive(|c| c.ledger.has_outcome(id));
+        self.finish_send(id)
+    }
+
     /// QUIT, and close the connection once the server answers (or closes it).
     pub fn quit(mut self) -> Result<(), Error> {
         self.usable()?;
         self.core.quit()?;
-        let result = self.drive(|c| c.closed.is_some());
+        let result = self.drive(|c| c.ledger.is_closed());
         self.stream.close_notify();
         self.stream.shutdown();
         result?;
-        match self.closed.take() {
-            Some(Err(_)) => Err(self.session_error(false)),
+        match self.ledger.closed_cleanly() {
+            Some(false) => Err(self.ledger.session_error(&self.core, false)),
             _ => Ok(()),
         }
+    }
+
+    /// Ends the session without waiting: QUIT is written if the session is still open (one
+    /// small write, bounded by the write timeout), then the connection is closed. For a pool
+    /// that retires an idle connection.
+    pub(crate) fn close_now(mut self) {
+        if self.ledger.usable(&self.core).is_ok() && self.core.quit().is_ok() {
+            self.process();
+            self.flush();
+            self.stream.close_notify();
+        }
+        self.stream.shutdown();
+    }
+
+    /// Whether the session can take more work (it has not ended).
+    pub(crate) fn is_open(&self) -> bool {
+        self.ledger.usable(&self.core).is_ok()
     }
 
     // ----- the loop -----
@@ -340,50 +347,14 @@ impl Client {
 
     /// Refuses work on a session that has ended, with the error that ended it.
     fn usable(&self) -> Result<(), Error> {
-        match &self.closed {
-            None => Ok(()),
-            Some(_) => Err(self.session_error(false)),
-        }
-    }
-
-    /// The error that ended the session, as the caller should see it.
-    fn session_error(&self, content_sent: bool) -> Error {
-        if self.stalled {
-            return Error::Stalled;
-        }
-        match (self.core.error(), &self.closed) {
-            (Some(error), _) => Error::Session {
-                error: error.clone(),
-                cause: self.cause.clone(),
-                content_sent,
-            },
-            _ => Error::Usage(mailwire::UsageError::Closed),
-        }
+        self.ledger.usable(&self.core)
     }
 
     /// The message's result: its outcome, unless the session failed first.
     fn finish_send(&mut self, id: MessageId) -> Result<MessageOutcome, Error> {
-        let result = self.take_outcome(id);
+        let result = self.ledger.take_outcome(&self.core, id);
         self.flush();
         result
-    }
-
-    fn take_outcome(&mut self, id: MessageId) -> Result<MessageOutcome, Error> {
-        if let Some(e) = self.body_failure.take() {
-            self.outcomes.remove(&id);
-            return Err(Error::Body(e));
-        }
-        match self.outcomes.remove(&id) {
-            Some(MessageOutcome {
-                verdict: Verdict::Failed { content_sent, .. },
-                ..
-            }) => Err(self.session_error(content_sent)),
-            Some(outcome) => Ok(outcome),
-            // The core reports every message before `Closed`; none means this loop stopped
-            // early, which only a stall does.
-            None if self.closed.is_some() => Err(self.session_error(false)),
-            None => Err(Error::Stalled),
-        }
     }
 
     /// Writes the messages' contents in order as the session takes them (each feed until it
@@ -395,18 +366,17 @@ impl Client {
         loop {
             self.process();
             // Only the message being written can have been turned away.
-            if feeds
-                .front()
-                .is_some_and(|(id, _)| self.wanted.contains(id))
-            {
-                blocked = false;
+            if let Some(&(front, _)) = feeds.front() {
+                if self.ledger.take_wanted(front) {
+                    blocked = false;
+                }
             }
-            self.wanted.clear();
-            if self.closed.is_some() {
+            self.ledger.clear_wanted();
+            if self.ledger.is_closed() {
                 return;
             }
             if let Some(&(front, _)) = feeds.front() {
-                if self.outcomes.contains_key(&front) {
+                if self.ledger.has_outcome(front) {
                     // Refused before its content was all written: nothing more is read.
                     let _ = self.core.finish_body(front);
                     feeds.pop_front();
@@ -414,7 +384,7 @@ impl Client {
                     continue;
                 }
             }
-            if ids.iter().all(|id| self.outcomes.contains_key(id)) {
+            if ids.iter().all(|id| self.ledger.has_outcome(*id)) {
                 return;
             }
             if !blocked && !feeds.is_empty() && !self.out.is_empty() {
@@ -443,7 +413,7 @@ impl Client {
     /// cannot take a truncated message.
     fn abandon(&mut self, error: Error) {
         if let Error::Body(e) = &error {
-            self.body_failure = Some(e.clone());
+            self.ledger.set_body_failure(e.clone());
         }
         self.stream.shutdown();
         let now = self.now();
@@ -459,16 +429,16 @@ impl Client {
                 self.flush();
                 return Ok(());
             }
-            if self.closed.is_some() {
-                return Err(self.session_error(false));
+            if self.ledger.is_closed() {
+                return Err(self.ledger.session_error(&self.core, false));
             }
             self.wait();
         }
     }
 
     fn await_reply(&mut self, id: CommandId) -> Result<Reply, Error> {
-        self.drive(|c| c.replies.contains_key(&id))?;
-        self.replies.remove(&id).ok_or(Error::Stalled)
+        self.drive(|c| c.ledger.has_reply(id))?;
+        self.ledger.take_reply(id)
     }
 
     /// Takes the bytes to send into `out` and drains events; starts TLS when asked.
@@ -476,13 +446,14 @@ impl Client {
         loop {
             let now = self.now();
             self.core.poll_transmit(now, &mut self.out);
-            while let Some(event) = self.core.poll_event() {
-                self.on_event(event);
+            self.ledger.drain(&mut self.core);
+            if self.ledger.closed_cleanly() == Some(false) {
+                // Nothing more is read or written; the server must not wait on us.
+                self.stream.shutdown();
             }
-            if !self.tls_requested {
+            if !self.ledger.take_tls_request() {
                 break;
             }
-            self.tls_requested = false;
             // STARTTLS itself was written before its reply was awaited; flush anyway so that
             // nothing queued before the handshake could go out inside TLS.
             self.flush();
@@ -535,7 +506,7 @@ impl Client {
     fn wait(&mut self) {
         self.flush();
         self.process();
-        if self.closed.is_some() || !self.wanted.is_empty() {
+        if self.ledger.is_closed() || self.ledger.any_wanted() {
             return;
         }
         if !self.out.is_empty() {
@@ -545,7 +516,7 @@ impl Client {
         let now = self.now();
         let Some(deadline) = self.core.poll_timeout() else {
             // Nothing is awaited, so nothing can arrive that would move us on: a bug.
-            self.stalled = true;
+            self.ledger.set_stalled();
             self.stream.shutdown();
             self.core.abort(now);
             return;
@@ -592,8 +563,7 @@ impl Client {
             self.core.handle_write_timeout(now);
         }
         self.core.handle_closed(now);
-        self.cause
-            .get_or_insert_with(|| Box::new(Transport::Io(Arc::new(e))));
+        self.ledger.set_cause(Transport::Io(Arc::new(e)));
     }
 
     /// Wraps the connection in TLS (STARTTLS's 220 arrived, or implicit TLS).
@@ -620,54 +590,24 @@ impl Client {
             }
             Err(e) => {
                 log::info!("TLS failed: {e}");
-                self.cause
-                    .get_or_insert_with(|| Box::new(Transport::Tls(e)));
                 self.stream.shutdown();
-                // The core names the handshake as the cause (a no-op with implicit TLS, where
-                // the close below ends the session instead).
-                self.core.handle_tls_failed(now);
-                self.core.handle_closed(now);
+                tls_failed(&mut self.core, &e, now);
+                self.ledger.set_cause(Transport::Tls(e));
             }
         }
     }
+}
 
-    fn on_event(&mut self, event: Event) {
-        match event {
-            Event::Transcript(line) => {
-                let arrow = match line.direction {
-                    Direction::Sent => "->",
-                    Direction::Received => "<-",
-                };
-                log::debug!(target: TRANSCRIPT_TARGET, "{arrow} {}", String::from_utf8_lossy(&line.line));
-            }
-            Event::TlsUpgradeRequested => self.tls_requested = true,
-            Event::Authenticated(mechanism) => {
-                log::info!("authenticated with {}", mechanism.name());
-                self.authenticated = Some(mechanism);
-            }
-            Event::BodyWanted(message) => self.wanted.push(message),
-            Event::MessageDone(outcome) => {
-                self.outcomes.insert(outcome.message, outcome);
-            }
-            Event::ReplyReceived { command, reply } => {
-                self.replies.insert(command, reply);
-            }
-            Event::Closed(result) => {
-                match &result {
-                    Ok(()) => log::debug!("session closed"),
-                    Err(e) => log::debug!("session failed: {e}"),
-                }
-                // Nothing more is read or written; the server must not wait on us.
-                if result.is_err() {
-                    self.stream.shutdown();
-                }
-                self.closed = Some(result);
-            }
-            Event::TlsSkipped(reply) => match reply {
-                Some(r) => log::info!("STARTTLS refused ({r}); going on without TLS"),
-                None => log::info!("STARTTLS not offered; going on without TLS"),
-            },
-            other => log::trace!("{other:?}"),
-        }
+/// Tells the core how the handshake it asked for failed, as every adapter does: rustls refused
+/// it (`handle_tls_failed`: `TlsHandshakeFailed`), the connection failed under it
+/// (`handle_closed`: `ConnectionClosed`), or its deadline passed (`handle_timeout`). With
+/// implicit TLS the first two end the session as a closed connection at the greeting. Then the
+/// connection is closed in any case.
+fn tls_failed(core: &mut mailwire::Client, e: &TlsError, now: Timestamp) {
+    match e {
+        TlsError::Io(_) => {}
+        TlsError::HandshakeTimeout => core.handle_timeout(now),
+        _ => core.handle_tls_failed(now),
     }
+    core.handle_closed(now);
 }

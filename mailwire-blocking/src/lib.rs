@@ -12,8 +12,13 @@
 //! - [`Client::send`] streams a message's content from any [`std::io::Read`] in bounded memory;
 //!   [`Client::send_file`] measures a file first and declares its size and 8-bit octets;
 //!   [`Client::send_bytes`] sends content in memory; [`Client::send_many`] pipelines several
-//!   messages; [`Client::verify`], [`Client::expand`], [`Client::noop`], [`Client::help`],
-//!   [`Client::quit`].
+//!   messages; with the `builder` feature, `message` builds typed messages (attachments,
+//!   HTML, inline images) and `Client::send_email` sends one; [`Client::verify`],
+//!   [`Client::expand`], [`Client::noop`], [`Client::help`], [`Client::quit`];
+//!   [`Client::probe`] sends MAIL (and RCPT) without DATA.
+//! - [`probe()`] asks a server how far it would go without sending a message: the connection
+//!   only, the greeting, EHLO, TLS, AUTH ([`mailwire::Config::stop_after`]), or MAIL and RCPT;
+//!   its [`ProbeReport`] says what was learnt.
 //! - Outcomes are the core's: a message the server decided on (accepted, partly, refused) is
 //!   `Ok(`[`MessageOutcome`]`)`; an [`Error`] means no outcome could be had (a refused call, a
 //!   body that could not be read, a session that ended first).
@@ -33,6 +38,9 @@
 //! SCRAM: every [`Client::connect`] draws a fresh client nonce (RFC 5802 9), whatever
 //! nonce the options' `Config` carried.
 //!
+//! [`Pool`]: at most N connections to one server, shared by many threads, with idle checks
+//! and the rule that a message whose outcome is unknown is never sent twice.
+//!
 //! [`demo_server`] is a small receiving server on 127.0.0.1, for `smtp-send --demo`, examples
 //! and tests.
 #![forbid(unsafe_code)]
@@ -41,20 +49,28 @@
 
 mod client;
 pub mod demo_server;
-mod error;
-mod options;
+mod pool;
+mod probe;
 mod stream;
 
 pub use client::{Client, TRANSCRIPT_TARGET};
-pub use error::{Error, TlsError, Transport};
 pub use mailwire::{MessageOutcome, RecipientOutcome, Rejection, Verdict};
+// Shared with every adapter (`mailwire-tokio` too): what a caller configures and gets back.
 pub use mailwire_transport::{
-    declare_content, ClientCertificate, NonceError, PemFile, TlsConfigError, TlsOptions,
+    declare_content, ClientCertificate, ClientOptions, Error, NonceError, PemFile, PoolOptions,
+    PoolStats, TlsConfigError, TlsError, TlsOptions, Transport,
 };
-pub use options::ClientOptions;
+pub use mailwire_transport::{ProbeReport, ProbeUntil};
+pub use pool::Pool;
+pub use probe::probe;
 
 pub use mailwire;
 pub use rustls;
+
+/// Typed messages (feature `builder`): the `mailwire-message` crate. Build an
+/// [`Email`](message::Email) and send it with `Client::send_email`.
+#[cfg(feature = "builder")]
+pub use mailwire_message as message;
 
 /// The README's examples, compiled as doctests.
 #[cfg(doctest)]

@@ -1,8 +1,6 @@
 //! The connection: TCP, then possibly TLS (configured by `mailwire-transport`).
 
-use crate::error::{Error, TlsError};
-use crate::options::ClientOptions;
-use mailwire_transport::TlsSetup;
+use mailwire_transport::{ClientOptions, Error, TlsError, TlsSetup};
 use rustls::ClientConnection;
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -133,7 +131,7 @@ impl Write for Stream {
 /// connect timeout. TCP_NODELAY is set: each flight is written at once, and waiting for
 /// delayed ACKs would cost 40 ms per flight.
 pub(crate) fn connect_tcp(options: &ClientOptions) -> Result<TcpStream, Error> {
-    let server = format!("{}:{}", options.host, options.port);
+    let server = options.server();
     let fail = |source: io::Error| Error::Connect {
         server: server.clone(),
         source: Arc::new(source),

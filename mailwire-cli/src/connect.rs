@@ -6,8 +6,8 @@ use crate::exit;
 use crate::read_secret_file;
 use clap::{Args, ValueEnum};
 use mailwire::sasl::{Credentials, Mechanism};
-use mailwire::{AuthConfig, ClientName, Config, Timeouts, TlsPolicy};
-use mailwire_transport::TlsOptions;
+use mailwire::{AuthConfig, ClientName, Config, Protocol, Timeouts, TlsPolicy};
+use mailwire_transport::{ClientCertificate, TlsOptions};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -41,14 +41,26 @@ pub enum StartTls {
     Required,
 }
 
+/// The protocol spoken (`--protocol`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ProtocolArg {
+    /// SMTP (RFC 5321): EHLO, one reply after the content.
+    Smtp,
+    /// LMTP (RFC 2033): LHLO, one reply per recipient after the content.
+    Lmtp,
+}
+
 /// How to reach the server and what to say to it (shared by `smtp-send` and `smtp-bulk`).
 #[derive(Args, Debug, Clone)]
 #[command(next_help_heading = "Connection")]
 pub struct ConnectArgs {
-    /// The server, HOST or HOST:PORT ([IPv6]:PORT). Default port 25, or 465 with
-    /// --tls-on-connect.
+    /// The server, HOST or HOST:PORT, an IPv6 address in square brackets. Default port 25, 465
+    /// with --tls-on-connect, 24 with --protocol lmtp.
     #[arg(long, value_name = "HOST[:PORT]")]
     pub server: Option<String>,
+    /// SMTP, or LMTP (RFC 2033: LHLO, and one delivery reply per recipient).
+    #[arg(long, value_enum, value_name = "PROTOCOL", default_value = "smtp")]
+    pub protocol: ProtocolArg,
     /// The EHLO name (default: this host's name when it is a domain with a dot, else
     /// localhost).
     #[arg(long, value_name = "NAME")]
@@ -64,7 +76,8 @@ pub struct ConnectArgs {
     #[arg(long)]
     pub no_chunking: bool,
 
-    /// STARTTLS policy. Default: required on port 587, opportunistic otherwise.
+    /// STARTTLS policy. Default: required on port 587, implicit TLS on port 465, opportunistic
+    /// otherwise.
     #[arg(
         long,
         value_enum,
@@ -73,7 +86,8 @@ pub struct ConnectArgs {
         help_heading = "TLS"
     )]
     pub starttls: Option<StartTls>,
-    /// Implicit TLS from the first byte (RFC 8314; default port 465).
+    /// Implicit TLS from the first byte (RFC 8314; default port 465). The default on port 465
+    /// unless --starttls is given.
     #[arg(long, help_heading = "TLS")]
     pub tls_on_connect: bool,
     /// Trust only the CA certificates in this PEM file (instead of the web PKI roots).
@@ -83,12 +97,20 @@ pub struct ConnectArgs {
     /// host in --server).
     #[arg(long, value_name = "NAME", help_heading = "TLS")]
     pub tls_name: Option<String>,
+    /// Present this client certificate (PEM, the chain from the client's own certificate) to
+    /// servers that ask for one; needs --tls-key.
+    #[arg(long, value_name = "PEM", requires = "tls_key", help_heading = "TLS")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert", help_heading = "TLS")]
+    pub tls_key: Option<PathBuf>,
     /// Accept any certificate for any name: encrypted but NOT authenticated. Tests only.
     #[arg(long, help_heading = "TLS")]
     pub danger_accept_invalid_certs: bool,
 
     /// Authenticate as this user. The password comes from --auth-password-file or the
-    /// SMTP_PASSWORD environment variable, never from the command line.
+    /// SMTP_PASSWORD environment variable (or a token from --auth-oauth-token-file), never from
+    /// the command line.
     #[arg(long, value_name = "USER", help_heading = "Authentication")]
     pub auth_user: Option<String>,
     /// A file holding the password (one trailing LF or CRLF is removed).
@@ -99,6 +121,16 @@ pub struct ConnectArgs {
         help_heading = "Authentication"
     )]
     pub auth_password_file: Option<PathBuf>,
+    /// A file holding an OAuth 2.0 access token (one trailing LF or CRLF is removed), for
+    /// XOAUTH2 or OAUTHBEARER instead of a password.
+    #[arg(
+        long,
+        value_name = "PATH",
+        requires = "auth_user",
+        conflicts_with = "auth_password_file",
+        help_heading = "Authentication"
+    )]
+    pub auth_oauth_token_file: Option<PathBuf>,
     /// Allow only these SASL mechanisms (repeatable); default: the strongest both sides offer.
     #[arg(
         long = "auth-mech",
@@ -107,7 +139,8 @@ pub struct ConnectArgs {
         help_heading = "Authentication"
     )]
     pub auth_mechs: Vec<String>,
-    /// Allow PLAIN and LOGIN on a connection without TLS (they send the password readably).
+    /// Allow PLAIN, LOGIN, XOAUTH2 and OAUTHBEARER on a connection without TLS (they send the
+    /// password or token readably).
     #[arg(long, requires = "auth_user", help_heading = "Authentication")]
     pub auth_plaintext_ok: bool,
 }
@@ -133,9 +166,14 @@ impl ConnectArgs {
     /// The connection these options describe. `server` overrides `--server` (the demo's own
     /// address); without either the command line is incomplete (64).
     pub fn connection(&self, server: Option<(String, u16)>) -> Result<Connection, CliError> {
+        let default_port = match (self.tls_on_connect, self.protocol) {
+            (true, _) => 465,
+            (false, ProtocolArg::Lmtp) => 24,
+            (false, ProtocolArg::Smtp) => 25,
+        };
         let (host, port) = match (server, &self.server) {
             (Some(s), _) => s,
-            (None, Some(s)) => parse_server(s, self.tls_on_connect)?,
+            (None, Some(s)) => parse_server(s, default_port)?,
             (None, None) => return Err(CliError::new(exit::USAGE, "--server is required")),
         };
         let helo = match &self.helo {
@@ -152,7 +190,12 @@ impl ConnectArgs {
         }
         config.pipelining = !self.no_pipelining;
         config.chunking = !self.no_chunking;
-        config.implicit_tls = self.tls_on_connect;
+        config.protocol = match self.protocol {
+            ProtocolArg::Smtp => Protocol::Smtp,
+            ProtocolArg::Lmtp => Protocol::Lmtp,
+        };
+        // RFC 8314 3.3: port 465 is implicit TLS, unless --starttls says what to do instead.
+        config.implicit_tls = self.tls_on_connect || (port == 465 && self.starttls.is_none());
         config.tls = match self.starttls {
             Some(StartTls::Never) => TlsPolicy::Never,
             Some(StartTls::Opportunistic) => TlsPolicy::Opportunistic,
@@ -163,20 +206,36 @@ impl ConnectArgs {
         let mut tls = TlsOptions::default();
         tls.ca_file = self.ca_file.clone();
         tls.danger_accept_invalid_certs = self.danger_accept_invalid_certs;
-        if let Some(path) = &self.ca_file {
-            // Fail before connecting (66) rather than at STARTTLS.
-            std::fs::File::open(path).map_err(|e| {
-                CliError::new(
-                    exit::NOINPUT,
-                    format!("cannot read CA file {}: {e}", path.display()),
-                )
-            })?;
+        if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {
+            tls.client_certificate = Some(ClientCertificate::new(cert, key));
+        }
+        // Fail before connecting (66) rather than at STARTTLS.
+        for (what, path) in [
+            ("CA file", &self.ca_file),
+            ("client certificate", &self.tls_cert),
+            ("client key", &self.tls_key),
+        ] {
+            if let Some(path) = path {
+                std::fs::File::open(path).map_err(|e| {
+                    CliError::new(
+                        exit::NOINPUT,
+                        format!("cannot read {what} {}: {e}", path.display()),
+                    )
+                })?;
+            }
         }
         if let Some(user) = &self.auth_user {
-            let mut auth = AuthConfig::new(Credentials::Password {
-                username: user.clone(),
-                password: self.password()?,
-            });
+            let credentials = match &self.auth_oauth_token_file {
+                Some(path) => Credentials::OAuth2 {
+                    username: user.clone(),
+                    token: secret_file("token", path)?,
+                },
+                None => Credentials::Password {
+                    username: user.clone(),
+                    password: self.password()?,
+                },
+            };
+            let mut auth = AuthConfig::new(credentials);
             auth.mechanisms = self
                 .auth_mechs
                 .iter()
@@ -199,13 +258,7 @@ impl ConnectArgs {
     /// The password: `--auth-password-file` less one trailing LF or CRLF, or `SMTP_PASSWORD`.
     fn password(&self) -> Result<mailwire::Secret<String>, CliError> {
         if let Some(path) = &self.auth_password_file {
-            return read_secret_file(path).map_err(|e| {
-                let code = match e {
-                    crate::SecretFileError::NotUtf8 => exit::DATAERR,
-                    _ => exit::NOINPUT,
-                };
-                CliError::new(code, format!("the password file {} {e}", path.display()))
-            });
+            return secret_file("password", path);
         }
         match std::env::var("SMTP_PASSWORD") {
             Ok(p) => Ok(mailwire::Secret::new(p)),
@@ -217,9 +270,20 @@ impl ConnectArgs {
     }
 }
 
-/// `host`, `host:port`, `[v6]`, `[v6]:port`, or a bare IPv6 address.
-pub fn parse_server(s: &str, implicit_tls: bool) -> Result<(String, u16), CliError> {
-    let default_port = if implicit_tls { 465 } else { 25 };
+/// A password or token file ([`read_secret_file`]): 66 when unreadable, 65 when not UTF-8.
+fn secret_file(what: &str, path: &std::path::Path) -> Result<mailwire::Secret<String>, CliError> {
+    read_secret_file(path).map_err(|e| {
+        let code = match e {
+            crate::SecretFileError::NotUtf8 => exit::DATAERR,
+            _ => exit::NOINPUT,
+        };
+        CliError::new(code, format!("the {what} file {} {e}", path.display()))
+    })
+}
+
+/// `host`, `host:port`, `[v6]`, `[v6]:port`, or a bare IPv6 address; `default_port` when none
+/// is given.
+pub fn parse_server(s: &str, default_port: u16) -> Result<(String, u16), CliError> {
     let bad = || {
         CliError::new(
             exit::USAGE,
@@ -259,4 +323,107 @@ pub fn default_client_name() -> ClientName {
         .filter(|_| host.contains('.'))
         .or_else(|| ClientName::parse("localhost").ok())
         .unwrap_or_else(|| ClientName::parse("[127.0.0.1]").expect("a valid address literal"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Args {
+        #[command(flatten)]
+        connect: ConnectArgs,
+    }
+
+    fn connection(args: &[&str]) -> Connection {
+        let args = Args::try_parse_from(std::iter::once("test").chain(args.iter().copied()))
+            .expect("valid arguments");
+        args.connect.connection(None).expect("a connection")
+    }
+
+    /// RFC 8314 3.3: port 465 is implicit TLS unless --starttls says otherwise; 587 requires
+    /// STARTTLS; elsewhere it is opportunistic.
+    #[test]
+    fn tls_defaults_by_port() {
+        let c = connection(&["--server", "mx.example:465"]);
+        assert!(c.config.implicit_tls);
+        let c = connection(&["--server", "mx.example:465", "--starttls", "required"]);
+        assert!(!c.config.implicit_tls);
+        assert_eq!(c.config.tls, TlsPolicy::Required);
+        let c = connection(&["--server", "mx.example:587"]);
+        assert!(!c.config.implicit_tls);
+        assert_eq!(c.config.tls, TlsPolicy::Required);
+        let c = connection(&["--server", "mx.example"]);
+        assert_eq!((c.port, c.config.implicit_tls), (25, false));
+        assert_eq!(c.config.tls, TlsPolicy::Opportunistic);
+        let c = connection(&["--server", "mx.example", "--tls-on-connect"]);
+        assert_eq!((c.port, c.config.implicit_tls), (465, true));
+    }
+
+    /// LMTP (RFC 2033) has no assigned port; 24 is the usual one (swaks' too).
+    #[test]
+    fn lmtp_protocol_and_default_port() {
+        let c = connection(&["--server", "lda.example", "--protocol", "lmtp"]);
+        assert_eq!((c.port, c.config.protocol), (24, Protocol::Lmtp));
+        let c = connection(&["--server", "lda.example:2003", "--protocol", "lmtp"]);
+        assert_eq!(c.port, 2003);
+        let c = connection(&["--server", "mx.example"]);
+        assert_eq!(c.config.protocol, Protocol::Smtp);
+    }
+
+    #[test]
+    fn client_certificate_needs_both_files() {
+        assert!(Args::try_parse_from(["t", "--server", "x", "--tls-cert", "c.pem"]).is_err());
+        assert!(Args::try_parse_from(["t", "--server", "x", "--tls-key", "k.pem"]).is_err());
+        let args = Args::try_parse_from([
+            "t",
+            "--server",
+            "x",
+            "--tls-cert",
+            "/nonexistent/c.pem",
+            "--tls-key",
+            "/nonexistent/k.pem",
+        ])
+        .unwrap();
+        let e = args.connect.connection(None).unwrap_err();
+        assert_eq!(e.code, exit::NOINPUT, "{}", e.message);
+    }
+
+    #[test]
+    fn oauth_token_file_gives_oauth2_credentials() {
+        let dir = std::env::temp_dir().join(format!("mailwire-cli-token-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("token");
+        std::fs::write(&path, "tok-123\n").unwrap();
+        let c = connection(&[
+            "--server",
+            "x",
+            "--auth-user",
+            "u@example.org",
+            "--auth-oauth-token-file",
+            path.to_str().unwrap(),
+        ]);
+        match &c.config.auth.as_ref().unwrap().credentials {
+            Credentials::OAuth2 { username, token } => {
+                assert_eq!(
+                    (username.as_str(), token.expose().as_str()),
+                    ("u@example.org", "tok-123")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(Args::try_parse_from([
+            "t",
+            "--server",
+            "x",
+            "--auth-user",
+            "u",
+            "--auth-oauth-token-file",
+            "t",
+            "--auth-password-file",
+            "p"
+        ])
+        .is_err());
+    }
 }

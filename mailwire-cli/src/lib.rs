@@ -1,13 +1,18 @@
-//! What `smtp-send` and `smtp-bulk` share, so that the same situation never gets two answers:
-//! the exit statuses (the core's [`mailwire::Class`] of an outcome or a session error, and
-//! the statuses of the command line itself) and how a secret is read from a file.
+//! What `smtp-send` and `smtp-bulk` (and `mailwire-tokio`'s `send` example) share, so that the
+//! same situation never gets two answers: the exit statuses (the core's [`mailwire::Class`] of
+//! an outcome or a session error, and the statuses of the command line itself, [`exit_status`]),
+//! the connection options ([`connect::ConnectArgs`]), `--header` ([`headers::HeaderField`]) and how a
+//! secret is read from a file.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-use mailwire::Secret;
+use mailwire::{MessageOutcome, Secret, UsageError};
+use mailwire_transport::{Error, TlsConfigError};
 use std::path::Path;
 
 pub mod connect;
+pub mod headers;
+pub mod params;
 
 /// Exit statuses, after BSD `sysexits.h` where one fits. An outcome's status is its
 /// [`mailwire::Class::exit_status`]; these are the ones around it.
@@ -36,6 +41,38 @@ pub mod exit {
     pub const NOPERM: u8 = 77;
     /// Partial delivery (not in sysexits.h: 64–78, so it collides with none).
     pub const PARTIAL: u8 = 79;
+}
+
+/// The exit status of one message's result, from any adapter (`mailwire-blocking`,
+/// `mailwire-tokio`: they share [`Error`]): the core's class of the outcome, or of the error
+/// that ended the session ([`mailwire::Class::exit_status`], the mapping `smtp-bulk` reports
+/// too); the command line's own statuses for what failed around it.
+pub fn exit_status(result: &Result<MessageOutcome, Error>) -> u8 {
+    match result {
+        Ok(outcome) => outcome.class().exit_status(),
+        Err(e) => error_status(e),
+    }
+}
+
+/// The exit status of an error: [`exit_status`] without an outcome.
+pub fn error_status(e: &Error) -> u8 {
+    match e {
+        Error::TlsConfig(TlsConfigError::InvalidServerName { .. }) => exit::USAGE,
+        Error::TlsConfig(TlsConfigError::Rustls(_)) => exit::SOFTWARE,
+        // A CA (or client certificate) file unreadable, not PEM, or without a certificate.
+        Error::TlsConfig(_) => exit::NOINPUT,
+        Error::Usage(UsageError::InvalidAddress(_) | UsageError::InvalidCommand(_)) => {
+            exit::DATAERR
+        }
+        Error::Usage(UsageError::Config(_)) => exit::USAGE,
+        Error::Usage(UsageError::Unsendable(_)) => mailwire::Class::Permanent.exit_status(),
+        Error::Usage(_) => exit::SOFTWARE,
+        Error::Body(_) => exit::IOERR,
+        Error::Nonce(_) => exit::OSERR,
+        Error::Stalled => exit::SOFTWARE,
+        // Connect, Session, Cancelled: the core's judgement.
+        other => other.class().exit_status(),
+    }
 }
 
 /// Why a secret file could not be used.

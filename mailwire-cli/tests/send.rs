@@ -109,7 +109,7 @@ fn success_exit_0_with_built_message() {
 }
 
 #[test]
-fn message_file_sent_as_is_with_prepended_header() {
+fn message_file_sent_as_is_with_added_header() {
     let dir = std::env::temp_dir().join(format!("smtp-send-msgfile-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("msg.eml");
@@ -132,7 +132,7 @@ fn message_file_sent_as_is_with_prepended_header() {
     let got = server.wait_for(1, LIMIT);
     assert_eq!(
         got[0].content,
-        b"X-Extra: 1\r\nFrom: a@example.org\r\nSubject: file\r\n\r\n.dotted\r\nbody\r\n"
+        b"From: a@example.org\r\nSubject: file\r\nX-Extra: 1\r\n\r\n.dotted\r\nbody\r\n"
     );
 }
 
@@ -392,6 +392,9 @@ fn header_injection_refused_exit_65_nothing_sent() {
         "X-A: ok\nRCPT TO:<x@y>",
         "X-A: a\rb",
         "no colon",
+        // A field the built message writes itself, given again: a second Bcc or Subject.
+        "Bcc: victim@example.net",
+        "subject: second",
     ] {
         let out = smtp_send(
             &[

@@ -26,6 +26,37 @@ use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+/// The `log` target of transcript lines (`N -> ` sent, `N <- ` received, N the connection), at
+/// debug level, as `mailwire_blocking::transcript` has them for one session.
+pub const TRANSCRIPT_TARGET: &str = "mailwire_mio::transcript";
+
+/// Logs what the blocking adapter logs for its one session, each record naming its connection
+/// (the token's number): the transcript at debug level, TLS and AUTH at info level.
+fn log_event(token: Token, event: &Event) {
+    let n = token.0;
+    match event {
+        Event::Transcript(line) => {
+            let arrow = match line.direction {
+                mailwire::Direction::Sent => "->",
+                mailwire::Direction::Received => "<-",
+            };
+            log::debug!(target: TRANSCRIPT_TARGET, "{n} {arrow} {}", String::from_utf8_lossy(&line.line));
+        }
+        Event::Authenticated(mechanism) => {
+            log::info!("connection {n}: authenticated with {}", mechanism.name())
+        }
+        Event::TlsSkipped(Some(r)) => {
+            log::info!("connection {n}: STARTTLS refused ({r}); going on without TLS")
+        }
+        Event::TlsSkipped(None) => {
+            log::info!("connection {n}: STARTTLS not offered; going on without TLS")
+        }
+        Event::Closed(Ok(())) => log::debug!("connection {n}: session closed"),
+        Event::Closed(Err(e)) => log::debug!("connection {n}: session failed: {e}"),
+        other => log::trace!("connection {n}: {other:?}"),
+    }
+}
+
 /// Bytes read from a socket (or from rustls) at a time.
 const READ_BUFFER: usize = 64 * 1024;
 
@@ -497,6 +528,7 @@ impl Session {
     /// Passes the core's events on; starts TLS when the core asks.
     fn drain(&mut self, ctx: &mut Ctx<'_>) {
         while let Some(event) = self.client.poll_event() {
+            log_event(ctx.token, &event);
             let upgrade = matches!(event, Event::TlsUpgradeRequested);
             ctx.queue
                 .push_back((ctx.token, DriverEvent::Session(event)));
@@ -541,6 +573,7 @@ impl Session {
         if self.client.is_closed() {
             return;
         }
+        log::info!("connection {}: {error}", ctx.token.0);
         // Tell the core what happened, so its `Closed` error says so; `handle_closed` after
         // is a no-op if it already ended the session.
         match &error {
@@ -563,7 +596,10 @@ impl Session {
                 Ok(Some(e)) | Err(e) => return self.fail(ctx, TransportError::Connect(e)),
             }
             match self.stream.peer_addr() {
-                Ok(_) => self.connecting = false,
+                Ok(addr) => {
+                    log::info!("connection {}: connected to {addr}", ctx.token.0);
+                    self.connecting = false;
+                }
                 // Spurious wake-up: the connect is still in progress.
                 Err(e) if e.kind() == io::ErrorKind::NotConnected => return,
                 Err(e) => return self.fail(ctx, TransportError::Connect(e)),
@@ -631,6 +667,12 @@ impl Session {
             }
             if self.handshaking && !tls.is_handshaking() {
                 self.handshaking = false;
+                log::info!(
+                    "connection {}: TLS established ({:?}, {:?})",
+                    ctx.token.0,
+                    tls.protocol_version(),
+                    tls.negotiated_cipher_suite().map(|c| c.suite())
+                );
                 self.client.handle_tls_established(ctx.now);
                 self.drain(ctx);
             }

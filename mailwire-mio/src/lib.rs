@@ -24,7 +24,7 @@
 pub mod bulk;
 mod driver;
 
-pub use driver::{Driver, DriverEvent, TransportError};
+pub use driver::{Driver, DriverEvent, TransportError, TRANSCRIPT_TARGET};
 pub use mio::Token;
 // TLS configuration is shared with the other adapters: one way to build it, one error.
 pub use mailwire_transport::{

@@ -417,7 +417,7 @@ pub fn declare_content(envelope: &mut Envelope, mut content: impl Read) -> io::R
             Err(e) => return Err(e),
         }
     }
-    declare(envelope, &meter);
+    declare_measured(envelope, &meter);
     Ok(())
 }
 
@@ -425,11 +425,18 @@ pub fn declare_content(envelope: &mut Envelope, mut content: impl Read) -> io::R
 fn declare_bytes(envelope: &mut Envelope, bytes: &[u8]) -> io::Result<()> {
     let mut meter = ContentMeter::new();
     meter.update(bytes);
-    declare(envelope, &meter);
+    declare_measured(envelope, &meter);
     Ok(())
 }
 
-fn declare(envelope: &mut Envelope, meter: &ContentMeter) {
+/// Declares content measured with a [`ContentMeter`] in the envelope: its RFC 1870 size as
+/// `SIZE=` unless the caller declared a size, and `BODY=` (`8BITMIME` for content with octets
+/// above 127, `7BIT` otherwise) unless the caller set it. [`declare_content`], a feed's
+/// [`ContentFeed::declare`] and every adapter's own measuring (an async reader's) end here.
+///
+/// Send the same content afterwards: the session then refuses before MAIL a message too large
+/// for the server, or 8-bit for a server without 8BITMIME, and still counts what it sends.
+pub fn declare_measured(envelope: &mut Envelope, meter: &ContentMeter) {
     let params = &mut envelope.params;
     params.size.get_or_insert(meter.size());
     if params.body.is_none() {

@@ -1,5 +1,7 @@
 //! What every I/O adapter of the sans-IO SMTP client core [`mailwire`] shares, written once:
-//! the rustls client configuration, the TLS server name, and SCRAM's per-connection nonce.
+//! the rustls client configuration, the TLS server name, SCRAM's per-connection nonce, the
+//! options and errors the adapters' callers see, the bookkeeping from the core's events to a
+//! call's result, and a pool's rules.
 //!
 //! Nothing here speaks SMTP or touches a socket. An adapter (blocking, mio, an async runtime)
 //! owns its connections and its loop; this crate gives each of them the same answers to the
@@ -22,6 +24,16 @@
 //!   [`mailwire::Event::BodyWanted`], so an adapter holds a bounded number of content bytes per
 //!   connection however many messages it queues. [`declare_content`] measures content for
 //!   `SIZE=` and `BODY=` when [`mailwire::Client::content_facts_wanted`] says it matters.
+//! - **What a caller configures and gets back.** [`ClientOptions`] (where to connect, the
+//!   session's [`mailwire::Config`], the TLS options, the connect timeout) and [`Error`] (why no
+//!   outcome could be had, with the [`Transport`] or [`TlsError`] failure underneath) are the
+//!   same in `mailwire-blocking` and `mailwire-tokio`, which re-export them.
+//! - **From the core's events to a call's result.** [`Ledger`] files the events (outcomes,
+//!   replies, the close) and maps them, with what failed underneath, to the
+//!   `Result<MessageOutcome, Error>` a call returns; [`declare_measured`] declares a measured
+//!   content's size and 8-bit octets.
+//! - **A pool's rules.** [`PoolOptions`], [`IdleAction`] (reuse, check with NOOP, or drop an
+//!   idle connection) and [`may_retry`] (never resend a message whose outcome is unknown).
 //!
 //! ```no_run
 //! use mailwire_transport::{renew_nonce, TlsOptions, TlsSetup};
@@ -44,11 +56,23 @@
 #![warn(unreachable_pub)]
 
 mod content;
+mod error;
+mod ledger;
 mod nonce;
+mod options;
+mod pool;
+mod probe;
 mod tls;
 
-pub use content::{declare_content, Content, ContentFeed, Fed, FeedError, READ_CHUNK};
+pub use content::{
+    declare_content, declare_measured, Content, ContentFeed, Fed, FeedError, READ_CHUNK,
+};
+pub use error::{Error, TlsError, Transport};
+pub use ledger::Ledger;
 pub use nonce::{renew_nonce, NonceError};
+pub use options::ClientOptions;
+pub use pool::{may_retry, IdleAction, PoolOptions, PoolStats};
+pub use probe::{probe_stopped, ProbePlan, ProbeReport, ProbeUntil};
 pub use tls::{
     parse_server_name, ClientCertificate, PemFile, TlsConfigError, TlsOptions, TlsSetup,
 };

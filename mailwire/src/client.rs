@@ -20,6 +20,7 @@ use crate::time::Timestamp;
 use crate::Capabilities;
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
+pub use message::ProbeDepth;
 use message::{Framer, Message, Step};
 use pipeline::{Expect, Pipeline};
 use redact::Secrets;
@@ -58,7 +59,7 @@ const SPARE_BUFFERS: usize = 4;
 ///   (after [`Event::TlsUpgradeRequested`]), [`Client::handle_write_timeout`] (a write stalled).
 /// - **Commands** (a refused call changes nothing): [`Client::send_message`],
 ///   [`Client::write_body`], [`Client::finish_body`], [`Client::send_message_with_body`],
-///   [`Client::send_message_with_content`],
+///   [`Client::send_message_with_content`], [`Client::probe`],
 ///   [`Client::noop`], [`Client::verify`], [`Client::expand`], [`Client::help`],
 ///   [`Client::quit`], [`Client::abort`].
 /// - **Outputs**, after every input or command, in this order: [`Client::poll_transmit`] (bytes
@@ -114,6 +115,8 @@ pub struct Client {
     jobs: VecDeque<Job>,
     /// Messages whose outcome or body is still open, oldest first.
     messages: VecDeque<Message>,
+    /// The server's 220 greeting, once it came.
+    greeting: Option<Reply>,
     capabilities: Option<Capabilities>,
     /// The connection is encrypted (implicit TLS, or after STARTTLS).
     secure: bool,
@@ -126,6 +129,8 @@ pub struct Client {
     scratch: Vec<u8>,
     /// Staged-content buffers of finished messages, for the next ones.
     spare: Vec<Vec<u8>>,
+    /// The content line being transcribed (`Config::transcript_content`), until its CRLF.
+    content_line: Vec<u8>,
 }
 
 impl Client {
@@ -153,6 +158,7 @@ impl Client {
             pipeline,
             jobs: VecDeque::new(),
             messages: VecDeque::new(),
+            greeting: None,
             capabilities: None,
             secure,
             mechanisms,
@@ -161,6 +167,7 @@ impl Client {
             now,
             scratch: Vec::new(),
             spare: Vec::new(),
+            content_line: Vec::new(),
         })
     }
 
@@ -169,6 +176,12 @@ impl Client {
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The server's 220 greeting, once it came (a refused greeting is in the error that ended
+    /// the session, [`Error::GreetingRejected`]).
+    pub fn greeting(&self) -> Option<&Reply> {
+        self.greeting.as_ref()
     }
 
     /// The server's capabilities, once EHLO (or HELO: empty) is answered.
@@ -377,15 +390,19 @@ impl Client {
     /// long with the parameters it needs). Queued before the capabilities are known, such a
     /// message gets that reason as its outcome instead, before anything of it is sent.
     pub fn send_message(&mut self, envelope: Envelope) -> Result<MessageId, UsageError> {
-        let id = self.queue_message(envelope)?;
+        let id = self.queue_message(envelope, true)?;
         self.pump();
         Ok(id)
     }
 
     /// Checks and queues a message without starting anything.
-    fn queue_message(&mut self, envelope: Envelope) -> Result<MessageId, UsageError> {
+    fn queue_message(
+        &mut self,
+        envelope: Envelope,
+        needs_recipients: bool,
+    ) -> Result<MessageId, UsageError> {
         self.check_open()?;
-        if envelope.recipients.is_empty() {
+        if needs_recipients && envelope.recipients.is_empty() {
             return Err(UsageError::NoRecipients);
         }
         // The arguments as given must encode (CR, LF, NUL, bad parameters, absurd lengths).
@@ -409,6 +426,25 @@ impl Client {
         self.messages
             .push_back(Message::new(id, envelope, Vec::new()));
         self.jobs.push_back(Job::Message(id));
+        Ok(id)
+    }
+
+    /// Queues a probe: MAIL FROM (and, with [`ProbeDepth::Rcpt`], one RCPT TO per recipient)
+    /// without DATA, to learn whether the server takes this sender and these recipients. Its
+    /// outcome is [`crate::Verdict::Probed`] with every reply; an RSET is owed before any later
+    /// transaction. Refused as [`Client::send_message`] refuses, but a probe of MAIL alone needs
+    /// no recipient.
+    pub fn probe(
+        &mut self,
+        envelope: Envelope,
+        depth: ProbeDepth,
+    ) -> Result<MessageId, UsageError> {
+        let id = self.queue_message(envelope, depth == ProbeDepth::Rcpt)?;
+        if let Some(m) = self.messages.back_mut() {
+            m.probe = Some(depth);
+            m.body_finished = true;
+        }
+        self.pump();
         Ok(id)
     }
 
@@ -458,7 +494,7 @@ impl Client {
             return Err(UsageError::BodyOutOfOrder);
         }
         // Queued with its whole body before it can start, so that MAIL is built knowing it.
-        let id = self.queue_message(envelope)?;
+        let id = self.queue_message(envelope, true)?;
         let i = self.body_target(id)?;
         self.body_input(i, body, true);
         self.pump();
@@ -485,7 +521,7 @@ impl Client {
         content: &[u8],
         complete: bool,
     ) -> Result<(MessageId, usize), UsageError> {
-        let id = self.queue_message(envelope)?;
+        let id = self.queue_message(envelope, true)?;
         let i = self.messages.len() - 1;
         let mut taken = 0;
         if self.messages.iter().take(i).all(|m| m.body_finished) {
@@ -675,6 +711,7 @@ impl Client {
     /// (RFC 1870 6, RFC 6152 3): content that breaks either stops here.
     fn body_input(&mut self, i: usize, data: &[u8], finish: bool) {
         let full = self.content_capacity();
+        let mut flowing_from = None;
         let Client {
             messages,
             out,
@@ -709,6 +746,7 @@ impl Client {
             Framer::Data(encoder) => {
                 // After the 354 the content goes straight out; before, it waits in `staged`.
                 let target = if m.step == Step::Body {
+                    flowing_from = Some(out.len());
                     out
                 } else {
                     &mut m.staged
@@ -733,7 +771,32 @@ impl Client {
             }
         };
         if let Some(limit) = m.size_limit.filter(|&limit| size > limit) {
-            self.stop_content(i, Unsendable::TooLarge { size, limit });
+            return self.stop_content(i, Unsendable::TooLarge { size, limit });
+        }
+        if let Some(start) = flowing_from {
+            self.transcribe_content(start, false);
+        }
+    }
+
+    /// With `Config::transcript_content`, the content appended to the transmit buffer since
+    /// `from`, on the transcript a line at a time (a line split across appends is held until
+    /// its CRLF; `end` flushes a last line without one).
+    fn transcribe_content(&mut self, from: usize, end: bool) {
+        if !(self.config.transcript && self.config.transcript_content) {
+            return;
+        }
+        let appended = self.out.get(from..).unwrap_or_default().to_vec();
+        for byte in appended {
+            self.content_line.push(byte);
+            if self.content_line.ends_with(b"\r\n") {
+                let mut line = core::mem::take(&mut self.content_line);
+                line.truncate(line.len() - 2);
+                self.transcript(Direction::Sent, line);
+            }
+        }
+        if end && !self.content_line.is_empty() {
+            let line = core::mem::take(&mut self.content_line);
+            self.transcript(Direction::Sent, line);
         }
     }
 

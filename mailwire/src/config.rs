@@ -3,7 +3,9 @@
 use crate::address::ClientName;
 use crate::reply_parser::ParserConfig;
 use crate::sasl::{Credentials, Mechanism};
+use crate::secret::Secret;
 use crate::time::Timeouts;
+use alloc::string::String;
 use alloc::vec::Vec;
 
 /// SMTP (RFC 5321) or LMTP (RFC 2033).
@@ -28,6 +30,21 @@ pub enum TlsPolicy {
     /// STARTTLS must succeed before anything else (AUTH, MAIL) is sent.
     #[default]
     Required,
+}
+
+/// Where a probing session stops and says QUIT instead of going on ([`Config::stop_after`]):
+/// to learn a server's banner, capabilities, TLS or AUTH without sending a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Milestone {
+    /// After the greeting (no EHLO).
+    Greeting,
+    /// After the first EHLO (or HELO, LHLO) reply: no STARTTLS, no AUTH.
+    Hello,
+    /// After TLS: STARTTLS and the EHLO after it (or where TLS was skipped or not wanted).
+    Tls,
+    /// After AUTH (or where no credentials were configured): the session would be ready.
+    Auth,
 }
 
 /// Authentication settings (RFC 4954).
@@ -59,6 +76,21 @@ impl AuthConfig {
             allow_plaintext: false,
             nonce: Vec::new(),
         }
+    }
+
+    /// A user name and password ([`Credentials::Password`], for PLAIN, LOGIN, CRAM-MD5 and
+    /// SCRAM), with [`AuthConfig::new`]'s defaults. The password is kept in a [`Secret`]: no
+    /// `Debug` shows it.
+    ///
+    /// ```
+    /// let auth = mailwire::AuthConfig::password("alice", "hunter2");
+    /// assert!(!format!("{auth:?}").contains("hunter2"));
+    /// ```
+    pub fn password(username: impl Into<String>, password: impl Into<String>) -> AuthConfig {
+        AuthConfig::new(Credentials::Password {
+            username: username.into(),
+            password: Secret::new(password.into()),
+        })
     }
 }
 
@@ -123,6 +155,13 @@ pub struct Config {
     /// Emit [`crate::Event::Transcript`] for every line sent and received (AUTH redacted).
     /// Default false.
     pub transcript: bool,
+    /// With `transcript`, the content too: every line of it as it goes on the wire (stuffed
+    /// dots, CRLFs removed, BDAT chunk octets), instead of `<N octets of content>`. Default
+    /// false.
+    pub transcript_content: bool,
+    /// Stop there and say QUIT (a probe: the server's banner, capabilities, TLS, AUTH). Default
+    /// `None`: go on to be ready for messages.
+    pub stop_after: Option<Milestone>,
 }
 
 impl Config {
@@ -141,6 +180,8 @@ impl Config {
             helo_fallback: true,
             helo_without_esmtp_greeting: false,
             transcript: false,
+            transcript_content: false,
+            stop_after: None,
         }
     }
 }

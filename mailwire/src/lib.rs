@@ -75,8 +75,8 @@ pub mod error;
 pub mod event;
 pub mod time;
 
-pub use client::Client;
-pub use config::{AuthConfig, Config, Limits, Protocol, TlsPolicy};
+pub use client::{Client, ProbeDepth};
+pub use config::{AuthConfig, Config, Limits, Milestone, Protocol, TlsPolicy};
 pub use envelope::{CommandId, Envelope, MessageId, Recipient};
 pub use error::{ConfigError, Error, Stage, UsageError};
 pub use event::{Direction, Event, TranscriptLine};
@@ -88,7 +88,10 @@ pub use outcome::{Class, MessageOutcome, RecipientOutcome, Rejection, Unsendable
 pub use client::state::{transitions_seen, Transition, PHASE_TABLE, STEP_TABLE};
 pub use time::{Timeouts, Timestamp};
 
-/// The workspace README's examples, compiled and run as doctests.
+/// This crate's README example, compiled and run as a doctest.
 #[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-pub struct ReadmeDoctests;
+#[doc = include_str!("../README.md")]
+pub struct CrateReadmeDoctests;
+
+// The workspace README's examples are doctests of mailwire-blocking (with its `builder`
+// feature), which has every crate they use.

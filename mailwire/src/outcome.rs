@@ -181,6 +181,13 @@ pub enum Verdict {
     },
     /// The message was not accepted.
     Rejected(Rejection),
+    /// A probe ([`crate::Client::probe`]) went as far as it was asked: `mail` is the reply to
+    /// MAIL FROM, each recipient's RCPT reply is in [`MessageOutcome::recipients`]. No content
+    /// was sent; an RSET follows before any later transaction.
+    Probed {
+        /// The reply to MAIL FROM.
+        mail: Reply,
+    },
     /// The session ended before the outcome was known. With `content_sent`, the whole content
     /// and its end mark had gone out, so the server may have taken the message.
     Failed {
@@ -282,6 +289,11 @@ impl MessageOutcome {
     pub fn is_transient(&self) -> bool {
         match &self.verdict {
             Verdict::Accepted { .. } | Verdict::PartiallyAccepted { .. } => false,
+            Verdict::Probed { mail } => {
+                mail.is_transient()
+                    || (!self.recipients.iter().any(RecipientOutcome::is_accepted)
+                        && self.recipients.iter().any(RecipientOutcome::is_transient))
+            }
             Verdict::Rejected(Rejection::Unsendable(_)) => false,
             Verdict::Rejected(Rejection::NoValidRecipients) => {
                 self.recipients.iter().any(RecipientOutcome::is_transient)
@@ -302,10 +314,39 @@ impl MessageOutcome {
     pub fn class(&self) -> Class {
         match &self.verdict {
             Verdict::Accepted { .. } => Class::Delivered,
+            Verdict::Probed { mail } => self.probe_class(mail),
             Verdict::PartiallyAccepted { .. } => Class::Partial,
             Verdict::Failed { error, .. } => error.class(),
             Verdict::Rejected(_) if self.is_transient() => Class::Temporary,
             Verdict::Rejected(_) => Class::Permanent,
+        }
+    }
+
+    /// A probe's class: as a message's would be with that MAIL and those RCPT replies (refused
+    /// at MAIL, no recipient taken, some refused, all taken).
+    fn probe_class(&self, mail: &Reply) -> Class {
+        let transient = || {
+            if self.is_transient() {
+                Class::Temporary
+            } else {
+                Class::Permanent
+            }
+        };
+        let answered: Vec<&RecipientOutcome> = self
+            .recipients
+            .iter()
+            .filter(|r| r.rcpt.is_some())
+            .collect();
+        if !mail.is_positive_completion() {
+            transient()
+        } else if answered.is_empty() {
+            Class::Delivered
+        } else if !answered.iter().any(|r| r.is_accepted()) {
+            transient()
+        } else if answered.iter().all(|r| r.is_accepted()) {
+            Class::Delivered
+        } else {
+            Class::Partial
         }
     }
 

@@ -118,3 +118,34 @@ fn unsendable_is_not_transient() {
     ));
     assert!(!o.is_transient());
 }
+
+/// A probe (MAIL and RCPT, no DATA) is classed as a message with those replies would be: all
+/// taken → delivered, some refused → partial, none taken or MAIL refused → by the replies'
+/// class.
+#[test]
+fn probes_are_classed_by_their_replies() {
+    use mailwire::{Class, ProbeDepth};
+    let cases: [(&str, usize, Class); 5] = [
+        ("250 ok\r\n250 ok\r\n250 ok\r\n", 2, Class::Delivered),
+        ("250 ok\r\n250 ok\r\n550 no\r\n", 2, Class::Partial),
+        ("250 ok\r\n550 no\r\n550 no\r\n", 2, Class::Permanent),
+        ("250 ok\r\n450 later\r\n550 no\r\n", 2, Class::Temporary),
+        ("451 later\r\n503 no\r\n", 1, Class::Temporary),
+    ];
+    for (replies, n, class) in cases {
+        let mut client = ready_session(base_config(), &["mx", "PIPELINING"]);
+        let to: Vec<String> = (0..n).map(|i| format!("r{i}@example.net")).collect();
+        let to: Vec<&str> = to.iter().map(String::as_str).collect();
+        let id = client.probe(envelope_to(&to), ProbeDepth::Rcpt).unwrap();
+        let wire = sent(&mut client);
+        assert!(!wire.contains("DATA"), "{wire}");
+        client.handle_input(Timestamp::ZERO, replies.as_bytes());
+        let outcome = outcome_of(&events(&mut client), id).unwrap();
+        assert!(
+            matches!(outcome.verdict, Verdict::Probed { .. }),
+            "{:?}",
+            outcome.verdict
+        );
+        assert_eq!(outcome.class(), class, "{replies:?}");
+    }
+}

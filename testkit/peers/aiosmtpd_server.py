@@ -8,7 +8,8 @@ Started by mailwire-testkit (`Aiosmtpd`). Every accepted message is written to
                  (CRLF line endings as sent by the client, no added headers)
     000001.json  the envelope: mail_from, mail_options, rcpt_tos,
                  rcpt_options, smtp_utf8, auth_login, auth_mechanism, tls,
-                 eml (file name)
+                 tls_client_cn (the client certificate's common name, or
+                 null), eml (file name)
 
 The .json is renamed into place after the .eml is complete, so a reader that
 waits for N .json files sees N complete messages.
@@ -203,6 +204,7 @@ class Recorder:
         with open(eml, "wb") as f:
             f.write(envelope.original_content)
         meta = self._meta(session, envelope, name + ".eml")
+        meta["tls_client_cn"] = client_common_name(server)
         tmp = os.path.join(self.out_dir, "." + name + ".json.tmp")
         with open(tmp, "w", encoding="utf-8") as f:
             json.dump(meta, f, ensure_ascii=True, indent=1)
@@ -228,6 +230,17 @@ class Recorder:
             "size": len(envelope.original_content or b""),
             "eml": eml,
         }
+
+
+def client_common_name(server):
+    """The common name of the client certificate presented, if any."""
+    transport = getattr(server, "transport", None)
+    cert = transport.get_extra_info("peercert") if transport is not None else None
+    for rdn in (cert or {}).get("subject", ()):
+        for key, value in rdn:
+            if key == "commonName":
+                return value
+    return None
 
 
 def make_authenticator(user, password):
@@ -267,6 +280,10 @@ def main():
     )
     p.add_argument("--tls-cert")
     p.add_argument("--tls-key")
+    p.add_argument(
+        "--tls-client-ca",
+        help="require a client certificate signed by this CA (PEM)",
+    )
     p.add_argument("--starttls", action="store_true", help="offer STARTTLS")
     p.add_argument("--require-starttls", action="store_true")
     p.add_argument("--implicit-tls", action="store_true", help="TLS from connect")
@@ -283,6 +300,9 @@ def main():
     if args.tls_cert:
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        if args.tls_client_ca:
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            ctx.load_verify_locations(cafile=args.tls_client_ca)
 
     mechanisms = [m for m in args.auth_mechanisms.upper().split(",") if m]
     unknown = [m for m in mechanisms if m not in BUILTIN_MECHANISMS + SCRAM_MECHANISMS]

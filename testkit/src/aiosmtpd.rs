@@ -59,6 +59,8 @@ pub struct AiosmtpdBuilder {
     starttls: bool,
     require_starttls: bool,
     implicit_tls: bool,
+    client_ca: Option<PathBuf>,
+    port: u16,
     smtputf8: bool,
     size_limit: Option<u64>,
 }
@@ -129,6 +131,20 @@ impl AiosmtpdBuilder {
         self
     }
 
+    /// TLS (STARTTLS or implicit) only for a client that presents a certificate this CA
+    /// (PEM) signed: the handshake fails without one. The certificate's common name is
+    /// recorded ([`AiosmtpdMessage::tls_client_cn`]).
+    pub fn require_client_certificate(mut self, ca_pem: impl Into<PathBuf>) -> Self {
+        self.client_ca = Some(ca_pem.into());
+        self
+    }
+
+    /// Listen on this port (default 0: one the kernel picks).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
     /// Advertise and accept SMTPUTF8.
     pub fn smtputf8(mut self, on: bool) -> Self {
         self.smtputf8 = on;
@@ -166,7 +182,8 @@ impl AiosmtpdBuilder {
         let stderr = dir.path().join("stderr.log");
         let mut cmd = Command::new(&python);
         cmd.arg(&script)
-            .args(["--host", "127.0.0.1", "--port", "0", "--exit-on-stdin-eof"])
+            .args(["--host", "127.0.0.1", "--exit-on-stdin-eof"])
+            .args(["--port", &self.port.to_string()])
             .arg("--out-dir")
             .arg(&out_dir)
             .stdin(Stdio::piped())
@@ -187,6 +204,9 @@ impl AiosmtpdBuilder {
         }
         if let Some((c, k)) = &self.tls {
             cmd.arg("--tls-cert").arg(c).arg("--tls-key").arg(k);
+        }
+        if let Some(ca) = &self.client_ca {
+            cmd.arg("--tls-client-ca").arg(ca);
         }
         if self.starttls {
             cmd.arg("--starttls");
@@ -285,6 +305,8 @@ pub struct AiosmtpdMessage {
     pub auth_mechanism: Option<String>,
     /// True if the session was under TLS.
     pub tls: bool,
+    /// The common name of the client certificate presented, if one was.
+    pub tls_client_cn: Option<String>,
     /// The message exactly as received after dot-unstuffing (CRLF kept,
     /// bare LF kept, nothing added).
     pub data: Vec<u8>,
@@ -317,6 +339,7 @@ fn parse_record(json: &str, dir: &Path) -> io::Result<AiosmtpdMessage> {
         auth_login: v["auth_login"].as_str().map(str::to_owned),
         auth_mechanism: v["auth_mechanism"].as_str().map(str::to_owned),
         tls: v["tls"].as_bool().unwrap_or(false),
+        tls_client_cn: v["tls_client_cn"].as_str().map(str::to_owned),
         data: fs::read(dir.join(eml))?,
     })
 }

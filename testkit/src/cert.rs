@@ -12,6 +12,9 @@ use rcgen::{
 
 use crate::{set_mode, TempDir};
 
+/// The common name of [`TestCert::client_cert_path`]'s certificate.
+pub const CLIENT_COMMON_NAME: &str = "mailwire-testkit client";
+
 /// A fresh CA and a server certificate it signed, valid for `localhost` and
 /// `127.0.0.1`, written as PEM files into a temp folder (removed on drop).
 ///
@@ -27,6 +30,8 @@ pub struct TestCert {
     cert_der: Vec<u8>,
     key_pem: String,
     key_der: Vec<u8>,
+    client_cert_path: PathBuf,
+    client_key_path: PathBuf,
     ca_path: PathBuf,
     cert_path: PathBuf,
     leaf_path: PathBuf,
@@ -70,6 +75,16 @@ impl TestCert {
         let key = KeyPair::generate().map_err(err)?;
         let cert = params.signed_by(&key, &issuer).map_err(err)?;
 
+        // A client certificate from the same CA, for servers that require one.
+        let mut client_params = CertificateParams::new(Vec::<String>::new()).map_err(err)?;
+        client_params
+            .distinguished_name
+            .push(DnType::CommonName, CLIENT_COMMON_NAME);
+        client_params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        client_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        let client_key = KeyPair::generate().map_err(err)?;
+        let client_cert = client_params.signed_by(&client_key, &issuer).map_err(err)?;
+
         let dir = TempDir::new("cert")?;
         let ca_pem = ca_cert.pem();
         let cert_pem = cert.pem();
@@ -78,17 +93,30 @@ impl TestCert {
         let cert_path = dir.path().join("server-chain.pem");
         let leaf_path = dir.path().join("server.pem");
         let key_path = dir.path().join("server.key");
+        let client_cert_path = dir.path().join("client.pem");
+        let client_key_path = dir.path().join("client.key");
+        fs::write(&client_cert_path, client_cert.pem())?;
+        fs::write(&client_key_path, client_key.serialize_pem())?;
         fs::write(&ca_path, &ca_pem)?;
         fs::write(&cert_path, format!("{cert_pem}{ca_pem}"))?;
         fs::write(&leaf_path, &cert_pem)?;
         fs::write(&key_path, &key_pem)?;
-        for p in [&ca_path, &cert_path, &leaf_path, &key_path] {
+        for p in [
+            &ca_path,
+            &cert_path,
+            &leaf_path,
+            &key_path,
+            &client_cert_path,
+            &client_key_path,
+        ] {
             set_mode(p, 0o644)?;
         }
         Ok(TestCert {
             ca_der: ca_cert.der().to_vec(),
             cert_der: cert.der().to_vec(),
             key_der: key.serialize_der(),
+            client_cert_path,
+            client_key_path,
             ca_pem,
             cert_pem,
             key_pem,
@@ -118,6 +146,17 @@ impl TestCert {
     /// PEM file with the server's private key (PKCS#8).
     pub fn key_path(&self) -> &Path {
         &self.key_path
+    }
+
+    /// PEM file with a client certificate the same CA signed (common name
+    /// [`CLIENT_COMMON_NAME`], extended key usage clientAuth).
+    pub fn client_cert_path(&self) -> &Path {
+        &self.client_cert_path
+    }
+
+    /// PEM file with the client certificate's private key (PKCS#8).
+    pub fn client_key_path(&self) -> &Path {
+        &self.client_key_path
     }
 
     /// The CA certificate, PEM.

@@ -66,6 +66,23 @@ impl Peer {
         }
     }
 
+    /// Reads DATA content up to the `.` line: the wire bytes before it, or `None` when the
+    /// connection ended first (no end of data: a server takes nothing).
+    pub fn data_ended(&mut self) -> Option<Vec<u8>> {
+        let mut wire = Vec::new();
+        loop {
+            let mut line = Vec::new();
+            match self.reader.read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => return None,
+                Ok(_) => {}
+            }
+            if line == b".\r\n" {
+                return Some(wire);
+            }
+            wire.extend_from_slice(&line);
+        }
+    }
+
     /// Greeting and a plain EHLO answer with the given extension lines.
     pub fn hello(&mut self, extensions: &[&str]) {
         self.send("220 mock.test ESMTP\r\n");
@@ -81,6 +98,18 @@ impl Peer {
             }
         }
         self.send(&reply);
+    }
+
+    /// Greeting and a plain EHLO, then MAIL, one RCPT and DATA answered (250, 250, 354): the
+    /// client's content comes next.
+    pub fn to_354(&mut self) {
+        self.hello(&[]);
+        self.expect("MAIL");
+        self.send("250 ok\r\n");
+        self.expect("RCPT");
+        self.send("250 ok\r\n");
+        self.expect("DATA");
+        self.send("354 go on\r\n");
     }
 
     /// Reads until the client closes (or the I/O limit), returning what it sent.
@@ -176,9 +205,25 @@ impl Tripwire {
 /// it after `limit`; returns its output. Both pipes are read in threads, so a chatty child
 /// never blocks on a full pipe.
 pub fn run_bounded(program: &Path, args: &[&str], env: &[(&str, &str)], limit: Duration) -> Output {
+    run_bounded_input(program, args, env, None, limit)
+}
+
+/// [`run_bounded`] with `input` on the child's standard input (written from a thread, then
+/// closed); `None` is an empty standard input.
+pub fn run_bounded_input(
+    program: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    input: Option<&[u8]>,
+    limit: Duration,
+) -> Output {
     let mut cmd = Command::new(program);
     cmd.args(args)
-        .stdin(Stdio::null())
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     cmd.env_remove("SMTP_PASSWORD");
@@ -186,6 +231,13 @@ pub fn run_bounded(program: &Path, args: &[&str], env: &[(&str, &str)], limit: D
         cmd.env(k, v);
     }
     let mut child = cmd.spawn().expect("spawn the program");
+    if let (Some(mut stdin), Some(input)) = (child.stdin.take(), input) {
+        let input = input.to_vec();
+        // A child that stops reading gets EPIPE here, which is no failure of the test's.
+        thread::spawn(move || {
+            let _ = stdin.write_all(&input);
+        });
+    }
     // Read both pipes in threads so a chatty child never blocks on a full pipe.
     let mut out = child.stdout.take().unwrap();
     let mut err = child.stderr.take().unwrap();
@@ -222,4 +274,205 @@ pub fn run_bounded(program: &Path, args: &[&str], env: &[(&str, &str)], limit: D
         stdout: out_t.join().unwrap(),
         stderr: err_t.join().unwrap(),
     }
+}
+
+/// A scripted server accepting any number of connections until dropped, each served by the
+/// same script in a thread of its own, given the connection's index (0 first). What each
+/// script returns (the messages it took) is collected. For pools: it counts the connections.
+pub struct MockServer {
+    /// The port it listens on, on 127.0.0.1.
+    pub port: u16,
+    shared: std::sync::Arc<MockShared>,
+    acceptor: Option<JoinHandle<()>>,
+}
+
+#[derive(Default)]
+struct MockShared {
+    stop: std::sync::atomic::AtomicBool,
+    accepted: std::sync::atomic::AtomicUsize,
+    messages: std::sync::Mutex<Vec<Vec<u8>>>,
+}
+
+impl MockServer {
+    /// Listens on a free port; `script` serves each connection and returns the message
+    /// contents it took.
+    pub fn start(
+        script: impl Fn(&mut Peer, usize) -> Vec<Vec<u8>> + Send + Sync + 'static,
+    ) -> MockServer {
+        use std::sync::atomic::Ordering;
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+        listener
+            .set_nonblocking(true)
+            .expect("a non-blocking listener");
+        let port = listener.local_addr().unwrap().port();
+        let shared = std::sync::Arc::new(MockShared::default());
+        let script = std::sync::Arc::new(script);
+        let acceptor = {
+            let shared = std::sync::Arc::clone(&shared);
+            thread::spawn(move || {
+                while !shared.stop.load(Ordering::SeqCst) {
+                    let Ok((stream, _)) = listener.accept() else {
+                        thread::sleep(Duration::from_millis(5));
+                        continue;
+                    };
+                    let index = shared.accepted.fetch_add(1, Ordering::SeqCst);
+                    let (shared, script) = (
+                        std::sync::Arc::clone(&shared),
+                        std::sync::Arc::clone(&script),
+                    );
+                    thread::spawn(move || {
+                        let _ = stream.set_nonblocking(false);
+                        let _ = stream.set_read_timeout(Some(MOCK_IO_LIMIT));
+                        let _ = stream.set_write_timeout(Some(MOCK_IO_LIMIT));
+                        let Ok(reader) = stream.try_clone() else {
+                            return;
+                        };
+                        let mut peer = Peer {
+                            reader: BufReader::new(reader),
+                            stream,
+                            lines: Vec::new(),
+                        };
+                        let took = script(&mut peer, index);
+                        shared
+                            .messages
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .extend(took);
+                    });
+                }
+            })
+        };
+        MockServer {
+            port,
+            shared,
+            acceptor: Some(acceptor),
+        }
+    }
+
+    /// Connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.shared
+            .accepted
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The messages the finished connections' scripts took.
+    pub fn messages(&self) -> Vec<Vec<u8>> {
+        self.shared
+            .messages
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Waits (at most `limit`) until the scripts have taken `n` messages; returns them.
+    pub fn wait_for_messages(&self, n: usize, limit: Duration) -> Vec<Vec<u8>> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let messages = self.messages();
+            if messages.len() >= n || Instant::now() >= deadline {
+                return messages;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        self.shared
+            .stop
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(acceptor) = self.acceptor.take() {
+            let _ = acceptor.join();
+        }
+    }
+}
+
+/// A small SMTP server for a [`MockServer`] connection: greeting, EHLO offering PIPELINING, then
+/// MAIL, RCPT, RSET and NOOP answered 250, DATA 354 then the content then 250, QUIT 221.
+/// `reply(verb, n)` may answer instead (`n` counts that verb on this connection from 0; the
+/// verb is `MAIL`, `RCPT`, `DATA`, `.` for the end of data, `NOOP`, `RSET`); a reply starting
+/// with `421` closes the connection after it. With `idle_close`, the connection is closed after
+/// that long without a command. Returns the contents of the messages taken (250 after the
+/// end of data).
+pub fn smtp_session(
+    peer: &mut Peer,
+    idle_close: Option<Duration>,
+    reply: impl Fn(&str, usize) -> Option<String>,
+) -> Vec<Vec<u8>> {
+    let mut took = Vec::new();
+    let mut counts: std::collections::HashMap<String, usize> = Default::default();
+    let mut count = |verb: &str| {
+        let n = counts.entry(verb.to_string()).or_insert(0);
+        *n += 1;
+        *n - 1
+    };
+    peer.hello(&["PIPELINING"]);
+    if let Some(idle) = idle_close {
+        let _ = peer.stream.set_read_timeout(Some(idle));
+    }
+    loop {
+        let line = peer.line();
+        let verb = line
+            .split([' ', ':'])
+            .next()
+            .unwrap_or("")
+            .to_ascii_uppercase();
+        let n = count(&verb);
+        let answer = |default: &str| reply(&verb, n).unwrap_or_else(|| default.to_string());
+        let text = match verb.as_str() {
+            // EOF, an error or the idle limit: close.
+            "" => break,
+            "QUIT" => {
+                peer.send("221 bye\r\n");
+                break;
+            }
+            "DATA" => {
+                let go = answer("354 go");
+                peer.send(&format!("{go}\r\n"));
+                if !go.starts_with("354") {
+                    if go.starts_with("421") {
+                        break;
+                    }
+                    continue;
+                }
+                let Some(content) = peer.data_ended() else {
+                    // The connection ended without the end of data: nothing was taken.
+                    break;
+                };
+                let n = count(".");
+                let end = reply(".", n).unwrap_or_else(|| "250 2.0.0 queued".to_string());
+                if end.starts_with('2') {
+                    took.push(content);
+                }
+                end
+            }
+            "MAIL" | "RCPT" | "RSET" | "NOOP" => answer("250 ok"),
+            _ => answer("502 5.5.2 not implemented"),
+        };
+        peer.send(&format!("{text}\r\n"));
+        if text.starts_with("421") {
+            break;
+        }
+    }
+    let _ = peer.stream.shutdown(std::net::Shutdown::Both);
+    took
+}
+
+/// A one-message session that holds its final reply: greeting and a plain EHLO, MAIL, RCPT,
+/// DATA and the content answered, then `holding` is signalled and the 250 to the content waits
+/// for `release` (for a test that needs a connection busy for as long as it likes). Then QUIT.
+pub fn held_message(
+    peer: &mut Peer,
+    holding: std::sync::mpsc::Sender<()>,
+    release: std::sync::mpsc::Receiver<()>,
+) {
+    peer.to_354();
+    peer.data();
+    let _ = holding.send(());
+    let _ = release.recv_timeout(MOCK_IO_LIMIT);
+    peer.send("250 taken\r\n");
+    peer.expect("QUIT");
+    peer.send("221 bye\r\n");
 }

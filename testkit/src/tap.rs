@@ -78,6 +78,11 @@ impl Tap {
         self.addr
     }
 
+    /// Connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.lock().sent.len()
+    }
+
     /// Waits until the client side of `n` connections has ended (at most
     /// `timeout`), then returns what each connection's client sent.
     pub fn wait_closed(&self, n: usize, timeout: Duration) -> io::Result<Vec<Vec<u8>>> {

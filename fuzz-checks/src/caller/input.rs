@@ -26,7 +26,7 @@ pub enum Text {
     Pick(u8),
     /// These bytes (lossy UTF-8 where a string is wanted).
     Bytes(Vec<u8>),
-    /// `unit` repeated `count` times (at most [`MAX_TEXT`] bytes).
+    /// `unit` repeated `count` times (at most `MAX_TEXT` bytes).
     Repeat(Vec<u8>, u16),
 }
 

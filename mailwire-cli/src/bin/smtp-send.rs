@@ -2,17 +2,22 @@
 //!
 //! Run `smtp-send --demo` to see it work against an embedded server, with nothing installed.
 //!
-//! Defaults: port 25 (465 with `--tls-on-connect`); STARTTLS `required` on port 587 and
-//! `opportunistic` on any other port; RFC 5321 timeouts unless `--timeout` is given; the EHLO
+//! `--quit-after` probes a server without sending a message, `--vrfy` and `--expn` ask it about
+//! an address; `mailwire-cli/README.md` has every option and the `--json` fields, and
+//! `docs/SWAKS.md` maps swaks' options to these.
+//!
+//! Defaults: port 25 (465 with `--tls-on-connect`, 24 with `--protocol lmtp`); implicit TLS on
+//! port 465 unless `--starttls` is given, STARTTLS `required` on port 587 and `opportunistic` on
+//! any other port; RFC 5321 timeouts unless `--timeout` is given; the EHLO
 //! name is this host's name when it is a valid domain, else `localhost`.
 //!
 //! Exit status (sysexits.h where one fits):
 //!
 //! | code | meaning |
 //! |------|---------|
-//! | 0  | the final reply after the content was 2yz and every recipient was accepted |
+//! | 0  | the final reply after the content was 2yz and every recipient was accepted; a probe that got as far as asked; a 2yz VRFY/EXPN reply |
 //! | 64 | usage: bad or conflicting options, no password given for `--auth-user` |
-//! | 65 | bad input data: an invalid address, `--helo` name or `--header`/`--subject` (CR, LF, NUL) |
+//! | 65 | bad input data: an invalid address, `--helo` name, `--header`/`--add-header`/`--subject` (CR, LF, NUL; a field the built message writes itself), envelope parameter or VRFY/EXPN argument |
 //! | 66 | an input file (message, body, password, CA file) cannot be read |
 //! | 69 | permanent refusal (5yz) of the session or the message, or the message cannot be sent to this server (SIZE, missing extension) |
 //! | 70 | internal error (a bug) |
@@ -27,53 +32,35 @@
 
 use clap::Parser;
 use mailwire_blocking::demo_server::{DemoServer, DEMO_PASSWORD, DEMO_USER};
+use mailwire_blocking::mailwire::capability::SizeLimit;
 use mailwire_blocking::mailwire::sasl::Credentials;
+use mailwire_blocking::mailwire::sasl::Mechanism;
 use mailwire_blocking::mailwire::{
-    self, AuthConfig, Envelope, Mailbox, MessageOutcome, Rejection, Reply, Secret, TlsPolicy,
-    UsageError, Verdict,
+    self, AuthConfig, Envelope, Mailbox, MessageOutcome, Protocol, Rejection, Reply, Secret,
+    TlsPolicy, Verdict,
 };
-use mailwire_blocking::{Client, ClientOptions, Error, TlsConfigError};
+use mailwire_blocking::mailwire::{Capabilities, Class, Milestone, ProbeDepth};
+use mailwire_blocking::{Client, ClientOptions, Error, ProbeReport, ProbeUntil};
 use mailwire_cli::connect::ConnectArgs;
 use mailwire_cli::exit::{
-    DATAERR as EX_DATAERR, IOERR as EX_IOERR, NOINPUT as EX_NOINPUT, OK as EX_OK,
-    OSERR as EX_OSERR, SOFTWARE as EX_SOFTWARE, USAGE as EX_USAGE,
+    DATAERR as EX_DATAERR, NOINPUT as EX_NOINPUT, OK as EX_OK, SOFTWARE as EX_SOFTWARE,
+    USAGE as EX_USAGE,
 };
+use mailwire_cli::headers::{HeaderEdits, HeaderField, RewriteHeaders};
+use mailwire_cli::params::ParamArgs;
 use serde::Serialize;
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 /// Send one message over SMTP (try `smtp-send --demo`).
 #[derive(Parser, Debug)]
-#[command(name = "smtp-send", version, about, after_help = EXIT_HELP)]
+#[command(name = "smtp-send", version, after_help = EXIT_HELP)]
 struct Cli {
-    #[command(flatten)]
-    connect: ConnectArgs,
-    /// The envelope sender (MAIL FROM) and, for a built message, the From header.
-    #[arg(
-        long,
-        value_name = "ADDR",
-        required_unless_present = "demo",
-        help_heading = "Envelope"
-    )]
-    from: Option<String>,
-    /// A recipient (To header and envelope). Repeatable.
-    #[arg(
-        long,
-        value_name = "ADDR",
-        required_unless_present = "demo",
-        help_heading = "Envelope"
-    )]
-    to: Vec<String>,
-    /// A copy recipient (Cc header and envelope). Repeatable.
-    #[arg(long, value_name = "ADDR", help_heading = "Envelope")]
-    cc: Vec<String>,
-    /// A blind copy recipient (envelope only). Repeatable.
-    #[arg(long, value_name = "ADDR", help_heading = "Envelope")]
-    bcc: Vec<String>,
-    /// A complete RFC 5322 message (any line ends), sent as is, streamed from the file.
+    /// A complete RFC 5322 message (any line ends), streamed from the file as is but for
+    /// --header and --add-header; `-` reads it from standard input.
     #[arg(
         long,
         value_name = "PATH",
@@ -95,25 +82,121 @@ struct Cli {
     /// A file holding the text body (UTF-8) of a built message.
     #[arg(long, value_name = "PATH", help_heading = "Message")]
     body_file: Option<PathBuf>,
-    /// An extra header field 'Name: value'. Repeatable. Prepended to --message-file.
+    /// A header field 'Name: value' that replaces the message's field of that name (any case,
+    /// folded lines included), or is added when it has none. Repeatable.
     #[arg(
         long = "header",
         value_name = "'Name: value'",
         help_heading = "Message"
     )]
     headers: Vec<String>,
-    /// Print the conversation on stderr (-> sent, <- received; AUTH redacted).
+    /// A header field 'Name: value' added at the end of the message's header section, whatever
+    /// fields it has. Repeatable.
+    #[arg(
+        long = "add-header",
+        value_name = "'Name: value'",
+        help_heading = "Message"
+    )]
+    added_headers: Vec<String>,
+    /// The envelope sender (MAIL FROM) and, for a built message, the From header.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        required_unless_present_any = ["demo", "quit_after", "vrfy", "expn"],
+        help_heading = "Envelope"
+    )]
+    from: Option<String>,
+    /// A recipient (To header and envelope). Repeatable.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        required_unless_present_any = ["demo", "quit_after", "vrfy", "expn"],
+        help_heading = "Envelope"
+    )]
+    to: Vec<String>,
+    /// A copy recipient (Cc header and envelope). Repeatable.
+    #[arg(long, value_name = "ADDR", help_heading = "Envelope")]
+    cc: Vec<String>,
+    /// A blind copy recipient (envelope only). Repeatable.
+    #[arg(long, value_name = "ADDR", help_heading = "Envelope")]
+    bcc: Vec<String>,
+    #[command(flatten)]
+    params: ParamArgs,
+    #[command(flatten)]
+    connect: ConnectArgs,
+    /// Probe the server without sending a message: say QUIT after this point (connect: the
+    /// TCP connection alone, nothing said; greeting; ehlo: the first EHLO; tls: TLS and the
+    /// EHLO after it, or where TLS would have been; auth; mail: MAIL FROM; rcpt: every RCPT).
+    #[arg(long, value_enum, value_name = "STOP", help_heading = "Session")]
+    quit_after: Option<QuitAfter>,
+    /// Ask VRFY ADDR (RFC 5321 3.5.1) and print the reply; no message is sent. Exit 0 for 2yz,
+    /// 75 for 4yz, 69 for 5yz.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        conflicts_with_all = ["quit_after", "expn"],
+        help_heading = "Session"
+    )]
+    vrfy: Option<String>,
+    /// Ask EXPN LIST (RFC 5321 3.5.2) and print the reply, every line; no message is sent.
+    /// Exit as for --vrfy.
+    #[arg(
+        long,
+        value_name = "LIST",
+        conflicts_with = "quit_after",
+        help_heading = "Session"
+    )]
+    expn: Option<String>,
+    /// Start an embedded demo server on 127.0.0.1 and send a message to it (no --server).
+    #[arg(long, conflicts_with = "server", help_heading = "Session")]
+    demo: bool,
+    /// Print the conversation on stderr (-> sent, <- received; AUTH redacted), the content
+    /// summarised as `<N octets of content>`.
     #[arg(long, short, help_heading = "Output")]
     verbose: bool,
+    /// Print every line of the session on stderr, the content's lines included (as sent:
+    /// dot-stuffed); AUTH and credentials still redacted. Implies --verbose.
+    #[arg(long, conflicts_with = "suppress_data", help_heading = "Output")]
+    show_raw_text: bool,
+    /// Summarise the content in the transcript as `<N octets of content>` (the default).
+    #[arg(long, help_heading = "Output")]
+    suppress_data: bool,
     /// Print one JSON summary on stdout.
     #[arg(long, help_heading = "Output")]
     json: bool,
-    /// Start an embedded demo server on 127.0.0.1 and send a message to it (no --server).
-    #[arg(long, conflicts_with = "server")]
-    demo: bool,
 }
 
-const EXIT_HELP: &str = "Exit status: 0 sent to every recipient; 64 usage; 65 bad address/header; \
+/// `--quit-after`: where a probe stops (swaks' names are accepted as aliases).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum QuitAfter {
+    /// The TCP connection alone.
+    Connect,
+    /// The greeting.
+    #[value(alias = "banner")]
+    Greeting,
+    /// The first EHLO (before STARTTLS).
+    #[value(
+        alias = "first-ehlo",
+        alias = "first-helo",
+        alias = "helo",
+        alias = "lhlo"
+    )]
+    Ehlo,
+    /// TLS and the EHLO after it (or where TLS would have been).
+    #[value(alias = "starttls")]
+    Tls,
+    /// AUTH (or where it would have been).
+    Auth,
+    /// MAIL FROM.
+    #[value(alias = "from")]
+    Mail,
+    /// Every RCPT TO.
+    #[value(alias = "to")]
+    Rcpt,
+}
+
+const EXIT_HELP: &str = "Exit status: 0 sent to every recipient (a probe: got as far as asked; \
+--vrfy/--expn: a 2yz reply); 64 usage; 65 bad address/header; \
 66 unreadable input file; 69 permanent refusal; 70 internal error; 74 message file read error; \
 75 temporary failure (4yz, timeout, connection lost); 76 protocol error; 77 authentication or \
 required TLS failed; 79 partial delivery (some recipients refused).";
@@ -148,7 +231,7 @@ fn run() -> u8 {
     } else {
         Sink::Stderr
     };
-    Logger::install(cli.verbose || cli.demo, sink);
+    Logger::install(cli.verbose || cli.show_raw_text || cli.demo, sink);
     let demo = if cli.demo {
         match DemoServer::start() {
             Ok(server) => Some(server),
@@ -179,9 +262,13 @@ fn run() -> u8 {
             ),
         );
     }
-    let result = plan.send();
-    let code = exit_code(&result);
-    report(&cli, &plan, &result, code);
+    let (run, facts) = plan.run();
+    let code = exit_code(&run);
+    match &run {
+        Run::Sent(result) => report(&cli, &plan, result, &facts, code),
+        Run::Probed(result) => report_probe(&cli, &plan, result, &facts, code),
+        Run::Replied(result) => report_reply(&cli, &plan, result, &facts, code),
+    }
     if let Some(server) = &demo {
         show_received(sink, server);
     }
@@ -195,26 +282,69 @@ struct Plan {
     envelope: Envelope,
     /// Recipient kinds, parallel to the envelope's recipients.
     kinds: Vec<&'static str>,
-    content: Content,
+    action: Action,
+}
+
+/// What the session is for.
+enum Action {
+    /// Send the message.
+    Send(Content),
+    /// Probe the server (`--quit-after`), with `envelope` for MAIL and RCPT.
+    Probe(QuitAfter),
+    /// VRFY (`--vrfy`).
+    Verify(String),
+    /// EXPN (`--expn`).
+    Expand(String),
 }
 
 enum Content {
     Built(Vec<u8>),
-    File { header: Vec<u8>, path: PathBuf },
+    /// A message file, its header section rewritten as it streams.
+    File {
+        path: PathBuf,
+        edits: HeaderEdits,
+    },
+    /// The message on standard input (`--message-file -`), streamed once: neither its size nor
+    /// its 8-bit octets are known before MAIL.
+    Stdin {
+        edits: HeaderEdits,
+    },
 }
 
 impl Plan {
     fn from_cli(cli: &Cli, demo: Option<&DemoServer>) -> Result<Plan, Exit> {
         let demo_on = demo.is_some();
+        let side = cli.vrfy.is_some() || cli.expn.is_some();
         let from = cli
             .from
             .clone()
-            .unwrap_or_else(|| "alice@demo.localhost".into());
+            .or_else(|| demo_on.then(|| "alice@demo.localhost".into()));
         let mut to = cli.to.clone();
         if to.is_empty() && demo_on {
             to.push("bob@demo.localhost".into());
         }
-        let sender = mailbox(&from)?;
+        // What each stop needs: MAIL a sender, RCPT recipients too.
+        let (needs_from, needs_to) = match cli.quit_after {
+            _ if side => (false, false),
+            None | Some(QuitAfter::Rcpt) => (true, true),
+            Some(QuitAfter::Mail) => (true, false),
+            Some(_) => (false, false),
+        };
+        if needs_from && from.is_none() {
+            return Err(Exit(EX_USAGE, "--from is required here".into()));
+        }
+        if needs_to && to.is_empty() {
+            return Err(Exit(EX_USAGE, "--to is required here".into()));
+        }
+        let sender = from.as_deref().map(mailbox).transpose()?;
+        for argument in [&cli.vrfy, &cli.expn].into_iter().flatten() {
+            mailwire::command::Argument::new(argument).map_err(|e| {
+                Exit(
+                    EX_DATAERR,
+                    format!("invalid VRFY/EXPN argument {argument:?}: {e}"),
+                )
+            })?;
+        }
         let mut recipients = Vec::new();
         let mut kinds = Vec::new();
         for (kind, list) in [("to", &to), ("cc", &cli.cc), ("bcc", &cli.bcc)] {
@@ -226,9 +356,12 @@ impl Plan {
                 }
             }
         }
-        let mut headers = Vec::new();
+        let mut edits = HeaderEdits::default();
         for h in &cli.headers {
-            headers.push(parse_header(h)?);
+            edits.replace.push(parse_header("--header", h)?);
+        }
+        for h in &cli.added_headers {
+            edits.add.push(parse_header("--add-header", h)?);
         }
         if let Some(subject) = &cli.subject {
             if has_line_break(subject) {
@@ -254,7 +387,8 @@ impl Plan {
         options.tls = connection.tls;
         options.tls_name = Some(connection.tls_name);
         options.connect_timeout = connection.connect_timeout;
-        options.config.transcript = cli.verbose || demo_on;
+        options.config.transcript = cli.verbose || cli.show_raw_text || demo_on;
+        options.config.transcript_content = cli.show_raw_text;
         if demo_on {
             // The demo server is on 127.0.0.1, speaks no TLS, and knows one user.
             options.config.tls = TlsPolicy::Never;
@@ -268,18 +402,48 @@ impl Plan {
             }
         }
 
-        let content = match &cli.message_file {
+        let action = match (&cli.vrfy, &cli.expn, cli.quit_after) {
+            (Some(address), _, _) => Action::Verify(address.clone()),
+            (_, Some(list), _) => Action::Expand(list.clone()),
+            (_, _, Some(stop)) => Action::Probe(stop),
+            (None, None, None) => Action::Send(Self::content(
+                cli,
+                from.as_deref().unwrap_or_default(),
+                &to,
+                edits,
+                demo_on,
+            )?),
+        };
+        let mut envelope = Envelope::new(sender, recipients);
+        cli.params
+            .apply(&mut envelope)
+            .map_err(|e| Exit(e.code, e.message))?;
+        Ok(Plan {
+            server: format!("{host}:{port}"),
+            options,
+            envelope,
+            kinds,
+            action,
+        })
+    }
+
+    /// The message to send: a file, standard input, or built from the options.
+    fn content(
+        cli: &Cli,
+        from: &str,
+        to: &[String],
+        edits: HeaderEdits,
+        demo_on: bool,
+    ) -> Result<Content, Exit> {
+        Ok(match &cli.message_file {
+            Some(path) if path.as_os_str() == "-" => Content::Stdin { edits },
             Some(path) => {
                 File::open(path).map_err(|e| {
                     Exit(EX_NOINPUT, format!("cannot read {}: {e}", path.display()))
                 })?;
-                let mut header = Vec::new();
-                for (name, value) in &headers {
-                    header.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
-                }
                 Content::File {
-                    header,
                     path: path.clone(),
+                    edits,
                 }
             }
             None => {
@@ -300,29 +464,101 @@ impl Plan {
                     .subject
                     .clone()
                     .or_else(|| demo_on.then(|| "smtp-send demo".to_string()));
-                Content::Built(build_message(&from, &to, &cli.cc, subject, body, &headers)?)
+                // --header's fields first, then --add-header's: the builder adds each, and a
+                // Date or Message-ID replaces the generated one.
+                let headers: Vec<(String, String)> = edits
+                    .replace
+                    .iter()
+                    .chain(&edits.add)
+                    .map(|f| (f.name().to_string(), f.value().to_string()))
+                    .collect();
+                Content::Built(build_message(
+                    from,
+                    [to, &cli.cc, &cli.bcc],
+                    subject,
+                    body,
+                    &headers,
+                )?)
             }
-        };
-        let envelope = Envelope::new(Some(sender), recipients);
-        Ok(Plan {
-            server: format!("{host}:{port}"),
-            options,
-            envelope,
-            kinds,
-            content,
         })
     }
 
-    fn send(&self) -> Result<MessageOutcome, Error> {
+    /// Runs the session the plan is for.
+    fn run(&self) -> (Run, Facts) {
+        let mut facts = Facts::default();
+        let run = match &self.action {
+            Action::Send(content) => Run::Sent(self.send(content, &mut facts)),
+            Action::Probe(stop) => {
+                let until = match stop {
+                    QuitAfter::Connect => ProbeUntil::Connect,
+                    QuitAfter::Greeting => ProbeUntil::Milestone(Milestone::Greeting),
+                    QuitAfter::Ehlo => ProbeUntil::Milestone(Milestone::Hello),
+                    QuitAfter::Tls => ProbeUntil::Milestone(Milestone::Tls),
+                    QuitAfter::Auth => ProbeUntil::Milestone(Milestone::Auth),
+                    QuitAfter::Mail | QuitAfter::Rcpt => ProbeUntil::Transaction {
+                        envelope: self.envelope.clone(),
+                        depth: if *stop == QuitAfter::Mail {
+                            ProbeDepth::Mail
+                        } else {
+                            ProbeDepth::Rcpt
+                        },
+                    },
+                };
+                let result = mailwire_blocking::probe(self.options.clone(), until).map(Box::new);
+                if let Ok(report) = &result {
+                    facts = Facts {
+                        greeting: report.greeting.clone(),
+                        capabilities: report.capabilities.clone(),
+                        tls: (*stop != QuitAfter::Connect).then_some(report.tls),
+                        auth: report.authenticated.clone(),
+                    };
+                }
+                Run::Probed(result)
+            }
+            Action::Verify(argument) | Action::Expand(argument) => {
+                let verify = matches!(self.action, Action::Verify(_));
+                Run::Replied(self.side_command(verify, argument, &mut facts))
+            }
+        };
+        (run, facts)
+    }
+
+    /// VRFY or EXPN, then QUIT.
+    fn side_command(
+        &self,
+        verify: bool,
+        argument: &str,
+        facts: &mut Facts,
+    ) -> Result<Reply, Error> {
         let mut client = Client::connect(self.options.clone())?;
-        let outcome = match &self.content {
+        let reply = if verify {
+            client.verify(argument)
+        } else {
+            client.expand(argument)
+        };
+        *facts = Facts::of(&client);
+        if reply.is_ok() {
+            if let Err(e) = client.quit() {
+                log::info!("QUIT failed: {e}");
+            }
+        }
+        reply
+    }
+
+    fn send(&self, content: &Content, facts: &mut Facts) -> Result<MessageOutcome, Error> {
+        let mut client = Client::connect(self.options.clone())?;
+        let outcome = match content {
             Content::Built(bytes) => client.send_bytes(self.envelope.clone(), bytes),
-            Content::File { header, path } => {
+            Content::Stdin { edits } => {
+                let stdin = RewriteHeaders::new(io::stdin().lock(), edits.clone());
+                client.send(self.envelope.clone(), stdin)
+            }
+            Content::File { path, edits } => {
                 // Measured first (RFC 1870 SIZE, RFC 6152 8-bit), so that a message too large
                 // for the server never has its MAIL sent; then streamed.
                 let open = || {
                     File::open(path)
-                        .map(|file| io::Cursor::new(header).chain(file))
+                        .map(|file| RewriteHeaders::new(file, edits.clone()))
                         .map_err(|e| Error::Body(std::sync::Arc::new(e)))
                 };
                 let mut envelope = self.envelope.clone();
@@ -334,6 +570,7 @@ impl Plan {
                     .and_then(|()| client.send(envelope, open()?))
             }
         };
+        *facts = Facts::of(&client);
         // The outcome is known; a failing QUIT changes nothing about it.
         if outcome.is_ok() {
             if let Err(e) = client.quit() {
@@ -352,78 +589,124 @@ fn has_line_break(s: &str) -> bool {
     s.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0))
 }
 
-/// `Name: value`: a field name of printable ASCII without `:` (RFC 5322 2.2), and a value
-/// without CR, LF or NUL (no header injection).
-fn parse_header(h: &str) -> Result<(String, String), Exit> {
-    let bad = |why: &str| Exit(EX_DATAERR, format!("invalid --header {h:?}: {why}"));
-    if has_line_break(h) {
-        return Err(bad("it contains CR, LF or NUL"));
-    }
-    let (name, value) = h
-        .split_once(':')
-        .ok_or_else(|| bad("expected 'Name: value'"))?;
-    if name.is_empty() || !name.bytes().all(|b| (33..=126).contains(&b)) {
-        return Err(bad("the field name must be printable ASCII without spaces"));
-    }
-    Ok((name.to_string(), value.trim_start().to_string()))
+/// `Name: value` ([`HeaderField::parse`]: no CR, LF or NUL, a valid field name), else 65.
+fn parse_header(option: &str, h: &str) -> Result<HeaderField, Exit> {
+    HeaderField::parse(h).map_err(|why| Exit(EX_DATAERR, format!("invalid {option} {h:?}: {why}")))
 }
 
+/// The message of `--subject`, `--body` and `--header`, built by `mailwire-message` (From, To,
+/// Cc, Subject, Date, Message-ID, MIME-Version; Bcc only in the envelope).
+#[cfg(feature = "builder")]
 fn build_message(
     from: &str,
-    to: &[String],
-    cc: &[String],
+    recipients: [&[String]; 3],
     subject: Option<String>,
     body: String,
     headers: &[(String, String)],
 ) -> Result<Vec<u8>, Exit> {
-    use mail_builder::headers::raw::Raw;
-    let mut builder = mail_builder::MessageBuilder::new().from(from.to_string());
-    if !to.is_empty() {
-        builder = builder.to(to.to_vec());
+    use mailwire_blocking::message::Email;
+    let [to, cc, bcc] = recipients;
+    let mut builder = Email::builder().from(from).text(body);
+    for a in to {
+        builder = builder.to(a);
     }
-    if !cc.is_empty() {
-        builder = builder.cc(cc.to_vec());
+    for a in cc {
+        builder = builder.cc(a);
+    }
+    for a in bcc {
+        builder = builder.bcc(a);
     }
     if let Some(subject) = subject {
         builder = builder.subject(subject);
     }
     for (name, value) in headers {
-        builder = builder.header(name.clone(), Raw::new(value.clone()));
+        builder = builder.header(name, value);
     }
-    builder
-        .text_body(body)
-        .write_to_vec()
-        .map_err(|e| Exit(EX_SOFTWARE, format!("cannot build the message: {e}")))
+    let email = builder
+        .build()
+        .map_err(|e| Exit(EX_DATAERR, format!("cannot build the message: {e}")))?;
+    Ok(email.to_bytes())
+}
+
+/// Without the `builder` feature only `--message-file` can be sent.
+#[cfg(not(feature = "builder"))]
+fn build_message(
+    _from: &str,
+    _recipients: [&[String]; 3],
+    _subject: Option<String>,
+    _body: String,
+    _headers: &[(String, String)],
+) -> Result<Vec<u8>, Exit> {
+    Err(Exit(
+        EX_USAGE,
+        "this smtp-send was built without the `builder` feature: give --message-file".into(),
+    ))
 }
 
 // ----- outcome -----
 
-/// The exit status: the core's class of the outcome, or of the error that ended the session
-/// ([`mailwire::Class::exit_status`], the mapping `smtp-bulk` reports too); the command line's
-/// own statuses for what failed around it.
-fn exit_code(result: &Result<MessageOutcome, Error>) -> u8 {
-    match result {
-        Ok(outcome) => outcome.class().exit_status(),
-        Err(e) => error_code(e),
+/// How the session went.
+enum Run {
+    /// The message's outcome.
+    Sent(Result<MessageOutcome, Error>),
+    /// What a probe learnt (boxed: it is the largest by far).
+    Probed(Result<Box<ProbeReport>, Error>),
+    /// The reply to VRFY or EXPN.
+    Replied(Result<Reply, Error>),
+}
+
+/// What the session learnt about the server, for the report.
+#[derive(Default)]
+struct Facts {
+    greeting: Option<Reply>,
+    capabilities: Option<Capabilities>,
+    /// `None` when no session was had (the connection alone, or none).
+    tls: Option<bool>,
+    auth: Option<Mechanism>,
+}
+
+impl Facts {
+    fn of(client: &Client) -> Facts {
+        Facts {
+            greeting: client.session().greeting().cloned(),
+            capabilities: client.capabilities().cloned(),
+            tls: Some(client.is_secure()),
+            auth: client.authenticated_mechanism().cloned(),
+        }
     }
 }
 
-fn error_code(e: &Error) -> u8 {
-    match e {
-        Error::TlsConfig(TlsConfigError::InvalidServerName { .. }) => EX_USAGE,
-        Error::TlsConfig(TlsConfigError::Rustls(_)) => EX_SOFTWARE,
-        // A CA (or client certificate) file unreadable, not PEM, or without a certificate.
-        Error::TlsConfig(_) => EX_NOINPUT,
-        Error::Usage(UsageError::InvalidAddress(_) | UsageError::InvalidCommand(_)) => EX_DATAERR,
-        Error::Usage(UsageError::Config(_)) => EX_USAGE,
-        Error::Usage(UsageError::Unsendable(_)) => mailwire::Class::Permanent.exit_status(),
-        Error::Usage(_) => EX_SOFTWARE,
-        Error::Body(_) => EX_IOERR,
-        Error::Nonce(_) => EX_OSERR,
-        Error::Stalled => EX_SOFTWARE,
-        // Connect, Session: the core's judgement.
-        other => other.class().exit_status(),
+/// The exit status: the core's class of the outcome, or of the error that ended the session
+/// ([`mailwire::Class::exit_status`], the mapping `smtp-bulk` reports too); the command line's
+/// own statuses for what failed around it. A probe that got as far as asked is 0, or the class
+/// of its MAIL and RCPT replies; a VRFY or EXPN reply gives its own class.
+fn exit_code(run: &Run) -> u8 {
+    match run {
+        Run::Sent(Ok(outcome)) => outcome.class().exit_status(),
+        Run::Probed(Ok(report)) => report.class().exit_status(),
+        Run::Replied(Ok(reply)) => reply_class(reply).exit_status(),
+        Run::Sent(Err(e)) | Run::Probed(Err(e)) | Run::Replied(Err(e)) => error_code(e),
     }
+}
+
+/// A reply's class as an outcome's would be: 2yz delivered, 4yz temporary, 5yz permanent,
+/// anything else a protocol error.
+fn reply_class(reply: &Reply) -> Class {
+    if reply.is_positive_completion() {
+        Class::Delivered
+    } else if reply.is_transient() {
+        Class::Temporary
+    } else if reply.is_permanent() {
+        Class::Permanent
+    } else {
+        Class::Protocol
+    }
+}
+
+/// The command line's statuses for what failed around the session: the one mapping every
+/// command shares ([`mailwire_cli::error_status`]).
+fn error_code(e: &Error) -> u8 {
+    mailwire_cli::error_status(e)
 }
 
 #[derive(Serialize)]
@@ -447,9 +730,12 @@ impl From<&Reply> for JsonReply {
 struct JsonRecipient {
     address: String,
     kind: &'static str,
-    /// `null` when the RCPT was not answered.
+    /// `null` when the RCPT was not answered; with LMTP, the delivery reply counts too.
     accepted: Option<bool>,
+    /// The reply to its RCPT.
     reply: Option<JsonReply>,
+    /// LMTP: its own reply after the content (RFC 2033 4.2); `null` with SMTP.
+    delivery: Option<JsonReply>,
 }
 
 #[derive(Serialize)]
@@ -460,35 +746,264 @@ struct JsonError {
     transient: bool,
 }
 
+/// The capabilities of the latest EHLO, one string per extension (`SIZE 10240000`,
+/// `AUTH PLAIN LOGIN`, unknown ones with their parameters).
+#[derive(Serialize)]
+struct JsonCapabilities {
+    domain: String,
+    extensions: Vec<String>,
+}
+
+impl From<&Capabilities> for JsonCapabilities {
+    fn from(c: &Capabilities) -> Self {
+        let mut ext: Vec<String> = Vec::new();
+        let with = |name: &str, param: Option<String>| match param {
+            Some(p) => format!("{name} {p}"),
+            None => name.to_string(),
+        };
+        if let Some(size) = c.size {
+            ext.push(with(
+                "SIZE",
+                match size {
+                    SizeLimit::Max(n) => Some(n.to_string()),
+                    _ => None,
+                },
+            ));
+        }
+        for (on, name) in [
+            (c.pipelining, "PIPELINING"),
+            (c.eight_bit_mime, "8BITMIME"),
+            (c.binary_mime, "BINARYMIME"),
+            (c.chunking, "CHUNKING"),
+            (c.smtputf8, "SMTPUTF8"),
+            (c.dsn, "DSN"),
+            (c.enhanced_status_codes, "ENHANCEDSTATUSCODES"),
+            (c.starttls, "STARTTLS"),
+            (c.requiretls, "REQUIRETLS"),
+        ] {
+            if on {
+                ext.push(name.to_string());
+            }
+        }
+        if let Some(by) = c.deliver_by {
+            ext.push(with("DELIVERBY", by.map(|n| n.to_string())));
+        }
+        if let Some(profile) = &c.mt_priority {
+            ext.push(with("MT-PRIORITY", profile.clone()));
+        }
+        if !c.auth.is_empty() {
+            let names: Vec<&str> = c.auth.iter().map(Mechanism::name).collect();
+            ext.push(format!("AUTH {}", names.join(" ")));
+        }
+        for u in &c.unknown {
+            let params = (!u.params.is_empty()).then(|| u.params.join(" "));
+            ext.push(with(&u.keyword, params));
+        }
+        JsonCapabilities {
+            domain: c.server_domain.clone(),
+            extensions: ext,
+        }
+    }
+}
+
+/// A VRFY or EXPN reply, every line kept.
+#[derive(Serialize)]
+struct JsonLinesReply {
+    code: u16,
+    enhanced_code: Option<String>,
+    text: String,
+    lines: Vec<String>,
+}
+
+impl From<&Reply> for JsonLinesReply {
+    fn from(r: &Reply) -> Self {
+        JsonLinesReply {
+            code: r.code().get(),
+            enhanced_code: r.enhanced_code().map(|e| e.to_string()),
+            text: r.text_lossy(),
+            lines: r
+                .lines()
+                .map(|l| String::from_utf8_lossy(l).into_owned())
+                .collect(),
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct Summary {
-    /// `sent`, `partial`, `rejected`, `failed` or `usage`.
+    /// `sent`, `partial`, `rejected`, `probed`, `replied`, `failed` or `usage`.
     status: &'static str,
     /// The core's class of the outcome (`delivered`, `partial`, `temporary`, `permanent`,
     /// `protocol`, `security`, `local`), as `smtp-bulk` reports it.
     class: &'static str,
     exit_code: u8,
     server: Option<String>,
+    /// The server's 220 greeting.
+    greeting: Option<JsonReply>,
+    /// The capabilities of its latest EHLO.
+    capabilities: Option<JsonCapabilities>,
+    /// Whether the session was encrypted; `null` when no session was had.
+    tls: Option<bool>,
+    /// The SASL mechanism it authenticated with.
+    auth: Option<String>,
     recipients: Vec<JsonRecipient>,
+    /// `--quit-after mail|rcpt`: the reply to MAIL FROM.
+    mail_reply: Option<JsonReply>,
+    /// `--vrfy`, `--expn`: the reply.
+    reply: Option<JsonLinesReply>,
     final_reply: Option<JsonReply>,
     error: Option<JsonError>,
 }
 
 impl Summary {
-    fn usage(code: u8, message: &str) -> Summary {
+    fn new(status: &'static str, class: Class, exit_code: u8, facts: &Facts) -> Summary {
         Summary {
-            status: "usage",
-            class: "local",
-            exit_code: code,
+            status,
+            class: class.name(),
+            exit_code,
             server: None,
+            greeting: facts.greeting.as_ref().map(JsonReply::from),
+            capabilities: facts.capabilities.as_ref().map(JsonCapabilities::from),
+            tls: facts.tls,
+            auth: facts.auth.as_ref().map(|m| m.name().to_string()),
             recipients: Vec::new(),
+            mail_reply: None,
+            reply: None,
             final_reply: None,
-            error: Some(JsonError {
-                stage: None,
-                message: message.to_string(),
-                reply: None,
-                transient: false,
-            }),
+            error: None,
+        }
+    }
+
+    fn usage(code: u8, message: &str) -> Summary {
+        let mut summary = Summary::new("usage", Class::Local, code, &Facts::default());
+        summary.error = Some(JsonError {
+            stage: None,
+            message: message.to_string(),
+            reply: None,
+            transient: false,
+        });
+        summary
+    }
+}
+
+impl JsonError {
+    fn of(e: &Error) -> JsonError {
+        JsonError {
+            stage: e.stage().map(|s| s.to_string()),
+            message: e.to_string(),
+            reply: e.reply().map(JsonReply::from),
+            transient: e.is_transient(),
+        }
+    }
+}
+
+fn report_failure(e: &Error) {
+    let stage = e.stage().map(|s| format!(" at {s}")).unwrap_or_default();
+    eprintln_safe(&format!("smtp-send: failed{stage}: {e}"));
+}
+
+/// `--quit-after`: what was learnt, one line each on stdout (or the JSON summary).
+fn report_probe(
+    cli: &Cli,
+    plan: &Plan,
+    result: &Result<Box<ProbeReport>, Error>,
+    facts: &Facts,
+    code: u8,
+) {
+    let report = match result {
+        Ok(report) => report,
+        Err(e) => {
+            report_failure(e);
+            if cli.json {
+                let mut summary = Summary::new("failed", e.class(), code, facts);
+                summary.server = Some(plan.server.clone());
+                summary.error = Some(JsonError::of(e));
+                print_json(&summary);
+            }
+            return;
+        }
+    };
+    let outcome = report.outcome.as_ref();
+    let mail = outcome.and_then(|o| match &o.verdict {
+        Verdict::Probed { mail } => Some(mail),
+        _ => None,
+    });
+    if cli.json {
+        let mut summary = Summary::new("probed", report.class(), code, facts);
+        summary.server = Some(plan.server.clone());
+        if outcome.is_some() {
+            summary.recipients = recipients_json(plan, outcome);
+        }
+        summary.mail_reply = mail.map(JsonReply::from);
+        if let Some(Verdict::Rejected(rejection)) = outcome.map(|o| &o.verdict) {
+            summary.error = Some(JsonError {
+                stage: rejection.stage().map(|s| s.to_string()),
+                message: rejection.to_string(),
+                reply: rejection.reply().map(JsonReply::from),
+                transient: outcome.is_some_and(MessageOutcome::is_transient),
+            });
+        }
+        print_json(&summary);
+        return;
+    }
+    println_safe(&format!("connected to {}", plan.server));
+    if let Some(g) = &facts.greeting {
+        println_safe(&format!("greeting: {g}"));
+    }
+    if let Some(c) = &facts.capabilities {
+        let c = JsonCapabilities::from(c);
+        println_safe(&format!("capabilities: {}", c.extensions.join(", ")));
+    }
+    if let Some(tls) = facts.tls.filter(|_| facts.greeting.is_some()) {
+        println_safe(&format!("tls: {}", if tls { "yes" } else { "no" }));
+    }
+    if let Some(m) = &facts.auth {
+        println_safe(&format!("auth: {}", m.name()));
+    }
+    if let Some(o) = outcome {
+        match (&o.verdict, mail) {
+            (_, Some(mail)) => println_safe(&format!("mail: {mail}")),
+            (Verdict::Rejected(rejection), None) => {
+                eprintln_safe(&format!("smtp-send: probe {rejection}"));
+            }
+            _ => {}
+        }
+        for (r, rcpt) in o.recipients.iter().zip(&plan.envelope.recipients) {
+            if let Some(reply) = &r.rcpt {
+                println_safe(&format!("rcpt <{}>: {reply}", rcpt.address));
+            }
+        }
+    }
+}
+
+/// `--vrfy`, `--expn`: the reply, every line, on stdout (or the JSON summary).
+fn report_reply(cli: &Cli, plan: &Plan, result: &Result<Reply, Error>, facts: &Facts, code: u8) {
+    match result {
+        Ok(reply) if cli.json => {
+            let mut summary = Summary::new("replied", reply_class(reply), code, facts);
+            summary.server = Some(plan.server.clone());
+            summary.reply = Some(JsonLinesReply::from(reply));
+            print_json(&summary);
+        }
+        Ok(reply) => {
+            let count = reply.line_count();
+            for (i, line) in reply.lines().enumerate() {
+                let sep = if i + 1 == count { ' ' } else { '-' };
+                println_safe(&format!(
+                    "{}{sep}{}",
+                    reply.code(),
+                    String::from_utf8_lossy(line)
+                ));
+            }
+        }
+        Err(e) => {
+            report_failure(e);
+            if cli.json {
+                let mut summary = Summary::new("failed", e.class(), code, facts);
+                summary.server = Some(plan.server.clone());
+                summary.error = Some(JsonError::of(e));
+                print_json(&summary);
+            }
         }
     }
 }
@@ -499,20 +1014,22 @@ fn recipients_json(plan: &Plan, outcome: Option<&MessageOutcome>) -> Vec<JsonRec
         .iter()
         .enumerate()
         .map(|(i, r)| {
-            let rcpt = outcome
-                .and_then(|o| o.recipients.get(i))
-                .and_then(|r| r.rcpt.as_ref());
+            let result = outcome.and_then(|o| o.recipients.get(i));
+            let rcpt = result.and_then(|r| r.rcpt.as_ref());
             JsonRecipient {
                 address: r.address.to_string(),
                 kind: plan.kinds.get(i).copied().unwrap_or("to"),
-                accepted: rcpt.map(Reply::is_positive_completion),
+                accepted: result.filter(|r| r.rcpt.is_some()).map(|r| r.is_accepted()),
                 reply: rcpt.map(JsonReply::from),
+                delivery: result
+                    .and_then(|r| r.delivery.as_ref())
+                    .map(JsonReply::from),
             }
         })
         .collect()
 }
 
-fn report(cli: &Cli, plan: &Plan, result: &Result<MessageOutcome, Error>, code: u8) {
+fn report(cli: &Cli, plan: &Plan, result: &Result<MessageOutcome, Error>, facts: &Facts, code: u8) {
     let outcome = result.as_ref().ok();
     for (i, r) in outcome.iter().flat_map(|o| o.refused_recipients()) {
         if let (Some(reply), Some(rcpt)) = (r.reply(), plan.envelope.recipients.get(i)) {
@@ -522,9 +1039,20 @@ fn report(cli: &Cli, plan: &Plan, result: &Result<MessageOutcome, Error>, code: 
             ));
         }
     }
+    if let (Ok(o), false, Protocol::Lmtp) = (result, cli.json, plan.options.config.protocol) {
+        // LMTP: each recipient has its own result (RFC 2033 4.2), one line each.
+        for (r, rcpt) in o.recipients.iter().zip(&plan.envelope.recipients) {
+            let line = match (r.is_accepted(), r.reply()) {
+                (_, None) => "not answered".to_string(),
+                (true, Some(reply)) => format!("delivered: {reply}"),
+                (false, Some(reply)) => format!("refused: {reply}"),
+            };
+            println_safe(&format!("<{}>: {line}", rcpt.address));
+        }
+    }
     match result {
         Ok(o) if o.is_accepted() => {
-            if !cli.json {
+            if !cli.json && plan.options.config.protocol != Protocol::Lmtp {
                 if let Some(reply) = o.final_reply() {
                     let n = o.recipients.iter().filter(|x| x.is_accepted()).count();
                     println_safe(&format!(
@@ -539,22 +1067,14 @@ fn report(cli: &Cli, plan: &Plan, result: &Result<MessageOutcome, Error>, code: 
                 eprintln_safe(&format!("smtp-send: message {rejection}"));
             }
         }
-        Err(e) => {
-            let stage = e.stage().map(|s| format!(" at {s}")).unwrap_or_default();
-            eprintln_safe(&format!("smtp-send: failed{stage}: {e}"));
-        }
+        Err(e) => report_failure(e),
     }
     if cli.json {
         let final_reply = outcome
             .and_then(MessageOutcome::final_reply)
             .map(JsonReply::from);
         let error = match result {
-            Err(e) => Some(JsonError {
-                stage: e.stage().map(|s| s.to_string()),
-                message: e.to_string(),
-                reply: e.reply().map(JsonReply::from),
-                transient: e.is_transient(),
-            }),
+            Err(e) => Some(JsonError::of(e)),
             Ok(
                 o @ MessageOutcome {
                     verdict: Verdict::Rejected(rejection),
@@ -578,18 +1098,16 @@ fn report(cli: &Cli, plan: &Plan, result: &Result<MessageOutcome, Error>, code: 
             Ok(_) => "rejected",
             Err(_) => "failed",
         };
-        print_json(&Summary {
-            status,
-            class: match result {
-                Ok(o) => o.class().name(),
-                Err(e) => e.class().name(),
-            },
-            exit_code: code,
-            server: Some(plan.server.clone()),
-            recipients: recipients_json(plan, outcome),
-            final_reply,
-            error,
-        });
+        let class = match result {
+            Ok(o) => o.class(),
+            Err(e) => e.class(),
+        };
+        let mut summary = Summary::new(status, class, code, facts);
+        summary.server = Some(plan.server.clone());
+        summary.recipients = recipients_json(plan, outcome);
+        summary.final_reply = final_reply;
+        summary.error = error;
+        print_json(&summary);
     }
     if let Ok(MessageOutcome {
         verdict: Verdict::Rejected(Rejection::Unsendable(e)),

@@ -12,6 +12,23 @@ pub fn smtp_send(args: &[&str], env: &[(&str, &str)], limit: Duration) -> Output
     run_bounded(Path::new(env!("CARGO_BIN_EXE_smtp-send")), args, env, limit)
 }
 
+/// Runs `smtp-send` with `args` (and `env`) and `input` on its standard input, killing it
+/// after `limit`.
+pub fn smtp_send_input(
+    args: &[&str],
+    env: &[(&str, &str)],
+    input: &[u8],
+    limit: Duration,
+) -> Output {
+    run_bounded_input(
+        Path::new(env!("CARGO_BIN_EXE_smtp-send")),
+        args,
+        env,
+        Some(input),
+        limit,
+    )
+}
+
 /// Runs `smtp-bulk` with `args` (and `env`), killing it after `limit`.
 pub fn smtp_bulk(args: &[&str], env: &[(&str, &str)], limit: Duration) -> Output {
     run_bounded(Path::new(env!("CARGO_BIN_EXE_smtp-bulk")), args, env, limit)

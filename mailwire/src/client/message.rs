@@ -30,6 +30,17 @@ pub(crate) enum Step {
     Abandoned,
 }
 
+/// How far a probe goes ([`crate::Client::probe`]): MAIL alone, or MAIL and every RCPT; never
+/// DATA.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ProbeDepth {
+    /// MAIL FROM only.
+    Mail,
+    /// MAIL FROM and one RCPT TO per recipient.
+    Rcpt,
+}
+
 /// How the content is framed: chosen when the message starts, once the server's extensions are
 /// known (RFC 3030 needs CHUNKING).
 #[derive(Debug)]
@@ -81,6 +92,10 @@ pub(crate) struct Message {
     /// The whole content's RFC 1870 size and whether it has an octet above 127, measured when
     /// it was given whole but did not fit (`send_message_with_content`).
     pub(crate) measured: Option<(u64, bool)>,
+    /// A probe: no content, no DATA.
+    pub(crate) probe: Option<ProbeDepth>,
+    /// A probe's MAIL reply.
+    pub(crate) mail_reply: Option<Reply>,
 }
 
 impl Message {
@@ -109,6 +124,8 @@ impl Message {
             eight_bit_declared: false,
             blocked: false,
             measured: None,
+            probe: None,
+            mail_reply: None,
         }
     }
 
@@ -143,6 +160,11 @@ impl Message {
     /// send, is reported as such; otherwise no accepted recipient explains any later refusal
     /// (DATA or BDAT refused with 503/554 because of it).
     fn verdict(&mut self) -> Verdict {
+        // A probe is `Probed` once MAIL was answered; one abandoned before MAIL went out (the
+        // server could not take it) is refused as a message would be.
+        if let (Some(_), Some(mail)) = (self.probe, self.mail_reply.take()) {
+            return Verdict::Probed { mail };
+        }
         match self.failure.take() {
             Some(f @ (Rejection::Mail(_) | Rejection::Unsendable(_))) => Verdict::Rejected(f),
             _ if self.accepted == 0 => Verdict::Rejected(Rejection::NoValidRecipients),

@@ -20,6 +20,8 @@ pub(super) struct ContentFacts {
     pub(super) seen: u64,
     /// An octet above 127 is among what is here.
     pub(super) eight_bit: bool,
+    /// All the content is here (or there is none to come, as for a probe).
+    pub(super) complete: bool,
 }
 
 /// The server's fixed SIZE limit, if it announced one.
@@ -59,7 +61,7 @@ pub(super) fn mail_params(
     // the content is not all here yet, 8BITMIME is declared whenever offered (it allows 8-bit
     // octets, it does not require them), so that the rest cannot bring an undeclared one; the
     // caller who knows better declares BODY=7BIT.
-    let unknown = facts.size.is_none();
+    let unknown = !facts.complete;
     match p.body {
         None if caps.eight_bit_mime && (facts.eight_bit || unknown) => {
             p.body = Some(BodyType::EightBitMime);

@@ -8,14 +8,14 @@
 //! [`Client::step_to`], which check the move against the tables in debug builds: the transcript
 //! tests, the property tests and the fuzzers all run with that check on.
 
-use super::message::{Framer, Step};
+use super::message::{Framer, ProbeDepth, Step};
 use super::params;
 use super::pipeline::Expect;
 use super::{Client, Job, SideCommand};
 use crate::body::{BdatEncoder, DataEncoder};
 use crate::capability::Capabilities;
 use crate::command::{BodyType, Command};
-use crate::config::{Protocol, TlsPolicy};
+use crate::config::{Milestone, Protocol, TlsPolicy};
 use crate::error::{Error, Stage};
 use crate::event::{Direction, Event};
 use crate::outcome::{Rejection, Unsendable};
@@ -99,6 +99,11 @@ pub const PHASE_TABLE: &[Transition] = &[
     ),
     ("Greeting", "Closed", "greeting refused, or any fatal error"),
     (
+        "Greeting",
+        "Quitting",
+        "a probe stopping after the greeting (Config::stop_after)",
+    ),
+    (
         "Hello",
         "Hello",
         "EHLO refused with 500/502: HELO (RFC 5321 4.1.4)",
@@ -119,6 +124,11 @@ pub const PHASE_TABLE: &[Transition] = &[
         "Closed",
         "EHLO refused, STARTTLS required but not offered, no usable mechanism, or any fatal error",
     ),
+    (
+        "Hello",
+        "Quitting",
+        "a probe stopping after EHLO, after TLS, or after AUTH with no credentials",
+    ),
     ("StartTls", "TlsHandshake", "220 to STARTTLS"),
     (
         "StartTls",
@@ -134,6 +144,11 @@ pub const PHASE_TABLE: &[Transition] = &[
         "StartTls",
         "Closed",
         "STARTTLS refused under the required policy, or any fatal error",
+    ),
+    (
+        "StartTls",
+        "Quitting",
+        "a probe stopping after TLS, STARTTLS refused under the opportunistic policy",
     ),
     (
         "TlsHandshake",
@@ -155,6 +170,7 @@ pub const PHASE_TABLE: &[Transition] = &[
         "Closed",
         "AUTH refused, a bad challenge, or any fatal error",
     ),
+    ("Auth", "Quitting", "a probe stopping after AUTH"),
     (
         "Ready",
         "Quitting",
@@ -190,7 +206,7 @@ pub const STEP_TABLE: &[Transition] = &[
     (
         "Rcpts",
         "Abandoned",
-        "MAIL refused without PIPELINING, or the content stopped",
+        "MAIL refused without PIPELINING, the content stopped, or a probe's last command sent",
     ),
     ("SendData", "AwaitData", "DATA sent"),
     (
@@ -375,8 +391,12 @@ impl Client {
             let esmtp = reply
                 .line(0)
                 .is_some_and(|l| l.windows(5).any(|w| w.eq_ignore_ascii_case(b"ESMTP")));
+            self.greeting = Some(reply.clone());
             self.events
                 .push_back(Event::GreetingReceived(reply.clone()));
+            if self.stop_at(Milestone::Greeting) {
+                return;
+            }
             let extended = self.config.protocol == Protocol::Lmtp
                 || esmtp
                 || !self.config.helo_without_esmtp_greeting;
@@ -414,6 +434,11 @@ impl Client {
                 .push_back(Event::CapabilitiesChanged(caps.clone()));
             let offered = caps.starttls;
             self.capabilities = Some(caps);
+            // A probe stops after the first EHLO (before STARTTLS, whatever the policy).
+            let after_starttls = self.secure && !self.config.implicit_tls;
+            if !after_starttls && self.stop_at(Milestone::Hello) {
+                return;
+            }
             // After EHLO: STARTTLS if wanted, else AUTH if configured, else ready.
             if !self.secure {
                 match self.config.tls {
@@ -425,6 +450,9 @@ impl Client {
                     TlsPolicy::Required => return self.fail(Error::TlsNotOffered),
                     TlsPolicy::Opportunistic => self.events.push_back(Event::TlsSkipped(None)),
                 }
+            }
+            if self.stop_at(Milestone::Tls) {
+                return;
             }
             return self.start_auth();
         }
@@ -463,6 +491,9 @@ impl Client {
             // Opportunistic: go on in plaintext, and never ask again on this connection.
             self.events
                 .push_back(Event::TlsSkipped(Some(reply.clone())));
+            if self.stop_at(Milestone::Tls) {
+                return;
+            }
             self.start_auth();
         } else {
             self.fail(Error::UnexpectedReply {
@@ -499,6 +530,9 @@ impl Client {
 
     fn start_auth(&mut self) {
         let Some(auth) = self.config.auth.as_ref() else {
+            if self.stop_at(Milestone::Auth) {
+                return;
+            }
             return self.become_ready();
         };
         let offered = self
@@ -586,6 +620,9 @@ impl Client {
             }
             let mechanism = authenticator.mechanism().clone();
             self.events.push_back(Event::Authenticated(mechanism));
+            if self.stop_at(Milestone::Auth) {
+                return;
+            }
             self.become_ready();
         } else if code.is_transient() || code.is_permanent() {
             self.fail(Error::AuthFailed(reply.clone()));
@@ -603,6 +640,16 @@ impl Client {
             self.secrets.scrub_text(text);
         }
         self.fail(Error::Sasl(error))
+    }
+
+    /// A probe that stops at `milestone` says QUIT here (Config::stop_after). True if it did.
+    fn stop_at(&mut self, milestone: Milestone) -> bool {
+        if self.config.stop_after != Some(milestone) {
+            return false;
+        }
+        self.enter(Phase::Quitting);
+        self.send(Command::Quit, Expect::Quit);
+        true
     }
 
     fn become_ready(&mut self) {
@@ -628,8 +675,14 @@ impl Client {
         self.messages[i].outstanding -= 1;
         let positive = reply.is_positive_completion();
         match expect {
-            Expect::Mail(_) if !positive => {
-                self.messages[i].fail(Rejection::Mail(reply.clone()));
+            Expect::Mail(_) => {
+                let m = &mut self.messages[i];
+                if m.probe.is_some() {
+                    m.mail_reply = Some(reply.clone());
+                }
+                if !positive {
+                    m.fail(Rejection::Mail(reply.clone()));
+                }
             }
             Expect::Rcpt(_, index) => {
                 let m = &mut self.messages[i];
@@ -722,7 +775,9 @@ impl Client {
         if m.accepted > 0 && matches!(m.failure, Some(Rejection::Unsendable(_))) {
             return self.fail(Error::ContentAbandoned(id));
         }
+        let start = self.out.len();
         self.out.extend_from_slice(END_OF_DATA);
+        self.transcribe_content(start, true);
         self.messages[i].outstanding += 1;
         self.pipeline.push(Expect::DataEnd(id));
         if self.messages[i].step != Step::Abandoned {
@@ -862,10 +917,21 @@ impl Client {
                         self.abandon(i, None, false);
                         return true;
                     }
+                    if self.messages[i].probe == Some(ProbeDepth::Mail) {
+                        // A probe of MAIL alone: it went; nothing more (RSET before the next).
+                        self.abandon(i, None, true);
+                        return true;
+                    }
                     if !may_send {
                         return false;
                     }
                     let count = self.messages[i].envelope.recipients.len();
+                    if k + 1 >= count && self.messages[i].probe == Some(ProbeDepth::Rcpt) {
+                        // A probe's last RCPT: no DATA; RSET before the next transaction.
+                        self.send_rcpt(i, k);
+                        self.abandon(i, None, true);
+                        return true;
+                    }
                     if k + 1 < count {
                         self.step_to(i, Step::Rcpts(k + 1));
                     } else if matches!(self.messages[i].framer, Framer::Bdat(_)) {
@@ -873,16 +939,7 @@ impl Client {
                     } else {
                         self.step_to(i, Step::SendData);
                     }
-                    // Borrow the envelope out for the encoder (taking it costs no allocation).
-                    let envelope = core::mem::take(&mut self.messages[i].envelope);
-                    if let Some(r) = envelope.recipients.get(k) {
-                        let rcpt = Command::Rcpt {
-                            to: &r.address,
-                            params: &r.params,
-                        };
-                        self.send_for(i, rcpt, Expect::Rcpt(id, k));
-                    }
-                    self.messages[i].envelope = envelope;
+                    self.send_rcpt(i, k);
                 }
                 Step::SendData => {
                     if self.messages[i].doomed() {
@@ -899,6 +956,7 @@ impl Client {
                 Step::AwaitData => return false,
                 Step::Body => {
                     let mut staged = core::mem::take(&mut self.messages[i].staged);
+                    let start = self.out.len();
                     // Content staged while DATA awaited its 354 becomes the output as it is
                     // when nothing else waits there (the usual case): no copy.
                     // (An empty one is no buffer to swap in: the output keeps its own.)
@@ -907,6 +965,7 @@ impl Client {
                     } else {
                         self.out.extend_from_slice(&staged);
                     }
+                    self.transcribe_content(start, false);
                     self.recycle(staged);
                     if !self.messages[i].body_finished {
                         return false;
@@ -931,6 +990,21 @@ impl Client {
         }
     }
 
+    /// Sends RCPT `k` of message `i`.
+    fn send_rcpt(&mut self, i: usize, k: usize) {
+        let id = self.messages[i].id;
+        // Borrow the envelope out for the encoder (taking it costs no allocation).
+        let envelope = core::mem::take(&mut self.messages[i].envelope);
+        if let Some(r) = envelope.recipients.get(k) {
+            let rcpt = Command::Rcpt {
+                to: &r.address,
+                params: &r.params,
+            };
+            self.send_for(i, rcpt, Expect::Rcpt(id, k));
+        }
+        self.messages[i].envelope = envelope;
+    }
+
     /// The content of message `i` (DATA, 354 received) is complete: the end mark goes out.
     fn end_data(&mut self, i: usize) {
         let id = self.messages[i].id;
@@ -940,10 +1014,12 @@ impl Client {
         if let Framer::Data(encoder) = &mut self.messages[i].framer {
             n = encoder.finish_into(&mut end).unwrap_or(0);
         }
+        let start = self.out.len();
         self.out.extend_from_slice(end.get(..n).unwrap_or_default());
+        self.transcribe_content(start, true);
         self.step_to(i, Step::Done);
         self.messages[i].content_sent = true;
-        if self.config.transcript {
+        if self.config.transcript && !self.config.transcript_content {
             self.content_transcript(octets);
             self.transcript(Direction::Sent, b".".to_vec());
         }
@@ -992,16 +1068,19 @@ impl Client {
             expect,
         );
         let m = &mut self.messages[i];
+        let start = self.out.len();
         if last {
             let staged = core::mem::take(&mut m.staged);
             m.content_sent = true;
             self.out.extend_from_slice(&staged);
+            self.transcribe_content(start, true);
             self.recycle(staged);
             self.step_to(i, Step::Done);
         } else {
             self.out.extend(m.staged.drain(..size));
+            self.transcribe_content(start, false);
         }
-        if self.config.transcript {
+        if self.config.transcript && !self.config.transcript_content {
             self.content_transcript(size as u64);
         }
         !last
@@ -1084,16 +1163,21 @@ impl Client {
         };
         m.staged = staged;
         let measured = m.measured;
+        let probe = m.probe.is_some();
         let facts = params::ContentFacts {
             // The whole content is here (or was measured when given): its size is known, not
             // declared. Else what is here is a lower bound, which already tells when it is too
-            // large.
-            size: m
-                .body_finished
-                .then_some(exact)
-                .or(measured.map(|(size, _)| size)),
+            // large. A probe has no content: only what the caller declared goes on MAIL.
+            size: if probe {
+                None
+            } else {
+                m.body_finished
+                    .then_some(exact)
+                    .or(measured.map(|(size, _)| size))
+            },
             seen: exact,
             eight_bit: eight_bit || measured.is_some_and(|(_, eight)| eight),
+            complete: m.body_finished || measured.is_some(),
         };
         let size_limit = params::size_limit(caps);
         let checked = params::mail_params(&m.envelope, caps, &self.config, self.secure, facts)

@@ -9,6 +9,8 @@
 //! - `E: text` the next event (transcript events skipped) must contain `text` in its `Debug` form.
 //! - `E~ text` skip events until one contains `text`.
 //! - `E! text` no event left (or: `E! ` alone means the event queue must be empty).
+//! - `L> text` / `L< text` skip transcript lines until one sent (`>`) or received (`<`) equals
+//!   `text` (transcript events are not in the `E:` queue).
 //! - `T+Ns` / `T+Nms` advance the virtual clock and call `handle_timeout`.
 //! - `X: close` the server closes; `X: tls` the TLS handshake completed.
 //! - `> action args` a command (see `run_action`).
@@ -94,6 +96,16 @@ pub fn apply_config(config: &mut Config, line: &str) {
             "helo_fallback" => config.helo_fallback = v == "true",
             "helo_without_esmtp" => config.helo_without_esmtp_greeting = v == "true",
             "transcript" => config.transcript = v == "true",
+            "transcript_content" => config.transcript_content = v == "true",
+            "stop_after" => {
+                config.stop_after = Some(match v {
+                    "greeting" => mailwire::Milestone::Greeting,
+                    "hello" => mailwire::Milestone::Hello,
+                    "tls" => mailwire::Milestone::Tls,
+                    "auth" => mailwire::Milestone::Auth,
+                    _ => panic!("stop_after={v}"),
+                })
+            }
             "lmtp" => config.protocol = Protocol::Lmtp,
             "profile" => {
                 config.limits.parser = match v {
@@ -147,6 +159,8 @@ pub struct Runner {
     split: Split,
     rng: u64,
     pub closed_seen: bool,
+    /// How far `L>`/`L<` lines have read into the transcript events of `all_events`.
+    pub transcript_cursor: usize,
 }
 
 impl Runner {
@@ -167,6 +181,7 @@ impl Runner {
             split,
             rng,
             closed_seen: false,
+            transcript_cursor: 0,
         }
     }
 
@@ -297,6 +312,36 @@ impl Runner {
                             let taken = self.client.write_body(id, &body).unwrap();
                             assert_eq!(taken, body.len(), "write_body took part of a small body");
                         }
+                        Ok(())
+                    }
+                    Err(e) => Err(format!("{e:?}")),
+                }
+            }
+            // > probe depth=mail|rcpt from=a@b to=c@d[,e@f]
+            "probe" => {
+                let mut from = None;
+                let mut to = Vec::new();
+                let mut depth = mailwire::ProbeDepth::Rcpt;
+                for kv in split_args(rest) {
+                    let (k, v) = kv.split_once('=').unwrap_or((&kv, ""));
+                    match k {
+                        "from" if v == "<>" => from = None,
+                        "from" => from = Some(Mailbox::parse(v).unwrap()),
+                        "to" => to.extend(
+                            v.split(',')
+                                .map(|a| Recipient::from(Mailbox::parse(a).unwrap())),
+                        ),
+                        "depth" if v == "mail" => depth = mailwire::ProbeDepth::Mail,
+                        "depth" => depth = mailwire::ProbeDepth::Rcpt,
+                        _ => panic!("probe: unknown {k}"),
+                    }
+                }
+                match self
+                    .client
+                    .probe(Envelope::with_recipients(from, to), depth)
+                {
+                    Ok(id) => {
+                        self.ids.push(id);
                         Ok(())
                     }
                     Err(e) => Err(format!("{e:?}")),
@@ -478,6 +523,26 @@ pub fn run_transcript(name: &str, text: &str, split: Split) -> Runner {
                 if got.as_ref().is_some_and(|e| render(e).contains(want)) {
                     break;
                 }
+            }
+        } else if let Some(rest) = line.strip_prefix("L>").or_else(|| line.strip_prefix("L<")) {
+            // `L>` alone is an empty line.
+            let rest = rest.strip_prefix(' ').unwrap_or(rest);
+            r.drain();
+            let want_dir = if line.starts_with("L>") {
+                mailwire::Direction::Sent
+            } else {
+                mailwire::Direction::Received
+            };
+            let want = unescape(rest);
+            let found = r.all_events[r.transcript_cursor..].iter().position(
+                |e| matches!(e, Event::Transcript(t) if t.direction == want_dir && t.line == want),
+            );
+            match found {
+                Some(k) => r.transcript_cursor += k + 1,
+                None => panic!(
+                    "{name}:{lineno} ({split:?}): no transcript line {rest:?} after line {}",
+                    r.transcript_cursor
+                ),
             }
         } else if line.starts_with("E!") {
             r.drain();

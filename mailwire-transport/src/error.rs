@@ -1,13 +1,18 @@
-//! [`Error`]: why an operation could not give an outcome, by whose fault: the caller's
-//! ([`Error::Usage`], [`Error::TlsConfig`], [`Error::Body`]), the network's or the server's
-//! ([`Error::Connect`], [`Error::Session`] with its [`Transport`] cause). A message the server
-//! refused is not an error: it is a [`mailwire::MessageOutcome`].
+//! [`Error`]: why an adapter's operation could not give an outcome, by whose fault: the
+//! caller's ([`Error::Usage`], [`Error::TlsConfig`], [`Error::Body`], [`Error::Cancelled`]), the
+//! network's or the server's ([`Error::Connect`], [`Error::Session`] with its [`Transport`]
+//! cause). A message the server refused is not an error: it is a [`mailwire::MessageOutcome`].
+//!
+//! One type for every adapter (`mailwire-blocking` and `mailwire-tokio` re-export it), so that
+//! a caller, a command's exit status and a pool's retry rule read the same answer whichever
+//! adapter ran the session.
 
+use crate::{NonceError, TlsConfigError};
 use mailwire::{Reply, Stage, UsageError};
-use mailwire_transport::{NonceError, TlsConfigError};
 use std::fmt;
 use std::io;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Why connecting, sending or another operation failed.
 ///
@@ -52,6 +57,17 @@ pub enum Error {
     /// Reading the message body from the caller's reader failed. The connection was closed
     /// so that the server cannot take a truncated message.
     Body(Arc<io::Error>),
+    /// An earlier operation on this connection was cancelled before it completed (an async
+    /// adapter's future dropped part-way: `mailwire-tokio`). The connection was shut down at
+    /// once, so the server never received the end of a message cut short, and every later call
+    /// gets this error. Blocking calls cannot be cancelled and never report it.
+    Cancelled,
+    /// A pool had no connection free within [`crate::PoolOptions::wait_timeout`]: every one was
+    /// in use the whole time. Nothing was sent; trying again later may work.
+    PoolTimeout {
+        /// How long the send waited.
+        waited: Duration,
+    },
     /// The session awaits nothing, yet the operation is unfinished. This is a bug in this crate
     /// or in `mailwire`; please report it.
     Stalled,
@@ -100,7 +116,7 @@ impl Error {
     /// this server cannot take is permanent; the caller's own mistakes are local.
     pub fn class(&self) -> mailwire::Class {
         match self {
-            Error::Connect { .. } => mailwire::Class::Temporary,
+            Error::Connect { .. } | Error::PoolTimeout { .. } => mailwire::Class::Temporary,
             Error::Session { error, .. } => error.class(),
             Error::Usage(UsageError::Unsendable(_)) => mailwire::Class::Permanent,
             _ => mailwire::Class::Local,
@@ -111,7 +127,7 @@ impl Error {
     /// transient (a 4yz, a timeout, a lost connection; [`mailwire::Error::is_transient`]).
     pub fn is_transient(&self) -> bool {
         match self {
-            Error::Connect { .. } => true,
+            Error::Connect { .. } | Error::PoolTimeout { .. } => true,
             Error::Session { error, .. } => error.is_transient(),
             _ => false,
         }
@@ -132,6 +148,14 @@ impl fmt::Display for Error {
                 None => error.fmt(f),
             },
             Error::Body(e) => write!(f, "reading the message body failed: {e}"),
+            Error::Cancelled => f.write_str(
+                "an earlier operation was cancelled part-way, so the connection was closed",
+            ),
+            Error::PoolTimeout { waited } => write!(
+                f,
+                "no pooled connection became free in {} ms (all in use); nothing was sent",
+                waited.as_millis()
+            ),
             Error::Stalled => f.write_str("the session stalled (a bug: please report it)"),
         }
     }
@@ -151,7 +175,7 @@ impl std::error::Error for Error {
                 Transport::Tls(e) => Some(e),
             },
             Error::Session { error, .. } => Some(error),
-            Error::Stalled => None,
+            Error::Cancelled | Error::PoolTimeout { .. } | Error::Stalled => None,
         }
     }
 }
@@ -214,8 +238,10 @@ impl std::error::Error for TlsError {
 }
 
 impl TlsError {
-    /// Sorts an I/O error from rustls into a protocol error or a connection failure.
-    pub(crate) fn from_io(e: io::Error) -> TlsError {
+    /// Sorts an I/O error from a handshake over rustls (its `Stream`, or tokio-rustls) into a
+    /// protocol error ([`TlsError::Rustls`], which the adapter reports to the core with
+    /// `handle_tls_failed`) or a connection failure ([`TlsError::Io`]: `handle_closed`).
+    pub fn from_io(e: io::Error) -> TlsError {
         if let Some(inner) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
             return TlsError::Rustls(inner.clone());
         }
