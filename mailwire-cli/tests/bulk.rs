@@ -225,9 +225,10 @@ fn cli_starttls_auth_to_exim() {
 /// Memory is bounded per connection, not per message: 100 generated messages of 1 MiB with 32
 /// queued at a time, and a directory of 1 MiB files read as they are sent, each peak at
 /// 16 MiB of RSS or less (smtp-bulk used to hold every file, and each queued message's wire
-/// form: 40 MiB for 200 × 1 MiB with the window of 32). One 64 MiB file peaks at most 4 MiB
-/// above one 1 KiB message (the test binary is a debug build, larger than a release build, so
-/// the benchmark's release figures are lower: `docs/PERFORMANCE.md`).
+/// form: 40 MiB for 200 × 1 MiB with the window of 32). One 64 MiB file peaks at most 2 MiB
+/// above one 1 KiB message (about 1 MiB above it here: the core's buffers and one read
+/// buffer). The test binary is a debug build, larger than a release build, so the benchmark's
+/// release figures are lower: `docs/PERFORMANCE.md`.
 #[test]
 fn memory_is_bounded_whatever_the_window_and_the_size() {
     use mailwire_testkit::run_with_rss;
@@ -248,6 +249,7 @@ fn memory_is_bounded_whatever_the_window_and_the_size() {
     cmd.args(common).args(["--messages", "1"]);
     let base = run_with_rss(cmd, limit).unwrap();
     assert_eq!(base.code, 0, "{}", String::from_utf8_lossy(&base.stderr));
+    eprintln!("one 1 KiB message: {} KiB", base.max_rss_kib);
     let mut cmd = smtp_bulk();
     cmd.args(common).args([
         "--messages",
@@ -305,8 +307,9 @@ fn memory_is_bounded_whatever_the_window_and_the_size() {
     assert_eq!(run.code, 0, "{}", String::from_utf8_lossy(&run.stderr));
     eprintln!("64 MiB file: {} KiB", run.max_rss_kib);
     assert!(
-        run.max_rss_kib <= 8 * 1024,
-        "64 MiB file: {} KiB",
-        run.max_rss_kib
+        run.max_rss_kib <= base.max_rss_kib + 2 * 1024,
+        "64 MiB file: {} KiB, one 1 KiB message: {} KiB",
+        run.max_rss_kib,
+        base.max_rss_kib
     );
 }
