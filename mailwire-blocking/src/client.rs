@@ -9,10 +9,9 @@ use mailwire::{
     Capabilities, CommandId, Envelope, MessageId, MessageOutcome, ProbeDepth, Reply, Timestamp,
 };
 use mailwire_transport::{
-    declare_content, ClientOptions, ContentFeed, Error, Fed, FeedError, Ledger, TlsError, TlsSetup,
-    Transport,
+    declare_content, ClientOptions, ContentFeed, Error, FeedStep, Feeds, Ledger, TlsError,
+    TlsSetup, Transport,
 };
-use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::Path;
@@ -148,8 +147,9 @@ impl Client {
     pub fn send(&mut self, envelope: Envelope, body: impl Read) -> Result<MessageOutcome, Error> {
         self.usable()?;
         let id = self.core.send_message(envelope)?;
-        let mut feeds = VecDeque::from([(id, ContentFeed::from_reader(body))]);
-        self.feed(&mut feeds, &[id]);
+        let mut feeds = Feeds::new();
+        feeds.push(id, ContentFeed::from_reader(body));
+        self.feed(&mut feeds);
         self.finish_send(id)
     }
 
@@ -161,8 +161,9 @@ impl Client {
     /// make its size matter).
     pub fn send_bytes(&mut self, envelope: Envelope, body: &[u8]) -> Result<MessageOutcome, Error> {
         let (id, feed) = self.queue_bytes(envelope, body)?;
-        let mut feeds = VecDeque::from([(id, feed)]);
-        self.feed(&mut feeds, &[id]);
+        let mut feeds = Feeds::new();
+        feeds.push(id, feed);
+        self.feed(&mut feeds);
         self.finish_send(id)
     }
 
@@ -175,12 +176,8 @@ impl Client {
     ) -> Result<(MessageId, ContentFeed<'b>), Error> {
         self.usable()?;
         let mut feed = ContentFeed::from_slice(body);
-        match feed.send(&mut self.core, envelope) {
-            Ok((id, _)) => Ok((id, feed)),
-            Err(FeedError::Session(e)) => Err(Error::Usage(e)),
-            Err(FeedError::Read(e)) => Err(Error::Body(Arc::new(e))),
-            Err(e) => Err(Error::Body(Arc::new(io::Error::other(e)))),
-        }
+        let (id, _) = feed.send(&mut self.core, envelope)?;
+        Ok((id, feed))
     }
 
     /// [`Client::send`] from a file. When the server's extensions make it matter
@@ -218,7 +215,7 @@ impl Client {
     /// it; a refused message does not stop the others.
     ///
     /// Every message is queued at once (its envelope), and the contents are taken in order as
-    /// the session sends them ([`mailwire_transport::ContentFeed`]), never copied whole: the
+    /// the session sends them ([`mailwire_transport::Feeds`]), never copied whole: the
     /// session holds at most [`mailwire::Limits::body_buffer`] content bytes, however many
     /// messages are given.
     pub fn send_many<I, B>(&mut self, messages: I) -> Vec<Result<MessageOutcome, Error>>
@@ -227,22 +224,9 @@ impl Client {
         B: AsRef<[u8]>,
     {
         let messages: Vec<(Envelope, B)> = messages.into_iter().collect();
-        let mut order: Vec<Result<MessageId, Error>> = Vec::with_capacity(messages.len());
-        let mut feeds = VecDeque::new();
-        for (envelope, body) in &messages {
-            match self.queue_bytes(envelope.clone(), body.as_ref()) {
-                Ok((id, feed)) => {
-                    feeds.push_back((id, feed));
-                    order.push(Ok(id));
-                }
-                Err(e) => order.push(Err(e)),
-            }
-        }
-        let ids: Vec<MessageId> = order
-            .iter()
-            .filter_map(|r| r.as_ref().ok().copied())
-            .collect();
-        self.feed(&mut feeds, &ids);
+        let mut feeds = Feeds::new();
+        let order = feeds.queue_each(&messages, |envelope, body| self.queue_bytes(envelope, body));
+        self.feed(&mut feeds);
         drop(feeds);
         self.flush();
         order
@@ -357,55 +341,20 @@ impl Client {
         result
     }
 
-    /// Writes the messages' contents in order as the session takes them (each feed until it
-    /// is turned away, then again after the session's `BodyWanted`), and drives the session
-    /// until every message in `ids` has its outcome (or the session ends). A message whose
-    /// outcome came before all of its content was taken (refused early) gets no more of it.
-    fn feed(&mut self, feeds: &mut VecDeque<(MessageId, ContentFeed<'_>)>, ids: &[MessageId]) {
-        let mut blocked = false;
+    /// Writes the messages' contents in order as the session takes them ([`Feeds::step`]
+    /// decides each move), and drives the session until every message in `feeds` has its
+    /// outcome (or the session ends).
+    fn feed(&mut self, feeds: &mut Feeds<'_>) {
         loop {
             self.process();
-            // Only the message being written can have been turned away.
-            if let Some(&(front, _)) = feeds.front() {
-                if self.ledger.take_wanted(front) {
-                    blocked = false;
-                }
+            match feeds.step(&mut self.core, &mut self.ledger, !self.out.is_empty()) {
+                FeedStep::Done => return,
+                FeedStep::Continue => {}
+                FeedStep::Flush => self.flush(),
+                FeedStep::Wait => self.wait(),
+                FeedStep::Abandon(e) => return self.abandon(e),
+                _ => return self.abandon(Error::Stalled),
             }
-            self.ledger.clear_wanted();
-            if self.ledger.is_closed() {
-                return;
-            }
-            if let Some(&(front, _)) = feeds.front() {
-                if self.ledger.has_outcome(front) {
-                    // Refused before its content was all written: nothing more is read.
-                    let _ = self.core.finish_body(front);
-                    feeds.pop_front();
-                    blocked = false;
-                    continue;
-                }
-            }
-            if ids.iter().all(|id| self.ledger.has_outcome(*id)) {
-                return;
-            }
-            if !blocked && !feeds.is_empty() && !self.out.is_empty() {
-                // What the session handed out is written before it takes more: the content
-                // held is the session's body buffer, not the whole body.
-                self.flush();
-                continue;
-            }
-            if let Some((id, feed)) = feeds.front_mut().filter(|_| !blocked) {
-                match feed.pump(&mut self.core, *id) {
-                    Ok(Fed::Finished) => {
-                        feeds.pop_front();
-                    }
-                    Ok(_) => blocked = true,
-                    Err(FeedError::Read(e)) => return self.abandon(Error::Body(Arc::new(e))),
-                    Err(FeedError::Session(e)) => return self.abandon(Error::Usage(e)),
-                    Err(e) => return self.abandon(Error::Body(Arc::new(io::Error::other(e)))),
-                }
-                continue;
-            }
-            self.wait();
         }
     }
 

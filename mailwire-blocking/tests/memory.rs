@@ -7,7 +7,7 @@
 mod support;
 
 use mailwire_blocking::{Client, MessageOutcome};
-use mailwire_testkit::{peak_heap, peer_or_skip, PeakAlloc, SmtpSink};
+use mailwire_testkit::{dotted_text, peak_heap, peer_or_skip, PeakAlloc, SmtpSink};
 use std::time::Duration;
 use support::*;
 
@@ -20,26 +20,12 @@ const T: Duration = Duration::from_secs(30);
 /// they grow), staged content and a read buffer; measured about 1.5 MB.
 const BOUND: usize = 4 << 20;
 
-/// `n` bytes of text in 78-byte CRLF lines, every tenth starting with a dot.
-fn text(n: usize) -> Vec<u8> {
-    let mut body = Vec::with_capacity(n);
-    let mut line = 0;
-    while body.len() < n {
-        body.push(if line % 10 == 0 { b'.' } else { b'L' });
-        body.extend_from_slice(&[b'x'; 75]);
-        body.extend_from_slice(b"\r\n");
-        line += 1;
-    }
-    body.truncate(n);
-    body
-}
-
 /// `send_many` with 40 messages of 1 MiB at once: all accepted, the thread never holding more
 /// than the bound though 40 MiB were queued (it used to hold every queued body's wire form).
 #[test]
 fn send_many_holds_the_body_buffer() {
     let sink = peer_or_skip!(SmtpSink::builder().start());
-    let body = text(1 << 20);
+    let body = dotted_text(1 << 20);
     let mut client = Client::connect(options(sink.port(), T)).unwrap();
     let (reports, peak) = peak_heap(|| {
         client
@@ -61,7 +47,7 @@ fn send_many_holds_the_body_buffer() {
 #[test]
 fn large_bodies_are_not_copied_whole() {
     let sink = peer_or_skip!(SmtpSink::builder().start());
-    let body = text(64 << 20);
+    let body = dotted_text(64 << 20);
     let mut client = Client::connect(options(sink.port(), T)).unwrap();
     let (outcome, peak) =
         peak_heap(|| client.send_bytes(envelope("a@example.org", &["b@example.net"]), &body));

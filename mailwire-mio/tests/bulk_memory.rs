@@ -6,7 +6,7 @@
 
 use mailwire::{ClientName, Config, Envelope, Mailbox, Timeouts, TlsPolicy};
 use mailwire_mio::bulk::{self, BulkConfig, BulkMessage, Content};
-use mailwire_testkit::{peak_heap, peer_or_skip, PeakAlloc, SmtpSink};
+use mailwire_testkit::{dotted_text, peak_heap, peer_or_skip, PeakAlloc, SmtpSink};
 use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -35,28 +35,13 @@ fn envelope() -> Envelope {
     )
 }
 
-/// `n` bytes of text in 78-byte CRLF lines, every tenth starting with a dot.
-fn text(n: usize) -> Vec<u8> {
-    let mut body = Vec::with_capacity(n);
-    let mut line = 0;
-    while body.len() < n {
-        let lead = if line % 10 == 0 { b'.' } else { b'L' };
-        body.push(lead);
-        body.extend_from_slice(&[b'x'; 75]);
-        body.extend_from_slice(b"\r\n");
-        line += 1;
-    }
-    body.truncate(n);
-    body
-}
-
 /// 40 messages of 1 MiB (shared bytes), 32 queued at a time on one connection (the window in
 /// bytes lifted so that the window in messages is the limit): every one accepted, and the
 /// sending thread never holds more than the bound, though 32 MiB of content are queued.
 #[test]
 fn window_of_32_one_mib_messages_holds_the_body_buffer() {
     let sink = peer_or_skip!(SmtpSink::builder().start());
-    let body: Arc<[u8]> = text(1 << 20).into();
+    let body: Arc<[u8]> = dotted_text(1 << 20).into();
     let mut config = config(&sink);
     config.window_bytes = u64::MAX;
     let start = Instant::now();
@@ -79,7 +64,7 @@ fn sixty_four_mib_file_holds_the_body_buffer() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("big.eml");
     {
-        let block = text(1 << 20);
+        let block = dotted_text(1 << 20);
         let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
         for _ in 0..64 {
             file.write_all(&block).unwrap();

@@ -158,22 +158,28 @@ impl From<UsageError> for FeedError {
 /// One message's content on its way into the session: what is left of it, and for a file or a
 /// reader one read buffer ([`READ_CHUNK`]), allocated when the first bytes are read and freed
 /// when the content ends.
-pub struct ContentFeed<'a> {
-    source: FeedSource<'a>,
+///
+/// `R` is what a lent reader is boxed as: `dyn Read` by default; [`SendContentFeed`] (`dyn
+/// Read + Send`) is a feed that may cross threads, as an async adapter's futures must.
+pub struct ContentFeed<'a, R: ?Sized + Read + 'a = dyn Read + 'a> {
+    source: FeedSource<'a, R>,
     buf: Vec<u8>,
     start: usize,
     end: usize,
     done: bool,
 }
 
-enum FeedSource<'a> {
+/// A [`ContentFeed`] that is `Send`: its reader, if it has one, is.
+pub type SendContentFeed<'a> = ContentFeed<'a, dyn Read + Send + 'a>;
+
+enum FeedSource<'a, R: ?Sized + 'a> {
     Slice(&'a [u8]),
     Shared(Arc<[u8]>, usize),
-    Read(Box<dyn Read + 'a>),
+    Read(Box<R>),
     File(File),
 }
 
-impl fmt::Debug for ContentFeed<'_> {
+impl<R: ?Sized + Read> fmt::Debug for ContentFeed<'_, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ContentFeed")
             .field("buffered", &(self.end - self.start))
@@ -192,8 +198,22 @@ impl<'a> ContentFeed<'a> {
     pub fn from_reader(reader: impl Read + 'a) -> ContentFeed<'a> {
         ContentFeed::with(FeedSource::Read(Box::new(reader)))
     }
+}
 
-    fn with(source: FeedSource<'a>) -> ContentFeed<'a> {
+impl<'a> SendContentFeed<'a> {
+    /// [`ContentFeed::from_slice`], as a feed that is `Send`.
+    pub fn send_slice(bytes: &'a [u8]) -> SendContentFeed<'a> {
+        ContentFeed::with(FeedSource::Slice(bytes))
+    }
+
+    /// [`ContentFeed::from_reader`] of a reader that is `Send`, as a feed that is `Send`.
+    pub fn send_reader(reader: impl Read + Send + 'a) -> SendContentFeed<'a> {
+        ContentFeed::with(FeedSource::Read(Box::new(reader)))
+    }
+}
+
+impl<'a, R: ?Sized + Read + 'a> ContentFeed<'a, R> {
+    fn with(source: FeedSource<'a, R>) -> ContentFeed<'a, R> {
         ContentFeed {
             source,
             buf: Vec::new(),
@@ -344,6 +364,7 @@ impl ContentFeed<'static> {
                         "the content's reader was read already (it cannot be sent twice)",
                     )
                 })?;
+                let reader: Box<dyn Read> = reader;
                 FeedSource::Read(reader)
             }
         };

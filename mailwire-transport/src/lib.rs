@@ -22,7 +22,8 @@
 //!   (shared), a file or a reader; a [`ContentFeed`] offers its bytes to
 //!   [`mailwire::Client::write_body`] until the session takes less, and again after
 //!   [`mailwire::Event::BodyWanted`], so an adapter holds a bounded number of content bytes per
-//!   connection however many messages it queues. [`declare_content`] measures content for
+//!   connection however many messages it queues; [`Feeds`] keeps a connection's queued feeds
+//!   in order and says each next move of the adapter's loop ([`FeedStep`]). [`declare_content`] measures content for
 //!   `SIZE=` and `BODY=` when [`mailwire::Client::content_facts_wanted`] says it matters.
 //! - **What a caller configures and gets back.** [`ClientOptions`] (where to connect, the
 //!   session's [`mailwire::Config`], the TLS options, the connect timeout) and [`Error`] (why no
@@ -57,6 +58,7 @@
 
 mod content;
 mod error;
+mod feeds;
 mod ledger;
 mod nonce;
 mod options;
@@ -65,9 +67,11 @@ mod probe;
 mod tls;
 
 pub use content::{
-    declare_content, declare_measured, Content, ContentFeed, Fed, FeedError, READ_CHUNK,
+    declare_content, declare_measured, Content, ContentFeed, Fed, FeedError, SendContentFeed,
+    READ_CHUNK,
 };
 pub use error::{Error, TlsError, Transport};
+pub use feeds::{FeedStep, Feeds};
 pub use ledger::Ledger;
 pub use nonce::{renew_nonce, NonceError};
 pub use options::ClientOptions;

@@ -68,7 +68,7 @@ mod tap;
 pub use aiosmtpd::{Aiosmtpd, AiosmtpdBuilder, AiosmtpdMechanism, AiosmtpdMessage};
 pub use cert::{TestCert, CLIENT_COMMON_NAME};
 pub use exim::{Exim, EximBuilder, EximConfig, EximMessage};
-pub use memory::{peak_heap, run_with_rss, PeakAlloc, RssRun};
+pub use memory::{dotted_text, peak_heap, run_with_rss, PeakAlloc, RssRun};
 pub use opensmtpd::{OpenSmtpd, OpenSmtpdBuilder, OpenSmtpdMessage};
 pub use sink::{smtp_source_command, smtp_source_path, SinkMessage, SmtpSink, SmtpSinkBuilder};
 pub use tap::Tap;

@@ -79,6 +79,21 @@ pub fn peak_heap<T>(f: impl FnOnce() -> T) -> (T, usize) {
     (value, PEAK.with(Cell::get).max(0) as usize)
 }
 
+/// `n` bytes of text in 78-byte CRLF lines, every tenth starting with a dot (so that the
+/// session dot-stuffs as it sends): the body the memory tests send.
+pub fn dotted_text(n: usize) -> Vec<u8> {
+    let mut body = Vec::with_capacity(n);
+    let mut line = 0;
+    while body.len() < n {
+        body.push(if line % 10 == 0 { b'.' } else { b'L' });
+        body.extend_from_slice(&[b'x'; 75]);
+        body.extend_from_slice(b"\r\n");
+        line += 1;
+    }
+    body.truncate(n);
+    body
+}
+
 /// What [`run_with_rss`] saw.
 #[derive(Debug)]
 pub struct RssRun {
