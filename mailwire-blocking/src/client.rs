@@ -77,10 +77,10 @@ impl Client {
         mailwire_transport::renew_nonce(&mut config)?;
         let implicit = config.implicit_tls;
         let core = mailwire::Client::new(config, Timestamp::ZERO)?;
-        let tcp = stream::connect_tcp(&options)?;
+        let socket = stream::connect(&options)?;
         let mut client = Client {
             core,
-            stream: Stream::Plain(tcp),
+            stream: Stream::Plain(socket),
             epoch: Instant::now(),
             out: Vec::new(),
             input: vec![0; CHUNK],
@@ -235,7 +235,7 @@ impl Client {
     }
 
     /// A probe ([`mailwire::Client::probe`]): MAIL FROM, and with [`ProbeDepth::Rcpt`] every
-    /// RCPT TO, without DATA. `Ok` with the outcome ([`Verdict::Probed`] with every reply, or a
+    /// RCPT TO, without DATA. `Ok` with the outcome ([`mailwire::Verdict::Probed`] with every reply, or a
     /// refusal as [`Client::send`] gives it); an RSET goes before any later message.
     pub fn probe(
         &mut self,

@@ -13,7 +13,7 @@ use mailwire_transport::{ClientOptions, Error};
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum ProbeUntil {
-    /// Open the TCP connection and close it again: nothing is said, nothing is read (not even
+    /// Open the connection (TCP, or the Unix socket) and close it again: nothing is said, nothing is read (not even
     /// the greeting; with implicit TLS, no handshake either).
     Connect,
     /// Run the session to this milestone and say QUIT there.
@@ -67,8 +67,8 @@ impl ProbeReport {
 pub fn probe(mut options: ClientOptions, until: ProbeUntil) -> Result<ProbeReport, Error> {
     let transaction = match until {
         ProbeUntil::Connect => {
-            let tcp = crate::stream::connect_tcp(&options)?;
-            let _ = tcp.shutdown(std::net::Shutdown::Both);
+            let socket = crate::stream::connect(&options)?;
+            let _ = socket.shutdown(std::net::Shutdown::Both);
             return Ok(ProbeReport::default());
         }
         ProbeUntil::Milestone(milestone) => {

@@ -61,7 +61,7 @@ pub use content::declare_measured;
 pub use error::{Error, TlsError, Transport};
 pub use ledger::Ledger;
 pub use nonce::{renew_nonce, NonceError};
-pub use options::ClientOptions;
+pub use options::{AddressFamily, ClientOptions};
 pub use pool::{may_retry, IdleAction, PoolOptions, PoolStats};
 pub use tls::{
     parse_server_name, ClientCertificate, PemFile, TlsConfigError, TlsOptions, TlsSetup,
