@@ -41,7 +41,7 @@ use mailwire_blocking::mailwire::{
 };
 use mailwire_blocking::mailwire::{Capabilities, Class, Milestone, ProbeDepth};
 use mailwire_blocking::{Client, ClientOptions, Error, ProbeReport, ProbeUntil};
-use mailwire_cli::connect::ConnectArgs;
+use mailwire_cli::connect::{ConnectArgs, RouteArgs};
 use mailwire_cli::exit::{
     DATAERR as EX_DATAERR, NOINPUT as EX_NOINPUT, OK as EX_OK, SOFTWARE as EX_SOFTWARE,
     USAGE as EX_USAGE,
@@ -124,6 +124,8 @@ struct Cli {
     params: ParamArgs,
     #[command(flatten)]
     connect: ConnectArgs,
+    #[command(flatten)]
+    route: RouteArgs,
     /// Probe the server without sending a message: say QUIT after this point (connect: the
     /// TCP connection alone, nothing said; greeting; ehlo: the first EHLO; tls: TLS and the
     /// EHLO after it, or where TLS would have been; auth; mail: MAIL FROM; rcpt: every RCPT).
@@ -148,7 +150,7 @@ struct Cli {
     )]
     expn: Option<String>,
     /// Start an embedded demo server on 127.0.0.1 and send a message to it (no --server).
-    #[arg(long, conflicts_with = "server", help_heading = "Session")]
+    #[arg(long, conflicts_with_all = ["server", "socket"], help_heading = "Session")]
     demo: bool,
     /// Print the conversation on stderr (-> sent, <- received; AUTH redacted), the content
     /// summarised as `<N octets of content>`.
@@ -374,19 +376,10 @@ impl Plan {
 
         let server = demo.map(|d| ("127.0.0.1".to_string(), d.port()));
         let connection = cli
-            .connect
-            .connection(server)
+            .route
+            .connection(&cli.connect, server)
             .map_err(|e| Exit(e.code, e.message))?;
-        let (host, port) = (connection.host.clone(), connection.port);
-        let mut options = ClientOptions::new(
-            connection.host,
-            connection.port,
-            connection.config.client_name.clone(),
-        );
-        options.config = connection.config;
-        options.tls = connection.tls;
-        options.tls_name = Some(connection.tls_name);
-        options.connect_timeout = connection.connect_timeout;
+        let mut options: ClientOptions = connection.into_client_options();
         options.config.transcript = cli.verbose || cli.show_raw_text || demo_on;
         options.config.transcript_content = cli.show_raw_text;
         if demo_on {
@@ -419,7 +412,7 @@ impl Plan {
             .apply(&mut envelope)
             .map_err(|e| Exit(e.code, e.message))?;
         Ok(Plan {
-            server: format!("{host}:{port}"),
+            server: options.server(),
             options,
             envelope,
             kinds,
