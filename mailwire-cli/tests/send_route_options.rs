@@ -15,15 +15,6 @@ use support::*;
 
 const T: Duration = Duration::from_secs(15);
 
-fn text(out: &Output) -> String {
-    format!(
-        "status {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 /// `smtp-send` with a message to one recipient and `extra` options.
 fn send(extra: &[&str]) -> Output {
     let mut args = vec![
@@ -50,7 +41,7 @@ fn ipv6_only_to_a_server_on_v6_loopback() {
         .start());
     let target = format!("[::1]:{}", server.port());
     let out = send(&["--server", &target, "-6"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     assert_eq!(only_peer(&server).ip(), IpAddr::V6(Ipv6Addr::LOCALHOST));
 }
 
@@ -60,7 +51,7 @@ fn ipv4_only_by_name_lands_on_127_0_0_1() {
     let server = peer_or_skip!(Aiosmtpd::builder().start());
     let target = format!("localhost:{}", server.port());
     let out = send(&["--server", &target, "-4"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     assert_eq!(
         only_peer(&server).ip(),
         "127.0.0.1".parse::<IpAddr>().unwrap()
@@ -76,7 +67,7 @@ fn ipv6_only_to_an_ipv4_only_server_fails_to_connect() {
     for host in ["localhost", "127.0.0.1"] {
         let target = format!("{host}:{}", server.port());
         let out = send(&["--server", &target, "-6", "--json"]);
-        assert_eq!(out.status.code(), Some(75), "{host}: {}", text(&out));
+        assert_eq!(out.status.code(), Some(75), "{host}: {}", describe(&out));
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(json["status"], "failed");
         assert_eq!(json["error"]["stage"], "greeting", "{json}");
@@ -85,7 +76,7 @@ fn ipv6_only_to_an_ipv4_only_server_fails_to_connect() {
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("127.0.0.1 has no IPv6 address"),
         "{}",
-        text(&out)
+        describe(&out)
     );
     std::thread::sleep(Duration::from_millis(200));
     assert!(server.messages().unwrap().is_empty());
@@ -102,7 +93,7 @@ fn local_interface_is_the_peer_the_server_sees() {
             _ => local.to_string(),
         };
         let out = send(&["--server", &target, "--local-interface", &given]);
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
         connect_cases::assert_peer_is(local, only_peer(&server));
     }
 }
@@ -115,14 +106,14 @@ fn bad_local_interface() {
     let target = format!("127.0.0.1:{}", server.port());
     for bad in ["localhost", "127.0.0.1:notaport", "127.0.0.1\r\nQUIT"] {
         let out = send(&["--server", &target, "--local-interface", bad]);
-        assert_eq!(out.status.code(), Some(64), "{bad:?}: {}", text(&out));
+        assert_eq!(out.status.code(), Some(64), "{bad:?}: {}", describe(&out));
     }
     let out = send(&["--server", &target, "--local-interface", "192.0.2.1"]);
-    assert_eq!(out.status.code(), Some(75), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(75), "{}", describe(&out));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("cannot bind the local address 192.0.2.1"),
         "{}",
-        text(&out)
+        describe(&out)
     );
     assert!(server.messages().unwrap().is_empty());
 }
@@ -144,7 +135,7 @@ fn lmtp_over_a_unix_socket() {
     let sink = peer_or_skip!(connect_cases::lmtp_socket_sink());
     let path = sink.socket_path().unwrap().to_str().unwrap().to_string();
     let out = send_lmtp(&path, &["--subject", "over a socket", "--body", "hello"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(
@@ -154,7 +145,7 @@ fn lmtp_over_a_unix_socket() {
             "<c@example.net>: delivered: 250 2.2.0 Ok"
         ],
         "{}",
-        text(&out)
+        describe(&out)
     );
     let m = &sink.wait_for_messages(1, T).unwrap()[0];
     assert_eq!(m.client_proto, "LMTP");
@@ -164,7 +155,7 @@ fn lmtp_over_a_unix_socket() {
     assert!(data.contains("Cc: <c@example.net>\n"), "{data:?}");
 
     let out = send_lmtp(&path, &["--json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["server"], format!("unix:{path}"));
     assert_eq!(json["tls"], false);
@@ -207,13 +198,18 @@ fn socket_usage_rules() {
         ),
     ] {
         let out = run(extra);
-        assert_eq!(out.status.code(), Some(code), "{extra:?}: {}", text(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{extra:?}: {}",
+            describe(&out)
+        );
     }
     let out = run(&["--starttls", "opportunistic"]);
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("needs --tls-name"),
         "{}",
-        text(&out)
+        describe(&out)
     );
 }
 
@@ -241,6 +237,6 @@ fn smtp_bulk_refuses_route_options() {
         ];
         args.extend_from_slice(extra);
         let out = smtp_bulk(&args, &[], T);
-        assert_eq!(out.status.code(), Some(64), "{extra:?}: {}", text(&out));
+        assert_eq!(out.status.code(), Some(64), "{extra:?}: {}", describe(&out));
     }
 }
