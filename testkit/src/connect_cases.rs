@@ -6,7 +6,7 @@
 
 use crate::{Aiosmtpd, PeerError, SmtpSink};
 use mailwire::{ClientName, MessageOutcome, Protocol, Timeouts, TlsPolicy};
-use mailwire_transport::{AddressFamily, ClientOptions};
+use mailwire_transport::{AddressFamily, ClientOptions, Error};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
@@ -143,5 +143,61 @@ pub fn run_delivered_cases(
     assert_eq!(o.server(), format!("unix:{}", path.display()));
     let outcome = send(o, &LMTP_RECIPIENTS);
     assert_lmtp_delivered(&outcome, &sink);
+    Ok(())
+}
+
+/// Runs the cases where connecting must fail, with the adapter's `connect` (which returns the
+/// error it got, panicking if it connected), each checked by the error and by what the server
+/// received:
+///
+/// 1. IPv6 only to `127.0.0.1`: `Error::Connect` (NotFound, "has no IPv6 address"), transient,
+///    and aiosmtpd receives nothing.
+/// 2. A local address not of this host (192.0.2.1, TEST-NET-1, never assigned): the bind fails,
+///    and the error names it.
+/// 3. A Unix socket where nothing listens: `Error::Connect` naming `unix:PATH`, transient.
+/// 4. TCP's options (a family) with a Unix socket: refused (InvalidInput), never ignored.
+///
+/// `Err` when aiosmtpd is not installed (for `peer_or_skip!`).
+pub fn run_failed_cases(mut connect: impl FnMut(ClientOptions) -> Error) -> Result<(), PeerError> {
+    let server = Aiosmtpd::builder().start()?;
+    let mut o = plain("127.0.0.1", server.port());
+    o.family = AddressFamily::V6;
+    let e = connect(o);
+    let Error::Connect { source, .. } = &e else {
+        panic!("{e:?}")
+    };
+    assert_eq!(source.kind(), std::io::ErrorKind::NotFound, "{e}");
+    assert!(e.to_string().contains("has no IPv6 address"), "{e}");
+    assert!(e.is_transient());
+
+    let mut o = plain("127.0.0.1", server.port());
+    o.local_address = Some(SocketAddr::from((Ipv4Addr::new(192, 0, 2, 1), 0)));
+    let e = connect(o);
+    assert!(matches!(e, Error::Connect { .. }), "{e:?}");
+    assert!(
+        e.to_string()
+            .contains("cannot bind the local address 192.0.2.1:0"),
+        "{e}"
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(server.messages()?.is_empty(), "nothing reached the server");
+
+    let dir = crate::TempDir::new("no-socket")?;
+    let path = dir.path().join("absent.sock");
+    let name = || ClientName::parse("client.test").expect("a valid name");
+    let e = connect(ClientOptions::unix(&path, name()));
+    let Error::Connect { server, .. } = &e else {
+        panic!("{e:?}")
+    };
+    assert_eq!(*server, format!("unix:{}", path.display()));
+    assert!(e.is_transient());
+
+    let mut o = ClientOptions::unix(&path, name());
+    o.family = AddressFamily::V4;
+    let e = connect(o);
+    let Error::Connect { source, .. } = &e else {
+        panic!("{e:?}")
+    };
+    assert_eq!(source.kind(), std::io::ErrorKind::InvalidInput, "{e}");
     Ok(())
 }
