@@ -1,5 +1,5 @@
-//! A blocking SMTP client over `std::net::TcpStream` (or a Unix-domain socket), with TLS by rustls, driving the sans-IO
-//! core [`mailwire`].
+//! A blocking SMTP client over `std::net::TcpStream` (or a Unix-domain socket), with TLS by
+//! rustls, driving the sans-IO core [`mailwire`].
 //!
 //! This crate is one loop and nothing more: write what the core has to send (each flight in one
 //! `write`), wait for the server with the core's next deadline as the socket's read timeout,
@@ -9,7 +9,8 @@
 //!
 //! - [`Client::connect`] connects (every resolved address in turn, or those of one
 //!   [`AddressFamily`], from [`ClientOptions::local_address`] when set, with a connect timeout,
-//!   TCP_NODELAY; or to [`ClientOptions::unix_socket`]), and drives greeting, EHLO, STARTTLS or implicit TLS, and AUTH.
+//!   TCP_NODELAY; or to [`ClientOptions::unix_socket`]), and drives greeting, EHLO, STARTTLS or
+//!   implicit TLS, and AUTH.
 //! - [`Client::send`] streams a message's content from any [`std::io::Read`] in bounded memory;
 //!   [`Client::send_file`] measures a file first and declares its size and 8-bit octets;
 //!   [`Client::send_bytes`] sends content in memory; [`Client::send_many`] pipelines several

@@ -201,7 +201,8 @@ pub struct RouteArgs {
     #[arg(short = '6', long = "ipv6")]
     pub ipv6: bool,
     /// Connect from this local address: ADDR, ADDR:PORT, or an IPv6 address in brackets
-    /// with a port (an address of this host; no name). Only addresses of the server of its family are tried.
+    /// with a port (an address of this host; no name). Only addresses of the server of its
+    /// family are tried.
     #[arg(long, value_name = "ADDR[:PORT]")]
     pub local_interface: Option<String>,
     /// Connect to this Unix-domain socket instead of TCP (typically with --protocol lmtp, where

@@ -162,6 +162,43 @@ fn lmtp_over_a_unix_socket() {
     assert_eq!(json["recipients"][1]["delivery"]["code"], 250);
 }
 
+/// `--quit-after` over `--socket` (the probe connects through the same route): `connect` opens
+/// the socket alone (`connected to unix:PATH`, no greeting read), `ehlo` stops after LHLO with
+/// the greeting and the capabilities printed; nothing is delivered.
+#[test]
+fn probe_over_a_unix_socket() {
+    let sink = peer_or_skip!(connect_cases::lmtp_socket_sink());
+    let path = sink.socket_path().unwrap().to_str().unwrap().to_string();
+    for stop in ["connect", "ehlo"] {
+        let args = [
+            "--socket",
+            &path,
+            "--protocol",
+            "lmtp",
+            "--quit-after",
+            stop,
+        ];
+        let out = smtp_send(&args, &[], T);
+        assert_eq!(out.status.code(), Some(0), "{stop}: {}", describe(&out));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.starts_with(&format!("connected to unix:{path}\n")),
+            "{stop}: {}",
+            describe(&out)
+        );
+        for learnt in ["greeting: 220", "capabilities: "] {
+            assert_eq!(
+                stdout.contains(learnt),
+                stop == "ehlo",
+                "{stop}: {}",
+                describe(&out)
+            );
+        }
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(sink.messages().unwrap().is_empty());
+}
+
 /// `--socket` rules: TLS over it needs `--tls-name` (64); it conflicts with `--server`, `-4`,
 /// `-6`, `--local-interface` and `--demo` (64); a socket nobody listens on is a failed
 /// connection (75).

@@ -10,12 +10,12 @@
 //!
 //! Connection flags (`--server`, `--helo`, `--timeout`, `--starttls`, `--tls-on-connect`,
 //! `--ca-file`, `--auth-user`, `--auth-password-file`, …) are `smtp-send`'s own
-//! (`mailwire_cli::connect::ConnectArgs`), and so are `-4`, `-6`, `--local-interface` and `--socket`
-//! (`RouteArgs`: the tokio adapter honours them as the blocking one does); `--header 'Name: value'` is prepended to the
-//! message; `--verbose` prints the transcript (AUTH redacted). Exit statuses: 0 sent, 64 usage,
-//! 65 bad address or header, 66 unreadable file, 69 permanent refusal, 74 message unreadable
-//! while sending, 75 temporary failure, 76 protocol error, 77 authentication or required TLS
-//! failed, 79 partial delivery.
+//! (`mailwire_cli::connect::ConnectArgs`), and so are `-4`, `-6`, `--local-interface` and
+//! `--socket` (`RouteArgs`: the tokio adapter honours them as the blocking one does);
+//! `--header 'Name: value'` is prepended to the message; `--verbose` prints the transcript
+//! (AUTH redacted). Exit statuses: 0 sent, 64 usage, 65 bad address or header, 66 unreadable
+//! file, 69 permanent refusal, 74 message unreadable while sending, 75 temporary failure, 76
+//! protocol error, 77 authentication or required TLS failed, 79 partial delivery.
 
 use clap::Parser;
 use mailwire_cli::connect::{ConnectArgs, RouteArgs};

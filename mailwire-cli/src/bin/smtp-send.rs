@@ -173,8 +173,9 @@ struct Cli {
     #[command(flatten)]
     route: RouteArgs,
     /// Probe the server without sending a message: say QUIT after this point (connect: the
-    /// TCP connection alone, nothing said; greeting; ehlo: the first EHLO; tls: TLS and the
-    /// EHLO after it, or where TLS would have been; auth; mail: MAIL FROM; rcpt: every RCPT).
+    /// connection alone, TCP or --socket, nothing said; greeting; ehlo: the first EHLO; tls:
+    /// TLS and the EHLO after it, or where TLS would have been; auth; mail: MAIL FROM; rcpt:
+    /// every RCPT).
     #[arg(long, value_enum, value_name = "STOP", help_heading = "Session")]
     quit_after: Option<QuitAfter>,
     /// Ask VRFY ADDR (RFC 5321 3.5.1) and print the reply; no message is sent. Exit 0 for 2yz,
@@ -217,7 +218,7 @@ struct Cli {
 /// `--quit-after`: where a probe stops (swaks' names are accepted as aliases).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 enum QuitAfter {
-    /// The TCP connection alone.
+    /// The connection alone (TCP, or the --socket).
     Connect,
     /// The greeting.
     #[value(alias = "banner")]
@@ -264,8 +265,9 @@ struct Part {
 /// `--attach` and `--attach-inline` in command-line order, each with the MIME type of the
 /// latest `--attach-type` before it. An `--attach-type` that no part follows is a usage error.
 fn ordered_parts(matches: &clap::ArgMatches) -> Result<Vec<Part>, Exit> {
-    // (position on the command line, Some(inline) for a part or None for a type, the value)
-    let mut given: Vec<(usize, Option<bool>, String)> = Vec::new();
+    // (position on the command line, Some(inline) for a part or None for a type, the value as
+    // given: a path need not be UTF-8)
+    let mut given: Vec<(usize, Option<bool>, std::ffi::OsString)> = Vec::new();
     for (id, kind) in [
         ("attach", Some(false)),
         ("attach_inline", Some(true)),
@@ -275,7 +277,7 @@ fn ordered_parts(matches: &clap::ArgMatches) -> Result<Vec<Part>, Exit> {
             continue;
         };
         for (i, value) in at.zip(values) {
-            given.push((i, kind, value.to_string_lossy().into_owned()));
+            given.push((i, kind, value.to_os_string()));
         }
     }
     given.sort_by_key(|(i, _, _)| *i);
@@ -285,6 +287,8 @@ fn ordered_parts(matches: &clap::ArgMatches) -> Result<Vec<Part>, Exit> {
     for (_, kind, value) in given {
         match kind {
             None => {
+                // Not UTF-8: the replacement character makes the builder refuse it (65).
+                let value = value.to_string_lossy().into_owned();
                 mime_type = (value != "auto").then_some(value);
                 type_used = false;
             }
