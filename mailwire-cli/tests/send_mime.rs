@@ -260,7 +260,9 @@ fn non_ascii_subject_names_and_file_name_are_encoded() {
     let server = peer_or_skip!(Aiosmtpd::builder().start());
     let name = "Überblick 2026 – März.pdf";
     let (_dir, paths) = files(&[(name, b"%PDF-1.7 \xff")]);
-    let subject = "Grüße aus Köln: Zahlen für März";
+    // Long enough to be folded over several encoded words.
+    let subject = "Grüße aus Köln: Zahlen für März, Überträge und Rückstellungen ".repeat(4);
+    let subject = subject.trim_end();
     let out = send(
         &server,
         &[
@@ -293,6 +295,10 @@ fn non_ascii_subject_names_and_file_name_are_encoded() {
     assert!(field("subject: ").contains("=?utf-8?"), "RFC 2047");
     assert!(field("from: ").contains("=?utf-8?"), "RFC 2047");
     assert!(raw.contains("filename*="), "RFC 2231: {raw}");
+    assert!(
+        raw.lines().all(|l| l.len() <= 78),
+        "RFC 5322 2.1.1: folded at 78: {raw}"
+    );
 
     let py = python_view(&m.data);
     assert_eq!(py["subject"], subject);
