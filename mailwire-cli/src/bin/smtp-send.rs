@@ -255,6 +255,8 @@ struct Exit(u8, String);
 
 /// A file to attach (`--attach`) or to show inside the HTML (`--attach-inline`).
 #[derive(Clone, Debug)]
+// Read by the builder alone: without the `builder` feature only --message-file is sent.
+#[cfg_attr(not(feature = "builder"), allow(dead_code))]
 struct Part {
     inline: bool,
     path: PathBuf,
@@ -774,6 +776,7 @@ fn read_text(path: &std::path::Path) -> Result<String, Exit> {
 }
 
 /// What a built message is made of.
+#[cfg_attr(not(feature = "builder"), allow(dead_code))]
 struct Built<'a> {
     from: &'a str,
     /// To, Cc, Bcc.
