@@ -74,7 +74,7 @@ pub use error::{Error, TlsError, Transport};
 pub use feeds::{FeedStep, Feeds};
 pub use ledger::Ledger;
 pub use nonce::{renew_nonce, NonceError};
-pub use options::ClientOptions;
+pub use options::{AddressFamily, ClientOptions};
 pub use pool::{may_retry, IdleAction, PoolOptions, PoolStats};
 pub use probe::{probe_stopped, ProbePlan, ProbeReport, ProbeUntil};
 pub use tls::{
