@@ -8,7 +8,7 @@
 mod support;
 
 use mailwire_testkit::{dotted_text, peak_heap, peer_or_skip, PeakAlloc, SmtpSink};
-use mailwire_tokio::{Client, MessageOutcome};
+use mailwire_tokio::{Client, MessageOutcome, Pool, PoolOptions};
 use std::time::Duration;
 use support::*;
 
@@ -79,4 +79,34 @@ fn large_bodies_are_not_copied_whole() {
     eprintln!("send peak heap: {peak} bytes");
     assert!(peak < BOUND, "send held {peak} bytes at once");
     rt.block_on(client.quit()).unwrap();
+}
+
+/// The pool's sends are the client's: four 16 MiB bodies sent one after another through a
+/// `Pool` (one connection, reused), the same bound.
+#[test]
+fn pool_sends_are_bounded_too() {
+    let sink = peer_or_skip!(SmtpSink::builder().start());
+    let body = dotted_text(16 << 20);
+    let rt = current_thread();
+    let pool = Pool::new(options(sink.port(), T), PoolOptions::default()).unwrap();
+    let (outcomes, peak) = peak_heap(|| {
+        rt.block_on(async {
+            let mut outcomes = Vec::new();
+            for _ in 0..4 {
+                let env = envelope("a@example.org", &["b@example.net"]);
+                outcomes.push(pool.send_bytes(env, &body).await);
+            }
+            outcomes
+        })
+    });
+    assert!(
+        outcomes
+            .iter()
+            .all(|r| r.as_ref().is_ok_and(MessageOutcome::is_fully_accepted)),
+        "{outcomes:?}"
+    );
+    assert_eq!(pool.stats().opened, 1, "{:?}", pool.stats());
+    rt.block_on(pool.close_idle());
+    eprintln!("pool peak heap: {peak} bytes");
+    assert!(peak < BOUND, "the pool held {peak} bytes at once");
 }
