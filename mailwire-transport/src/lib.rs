@@ -64,7 +64,7 @@ pub use nonce::{renew_nonce, NonceError};
 pub use options::ClientOptions;
 pub use pool::{may_retry, IdleAction, PoolOptions, PoolStats};
 pub use tls::{
-    parse_server_name, ClientCertificate, PemFile, TlsConfigError, TlsOptions, TlsSetup,
+    negotiated, parse_server_name, ClientCertificate, PemFile, TlsConfigError, TlsOptions, TlsSetup,
 };
 
 pub use rustls;
