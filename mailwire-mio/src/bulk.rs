@@ -60,6 +60,10 @@ use std::time::{Duration, Instant};
 /// set without waking the poll (by another thread) is still seen.
 const STOP_POLL: Duration = Duration::from_millis(100);
 
+/// How long the loop waits at most while a pulled input ([`run_pulled`]) has nothing yet, before
+/// asking it again.
+const INPUT_POLL: Duration = Duration::from_millis(10);
+
 /// One message to send: its envelope and its content (shared, so a generated workload of
 /// identical bodies costs one copy).
 #[derive(Clone, Debug)]
@@ -247,10 +251,44 @@ where
     I: IntoIterator<Item = BulkMessage>,
     F: FnMut(&Report),
 {
+    let mut messages = messages.into_iter();
+    run_pulled(
+        config,
+        move || messages.next().map_or(Pull::Ended, Pull::Message),
+        on_report,
+    )
+}
+
+/// What an input pulled by [`run_pulled`] has next.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Pull {
+    /// The next message.
+    Message(BulkMessage),
+    /// Nothing yet: ask again later (the run goes on with what it has, and asks again within
+    /// a few milliseconds).
+    NotYet,
+    /// No more messages.
+    Ended,
+}
+
+/// [`run`] for an input that may have nothing yet without having ended, such as messages read
+/// from a pipe by another thread: `pull` never blocks, and says [`Pull::NotYet`] when it has
+/// nothing now. The run keeps its connections open while the input is open, goes on with the
+/// messages it holds meanwhile (their outcomes are reported as they come), and ends once
+/// `pull` said [`Pull::Ended`] and every outcome is known (or the stop flag was set).
+pub fn run_pulled<P, F>(config: &BulkConfig, pull: P, on_report: F) -> io::Result<Summary>
+where
+    P: FnMut() -> Pull,
+    F: FnMut(&Report),
+{
     let mut runner = Runner {
         config,
         driver: Driver::new()?,
-        source: messages.into_iter().enumerate(),
+        source: pull,
+        next_index: 0,
+        ended: false,
+        input_waiting: false,
         lookahead: None,
         retry: VecDeque::new(),
         conns: HashMap::new(),
@@ -292,7 +330,13 @@ struct Conn {
 struct Runner<'c, S, F> {
     config: &'c BulkConfig,
     driver: Driver,
-    source: std::iter::Enumerate<S>,
+    source: S,
+    /// The index of the next message pulled.
+    next_index: usize,
+    /// The input said it has ended.
+    ended: bool,
+    /// The input said it has nothing yet: ask again after the next turn.
+    input_waiting: bool,
     lookahead: Option<Pending>,
     retry: VecDeque<Pending>,
     conns: HashMap<Token, Conn>,
@@ -313,7 +357,7 @@ struct Runner<'c, S, F> {
 
 impl<S, F> Runner<'_, S, F>
 where
-    S: Iterator<Item = BulkMessage>,
+    S: FnMut() -> Pull,
     F: FnMut(&Report),
 {
     fn run(&mut self) -> io::Result<Summary> {
@@ -321,9 +365,15 @@ where
         // Connections open a few at a time (see `BulkConfig::max_connecting`), one message
         // each; each fills up to `window` once greeted.
         self.ensure_connections();
-        while self.outstanding > 0 || self.has_work() {
+        while self.outstanding > 0 || self.has_work() || self.input_open() {
             if self.conns.is_empty() {
                 if !self.has_work() {
+                    if self.input_open() {
+                        // Nothing to send yet and nothing in flight: wait for the input.
+                        self.driver.turn(self.max_wait())?;
+                        self.after_turn();
+                        continue;
+                    }
                     // Unreachable: every outstanding message is queued or on a connection.
                     break;
                 }
@@ -362,18 +412,36 @@ where
         if !self.retry.is_empty() || self.lookahead.is_some() {
             return true;
         }
-        self.lookahead = self.source.next().map(|(index, message)| {
-            self.summary.messages += 1;
-            self.outstanding += 1;
-            Pending {
-                index,
-                attempts: 0,
-                envelope: Some(message.envelope),
-                body: message.body,
-                failure: None,
+        if self.ended {
+            return false;
+        }
+        let message = match (self.source)() {
+            Pull::Message(message) => message,
+            Pull::NotYet => {
+                self.input_waiting = true;
+                return false;
             }
+            Pull::Ended => {
+                self.ended = true;
+                return false;
+            }
+        };
+        self.summary.messages += 1;
+        self.outstanding += 1;
+        self.lookahead = Some(Pending {
+            index: self.next_index,
+            attempts: 0,
+            envelope: Some(message.envelope),
+            body: message.body,
+            failure: None,
         });
-        self.lookahead.is_some()
+        self.next_index += 1;
+        true
+    }
+
+    /// The input may still give messages (it has not ended, and the run is not stopping).
+    fn input_open(&self) -> bool {
+        !self.ended && !self.stopping
     }
 
     fn take_work(&mut self) -> Option<Pending> {
@@ -456,7 +524,8 @@ where
             .conns
             .get(&token)
             .is_some_and(|c| c.assigned.is_empty());
-        if idle && !self.has_work() {
+        // While the input is open, an idle connection waits for it.
+        if idle && !self.has_work() && !self.input_open() {
             self.quit(token);
         }
     }
@@ -630,6 +699,9 @@ where
     /// a message waits for one.
     fn max_wait(&self) -> Option<Duration> {
         let mut wait = self.config.stop.as_ref().map(|_| STOP_POLL);
+        if self.input_waiting {
+            wait = Some(wait.map_or(INPUT_POLL, |w| w.min(INPUT_POLL)));
+        }
         if let (true, Some(bucket)) = (self.throttled, &self.bucket) {
             let now = Instant::now();
             let until = bucket.next_token(now).saturating_duration_since(now);
@@ -652,6 +724,12 @@ where
             // Connections with nothing in flight say QUIT.
             self.refill_all();
             return;
+        }
+        if self.input_waiting {
+            // Ask the input again: connections with room, then new ones up to K.
+            self.input_waiting = false;
+            self.refill_all();
+            self.ensure_connections();
         }
         let now = Instant::now();
         if self.throttled

@@ -343,3 +343,56 @@ fn rate_limited_run_delivers_every_message() {
     assert_eq!(summary.accepted, 60);
     assert_eq!(server.accepted(), 60);
 }
+
+/// A pulled input in lock step with its outcomes (as a producer that writes the next job only
+/// once it has read the last one's outcome): each message's report comes while the input has
+/// nothing yet, so the run neither waits for more input to report nor ends early; the same
+/// connection carries them all, kept open while the input is open.
+#[test]
+fn pulled_input_in_lock_step_with_its_outcomes() {
+    use std::cell::Cell;
+    use std::rc::Rc;
+    const N: usize = 5;
+    let server = MockServer::start(|_| Script::default());
+    let mut config = BulkConfig::new(server.addr, session(Duration::from_secs(10)));
+    config.connections = 2;
+    let reported = Rc::new(Cell::new(0usize));
+    let mut given = 0usize;
+    let mut pulls = 0u64;
+    let mut queue = messages(N).into_iter();
+    let summary = {
+        let seen = Rc::clone(&reported);
+        bulk::run_pulled(
+            &config,
+            move || {
+                pulls += 1;
+                // Bounded: a run that never reports would end here, and fail below.
+                if pulls > 1_000_000 {
+                    return bulk::Pull::Ended;
+                }
+                if given == N {
+                    return bulk::Pull::Ended;
+                }
+                if given > seen.get() {
+                    return bulk::Pull::NotYet;
+                }
+                given += 1;
+                queue.next().map_or(bulk::Pull::Ended, bulk::Pull::Message)
+            },
+            |r| {
+                assert!(r.is_accepted(), "{r:?}");
+                assert_eq!(r.index, reported.get());
+                reported.set(reported.get() + 1);
+            },
+        )
+        .unwrap()
+    };
+    assert_eq!(reported.get(), N);
+    assert_eq!(summary.messages, N);
+    assert_eq!(summary.accepted, N);
+    assert_eq!(
+        summary.connections, 1,
+        "the idle connection waited for the input"
+    );
+    assert_eq!(server.accepted(), N);
+}
