@@ -8,21 +8,24 @@
 //! that the MAIL and RCPT lines encode. A job that fails any of it is [`Invalid`], with the
 //! reason and the exit status `smtp-send` would give the same fault; it never stops the run.
 //!
-//! [`Feed`] is the iterator handed to `mailwire_mio::bulk::run`: it loads each valid job's
-//! content (a `path` is read only then), files it with the [`Outcomes`] so its report finds
-//! its id and line, and writes an invalid job's outcome line itself.
+//! [`Feed`] is the input handed to `mailwire_mio::bulk::run_pulled`: the lines are read on a
+//! thread of its own (a slow producer never holds up the connections or the outcomes), and on
+//! the run's thread it loads each valid job's content (a `path` is read only then), files it
+//! with the [`Outcomes`] so its report finds its id and line, and writes an invalid job's
+//! outcome line itself.
 
 use crate::exit;
 use crate::outcomes::{JobRef, Outcomes};
 use crate::params::{parse_notify, DsnRet, ParamArgs};
 use base64::Engine as _;
 use mailwire::{Envelope, Mailbox};
-use mailwire_mio::bulk::BulkMessage;
+use mailwire_mio::bulk::{BulkMessage, Pull};
 use serde::Deserialize;
 use std::cell::RefCell;
 use std::io::{self, BufRead, Read};
 use std::path::PathBuf;
 use std::rc::Rc;
+use std::sync::{mpsc, Arc, Mutex};
 
 /// The longest job line, in bytes (its line end excluded).
 pub const MAX_LINE: usize = 64 << 20;
@@ -334,24 +337,73 @@ impl<R: BufRead> Iterator for JobReader<R> {
     }
 }
 
-/// The input of a bulk run: the valid jobs' messages, each filed with the outcomes; an
-/// invalid job's outcome line written as it is read.
-pub struct Feed<R> {
-    /// The job lines.
-    pub reader: JobReader<R>,
+/// Jobs read ahead of the run, at most.
+const READ_AHEAD: usize = 256;
+
+/// The input of a bulk run (`mailwire_mio::bulk::run_pulled`): job lines read on a thread of
+/// their own, so that a slow producer never holds up the connections and the outcomes already
+/// known (a producer may wait for an outcome before it writes the next job); each valid job's
+/// message filed with the outcomes, an invalid job's outcome line written as it is taken.
+pub struct Feed {
+    jobs: mpsc::Receiver<Job>,
+    error: Arc<Mutex<Option<io::Error>>>,
     outcomes: Rc<RefCell<Outcomes>>,
 }
 
-impl<R: BufRead> Feed<R> {
-    /// A feed of `reader`'s jobs, reporting to `outcomes`.
-    pub fn new(reader: JobReader<R>, outcomes: Rc<RefCell<Outcomes>>) -> Feed<R> {
-        Feed { reader, outcomes }
+impl Feed {
+    /// A feed of the jobs of `input`, read by a thread it starts, reporting to `outcomes`.
+    pub fn start(input: Box<dyn BufRead + Send>, outcomes: Rc<RefCell<Outcomes>>) -> Feed {
+        let (tx, jobs) = mpsc::sync_channel(READ_AHEAD);
+        let error = Arc::new(Mutex::new(None));
+        let read_error = Arc::clone(&error);
+        // Not joined: after a failed write of an outcome line the run ends without reading
+        // the rest, and the thread may be blocked on an input that never ends.
+        std::thread::spawn(move || {
+            let mut reader = JobReader::new(input);
+            for job in reader.by_ref() {
+                if tx.send(job).is_err() {
+                    return;
+                }
+            }
+            if let Ok(mut slot) = read_error.lock() {
+                *slot = reader.take_error();
+            }
+        });
+        Feed {
+            jobs,
+            error,
+            outcomes,
+        }
+    }
+
+    /// The read error that ended the input early, if one did (known once the input ended).
+    pub fn take_error(&mut self) -> Option<io::Error> {
+        self.error.lock().ok().and_then(|mut e| e.take())
+    }
+
+    /// The next message, without waiting: invalid jobs on the way get their lines.
+    pub fn pull(&mut self) -> Pull {
+        loop {
+            let job = match self.jobs.try_recv() {
+                Ok(job) => job,
+                Err(mpsc::TryRecvError::Empty) => return Pull::NotYet,
+                Err(mpsc::TryRecvError::Disconnected) => return Pull::Ended,
+            };
+            let reference = job.reference();
+            match job.spec.and_then(Spec::load) {
+                Ok(message) => {
+                    self.outcomes.borrow_mut().handed(reference);
+                    return Pull::Message(message);
+                }
+                Err(invalid) => self.outcomes.borrow_mut().invalid(reference, &invalid),
+            }
+        }
     }
 
     /// After the run: a `not_attempted` line for every job left in the input (an invalid one
-    /// still gets `invalid`), to its end. Content is not loaded.
+    /// still gets `invalid`), waiting for the input's end. Content is not loaded.
     pub fn drain_not_attempted(&mut self) {
-        for job in self.reader.by_ref() {
+        for job in self.jobs.iter() {
             let reference = job.reference();
             let mut outcomes = self.outcomes.borrow_mut();
             match &job.spec {
@@ -362,24 +414,6 @@ impl<R: BufRead> Feed<R> {
                 return;
             }
         }
-    }
-}
-
-impl<R: BufRead> Iterator for Feed<R> {
-    type Item = BulkMessage;
-
-    fn next(&mut self) -> Option<BulkMessage> {
-        for job in self.reader.by_ref() {
-            let reference = job.reference();
-            match job.spec.and_then(Spec::load) {
-                Ok(message) => {
-                    self.outcomes.borrow_mut().handed(reference);
-                    return Some(message);
-                }
-                Err(invalid) => self.outcomes.borrow_mut().invalid(reference, &invalid),
-            }
-        }
-        None
     }
 }
 

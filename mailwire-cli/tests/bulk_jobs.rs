@@ -211,7 +211,8 @@ fn every_job_line_gets_one_outcome_line_matching_the_schema() {
 
 /// `--outcomes PATH`: the lines go to the file, nothing to stdout, and exit 0 when every job
 /// was accepted; an outcomes file that cannot be created is 73, a jobs file that cannot be
-/// opened 66, both before anything is sent.
+/// opened 66, the jobs file given as the outcomes file 64 (and left whole), each before
+/// anything is sent.
 #[test]
 fn outcomes_to_a_file() {
     let sink = peer_or_skip!(SmtpSink::start());
@@ -266,6 +267,15 @@ fn outcomes_to_a_file() {
     argv[last] = outcomes.to_str().unwrap();
     let out = run_bounded_input(bin(), &argv, &[], None, LIMIT);
     assert_eq!(out.status.code(), Some(66), "{}", stderr(&out));
+
+    // The jobs file as the outcomes file: refused (64), the jobs left as they were.
+    let before = std::fs::read(&jobs).unwrap();
+    let mut argv = argv.clone();
+    argv[last - 2] = jobs.to_str().unwrap();
+    argv[last] = jobs.to_str().unwrap();
+    let out = run_bounded_input(bin(), &argv, &[], None, LIMIT);
+    assert_eq!(out.status.code(), Some(64), "{}", stderr(&out));
+    assert_eq!(std::fs::read(&jobs).unwrap(), before);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -386,50 +396,121 @@ fn a_signal_stops_the_run_and_every_job_still_gets_a_line() {
     }
 }
 
+/// A producer in lock step with the command (it writes the next job only once it has read
+/// the last one's outcome line): each outcome line comes while the input is still open, so the
+/// pipeline never deadlocks; then the end of the input ends the run, exit 0.
+#[test]
+fn outcome_lines_come_while_the_input_is_still_open() {
+    use std::io::Write;
+    let sink = peer_or_skip!(SmtpSink::start());
+    let mut args = server_args(&sink.addr().to_string());
+    args.extend(["--jobs", "-", "--quiet", "--connections", "2"].map(String::from));
+    let mut run = Running::start(&args, Stdio::piped());
+    let mut stdin = run.child.stdin.take().unwrap();
+    let mut lines = Vec::new();
+    for i in 0..3 {
+        writeln!(stdin, "{}", job(&format!("lock{i}"))).unwrap();
+        stdin.flush().unwrap();
+        lines.push(run.next_line(&format!("the outcome of job {i}, the input open")));
+    }
+    drop(stdin);
+    let code = run.wait("the end of its input");
+    assert!(run.rest().is_empty(), "no line after the three");
+    assert_eq!(code, Some(0));
+    let lines = outcome_lines(lines.join("\n").as_bytes());
+    for (i, l) in lines.iter().enumerate() {
+        assert_eq!(l["id"], format!("lock{i}"));
+        assert_eq!(l["line"], i + 1);
+        assert_eq!(l["outcome"], "accepted");
+    }
+}
+
 /// Runs smtp-bulk with `args`, sends it SIG`signal` once it has written `lines` lines on
 /// stdout, and returns its exit status and all it wrote on stdout.
 fn signal_after_lines(args: &[String], signal: &str, lines: usize) -> (Option<i32>, String) {
-    let mut child = Command::new(bin())
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
-    let reader = thread::spawn(move || {
-        let mut lines = Vec::new();
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            lines.push(line);
-            let _ = tx.send(());
-        }
-        lines
-    });
-    for _ in 0..lines {
-        if rx.recv_timeout(Duration::from_secs(20)).is_err() {
-            let _ = child.kill();
-            panic!("no outcome line within 20 s");
-        }
-    }
+    let mut run = Running::start(args, Stdio::null());
+    let mut seen: Vec<String> = (0..lines)
+        .map(|_| run.next_line("an outcome line"))
+        .collect();
     let kill = Command::new("kill")
-        .args([&format!("-{signal}"), &child.id().to_string()])
+        .args([&format!("-{signal}"), &run.child.id().to_string()])
         .status()
         .unwrap();
     assert!(kill.success());
-    let deadline = Instant::now() + LIMIT;
-    let code = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s.code();
+    let code = run.wait(&format!("the end after SIG{signal}"));
+    seen.extend(run.rest());
+    (code, seen.join("\n"))
+}
+
+/// smtp-bulk running, its stdout read line by line on a thread; every wait bounded.
+struct Running {
+    child: std::process::Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Running {
+    fn start(args: &[String], stdin: Stdio) -> Running {
+        let mut child = Command::new(bin())
+            .args(args)
+            .stdin(stdin)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let (tx, lines) = mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Running { child, lines }
+    }
+
+    /// The next line on stdout, within 20 s (else the process is killed and the test fails).
+    fn next_line(&mut self, what: &str) -> String {
+        match self.lines.recv_timeout(Duration::from_secs(20)) {
+            Ok(line) => line,
+            Err(_) => {
+                let _ = self.child.kill();
+                panic!("no line within 20 s: {what}");
+            }
         }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("smtp-bulk did not end after SIG{signal}");
+    }
+
+    /// Its exit status, within [`LIMIT`]; every line it wrote has been read then (the reader
+    /// thread ends at the pipe's end, which comes once the process has exited).
+    fn wait(&mut self, what: &str) -> Option<i32> {
+        let deadline = Instant::now() + LIMIT;
+        let code = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s.code();
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("smtp-bulk did not end: {what}");
+            }
+            thread::sleep(Duration::from_millis(20));
+        };
+        code
+    }
+
+    /// Every line left, once the reader has hung up (within 20 s).
+    fn rest(&mut self) -> Vec<String> {
+        let mut rest = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            match self.lines.recv_timeout(Duration::from_millis(200)) {
+                Ok(line) => rest.push(line),
+                Err(mpsc::RecvTimeoutError::Disconnected) => return rest,
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+            }
         }
-        thread::sleep(Duration::from_millis(20));
-    };
-    (code, reader.join().unwrap().join("\n"))
+        panic!("stdout not closed within 20 s");
+    }
 }
 
 /// `--messages N --json` stopped by SIGTERM: a line for every message, those never taken

@@ -25,7 +25,7 @@ use clap::Parser;
 use mailwire::{Envelope, Mailbox};
 use mailwire_cli::connect::{CliError, ConnectArgs};
 use mailwire_cli::exit;
-use mailwire_cli::jobs::{Feed, JobReader};
+use mailwire_cli::jobs::Feed;
 use mailwire_cli::outcomes::{not_attempted_fields, outcome_fields, run_status, Counts, Outcomes};
 use mailwire_cli::progress::Progress;
 use mailwire_cli::signals::StopSignals;
@@ -248,8 +248,8 @@ fn run_jobs(args: &Args, path: &Path, signals: &StopSignals) -> Result<u8, CliEr
     let config = bulk_config(args, signals)?;
     let unreadable =
         |e: io::Error| CliError::new(exit::NOINPUT, format!("--jobs {}: {e}", path.display()));
-    let input: Box<dyn BufRead> = if path == Path::new("-") {
-        Box::new(io::stdin().lock())
+    let input: Box<dyn BufRead + Send> = if path == Path::new("-") {
+        Box::new(io::BufReader::new(io::stdin()))
     } else {
         Box::new(io::BufReader::new(
             std::fs::File::open(path).map_err(unreadable)?,
@@ -260,6 +260,13 @@ fn run_jobs(args: &Args, path: &Path, signals: &StopSignals) -> Result<u8, CliEr
         Box::new(io::stdout().lock())
     } else {
         let p = args.outcomes.as_deref().unwrap_or(Path::new("-"));
+        // Creating the outcomes file would empty the jobs before they are read.
+        if same_file(path, p) {
+            return Err(usage(format!(
+                "--outcomes {}: the --jobs file itself",
+                p.display()
+            )));
+        }
         let file = std::fs::File::create(p).map_err(|e| {
             CliError::new(exit::CANTCREAT, format!("--outcomes {}: {e}", p.display()))
         })?;
@@ -271,15 +278,19 @@ fn run_jobs(args: &Args, path: &Path, signals: &StopSignals) -> Result<u8, CliEr
         Arc::clone(&signals.stop),
         progress,
     )));
-    let mut feed = Feed::new(JobReader::new(input), Rc::clone(&outcomes));
-    let summary = bulk::run(&config, &mut feed, |report| {
-        outcomes.borrow_mut().report(report);
-    })
+    let mut feed = Feed::start(input, Rc::clone(&outcomes));
+    let summary = bulk::run_pulled(
+        &config,
+        || feed.pull(),
+        |report| {
+            outcomes.borrow_mut().report(report);
+        },
+    )
     .map_err(|e| CliError::new(exit::OSERR, format!("cannot run: {e}")))?;
     if signals.received().is_some() {
         feed.drain_not_attempted();
     }
-    let read_error = feed.reader.take_error();
+    let read_error = feed.take_error();
     let mut outcomes = outcomes.borrow_mut();
     let counts = outcomes.counts();
     let (write_error, progress) = outcomes.finish();
@@ -299,6 +310,24 @@ fn run_jobs(args: &Args, path: &Path, signals: &StopSignals) -> Result<u8, CliEr
         ));
     }
     Ok(run_status(&counts))
+}
+
+/// Whether two paths name one existing file (one inode, on Unix; the same canonical path
+/// elsewhere).
+fn same_file(a: &Path, b: &Path) -> bool {
+    let (Ok(ma), Ok(mb)) = (std::fs::metadata(a), std::fs::metadata(b)) else {
+        return false;
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        ma.dev() == mb.dev() && ma.ino() == mb.ino()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (ma, mb);
+        matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+    }
 }
 
 fn bulk_config(args: &Args, signals: &StopSignals) -> Result<BulkConfig, CliError> {
