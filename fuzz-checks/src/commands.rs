@@ -112,6 +112,7 @@ pub fn check(input: &CommandsInput) {
     match Argument::new(&input.argument) {
         Ok(arg) => {
             clean(arg.as_str().as_bytes(), true, "argument");
+            assert!(arg.as_str().is_ascii(), "non-ASCII argument {arg:?}");
             for command in [
                 Command::Noop(Some(&arg)),
                 Command::Help(Some(&arg)),
@@ -122,7 +123,12 @@ pub fn check(input: &CommandsInput) {
             }
         }
         Err(_) => assert!(
-            input.argument.is_empty() || input.argument.chars().any(char::is_control),
+            // ASCII only: a UTF-8 argument would need SMTPUTF8 (RFC 6531 3.7.4).
+            input.argument.is_empty()
+                || input
+                    .argument
+                    .chars()
+                    .any(|c| c.is_control() || !c.is_ascii()),
             "argument {:?} refused",
             input.argument
         ),

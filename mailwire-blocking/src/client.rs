@@ -97,7 +97,7 @@ impl Client {
             // RFC 8314: TLS from the first byte; the handshake counts against the greeting.
             client.start_tls();
         }
-        client.drive(|c| c.core.is_ready() || crate::probe::stopped(&c.core))?;
+        client.drive(|c| c.core.is_ready() || mailwire_transport::probe_stopped(&c.core))?;
         Ok(client)
     }
 
@@ -235,7 +235,7 @@ impl Client {
     }
 
     /// A probe ([`mailwire::Client::probe`]): MAIL FROM, and with [`ProbeDepth::Rcpt`] every
-    /// RCPT TO, without DATA. `Ok` with the outcome ([`Verdict::Probed`] with every reply, or a
+    /// RCPT TO, without DATA. `Ok` with the outcome ([`Verdict::Probed`](mailwire::Verdict::Probed) with every reply, or a
     /// refusal as [`Client::send`] gives it); an RSET goes before any later message.
     pub fn probe(
         &mut self,

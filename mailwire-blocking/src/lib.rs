@@ -60,8 +60,9 @@ pub use mailwire_transport::{
     ClientCertificate, ClientOptions, Error, NonceError, PemFile, PoolOptions, PoolStats,
     TlsConfigError, TlsError, TlsOptions, Transport,
 };
+pub use mailwire_transport::{ProbeReport, ProbeUntil};
 pub use pool::Pool;
-pub use probe::{probe, ProbeReport, ProbeUntil};
+pub use probe::probe;
 
 pub use mailwire;
 pub use rustls;
@@ -75,9 +76,3 @@ pub use mailwire_message as message;
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
-
-/// The workspace README's examples (the core driven by hand, and this adapter sending a built
-/// message), compiled and run as doctests: they need the `builder` feature.
-#[cfg(all(doctest, feature = "builder"))]
-#[doc = include_str!("../../README.md")]
-pub struct WorkspaceReadmeDoctests;

@@ -13,7 +13,8 @@ use std::time::Instant;
 /// from many threads (`&self`: share it by reference in scoped threads, or in an `Arc`).
 ///
 /// - A send takes an idle connection (the most recently used) or, when none is idle and fewer
-///   than the maximum are open, connects a new one; else it waits until one comes back.
+///   than the maximum are open, connects a new one; else it waits until one comes back (at
+///   most [`PoolOptions::wait_timeout`], then [`Error::PoolTimeout`]).
 /// - An idle connection is used as it is when it was used recently, checked with one NOOP when
 ///   idle longer than [`PoolOptions::idle_check_after`], and closed past
 ///   [`PoolOptions::max_idle`]: never a NOOP before every message.
@@ -211,8 +212,21 @@ impl Pool {
     fn lease(&self, fresh: bool) -> Result<Lease<'_>, Error> {
         {
             let mut state = self.lock();
+            let started = Instant::now();
             while state.in_use >= self.policy.limit() {
-                state = self.returned.wait(state).unwrap_or_else(|p| p.into_inner());
+                state = match self.policy.wait_timeout {
+                    None => self.returned.wait(state).unwrap_or_else(|p| p.into_inner()),
+                    Some(limit) => {
+                        let waited = started.elapsed();
+                        if waited >= limit {
+                            return Err(Error::PoolTimeout { waited });
+                        }
+                        self.returned
+                            .wait_timeout(state, limit - waited)
+                            .unwrap_or_else(|p| p.into_inner())
+                            .0
+                    }
+                };
             }
             state.in_use += 1;
         }

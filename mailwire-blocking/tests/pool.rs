@@ -175,3 +175,34 @@ fn a_message_whose_outcome_is_unknown_is_never_resent() {
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(server.connections(), 1, "no second connection, no resend");
 }
+
+/// With every connection in use, a send waits at most `PoolOptions::wait_timeout`, then gives
+/// up with `Error::PoolTimeout` (temporary, nothing sent, no second connection), while the send
+/// holding the connection completes.
+#[test]
+fn a_send_gives_up_after_the_wait_timeout_when_every_connection_is_busy() {
+    let (holding_tx, holding) = std::sync::mpsc::channel();
+    let (release, release_rx) = std::sync::mpsc::channel();
+    let server = Mock::start(move |peer| held_message(peer, holding_tx, release_rx));
+    let mut p = policy(1, T);
+    p.wait_timeout = Some(Duration::from_millis(100));
+    let pool = Pool::new(options(server.port, T), p).unwrap();
+    std::thread::scope(|s| {
+        let first = s.spawn(|| pool.send_bytes(env(), b"first\r\n"));
+        holding
+            .recv_timeout(T)
+            .expect("the first message's content arrived");
+        let err = pool.send_bytes(env(), b"second\r\n").unwrap_err();
+        assert!(
+            matches!(err, Error::PoolTimeout { waited } if waited >= Duration::from_millis(100)),
+            "{err:?}"
+        );
+        assert_eq!(err.class(), Class::Temporary);
+        assert!(err.is_transient());
+        release.send(()).unwrap();
+        assert!(first.join().unwrap().unwrap().is_fully_accepted());
+    });
+    assert_eq!(pool.stats().opened, 1, "the waiting send opened nothing");
+    pool.close_idle();
+    server.join();
+}

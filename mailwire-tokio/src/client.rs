@@ -6,7 +6,9 @@
 use crate::stream::{self, Stream};
 use mailwire::body::ContentMeter;
 use mailwire::sasl::Mechanism;
-use mailwire::{Capabilities, CommandId, Envelope, MessageId, MessageOutcome, Reply, Timestamp};
+use mailwire::{
+    Capabilities, CommandId, Envelope, MessageId, MessageOutcome, ProbeDepth, Reply, Timestamp,
+};
 use mailwire_transport::{ClientOptions, Error, Ledger, TlsError, TlsSetup, Transport};
 use std::io;
 use std::ops::{Deref, DerefMut};
@@ -125,7 +127,9 @@ impl Client {
     /// Connects (every resolved address in turn, each bounded by
     /// [`ClientOptions::connect_timeout`], TCP_NODELAY), then drives the greeting, EHLO,
     /// STARTTLS (under the configured policy) or implicit TLS, and AUTH, until the session is
-    /// ready for messages. SCRAM gets a fresh client nonce for this connection.
+    /// ready for messages. SCRAM gets a fresh client nonce for this connection. A probe
+    /// ([`mailwire::Config::stop_after`]) returns once its QUIT is answered, the session closed
+    /// and what it learnt in [`Client::session`] (see [`crate::probe()`]).
     pub async fn connect(options: ClientOptions) -> Result<Client, Error> {
         let tls = options.tls_setup()?;
         let mut config = options.config.clone();
@@ -148,7 +152,9 @@ impl Client {
             // RFC 8314: TLS from the first byte; the handshake counts against the greeting.
             client.start_tls().await;
         }
-        client.drive(|c| c.core.is_ready()).await?;
+        client
+            .drive(|c| c.core.is_ready() || mailwire_transport::probe_stopped(&c.core))
+            .await?;
         Ok(client)
     }
 
@@ -221,6 +227,17 @@ impl Client {
         let _ = call.drive(|c| c.ledger.has_outcome(id)).await;
         let result = call.finish_send(id).await;
         call.done(result)
+    }
+
+    /// Sends a message built with [`crate::message`] (feature `builder`): exactly
+    /// `self.send_bytes(email.envelope(), &email.to_bytes()).await`. Change the envelope first
+    /// (a bounce address, DSN parameters) by calling [`Client::send_bytes`] yourself.
+    #[cfg(feature = "builder")]
+    pub async fn send_email(
+        &mut self,
+        email: &mailwire_message::Email,
+    ) -> Result<MessageOutcome, Error> {
+        self.send_bytes(email.envelope(), &email.to_bytes()).await
     }
 
     /// [`Client::send`] from a file, measured first (one read of the file for its RFC 1870
@@ -301,6 +318,23 @@ impl Client {
         self.usable()?;
         let id = self.core.help(topic)?;
         self.await_reply(id).await
+    }
+
+    /// A probe ([`mailwire::Client::probe`]): MAIL FROM, and with [`ProbeDepth::Rcpt`] every
+    /// RCPT TO, without DATA. `Ok` with the outcome ([`Verdict::Probed`](mailwire::Verdict::Probed)
+    /// with every reply, or a refusal as [`Client::send`] gives it); an RSET goes before any
+    /// later message.
+    pub async fn probe(
+        &mut self,
+        envelope: Envelope,
+        depth: ProbeDepth,
+    ) -> Result<MessageOutcome, Error> {
+        self.usable()?;
+        let id = self.core.probe(envelope, depth)?;
+        let mut call = Call::new(self);
+        let _ = call.drive(|c| c.ledger.has_outcome(id)).await;
+        let result = call.finish_send(id).await;
+        call.done(result)
     }
 
     /// QUIT, and close the connection once the server answers (or closes it).

@@ -51,6 +51,7 @@
 
 mod client;
 mod pool;
+mod probe;
 mod stream;
 
 pub use client::{declare_content, Client, TRANSCRIPT_TARGET};
@@ -58,14 +59,26 @@ pub use mailwire::{MessageOutcome, RecipientOutcome, Rejection, Verdict};
 // Shared with every adapter (`mailwire-blocking` too): what a caller configures and gets back.
 pub use mailwire_transport::{
     ClientCertificate, ClientOptions, Error, NonceError, PemFile, PoolOptions, PoolStats,
-    TlsConfigError, TlsError, TlsOptions, Transport,
+    ProbeReport, ProbeUntil, TlsConfigError, TlsError, TlsOptions, Transport,
 };
 pub use pool::Pool;
+pub use probe::probe;
 
 pub use mailwire;
 pub use tokio_rustls::rustls;
+
+/// Typed messages (feature `builder`): the `mailwire-message` crate. Build an
+/// [`Email`](message::Email) and send it with `Client::send_email`.
+#[cfg(feature = "builder")]
+pub use mailwire_message as message;
 
 /// The README's examples, compiled as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+/// The workspace README's examples (the core driven by hand, the blocking and this adapter
+/// sending a built message), compiled as doctests: they need the `builder` feature.
+#[cfg(all(doctest, feature = "builder"))]
+#[doc = include_str!("../../README.md")]
+pub struct WorkspaceReadmeDoctests;

@@ -14,7 +14,8 @@ use tokio::time::Instant;
 /// from many tasks (`&self`: share it in an `Arc`).
 ///
 /// - A send takes an idle connection (the most recently used) or, when none is idle and fewer
-///   than the maximum are open, connects a new one; else it waits for one to come back.
+///   than the maximum are open, connects a new one; else it waits for one to come back (at
+///   most [`PoolOptions::wait_timeout`], then [`Error::PoolTimeout`]).
 /// - An idle connection is used as it is when it was used recently, checked with one NOOP when
 ///   idle longer than [`PoolOptions::idle_check_after`], and closed past
 ///   [`PoolOptions::max_idle`]: never a NOOP before every message.
@@ -220,11 +221,15 @@ impl Pool {
     /// A connection for one send: an idle one (checked or dropped by its idle time) unless
     /// `fresh`, else a new one. Waits while the maximum are in use.
     async fn lease(&self, fresh: bool) -> Result<Lease<'_>, Error> {
-        let permit = self
-            .in_use
-            .acquire()
-            .await
-            .expect("the pool's semaphore is never closed");
+        let acquire = self.in_use.acquire();
+        let acquired = match self.policy.wait_timeout {
+            None => acquire.await,
+            Some(limit) => tokio::time::timeout(limit, acquire)
+                .await
+                .map_err(|_| Error::PoolTimeout { waited: limit })?,
+        };
+        // The semaphore is never closed; were it, no connection could be lent.
+        let permit = acquired.map_err(|_| Error::Stalled)?;
         loop {
             let idle = if fresh { None } else { self.lock().idle.pop() };
             let Some((client, since)) = idle else {

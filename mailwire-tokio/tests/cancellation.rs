@@ -16,13 +16,7 @@ const T: Duration = Duration::from_secs(5);
 /// Everything the client sent after the 354, until it closed; and how long after the 354 the
 /// close came.
 fn stall_after_354(peer: &mut Peer, read_after: Duration) -> (Vec<u8>, Duration) {
-    peer.hello(&[]);
-    peer.expect("MAIL");
-    peer.send("250 ok\r\n");
-    peer.expect("RCPT");
-    peer.send("250 ok\r\n");
-    peer.expect("DATA");
-    peer.send("354 go\r\n");
+    peer.to_354();
     let since = Instant::now();
     // Answer nothing; with `read_after`, read nothing either for that long.
     std::thread::sleep(read_after);

@@ -222,3 +222,37 @@ fn a_cancelled_send_frees_its_place() {
     assert_eq!((stats.opened, stats.discarded), (2, 1), "{stats:?}");
     assert_eq!(server.wait_for_messages(1, T), [b"after\r\n".to_vec()]);
 }
+
+/// With every connection in use, a send waits at most `PoolOptions::wait_timeout`, then gives
+/// up with `Error::PoolTimeout` (temporary, nothing sent, no second connection), while the send
+/// holding the connection completes.
+#[test]
+fn a_send_gives_up_after_the_wait_timeout_when_every_connection_is_busy() {
+    let (holding_tx, holding) = std::sync::mpsc::channel();
+    let (release, release_rx) = std::sync::mpsc::channel();
+    let server = Mock::start(move |peer| held_message(peer, holding_tx, release_rx));
+    let mut p = policy(1, T);
+    p.wait_timeout = Some(Duration::from_millis(100));
+    let pool = Arc::new(Pool::new(options(server.port, T), p).unwrap());
+    runtime().block_on(async {
+        let first = tokio::spawn({
+            let pool = Arc::clone(&pool);
+            async move { pool.send_bytes(env(), b"first\r\n").await }
+        });
+        tokio::task::spawn_blocking(move || holding.recv_timeout(T))
+            .await
+            .unwrap()
+            .expect("the first message's content arrived");
+        let err = pool.send_bytes(env(), b"second\r\n").await.unwrap_err();
+        assert!(
+            matches!(err, Error::PoolTimeout { waited } if waited >= Duration::from_millis(100)),
+            "{err:?}"
+        );
+        assert_eq!(err.class(), Class::Temporary);
+        release.send(()).unwrap();
+        assert!(first.await.unwrap().unwrap().is_fully_accepted());
+        pool.close_idle().await;
+    });
+    assert_eq!(pool.stats().opened, 1, "the waiting send opened nothing");
+    server.join();
+}

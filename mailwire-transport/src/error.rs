@@ -12,6 +12,7 @@ use mailwire::{Reply, Stage, UsageError};
 use std::fmt;
 use std::io;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Why connecting, sending or another operation failed.
 ///
@@ -61,6 +62,12 @@ pub enum Error {
     /// once, so the server never received the end of a message cut short, and every later call
     /// gets this error. Blocking calls cannot be cancelled and never report it.
     Cancelled,
+    /// A pool had no connection free within [`crate::PoolOptions::wait_timeout`]: every one was
+    /// in use the whole time. Nothing was sent; trying again later may work.
+    PoolTimeout {
+        /// How long the send waited.
+        waited: Duration,
+    },
     /// The session awaits nothing, yet the operation is unfinished. This is a bug in this crate
     /// or in `mailwire`; please report it.
     Stalled,
@@ -109,7 +116,7 @@ impl Error {
     /// this server cannot take is permanent; the caller's own mistakes are local.
     pub fn class(&self) -> mailwire::Class {
         match self {
-            Error::Connect { .. } => mailwire::Class::Temporary,
+            Error::Connect { .. } | Error::PoolTimeout { .. } => mailwire::Class::Temporary,
             Error::Session { error, .. } => error.class(),
             Error::Usage(UsageError::Unsendable(_)) => mailwire::Class::Permanent,
             _ => mailwire::Class::Local,
@@ -120,7 +127,7 @@ impl Error {
     /// transient (a 4yz, a timeout, a lost connection; [`mailwire::Error::is_transient`]).
     pub fn is_transient(&self) -> bool {
         match self {
-            Error::Connect { .. } => true,
+            Error::Connect { .. } | Error::PoolTimeout { .. } => true,
             Error::Session { error, .. } => error.is_transient(),
             _ => false,
         }
@@ -144,6 +151,11 @@ impl fmt::Display for Error {
             Error::Cancelled => f.write_str(
                 "an earlier operation was cancelled part-way, so the connection was closed",
             ),
+            Error::PoolTimeout { waited } => write!(
+                f,
+                "no pooled connection became free in {} ms (all in use); nothing was sent",
+                waited.as_millis()
+            ),
             Error::Stalled => f.write_str("the session stalled (a bug: please report it)"),
         }
     }
@@ -163,7 +175,7 @@ impl std::error::Error for Error {
                 Transport::Tls(e) => Some(e),
             },
             Error::Session { error, .. } => Some(error),
-            Error::Cancelled | Error::Stalled => None,
+            Error::Cancelled | Error::PoolTimeout { .. } | Error::Stalled => None,
         }
     }
 }

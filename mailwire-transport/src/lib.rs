@@ -55,6 +55,7 @@ mod ledger;
 mod nonce;
 mod options;
 mod pool;
+mod probe;
 mod tls;
 
 pub use content::declare_measured;
@@ -63,6 +64,7 @@ pub use ledger::Ledger;
 pub use nonce::{renew_nonce, NonceError};
 pub use options::ClientOptions;
 pub use pool::{may_retry, IdleAction, PoolOptions, PoolStats};
+pub use probe::{probe_stopped, ProbePlan, ProbeReport, ProbeUntil};
 pub use tls::{
     negotiated, parse_server_name, ClientCertificate, PemFile, TlsConfigError, TlsOptions, TlsSetup,
 };

@@ -24,6 +24,11 @@ pub struct PoolOptions {
     /// An idle connection unused for longer is closed instead of reused. Default 4 min, under
     /// the 5 minutes RFC 5321 4.5.3.2.7 asks servers to wait for a command.
     pub max_idle: Duration,
+    /// How long a send waits for a connection when all [`PoolOptions::max_connections`] are in
+    /// use, before it gives up with [`crate::Error::PoolTimeout`] (nothing sent). Default
+    /// `None`: it waits until one is free, which the sends ahead bound (each is bounded by the
+    /// session's own timeouts, RFC 5321 4.5.3.2).
+    pub wait_timeout: Option<Duration>,
 }
 
 impl Default for PoolOptions {
@@ -32,6 +37,7 @@ impl Default for PoolOptions {
             max_connections: 4,
             idle_check_after: Duration::from_secs(10),
             max_idle: Duration::from_secs(240),
+            wait_timeout: None,
         }
     }
 }

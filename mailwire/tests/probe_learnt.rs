@@ -83,3 +83,46 @@ fn mail_probe_needs_no_recipient() {
     assert!(outcome.recipients.is_empty());
     assert_eq!(outcome.class(), mailwire::Class::Delivered);
 }
+
+/// A probe queued before the server's extensions are known, that this server cannot take
+/// (a UTF-8 sender without SMTPUTF8, RFC 6531 3.4), is refused as unsendable without MAIL on
+/// the wire, as a message would be, not reported `Probed` with an empty reply.
+#[test]
+fn probe_unsendable_to_this_server_is_rejected_not_probed() {
+    use mailwire::{Envelope, Mailbox, ProbeDepth, Rejection, Unsendable, Verdict};
+    let mut config = Config::new(ClientName::parse("client.example").unwrap());
+    config.tls = TlsPolicy::Never;
+    let now = Timestamp::ZERO;
+    let mut client = Client::new(config, now).unwrap();
+    let envelope = Envelope::new(
+        Some(Mailbox::parse("jörg@example.org").unwrap()),
+        [Mailbox::parse("b@example.net").unwrap()],
+    );
+    let id = client.probe(envelope, ProbeDepth::Rcpt).unwrap();
+    let mut wire = Vec::new();
+    client.handle_input(now, b"220 mx.example ESMTP\r\n");
+    client.poll_transmit(now, &mut wire);
+    client.handle_input(now, b"250-mx.example\r\n250 PIPELINING\r\n");
+    wire.clear();
+    client.poll_transmit(now, &mut wire);
+    assert!(
+        !wire.starts_with(b"MAIL"),
+        "{:?}",
+        String::from_utf8_lossy(&wire)
+    );
+    let outcome = std::iter::from_fn(|| client.poll_event())
+        .find_map(|e| match e {
+            Event::MessageDone(o) if o.message == id => Some(o),
+            _ => None,
+        })
+        .expect("the probe's outcome");
+    assert!(
+        matches!(
+            outcome.verdict,
+            Verdict::Rejected(Rejection::Unsendable(Unsendable::ExtensionMissing(_)))
+        ),
+        "{:?}",
+        outcome.verdict
+    );
+    assert_eq!(outcome.class(), mailwire::Class::Permanent);
+}

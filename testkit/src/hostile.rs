@@ -363,13 +363,7 @@ fn drain_after_hello(peer: &mut Peer) -> Seen {
 }
 
 fn stops_reading_after_354(peer: &mut Peer) -> Seen {
-    peer.hello(&[]);
-    peer.expect("MAIL");
-    peer.send("250 ok\r\n");
-    peer.expect("RCPT");
-    peer.send("250 ok\r\n");
-    peer.expect("DATA");
-    peer.send("354 go\r\n");
+    peer.to_354();
     // Read nothing more; hold the connection open well past the client's give-up time.
     thread::sleep(Duration::from_secs(8));
     Seen::default()
@@ -402,13 +396,7 @@ fn bdat_one_at_a_time(peer: &mut Peer) -> Seen {
 }
 
 fn closing_mid_content(peer: &mut Peer) -> Seen {
-    peer.hello(&[]);
-    peer.expect("MAIL");
-    peer.send("250 ok\r\n");
-    peer.expect("RCPT");
-    peer.send("250 ok\r\n");
-    peer.expect("DATA");
-    peer.send("354 go\r\n");
+    peer.to_354();
     let mut some = vec![0u8; 100_000];
     let _ = peer.reader.read_exact(&mut some);
     peer.send("421 4.4.2 mock.test timeout, closing\r\n");

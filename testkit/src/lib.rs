@@ -54,7 +54,9 @@ mod exim;
 pub mod hostile;
 pub mod mock;
 mod opensmtpd;
+pub mod probes;
 pub mod raw;
+pub mod readme;
 mod sink;
 mod tap;
 

@@ -100,6 +100,18 @@ impl Peer {
         self.send(&reply);
     }
 
+    /// Greeting and a plain EHLO, then MAIL, one RCPT and DATA answered (250, 250, 354): the
+    /// client's content comes next.
+    pub fn to_354(&mut self) {
+        self.hello(&[]);
+        self.expect("MAIL");
+        self.send("250 ok\r\n");
+        self.expect("RCPT");
+        self.send("250 ok\r\n");
+        self.expect("DATA");
+        self.send("354 go on\r\n");
+    }
+
     /// Reads until the client closes (or the I/O limit), returning what it sent.
     pub fn drain(&mut self) -> Vec<u8> {
         let mut rest = Vec::new();
@@ -446,4 +458,21 @@ pub fn smtp_session(
     }
     let _ = peer.stream.shutdown(std::net::Shutdown::Both);
     took
+}
+
+/// A one-message session that holds its final reply: greeting and a plain EHLO, MAIL, RCPT,
+/// DATA and the content answered, then `holding` is signalled and the 250 to the content waits
+/// for `release` (for a test that needs a connection busy for as long as it likes). Then QUIT.
+pub fn held_message(
+    peer: &mut Peer,
+    holding: std::sync::mpsc::Sender<()>,
+    release: std::sync::mpsc::Receiver<()>,
+) {
+    peer.to_354();
+    peer.data();
+    let _ = holding.send(());
+    let _ = release.recv_timeout(MOCK_IO_LIMIT);
+    peer.send("250 taken\r\n");
+    peer.expect("QUIT");
+    peer.send("221 bye\r\n");
 }

@@ -156,10 +156,10 @@ impl Message {
     /// send, is reported as such; otherwise no accepted recipient explains any later refusal
     /// (DATA or BDAT refused with 503/554 because of it).
     fn verdict(&mut self) -> Verdict {
-        if self.probe.is_some() {
-            return Verdict::Probed {
-                mail: self.mail_reply.take().unwrap_or_default(),
-            };
+        // A probe is `Probed` once MAIL was answered; one abandoned before MAIL went out (the
+        // server could not take it) is refused as a message would be.
+        if let (Some(_), Some(mail)) = (self.probe, self.mail_reply.take()) {
+            return Verdict::Probed { mail };
         }
         match self.failure.take() {
             Some(f @ (Rejection::Mail(_) | Rejection::Unsendable(_))) => Verdict::Rejected(f),
