@@ -607,6 +607,45 @@ fn no_progress_bar_when_stderr_is_not_a_terminal() {
     }
 }
 
+/// On a terminal (a pseudo-terminal from util-linux `script`): the progress bar is drawn on
+/// stderr, its last state showing every message sent; with `--json` it is not drawn at all.
+#[test]
+fn a_progress_bar_on_a_terminal_and_none_with_json() {
+    let sink = peer_or_skip!(SmtpSink::start());
+    let command = |extra: &str| {
+        format!(
+            "'{}' --server {} --starttls never --messages 200 --from a@example.org \
+             --to b@example.net --rate 400 {extra}",
+            bin().display(),
+            sink.addr()
+        )
+    };
+    let on_terminal = |extra: &str| {
+        let out = run_bounded_input(
+            Path::new("script"),
+            &["-qec", &command(extra), "/dev/null"],
+            &[],
+            None,
+            LIMIT,
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let drawn = on_terminal("");
+    assert!(
+        drawn.contains("200/200 sent, 0 refused, 0 failed, "),
+        "{drawn:?}"
+    );
+    assert!(drawn.contains("200 messages: 200 accepted"), "{drawn:?}");
+    let json = on_terminal("--json");
+    assert!(!json.contains(" sent, "), "{json:?}");
+    assert_eq!(
+        json.matches("\"outcome\":\"accepted\"").count(),
+        200,
+        "{json:?}"
+    );
+}
+
 /// `--rate` must be a positive, finite number of messages per second: else 64, nothing sent.
 #[test]
 fn a_bad_rate_is_a_usage_error() {
