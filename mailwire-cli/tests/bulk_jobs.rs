@@ -403,10 +403,7 @@ fn a_signal_stops_the_run_and_every_job_still_gets_a_line() {
 fn outcome_lines_come_while_the_input_is_still_open() {
     use std::io::Write;
     let sink = peer_or_skip!(SmtpSink::start());
-    let mut args = server_args(&sink.addr().to_string());
-    args.extend(["--jobs", "-", "--quiet", "--connections", "2"].map(String::from));
-    let mut run = Running::start(&args, Stdio::piped());
-    let mut stdin = run.child.stdin.take().unwrap();
+    let (mut run, mut stdin) = jobs_on_stdin(&sink, &["--connections", "2"]);
     let mut lines = Vec::new();
     for i in 0..3 {
         writeln!(stdin, "{}", job(&format!("lock{i}"))).unwrap();
@@ -414,7 +411,7 @@ fn outcome_lines_come_while_the_input_is_still_open() {
         lines.push(run.next_line(&format!("the outcome of job {i}, the input open")));
     }
     drop(stdin);
-    let code = run.wait("the end of its input");
+    let code = run.wait("the end of its input").code();
     assert!(run.rest().is_empty(), "no line after the three");
     assert_eq!(code, Some(0));
     let lines = outcome_lines(lines.join("\n").as_bytes());
@@ -437,9 +434,20 @@ fn signal_after_lines(args: &[String], signal: &str, lines: usize) -> (Option<i3
         .status()
         .unwrap();
     assert!(kill.success());
-    let code = run.wait(&format!("the end after SIG{signal}"));
+    let code = run.wait(&format!("the end after SIG{signal}")).code();
     seen.extend(run.rest());
     (code, seen.join("\n"))
+}
+
+/// smtp-bulk sending to `sink` the jobs written on its standard input, `--quiet`, and that
+/// input.
+fn jobs_on_stdin(sink: &SmtpSink, extra: &[&str]) -> (Running, std::process::ChildStdin) {
+    let mut args = server_args(&sink.addr().to_string());
+    args.extend(["--jobs", "-", "--quiet"].map(String::from));
+    args.extend(extra.iter().map(|a| a.to_string()));
+    let mut run = Running::start(&args, Stdio::piped());
+    let stdin = run.child.stdin.take().unwrap();
+    (run, stdin)
 }
 
 /// smtp-bulk running, its stdout read line by line on a thread; every wait bounded.
@@ -483,11 +491,11 @@ impl Running {
 
     /// Its exit status, within [`LIMIT`]; every line it wrote has been read then (the reader
     /// thread ends at the pipe's end, which comes once the process has exited).
-    fn wait(&mut self, what: &str) -> Option<i32> {
+    fn wait(&mut self, what: &str) -> std::process::ExitStatus {
         let deadline = Instant::now() + LIMIT;
-        let code = loop {
+        let status = loop {
             if let Some(s) = self.child.try_wait().unwrap() {
-                break s.code();
+                break s;
             }
             if Instant::now() > deadline {
                 let _ = self.child.kill();
@@ -495,7 +503,7 @@ impl Running {
             }
             thread::sleep(Duration::from_millis(20));
         };
-        code
+        status
     }
 
     /// Every line left, once the reader has hung up (within 20 s).
@@ -511,6 +519,41 @@ impl Running {
         }
         panic!("stdout not closed within 20 s");
     }
+}
+
+/// A second SIGTERM ends the process at once, by the signal, even while it waits for the end
+/// of an input that stays open to write its `not_attempted` lines.
+#[test]
+fn a_second_signal_ends_the_process_at_once() {
+    use std::io::Write;
+    use std::os::unix::process::ExitStatusExt;
+    let sink = peer_or_skip!(SmtpSink::start());
+    let (mut run, mut stdin) = jobs_on_stdin(&sink, &["--rate", "5"]);
+    for i in 0..20 {
+        writeln!(stdin, "{}", job(&format!("twice{i}"))).unwrap();
+    }
+    stdin.flush().unwrap();
+    let term = |run: &Running| {
+        let kill = Command::new("kill")
+            .args(["-TERM", &run.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+    };
+    let first = run.next_line("the first outcome");
+    assert!(first.contains("\"accepted\""), "{first}");
+    term(&run);
+    // The first signal was handled: the jobs left are being written not attempted.
+    loop {
+        let line = run.next_line("a not_attempted line after the first SIGTERM");
+        if line.contains("\"not_attempted\"") {
+            break;
+        }
+    }
+    term(&run);
+    let status = run.wait("the end after the second SIGTERM");
+    drop(stdin);
+    assert_eq!(status.signal(), Some(15), "{status:?}");
 }
 
 /// `--messages N --json` stopped by SIGTERM: a line for every message, those never taken
