@@ -77,10 +77,10 @@ impl Client {
         mailwire_transport::renew_nonce(&mut config)?;
         let implicit = config.implicit_tls;
         let core = mailwire::Client::new(config, Timestamp::ZERO)?;
-        let tcp = stream::connect_tcp(&options)?;
+        let socket = stream::connect(&options)?;
         let mut client = Client {
             core,
-            stream: Stream::Plain(tcp),
+            stream: Stream::Plain(socket),
             epoch: Instant::now(),
             out: Vec::new(),
             input: vec![0; CHUNK],

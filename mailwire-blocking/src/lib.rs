@@ -1,5 +1,5 @@
-//! A blocking SMTP client over `std::net::TcpStream`, with TLS by rustls, driving the sans-IO
-//! core [`mailwire`].
+//! A blocking SMTP client over `std::net::TcpStream` (or a Unix-domain socket), with TLS by
+//! rustls, driving the sans-IO core [`mailwire`].
 //!
 //! This crate is one loop and nothing more: write what the core has to send (each flight in one
 //! `write`), wait for the server with the core's next deadline as the socket's read timeout,
@@ -7,8 +7,10 @@
 //! asks. Replies are parsed, judged and acted on by the core; this crate never looks at a reply
 //! code.
 //!
-//! - [`Client::connect`] connects (every resolved address in turn, with a connect timeout,
-//!   TCP_NODELAY), and drives greeting, EHLO, STARTTLS or implicit TLS, and AUTH.
+//! - [`Client::connect`] connects (every resolved address in turn, or those of one
+//!   [`AddressFamily`], from [`ClientOptions::local_address`] when set, with a connect timeout,
+//!   TCP_NODELAY; or to [`ClientOptions::unix_socket`]), and drives greeting, EHLO, STARTTLS or
+//!   implicit TLS, and AUTH.
 //! - [`Client::send`] streams a message's content from any [`std::io::Read`] in bounded memory;
 //!   [`Client::send_file`] measures a file first and declares its size and 8-bit octets;
 //!   [`Client::send_bytes`] sends content in memory; [`Client::send_many`] pipelines several
@@ -57,8 +59,8 @@ pub use client::{declare_content, Client, TRANSCRIPT_TARGET};
 pub use mailwire::{MessageOutcome, RecipientOutcome, Rejection, Verdict};
 // Shared with every adapter (`mailwire-tokio` too): what a caller configures and gets back.
 pub use mailwire_transport::{
-    ClientCertificate, ClientOptions, Error, NonceError, PemFile, PoolOptions, PoolStats,
-    TlsConfigError, TlsError, TlsOptions, Transport,
+    AddressFamily, ClientCertificate, ClientOptions, Error, NonceError, PemFile, PoolOptions,
+    PoolStats, TlsConfigError, TlsError, TlsOptions, Transport,
 };
 pub use mailwire_transport::{ProbeReport, ProbeUntil};
 pub use pool::Pool;

@@ -18,8 +18,8 @@ use mailwire_transport::{ClientOptions, Error, ProbePlan, ProbeReport, ProbeUnti
 pub fn probe(mut options: ClientOptions, until: ProbeUntil) -> Result<ProbeReport, Error> {
     let transaction = match until.plan(&mut options.config) {
         ProbePlan::ConnectOnly => {
-            let tcp = crate::stream::connect_tcp(&options)?;
-            let _ = tcp.shutdown(std::net::Shutdown::Both);
+            let socket = crate::stream::connect(&options)?;
+            let _ = socket.shutdown(std::net::Shutdown::Both);
             return Ok(ProbeReport::default());
         }
         ProbePlan::Session(transaction) => transaction,

@@ -1,22 +1,87 @@
-//! The connection: TCP, then possibly TLS (configured by `mailwire-transport`).
+//! The connection: TCP (or a Unix-domain socket), then possibly TLS (configured by
+//! `mailwire-transport`).
 
 use mailwire_transport::{ClientOptions, Error, TlsError, TlsSetup};
 use rustls::ClientConnection;
 use std::io::{self, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
+#[cfg(unix)]
+use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// A TCP connection, plain or wrapped in TLS.
+/// What the session's bytes travel over: a TCP connection, or a Unix-domain socket
+/// ([`ClientOptions::unix_socket`]).
+pub(crate) enum Socket {
+    Tcp(TcpStream),
+    #[cfg(unix)]
+    Unix(UnixStream),
+}
+
+impl Socket {
+    pub(crate) fn set_read_timeout(&self, d: Option<Duration>) -> io::Result<()> {
+        match self {
+            Socket::Tcp(s) => s.set_read_timeout(d),
+            #[cfg(unix)]
+            Socket::Unix(s) => s.set_read_timeout(d),
+        }
+    }
+
+    pub(crate) fn set_write_timeout(&self, d: Option<Duration>) -> io::Result<()> {
+        match self {
+            Socket::Tcp(s) => s.set_write_timeout(d),
+            #[cfg(unix)]
+            Socket::Unix(s) => s.set_write_timeout(d),
+        }
+    }
+
+    pub(crate) fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        match self {
+            Socket::Tcp(s) => s.shutdown(how),
+            #[cfg(unix)]
+            Socket::Unix(s) => s.shutdown(how),
+        }
+    }
+}
+
+impl Read for Socket {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Socket::Tcp(s) => s.read(buf),
+            #[cfg(unix)]
+            Socket::Unix(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Socket {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Socket::Tcp(s) => s.write(buf),
+            #[cfg(unix)]
+            Socket::Unix(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Socket::Tcp(s) => s.flush(),
+            #[cfg(unix)]
+            Socket::Unix(s) => s.flush(),
+        }
+    }
+}
+
+/// A connection, plain or wrapped in TLS.
 pub(crate) enum Stream {
-    Plain(TcpStream),
-    Tls(Box<rustls::StreamOwned<ClientConnection, TcpStream>>),
+    Plain(Socket),
+    Tls(Box<rustls::StreamOwned<ClientConnection, Socket>>),
     /// Only while upgrading, or after a failed upgrade.
     Gone,
 }
 
 impl Stream {
-    fn tcp(&self) -> Option<&TcpStream> {
+    fn socket(&self) -> Option<&Socket> {
         match self {
             Stream::Plain(s) => Some(s),
             Stream::Tls(s) => Some(&s.sock),
@@ -25,7 +90,7 @@ impl Stream {
     }
 
     pub(crate) fn set_read_timeout(&self, d: Duration) -> io::Result<()> {
-        match self.tcp() {
+        match self.socket() {
             // A zero timeout means "none" to the OS: never pass it.
             Some(s) => s.set_read_timeout(Some(d.max(Duration::from_millis(1)))),
             None => Err(gone()),
@@ -34,8 +99,8 @@ impl Stream {
 
     /// Closes both directions (used to abandon a message mid-content).
     pub(crate) fn shutdown(&self) {
-        if let Some(s) = self.tcp() {
-            let _ = s.shutdown(std::net::Shutdown::Both);
+        if let Some(s) = self.socket() {
+            let _ = s.shutdown(Shutdown::Both);
         }
     }
 
@@ -122,32 +187,77 @@ impl Write for Stream {
     }
 }
 
-/// Connects to each address `host:port` resolves to, in turn, each attempt bounded by the
-/// connect timeout. TCP_NODELAY is set: each flight is written at once, and waiting for
-/// delayed ACKs would cost 40 ms per flight.
-pub(crate) fn connect_tcp(options: &ClientOptions) -> Result<TcpStream, Error> {
-    let server = options.server();
-    let fail = |source: io::Error| Error::Connect {
-        server: server.clone(),
-        source: Arc::new(source),
-    };
-    let addrs = (options.host.as_str(), options.port)
+/// Connects as the options say: to the Unix-domain socket when one is given, else over TCP
+/// ([`connect_tcp`]).
+pub(crate) fn connect(options: &ClientOptions) -> Result<Socket, Error> {
+    options.check_route()?;
+    match &options.unix_socket {
+        Some(path) => connect_unix(options, path),
+        None => connect_tcp(options).map(Socket::Tcp),
+    }
+}
+
+/// A local socket: no name to resolve, no timeout (std has none for it; a listener whose
+/// backlog is full refuses at once rather than waits, on Linux).
+#[cfg(unix)]
+fn connect_unix(options: &ClientOptions, path: &std::path::Path) -> Result<Socket, Error> {
+    log::debug!("connecting to {}", options.server());
+    let sock = UnixStream::connect(path).map_err(|e| options.connect_error(e))?;
+    log::info!("connected to {}", options.server());
+    Ok(Socket::Unix(sock))
+}
+
+#[cfg(not(unix))]
+fn connect_unix(options: &ClientOptions, _path: &std::path::Path) -> Result<Socket, Error> {
+    let e = io::Error::new(io::ErrorKind::Unsupported, "Unix-domain sockets need Unix");
+    Err(options.connect_error(e))
+}
+
+/// Connects to each address `host:port` resolves to of the options' family
+/// ([`ClientOptions::tcp_addresses`]), in turn, each attempt bounded by the connect timeout
+/// and made from [`ClientOptions::local_address`] when set. TCP_NODELAY is set: each flight
+/// is written at once, and waiting for delayed ACKs would cost 40 ms per flight.
+fn connect_tcp(options: &ClientOptions) -> Result<TcpStream, Error> {
+    let resolved = (options.host.as_str(), options.port)
         .to_socket_addrs()
-        .map_err(fail)?;
-    let mut last = io::Error::new(io::ErrorKind::NotFound, "the name resolved to no address");
-    for addr in addrs {
+        .map_err(|e| options.connect_error(e))?;
+    let mut last = None;
+    for addr in options.tcp_addresses(resolved)? {
         log::debug!("connecting to {addr}");
-        match TcpStream::connect_timeout(&addr, options.connect_timeout) {
+        match connect_one(addr, options.local_address, options.connect_timeout) {
             Ok(sock) => {
                 log::info!("connected to {addr}");
-                sock.set_nodelay(true).map_err(fail)?;
+                sock.set_nodelay(true)
+                    .map_err(|e| options.connect_error(e))?;
                 return Ok(sock);
             }
             Err(e) => {
                 log::debug!("connecting to {addr} failed: {e}");
-                last = e;
+                last = Some(e);
             }
         }
     }
-    Err(fail(last))
+    // tcp_addresses gave at least one address, so `last` is set.
+    Err(options.connect_error(last.unwrap_or_else(|| io::ErrorKind::NotFound.into())))
+}
+
+/// One attempt: bound to `local` first when given (socket2: std binds only as it connects).
+fn connect_one(
+    addr: SocketAddr,
+    local: Option<SocketAddr>,
+    timeout: Duration,
+) -> io::Result<TcpStream> {
+    let Some(local) = local else {
+        return TcpStream::connect_timeout(&addr, timeout);
+    };
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    socket
+        .bind(&local.into())
+        .map_err(|e| ClientOptions::bind_error(local, e))?;
+    socket.connect_timeout(&addr.into(), timeout)?;
+    Ok(socket.into())
 }

@@ -1,13 +1,18 @@
 //! The options for connecting, one struct for both commands: the server, the EHLO name, the
 //! timeouts, TLS and AUTH. Each command flattens [`ConnectArgs`] into its own arguments, so the
-//! same flag means the same thing in both.
+//! same flag means the same thing in both. [`RouteArgs`] (`-4`, `-6`, `--local-interface`,
+//! `--socket`) is for the adapters that honour `ClientOptions`' family, local address and Unix
+//! socket (`mailwire-blocking`, `mailwire-tokio`): `smtp-send` and the tokio example flatten
+//! it; `smtp-bulk` (on `mailwire-mio`, TCP to one address) does not, so it refuses those flags
+//! as unknown (64) rather than ignore them.
 
 use crate::exit;
 use crate::read_secret_file;
 use clap::{Args, ValueEnum};
 use mailwire::sasl::{Credentials, Mechanism};
 use mailwire::{AuthConfig, ClientName, Config, Protocol, Timeouts, TlsPolicy};
-use mailwire_transport::{ClientCertificate, TlsOptions};
+use mailwire_transport::{AddressFamily, ClientCertificate, ClientOptions, TlsOptions};
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -160,6 +165,116 @@ pub struct Connection {
     pub tls_name: String,
     /// The bound on each connection attempt.
     pub connect_timeout: Duration,
+    /// Which addresses of the host are tried ([`RouteArgs`]: `-4`, `-6`).
+    pub family: AddressFamily,
+    /// The local end to bind ([`RouteArgs`]: `--local-interface`).
+    pub local_address: Option<SocketAddr>,
+    /// A Unix-domain socket instead of TCP ([`RouteArgs`]: `--socket`).
+    pub unix_socket: Option<PathBuf>,
+}
+
+impl Connection {
+    /// The adapters' options for this connection (`mailwire-blocking`, `mailwire-tokio`).
+    pub fn into_client_options(self) -> ClientOptions {
+        let mut options = ClientOptions::new(self.host, self.port, self.config.client_name.clone());
+        options.config = self.config;
+        options.tls = self.tls;
+        options.tls_name = Some(self.tls_name);
+        options.connect_timeout = self.connect_timeout;
+        options.family = self.family;
+        options.local_address = self.local_address;
+        options.unix_socket = self.unix_socket;
+        options
+    }
+}
+
+/// Where the connection goes beyond `--server`: the address family, the local end, or a
+/// Unix-domain socket instead of TCP. Only for commands on an adapter that honours them (see the
+/// module's docs).
+#[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Connection")]
+pub struct RouteArgs {
+    /// Use only the IPv4 addresses of the server's name.
+    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
+    pub ipv4: bool,
+    /// Use only the IPv6 addresses of the server's name.
+    #[arg(short = '6', long = "ipv6")]
+    pub ipv6: bool,
+    /// Connect from this local address: ADDR, ADDR:PORT, or an IPv6 address in brackets
+    /// with a port (an address of this host; no name). Only addresses of the server of its
+    /// family are tried.
+    #[arg(long, value_name = "ADDR[:PORT]")]
+    pub local_interface: Option<String>,
+    /// Connect to this Unix-domain socket instead of TCP (typically with --protocol lmtp, where
+    /// Dovecot and Cyrus listen). No STARTTLS unless --starttls or --tls-on-connect is given,
+    /// which then needs --tls-name.
+    #[arg(
+        long,
+        value_name = "PATH",
+        conflicts_with_all = ["server", "ipv4", "ipv6", "local_interface"]
+    )]
+    pub socket: Option<PathBuf>,
+}
+
+impl RouteArgs {
+    /// [`ConnectArgs::connection`] with these options applied. With `--socket` no `--server`
+    /// is needed (the host is `localhost`, the TLS name unless --tls-name says otherwise), and
+    /// STARTTLS is off unless asked for, when --tls-name must say what the certificate names
+    /// (64 otherwise). A malformed --local-interface is a usage error (64).
+    pub fn connection(
+        &self,
+        connect: &ConnectArgs,
+        server: Option<(String, u16)>,
+    ) -> Result<Connection, CliError> {
+        let local_address = self
+            .local_interface
+            .as_deref()
+            .map(parse_local_interface)
+            .transpose()?;
+        let server = server.or_else(|| self.socket.is_some().then(|| ("localhost".into(), 0)));
+        let mut connection = connect.connection(server)?;
+        connection.family = match (self.ipv4, self.ipv6) {
+            (true, _) => AddressFamily::V4,
+            (_, true) => AddressFamily::V6,
+            _ => AddressFamily::Any,
+        };
+        connection.local_address = local_address;
+        if let Some(path) = &self.socket {
+            let tls_asked = connect.starttls.is_some() || connect.tls_on_connect;
+            if !tls_asked {
+                // A local socket does not leave the host: no STARTTLS unless asked for.
+                connection.config.tls = TlsPolicy::Never;
+                connection.config.implicit_tls = false;
+            } else if connect.starttls != Some(StartTls::Never) && connect.tls_name.is_none() {
+                return Err(CliError::new(
+                    exit::USAGE,
+                    "TLS over --socket needs --tls-name (the name the server's certificate has)",
+                ));
+            }
+            connection.unix_socket = Some(path.clone());
+        }
+        Ok(connection)
+    }
+}
+
+/// `--local-interface`: `ADDR`, `ADDR:PORT`, `[v6]` or `[v6]:PORT` (port 0 when none: the
+/// system picks).
+pub fn parse_local_interface(s: &str) -> Result<SocketAddr, CliError> {
+    if let Ok(addr) = s.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    let bare = s
+        .strip_prefix('[')
+        .and_then(|rest| rest.strip_suffix(']'))
+        .unwrap_or(s);
+    bare.parse::<IpAddr>()
+        .map(|ip| SocketAddr::new(ip, 0))
+        .map_err(|_| {
+            CliError::new(
+                exit::USAGE,
+                format!("invalid --local-interface {s:?}: expected an address, ADDR:PORT or [IPv6]:PORT"),
+            )
+        })
 }
 
 impl ConnectArgs {
@@ -252,6 +367,9 @@ impl ConnectArgs {
             tls,
             tls_name,
             connect_timeout,
+            family: AddressFamily::Any,
+            local_address: None,
+            unix_socket: None,
         })
     }
 
@@ -334,6 +452,93 @@ mod tests {
     struct Args {
         #[command(flatten)]
         connect: ConnectArgs,
+    }
+
+    #[derive(Parser)]
+    struct RoutedArgs {
+        #[command(flatten)]
+        connect: ConnectArgs,
+        #[command(flatten)]
+        route: RouteArgs,
+    }
+
+    fn routed(args: &[&str]) -> Result<Connection, CliError> {
+        let args = RoutedArgs::try_parse_from(std::iter::once("test").chain(args.iter().copied()))
+            .map_err(|e| CliError::new(exit::USAGE, e.to_string()))?;
+        args.route.connection(&args.connect, None)
+    }
+
+    #[test]
+    fn family_and_local_interface() {
+        let c = routed(&["--server", "mx.example", "-4"]).unwrap();
+        assert_eq!(c.family, AddressFamily::V4);
+        let c = routed(&["--server", "mx.example", "--ipv6"]).unwrap();
+        assert_eq!(c.family, AddressFamily::V6);
+        assert!(routed(&["--server", "mx.example", "-4", "-6"]).is_err());
+        for (given, want) in [
+            ("127.0.0.2", "127.0.0.2:0"),
+            ("127.0.0.1:2500", "127.0.0.1:2500"),
+            ("::1", "[::1]:0"),
+            ("[::1]", "[::1]:0"),
+            ("[::1]:2500", "[::1]:2500"),
+        ] {
+            let c = routed(&["--server", "mx.example", "--local-interface", given]).unwrap();
+            assert_eq!(c.local_address, Some(want.parse().unwrap()), "{given}");
+        }
+        for bad in [
+            "",
+            "localhost",
+            "127.0.0.1:x",
+            "1.2.3.4.5",
+            "127.0.0.1\r\nQUIT",
+        ] {
+            let e = routed(&["--server", "mx.example", "--local-interface", bad]).unwrap_err();
+            assert_eq!(e.code, exit::USAGE, "{bad:?}: {}", e.message);
+        }
+        let c = routed(&["--server", "mx.example"]).unwrap();
+        assert_eq!(
+            (c.family, c.local_address, c.unix_socket),
+            (AddressFamily::Any, None, None)
+        );
+    }
+
+    /// --socket: no --server needed, no STARTTLS unless asked for, and then a --tls-name.
+    #[test]
+    fn unix_socket_rules() {
+        let c = routed(&["--socket", "/run/lmtp", "--protocol", "lmtp"]).unwrap();
+        assert_eq!(
+            c.unix_socket.as_deref(),
+            Some(std::path::Path::new("/run/lmtp"))
+        );
+        assert_eq!(
+            (c.config.tls, c.config.implicit_tls),
+            (TlsPolicy::Never, false)
+        );
+        let c = routed(&["--socket", "/run/lmtp", "--starttls", "never"]).unwrap();
+        assert_eq!(c.config.tls, TlsPolicy::Never);
+        for tls in [&["--starttls", "required"][..], &["--tls-on-connect"]] {
+            let mut args = vec!["--socket", "/run/lmtp"];
+            args.extend_from_slice(tls);
+            assert_eq!(routed(&args).unwrap_err().code, exit::USAGE, "{tls:?}");
+            args.extend_from_slice(&["--tls-name", "lmtp.example"]);
+            let c = routed(&args).unwrap();
+            assert_eq!(c.tls_name, "lmtp.example");
+        }
+        for conflict in [
+            &["--server", "x"][..],
+            &["-4"],
+            &["-6"],
+            &["--local-interface", "127.0.0.1"],
+        ] {
+            let mut args = vec!["--socket", "/run/lmtp"];
+            args.extend_from_slice(conflict);
+            assert!(routed(&args).is_err(), "{conflict:?}");
+        }
+        let options = routed(&["--socket", "/run/lmtp"])
+            .unwrap()
+            .into_client_options();
+        assert_eq!(options.server(), "unix:/run/lmtp");
+        assert!(!options.wants_tls());
     }
 
     fn connection(args: &[&str]) -> Connection {

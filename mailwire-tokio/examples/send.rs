@@ -10,14 +10,15 @@
 //!
 //! Connection flags (`--server`, `--helo`, `--timeout`, `--starttls`, `--tls-on-connect`,
 //! `--ca-file`, `--auth-user`, `--auth-password-file`, …) are `smtp-send`'s own
-//! (`mailwire_cli::connect::ConnectArgs`); `--header 'Name: value'` is prepended to the
-//! message; `--verbose` prints the transcript (AUTH redacted). Exit statuses: 0 sent, 64 usage,
-//! 65 bad address or header, 66 unreadable file, 69 permanent refusal, 74 message unreadable
-//! while sending, 75 temporary failure, 76 protocol error, 77 authentication or required TLS
-//! failed, 79 partial delivery.
+//! (`mailwire_cli::connect::ConnectArgs`), and so are `-4`, `-6`, `--local-interface` and
+//! `--socket` (`RouteArgs`: the tokio adapter honours them as the blocking one does);
+//! `--header 'Name: value'` is prepended to the message; `--verbose` prints the transcript
+//! (AUTH redacted). Exit statuses: 0 sent, 64 usage, 65 bad address or header, 66 unreadable
+//! file, 69 permanent refusal, 74 message unreadable while sending, 75 temporary failure, 76
+//! protocol error, 77 authentication or required TLS failed, 79 partial delivery.
 
 use clap::Parser;
-use mailwire_cli::connect::ConnectArgs;
+use mailwire_cli::connect::{ConnectArgs, RouteArgs};
 use mailwire_cli::exit;
 use mailwire_tokio::mailwire::{Envelope, Mailbox};
 use mailwire_tokio::{Client, ClientOptions, Error};
@@ -33,6 +34,8 @@ use tokio::io::AsyncReadExt;
 struct Cli {
     #[command(flatten)]
     connect: ConnectArgs,
+    #[command(flatten)]
+    route: RouteArgs,
     /// The envelope sender (MAIL FROM).
     #[arg(long, value_name = "ADDR")]
     from: String,
@@ -124,19 +127,11 @@ fn plan(cli: &Cli) -> Result<Plan, (u8, String)> {
         (exit::NOINPUT, format!("cannot read {path}: {e}"))
     })?;
     let connection = cli
-        .connect
-        .connection(None)
+        .route
+        .connection(&cli.connect, None)
         .map_err(|e| (e.code, e.message))?;
-    let mut options = ClientOptions::new(
-        connection.host,
-        connection.port,
-        connection.config.client_name.clone(),
-    );
-    options.config = connection.config;
+    let mut options = connection.into_client_options();
     options.config.transcript = cli.verbose;
-    options.tls = connection.tls;
-    options.tls_name = Some(connection.tls_name);
-    options.connect_timeout = connection.connect_timeout;
     Ok((options, Envelope::new(Some(sender), recipients), header))
 }
 

@@ -124,8 +124,10 @@ impl Drop for Call<'_> {
 }
 
 impl Client {
-    /// Connects (every resolved address in turn, each bounded by
-    /// [`ClientOptions::connect_timeout`], TCP_NODELAY), then drives the greeting, EHLO,
+    /// Connects (every resolved address in turn, or those of [`ClientOptions::family`], from
+    /// [`ClientOptions::local_address`] when set, each bounded by
+    /// [`ClientOptions::connect_timeout`], TCP_NODELAY; or to [`ClientOptions::unix_socket`]),
+    /// then drives the greeting, EHLO,
     /// STARTTLS (under the configured policy) or implicit TLS, and AUTH, until the session is
     /// ready for messages. SCRAM gets a fresh client nonce for this connection. A probe
     /// ([`mailwire::Config::stop_after`]) returns once its QUIT is answered, the session closed
@@ -138,10 +140,10 @@ impl Client {
         mailwire_transport::renew_nonce(&mut config)?;
         let implicit = config.implicit_tls;
         let core = mailwire::Client::new(config, Timestamp::ZERO)?;
-        let tcp = stream::connect_tcp(&options).await?;
+        let socket = stream::connect(&options).await?;
         let mut client = Client {
             core,
-            stream: Stream::Plain(tcp),
+            stream: Stream::Plain(socket),
             epoch: Instant::now(),
             out: Vec::new(),
             input: vec![0; CHUNK],

@@ -58,8 +58,8 @@ pub use client::{declare_content, Client, TRANSCRIPT_TARGET};
 pub use mailwire::{MessageOutcome, RecipientOutcome, Rejection, Verdict};
 // Shared with every adapter (`mailwire-blocking` too): what a caller configures and gets back.
 pub use mailwire_transport::{
-    ClientCertificate, ClientOptions, Error, NonceError, PemFile, PoolOptions, PoolStats,
-    ProbeReport, ProbeUntil, TlsConfigError, TlsError, TlsOptions, Transport,
+    AddressFamily, ClientCertificate, ClientOptions, Error, NonceError, PemFile, PoolOptions,
+    PoolStats, ProbeReport, ProbeUntil, TlsConfigError, TlsError, TlsOptions, Transport,
 };
 pub use pool::Pool;
 pub use probe::probe;

@@ -13,7 +13,7 @@ use mailwire_transport::{ClientOptions, Error, ProbePlan, ProbeReport, ProbeUnti
 pub async fn probe(mut options: ClientOptions, until: ProbeUntil) -> Result<ProbeReport, Error> {
     let transaction = match until.plan(&mut options.config) {
         ProbePlan::ConnectOnly => {
-            drop(crate::stream::connect_tcp(&options).await?);
+            drop(crate::stream::connect(&options).await?);
             return Ok(ProbeReport::default());
         }
         ProbePlan::Session(transaction) => transaction,

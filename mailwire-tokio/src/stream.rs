@@ -1,26 +1,94 @@
-//! The connection: tokio TCP, then possibly TLS by tokio-rustls (configured by
-//! `mailwire-transport`).
+//! The connection: tokio TCP (or a Unix-domain socket), then possibly TLS by tokio-rustls
+//! (configured by `mailwire-transport`).
 
 use mailwire_transport::{ClientOptions, Error, TlsError, TlsSetup};
 use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+#[cfg(unix)]
+use tokio::net::UnixStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::Instant;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
-/// A TCP connection, plain or wrapped in TLS.
+/// What the session's bytes travel over: a TCP connection, or a Unix-domain socket
+/// ([`ClientOptions::unix_socket`]).
+pub(crate) enum Socket {
+    Tcp(TcpStream),
+    #[cfg(unix)]
+    Unix(UnixStream),
+}
+
+impl Socket {
+    /// Closes both directions at once, from synchronous code too.
+    fn shutdown_now(&self) {
+        let _ = match self {
+            Socket::Tcp(s) => socket2::SockRef::from(s).shutdown(std::net::Shutdown::Both),
+            #[cfg(unix)]
+            Socket::Unix(s) => socket2::SockRef::from(s).shutdown(std::net::Shutdown::Both),
+        };
+    }
+}
+
+impl AsyncRead for Socket {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Socket::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+            #[cfg(unix)]
+            Socket::Unix(s) => Pin::new(s).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Socket {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Socket::Tcp(s) => Pin::new(s).poll_write(cx, buf),
+            #[cfg(unix)]
+            Socket::Unix(s) => Pin::new(s).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Socket::Tcp(s) => Pin::new(s).poll_flush(cx),
+            #[cfg(unix)]
+            Socket::Unix(s) => Pin::new(s).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Socket::Tcp(s) => Pin::new(s).poll_shutdown(cx),
+            #[cfg(unix)]
+            Socket::Unix(s) => Pin::new(s).poll_shutdown(cx),
+        }
+    }
+}
+
+/// A connection, plain or wrapped in TLS.
 pub(crate) enum Stream {
-    Plain(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
+    Plain(Socket),
+    Tls(Box<TlsStream<Socket>>),
     /// During a handshake, after a failed one, or after a cancelled operation.
     Gone,
 }
 
 impl Stream {
-    fn tcp(&self) -> Option<&TcpStream> {
+    fn socket(&self) -> Option<&Socket> {
         match self {
             Stream::Plain(s) => Some(s),
             Stream::Tls(s) => Some(s.get_ref().0),
@@ -31,8 +99,8 @@ impl Stream {
     /// Closes both directions at once, from synchronous code too (a dropped future's guard):
     /// nothing more is read or written, and the server sees the end of the connection.
     pub(crate) fn shutdown(&self) {
-        if let Some(s) = self.tcp() {
-            let _ = socket2::SockRef::from(s).shutdown(std::net::Shutdown::Both);
+        if let Some(s) = self.socket() {
+            s.shutdown_now();
         }
     }
 
@@ -122,42 +190,87 @@ fn stalled_write(limit: Duration) -> io::Error {
     )
 }
 
-/// Connects to each address `host:port` resolves to, in turn, each attempt bounded by the
-/// connect timeout. TCP_NODELAY is set: each flight is written at once, and waiting for
-/// delayed ACKs would cost 40 ms per flight.
-pub(crate) async fn connect_tcp(options: &ClientOptions) -> Result<TcpStream, Error> {
-    let server = options.server();
-    let fail = |source: io::Error| Error::Connect {
-        server: server.clone(),
-        source: Arc::new(source),
+/// Connects as the options say: to the Unix-domain socket when one is given (bounded by the
+/// connect timeout), else over TCP ([`connect_tcp`]).
+pub(crate) async fn connect(options: &ClientOptions) -> Result<Socket, Error> {
+    options.check_route()?;
+    let Some(path) = &options.unix_socket else {
+        return connect_tcp(options).await.map(Socket::Tcp);
     };
+    #[cfg(unix)]
+    {
+        log::debug!("connecting to {}", options.server());
+        match tokio::time::timeout(options.connect_timeout, UnixStream::connect(path)).await {
+            Ok(Ok(sock)) => {
+                log::info!("connected to {}", options.server());
+                Ok(Socket::Unix(sock))
+            }
+            Ok(Err(e)) => Err(options.connect_error(e)),
+            Err(_) => Err(options.connect_error(connect_timed_out())),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        let e = io::Error::new(io::ErrorKind::Unsupported, "Unix-domain sockets need Unix");
+        Err(options.connect_error(e))
+    }
+}
+
+fn connect_timed_out() -> io::Error {
+    io::Error::new(io::ErrorKind::TimedOut, "connect timed out")
+}
+
+/// Connects to each address `host:port` resolves to of the options' family
+/// ([`ClientOptions::tcp_addresses`]), in turn, each attempt bounded by the connect timeout
+/// and made from [`ClientOptions::local_address`] when set. TCP_NODELAY is set: each flight
+/// is written at once, and waiting for delayed ACKs would cost 40 ms per flight.
+async fn connect_tcp(options: &ClientOptions) -> Result<TcpStream, Error> {
     // Name resolution is bounded by the connect timeout too (it runs on tokio's blocking pool).
     let lookup = tokio::net::lookup_host((options.host.as_str(), options.port));
-    let addrs = match tokio::time::timeout(options.connect_timeout, lookup).await {
-        Ok(addrs) => addrs.map_err(fail)?,
+    let resolved = match tokio::time::timeout(options.connect_timeout, lookup).await {
+        Ok(addrs) => addrs.map_err(|e| options.connect_error(e))?,
         Err(_) => {
             let e = io::Error::new(io::ErrorKind::TimedOut, "name resolution timed out");
-            return Err(fail(e));
+            return Err(options.connect_error(e));
         }
     };
-    let mut last = io::Error::new(io::ErrorKind::NotFound, "the name resolved to no address");
-    for addr in addrs {
+    let mut last = None;
+    for addr in options.tcp_addresses(resolved)? {
         log::debug!("connecting to {addr}");
-        match tokio::time::timeout(options.connect_timeout, TcpStream::connect(addr)).await {
+        let attempt = connect_one(addr, options.local_address);
+        match tokio::time::timeout(options.connect_timeout, attempt).await {
             Ok(Ok(sock)) => {
                 log::info!("connected to {addr}");
-                sock.set_nodelay(true).map_err(fail)?;
+                sock.set_nodelay(true)
+                    .map_err(|e| options.connect_error(e))?;
                 return Ok(sock);
             }
             Ok(Err(e)) => {
                 log::debug!("connecting to {addr} failed: {e}");
-                last = e;
+                last = Some(e);
             }
             Err(_) => {
                 log::debug!("connecting to {addr} timed out");
-                last = io::Error::new(io::ErrorKind::TimedOut, "connect timed out");
+                last = Some(connect_timed_out());
             }
         }
     }
-    Err(fail(last))
+    // tcp_addresses gave at least one address, so `last` is set.
+    Err(options.connect_error(last.unwrap_or_else(|| io::ErrorKind::NotFound.into())))
+}
+
+/// One attempt: bound to `local` first when given.
+async fn connect_one(addr: SocketAddr, local: Option<SocketAddr>) -> io::Result<TcpStream> {
+    let Some(local) = local else {
+        return TcpStream::connect(addr).await;
+    };
+    let socket = match addr {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    socket
+        .bind(local)
+        .map_err(|e| ClientOptions::bind_error(local, e))?;
+    socket.connect(addr).await
 }

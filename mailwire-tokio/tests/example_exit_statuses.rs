@@ -32,3 +32,72 @@ fn example() -> PathBuf {
 fn example_exits_as_smtp_send_does() {
     mailwire_testkit::hostile::run_exit_statuses(&example());
 }
+
+/// The example's route flags (`mailwire_cli::connect::RouteArgs`, smtp-send's) reach the tokio
+/// adapter: `--local-interface 127.0.0.2` is the peer aiosmtpd records, and `--socket` with
+/// `--protocol lmtp` delivers over smtp-sink's Unix socket, a reply per recipient.
+#[test]
+fn example_honours_local_interface_and_socket() {
+    use mailwire_testkit::connect_cases::{self, LMTP_RECIPIENTS};
+    use mailwire_testkit::mock::run_bounded;
+    use mailwire_testkit::{peer_or_skip, Aiosmtpd, TempDir};
+    use std::time::Duration;
+    const T: Duration = Duration::from_secs(20);
+
+    let dir = TempDir::new("example-route").unwrap();
+    let message = dir.path().join("m.eml");
+    std::fs::write(&message, connect_cases::BODY).unwrap();
+    let message = message.to_str().unwrap();
+    let describe = |out: &std::process::Output| {
+        format!(
+            "status {:?}\nstdout: {}\nstderr: {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+
+    let server = peer_or_skip!(Aiosmtpd::builder().start());
+    let target = format!("127.0.0.1:{}", server.port());
+    let args = [
+        "--server",
+        &target,
+        "--starttls",
+        "never",
+        "--local-interface",
+        "127.0.0.2",
+        "--from",
+        "a@example.org",
+        "--to",
+        "b@example.net",
+        "--message-file",
+        message,
+    ];
+    let out = run_bounded(&example(), &args, &[], T);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let peer = connect_cases::only_peer(&server);
+    assert_eq!(peer.ip(), std::net::Ipv4Addr::new(127, 0, 0, 2), "{peer}");
+
+    let sink = peer_or_skip!(connect_cases::lmtp_socket_sink());
+    let path = sink.socket_path().unwrap().to_str().unwrap();
+    let [to, cc] = LMTP_RECIPIENTS;
+    let args = [
+        "--socket",
+        path,
+        "--protocol",
+        "lmtp",
+        "--from",
+        "a@example.org",
+        "--to",
+        to,
+        "--to",
+        cc,
+        "--message-file",
+        message,
+    ];
+    let out = run_bounded(&example(), &args, &[], T);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let m = &sink.wait_for_messages(1, T).unwrap()[0];
+    assert_eq!(m.client_proto, "LMTP");
+    assert_eq!(m.rcpt_args, LMTP_RECIPIENTS.map(|r| format!("<{r}>")));
+}

@@ -62,7 +62,7 @@ pub use content::declare_measured;
 pub use error::{Error, TlsError, Transport};
 pub use ledger::Ledger;
 pub use nonce::{renew_nonce, NonceError};
-pub use options::ClientOptions;
+pub use options::{AddressFamily, ClientOptions};
 pub use pool::{may_retry, IdleAction, PoolOptions, PoolStats};
 pub use probe::{probe_stopped, ProbePlan, ProbeReport, ProbeUntil};
 pub use tls::{

@@ -2,13 +2,54 @@
 
 use crate::TlsOptions;
 use mailwire::{ClientName, Config};
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
+
+/// Which of the addresses the server's name resolves to are tried ([`ClientOptions::family`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AddressFamily {
+    /// Every address, in the order the resolver gave them (the default).
+    #[default]
+    Any,
+    /// IPv4 addresses only (swaks' `-4`).
+    V4,
+    /// IPv6 addresses only (swaks' `-6`).
+    V6,
+}
+
+impl AddressFamily {
+    /// Whether `addr` is of this family.
+    pub fn admits(self, addr: &SocketAddr) -> bool {
+        match self {
+            AddressFamily::Any => true,
+            AddressFamily::V4 => addr.is_ipv4(),
+            AddressFamily::V6 => addr.is_ipv6(),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            AddressFamily::Any => "",
+            AddressFamily::V4 => "IPv4 ",
+            AddressFamily::V6 => "IPv6 ",
+        }
+    }
+}
 
 /// Where to connect, and the session's configuration: what `Client::connect` takes in every
 /// adapter (`mailwire-blocking`, `mailwire-tokio`), and what their pools are built from.
 ///
 /// The session itself (client name, STARTTLS policy, implicit TLS, credentials, per-stage
 /// timeouts, transcript) is configured in [`ClientOptions::config`], an [`mailwire::Config`].
+///
+/// How the connection is made: over TCP to every address `host` resolves to, in turn (those of
+/// [`ClientOptions::family`] only, from [`ClientOptions::local_address`] when set), or to the
+/// Unix-domain socket [`ClientOptions::unix_socket`] instead. `mailwire-blocking` and
+/// `mailwire-tokio` honour every field; `mailwire-mio` takes a `SocketAddr` of its own and none
+/// of these.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct ClientOptions {
@@ -32,6 +73,21 @@ pub struct ClientOptions {
     /// `tls = TlsOptions::with_client_config(tls.build()?)` and clone the options: each
     /// connection then shares that one configuration (the adapters' pools do this).
     pub tls: TlsOptions,
+    /// Which of the addresses `host` resolves to are tried: all (the default), IPv4 only, or
+    /// IPv6 only. An address literal of the other family leaves none, and connecting fails
+    /// ([`crate::Error::Connect`], "no IPv6 address"). TCP only.
+    pub family: AddressFamily,
+    /// The local end to bind before connecting (a source address of this host; port 0: one
+    /// the system picks). Only addresses of its family are tried. Default `None`: the
+    /// system's choice. TCP only.
+    pub local_address: Option<SocketAddr>,
+    /// Connect to this Unix-domain socket instead of TCP (LMTP to a local delivery agent such
+    /// as Dovecot or Cyrus, which listen on one). `host` and `port` are then not used to
+    /// connect: `host` is still the TLS name unless [`ClientOptions::tls_name`] is set, and
+    /// messages name the socket as `unix:PATH`. With [`ClientOptions::family`] other than
+    /// `Any` or a [`ClientOptions::local_address`], connecting is refused
+    /// ([`crate::Error::Connect`] of kind `InvalidInput`): they are TCP's. Only on Unix.
+    pub unix_socket: Option<PathBuf>,
 }
 
 impl ClientOptions {
@@ -45,12 +101,91 @@ impl ClientOptions {
             config: Config::new(client_name),
             connect_timeout: Duration::from_secs(30),
             tls: TlsOptions::default(),
+            family: AddressFamily::Any,
+            local_address: None,
+            unix_socket: None,
         }
     }
 
-    /// `host:port` as given, for messages.
+    /// Options for the Unix-domain socket at `path` ([`ClientOptions::unix_socket`]), saying
+    /// `client_name` in EHLO (LHLO with [`mailwire::Protocol::Lmtp`]). The socket never leaves
+    /// this host, so STARTTLS is off ([`mailwire::TlsPolicy::Never`]); to use TLS over it, set
+    /// the policy and [`ClientOptions::tls_name`], the name the certificate must have (`host`
+    /// is `localhost`, port 0).
+    pub fn unix(path: impl Into<PathBuf>, client_name: ClientName) -> ClientOptions {
+        let mut options = ClientOptions::new("localhost", 0, client_name);
+        options.config.tls = mailwire::TlsPolicy::Never;
+        options.unix_socket = Some(path.into());
+        options
+    }
+
+    /// `host:port` as given (`unix:PATH` for a Unix-domain socket), for messages.
     pub fn server(&self) -> String {
-        format!("{}:{}", self.host, self.port)
+        match &self.unix_socket {
+            Some(path) => format!("unix:{}", path.display()),
+            None => format!("{}:{}", self.host, self.port),
+        }
+    }
+
+    /// The addresses to try, in order: those of `resolved` (what `host:port` resolved to) of
+    /// [`ClientOptions::family`], and of the [`ClientOptions::local_address`]'s family when one
+    /// is set. Every adapter connects through this, so that the options mean the same in each.
+    ///
+    /// # Errors
+    /// [`crate::Error::Connect`] (of kind `NotFound`) when none is left, saying which family was
+    /// wanted; of kind `InvalidInput` when the options also name a Unix socket.
+    pub fn tcp_addresses(
+        &self,
+        resolved: impl IntoIterator<Item = SocketAddr>,
+    ) -> Result<Vec<SocketAddr>, crate::Error> {
+        self.check_route()?;
+        let local = self.local_address;
+        let addresses: Vec<SocketAddr> = resolved
+            .into_iter()
+            .filter(|a| self.family.admits(a))
+            .filter(|a| local.is_none_or(|l| l.is_ipv4() == a.is_ipv4()))
+            .collect();
+        if addresses.is_empty() {
+            let family = match (self.family, local) {
+                (AddressFamily::Any, Some(l)) if l.is_ipv4() => AddressFamily::V4,
+                (AddressFamily::Any, Some(_)) => AddressFamily::V6,
+                (family, _) => family,
+            };
+            let why = format!("{} has no {}address", self.host, family.name());
+            return Err(self.connect_error(io::Error::new(io::ErrorKind::NotFound, why)));
+        }
+        Ok(addresses)
+    }
+
+    /// Refuses TCP's options with a Unix socket ([`ClientOptions::unix_socket`]).
+    ///
+    /// # Errors
+    /// [`crate::Error::Connect`] of kind `InvalidInput`.
+    pub fn check_route(&self) -> Result<(), crate::Error> {
+        if self.unix_socket.is_some()
+            && (self.family != AddressFamily::Any || self.local_address.is_some())
+        {
+            let why = "an address family or a local address applies to TCP, not a Unix socket";
+            return Err(self.connect_error(io::Error::new(io::ErrorKind::InvalidInput, why)));
+        }
+        Ok(())
+    }
+
+    /// The error for a local end ([`ClientOptions::local_address`]) that cannot be bound,
+    /// naming it (the adapters wrap it in [`ClientOptions::connect_error`]).
+    pub fn bind_error(local: SocketAddr, e: io::Error) -> io::Error {
+        io::Error::new(
+            e.kind(),
+            format!("cannot bind the local address {local}: {e}"),
+        )
+    }
+
+    /// [`crate::Error::Connect`] for this server.
+    pub fn connect_error(&self, source: io::Error) -> crate::Error {
+        crate::Error::Connect {
+            server: self.server(),
+            source: std::sync::Arc::new(source),
+        }
     }
 
     /// Whether the session may use TLS (implicit TLS, or a STARTTLS policy other than
@@ -85,5 +220,103 @@ impl ClientOptions {
             self.tls = TlsOptions::with_client_config(std::sync::Arc::clone(setup.config()));
         }
         Ok(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options() -> ClientOptions {
+        ClientOptions::new(
+            "mx.example",
+            25,
+            ClientName::parse("client.example").unwrap(),
+        )
+    }
+
+    fn addrs(list: &[&str]) -> Vec<SocketAddr> {
+        list.iter().map(|a| a.parse().unwrap()).collect()
+    }
+
+    const MIXED: &[&str] = &[
+        "[::1]:25",
+        "127.0.0.1:25",
+        "[2001:db8::1]:25",
+        "192.0.2.1:25",
+    ];
+
+    #[test]
+    fn family_filters_and_keeps_the_order() {
+        let mut o = options();
+        assert_eq!(o.tcp_addresses(addrs(MIXED)).unwrap(), addrs(MIXED));
+        o.family = AddressFamily::V4;
+        assert_eq!(
+            o.tcp_addresses(addrs(MIXED)).unwrap(),
+            addrs(&["127.0.0.1:25", "192.0.2.1:25"])
+        );
+        o.family = AddressFamily::V6;
+        assert_eq!(
+            o.tcp_addresses(addrs(MIXED)).unwrap(),
+            addrs(&["[::1]:25", "[2001:db8::1]:25"])
+        );
+    }
+
+    #[test]
+    fn local_address_keeps_its_family() {
+        let mut o = options();
+        o.local_address = Some("127.0.0.2:0".parse().unwrap());
+        assert_eq!(
+            o.tcp_addresses(addrs(MIXED)).unwrap(),
+            addrs(&["127.0.0.1:25", "192.0.2.1:25"])
+        );
+        o.family = AddressFamily::V6;
+        let e = o.tcp_addresses(addrs(MIXED)).unwrap_err();
+        assert!(e.to_string().contains("no IPv6 address"), "{e}");
+    }
+
+    #[test]
+    fn none_left_says_which_family() {
+        let mut o = options();
+        o.family = AddressFamily::V6;
+        let e = o.tcp_addresses(addrs(&["127.0.0.1:25"])).unwrap_err();
+        let crate::Error::Connect { server, source } = &e else {
+            panic!("{e:?}")
+        };
+        assert_eq!(server, "mx.example:25");
+        assert_eq!(source.kind(), io::ErrorKind::NotFound);
+        assert_eq!(
+            e.to_string(),
+            "cannot connect to mx.example:25: mx.example has no IPv6 address"
+        );
+        o.family = AddressFamily::Any;
+        let e = o.tcp_addresses(Vec::new()).unwrap_err();
+        assert!(e.to_string().ends_with("mx.example has no address"), "{e}");
+        assert!(e.is_transient(), "a failed connect is temporary");
+    }
+
+    #[test]
+    fn unix_socket_options() {
+        let o = ClientOptions::unix("/run/dovecot/lmtp", ClientName::parse("c.example").unwrap());
+        assert_eq!(o.server(), "unix:/run/dovecot/lmtp");
+        assert_eq!(o.config.tls, mailwire::TlsPolicy::Never);
+        assert!(
+            !o.wants_tls(),
+            "no TLS configuration is built for a local socket"
+        );
+        assert!(o.check_route().is_ok());
+        for change in [
+            |o: &mut ClientOptions| o.family = AddressFamily::V4,
+            |o: &mut ClientOptions| o.local_address = Some("127.0.0.1:0".parse().unwrap()),
+        ] {
+            let mut o = o.clone();
+            change(&mut o);
+            let e = o.check_route().unwrap_err();
+            let crate::Error::Connect { source, .. } = &e else {
+                panic!("{e:?}")
+            };
+            assert_eq!(source.kind(), io::ErrorKind::InvalidInput, "{e}");
+            assert!(o.tcp_addresses(addrs(MIXED)).is_err());
+        }
     }
 }

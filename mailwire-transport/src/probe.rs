@@ -10,8 +10,8 @@ use mailwire::{Capabilities, Class, Envelope, MessageOutcome, Milestone, ProbeDe
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum ProbeUntil {
-    /// Open the TCP connection and close it again: nothing is said, nothing is read (not even
-    /// the greeting; with implicit TLS, no handshake either).
+    /// Open the connection (TCP, or the Unix socket) and close it again: nothing is said,
+    /// nothing is read (not even the greeting; with implicit TLS, no handshake either).
     Connect,
     /// Run the session to this milestone and say QUIT there.
     Milestone(Milestone),

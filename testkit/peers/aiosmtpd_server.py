@@ -9,7 +9,7 @@ Started by mailwire-testkit (`Aiosmtpd`). Every accepted message is written to
     000001.json  the envelope: mail_from, mail_options, rcpt_tos,
                  rcpt_options, smtp_utf8, auth_login, auth_mechanism, tls,
                  tls_client_cn (the client certificate's common name, or
-                 null), eml (file name)
+                 null), peer ([address, port] of the client), eml (file name)
 
 The .json is renamed into place after the .eml is complete, so a reader that
 waits for N .json files sees N complete messages.
@@ -227,6 +227,8 @@ class Recorder:
             "auth_login": login,
             "auth_mechanism": mechanism,
             "tls": session.ssl is not None,
+            # (address, port) for IPv4, (address, port, flow, scope) for IPv6.
+            "peer": list(session.peer[:2]) if isinstance(session.peer, tuple) else None,
             "size": len(envelope.original_content or b""),
             "eml": eml,
         }

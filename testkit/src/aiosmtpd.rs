@@ -3,14 +3,14 @@
 
 use std::fs::{self, File};
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::{
-    find_program, is_executable, loopback, peers_dir, tail_files, wait_for, ChildGuard, PeerError,
-    TempDir, START_TIMEOUT,
+    find_program, is_executable, peers_dir, tail_files, wait_for, ChildGuard, PeerError, TempDir,
+    START_TIMEOUT,
 };
 
 const PEER: &str = "aiosmtpd";
@@ -61,6 +61,7 @@ pub struct AiosmtpdBuilder {
     implicit_tls: bool,
     client_ca: Option<PathBuf>,
     port: u16,
+    host: Option<IpAddr>,
     smtputf8: bool,
     size_limit: Option<u64>,
 }
@@ -145,6 +146,13 @@ impl AiosmtpdBuilder {
         self
     }
 
+    /// Listen on this loopback address (default 127.0.0.1): `::1` for IPv6, another address
+    /// of 127.0.0.0/8.
+    pub fn host(mut self, host: IpAddr) -> Self {
+        self.host = Some(host);
+        self
+    }
+
     /// Advertise and accept SMTPUTF8.
     pub fn smtputf8(mut self, on: bool) -> Self {
         self.smtputf8 = on;
@@ -157,8 +165,8 @@ impl AiosmtpdBuilder {
         self
     }
 
-    /// Starts the server on a kernel-chosen 127.0.0.1 port and waits until it
-    /// listens (it prints `READY <port>`).
+    /// Starts the server on a kernel-chosen port of 127.0.0.1 (or of
+    /// [`host`](Self::host)) and waits until it listens (it prints `READY <port>`).
     pub fn start(self) -> Result<Aiosmtpd, PeerError> {
         let python = Aiosmtpd::python().ok_or_else(|| PeerError::Missing {
             peer: PEER,
@@ -180,9 +188,10 @@ impl AiosmtpdBuilder {
         fs::write(&script, SCRIPT)?;
         let stdout = dir.path().join("stdout.log");
         let stderr = dir.path().join("stderr.log");
+        let host = self.host.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
         let mut cmd = Command::new(&python);
         cmd.arg(&script)
-            .args(["--host", "127.0.0.1", "--exit-on-stdin-eof"])
+            .args(["--host", &host.to_string(), "--exit-on-stdin-eof"])
             .args(["--port", &self.port.to_string()])
             .arg("--out-dir")
             .arg(&out_dir)
@@ -260,14 +269,15 @@ impl AiosmtpdBuilder {
         Ok(Aiosmtpd {
             child,
             _stdin: stdin,
-            port,
+            addr: SocketAddr::new(host, port),
             out_dir,
             dir,
         })
     }
 }
 
-/// A running aiosmtpd on 127.0.0.1, killed on drop. It also exits by itself
+/// A running aiosmtpd on 127.0.0.1 (or the builder's [`host`](AiosmtpdBuilder::host)),
+/// killed on drop. It also exits by itself
 /// when the test process dies (it watches its stdin).
 ///
 /// Advertises SIZE, 8BITMIME, and when configured SMTPUTF8, `AUTH LOGIN
@@ -279,7 +289,7 @@ impl AiosmtpdBuilder {
 pub struct Aiosmtpd {
     child: ChildGuard,
     _stdin: Option<ChildStdin>,
-    port: u16,
+    addr: SocketAddr,
     out_dir: PathBuf,
     dir: TempDir,
 }
@@ -307,6 +317,8 @@ pub struct AiosmtpdMessage {
     pub tls: bool,
     /// The common name of the client certificate presented, if one was.
     pub tls_client_cn: Option<String>,
+    /// The client's address and port, as the server saw them.
+    pub peer: Option<SocketAddr>,
     /// The message exactly as received after dot-unstuffing (CRLF kept,
     /// bare LF kept, nothing added).
     pub data: Vec<u8>,
@@ -340,6 +352,11 @@ fn parse_record(json: &str, dir: &Path) -> io::Result<AiosmtpdMessage> {
         auth_mechanism: v["auth_mechanism"].as_str().map(str::to_owned),
         tls: v["tls"].as_bool().unwrap_or(false),
         tls_client_cn: v["tls_client_cn"].as_str().map(str::to_owned),
+        peer: v["peer"][0]
+            .as_str()
+            .and_then(|ip| ip.parse::<IpAddr>().ok())
+            .zip(v["peer"][1].as_u64().and_then(|p| u16::try_from(p).ok()))
+            .map(|(ip, port)| SocketAddr::new(ip, port)),
         data: fs::read(dir.join(eml))?,
     })
 }
@@ -371,14 +388,14 @@ impl Aiosmtpd {
         ok.then_some(py)
     }
 
-    /// 127.0.0.1:port.
+    /// Where it listens: 127.0.0.1:port, or the builder's host.
     pub fn addr(&self) -> SocketAddr {
-        loopback(self.port)
+        self.addr
     }
 
     /// The port.
     pub fn port(&self) -> u16 {
-        self.port
+        self.addr.port()
     }
 
     /// Process id.

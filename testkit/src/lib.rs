@@ -50,6 +50,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 mod aiosmtpd;
 mod cert;
+pub mod connect_cases;
 mod exim;
 pub mod hostile;
 pub mod mock;

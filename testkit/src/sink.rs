@@ -46,6 +46,7 @@ pub struct SmtpSinkBuilder {
     no_pipelining: bool,
     dump: Option<Option<PathBuf>>,
     hostname: Option<String>,
+    unix_socket: bool,
 }
 
 /// Joins SMTP command names for `-f`, `-r`, `-q`, `-Q`.
@@ -220,13 +221,22 @@ impl SmtpSinkBuilder {
         self
     }
 
+    /// Listen on a Unix-domain socket (`unix:PATH`) in the sink's own temp folder instead of
+    /// TCP; its path is [`SmtpSink::socket_path`]. With [`lmtp`](Self::lmtp), the shape of a
+    /// local delivery agent's LMTP socket (Dovecot, Cyrus).
+    pub fn unix_socket(mut self, on: bool) -> Self {
+        self.unix_socket = on;
+        self
+    }
+
     /// Any other smtp-sink argument, passed before the address.
     pub fn arg(mut self, arg: &str) -> Self {
         self.args.push(arg.to_owned());
         self
     }
 
-    /// Starts smtp-sink on a free 127.0.0.1 port and waits until it listens.
+    /// Starts smtp-sink on a free 127.0.0.1 port (or its Unix socket) and waits until it
+    /// listens.
     pub fn start(self) -> Result<SmtpSink, PeerError> {
         let bin = SmtpSink::binary_path().ok_or_else(|| PeerError::Missing {
             peer: PEER,
@@ -270,13 +280,23 @@ impl SmtpSinkBuilder {
                 cmd.args(["-d", &template]);
             }
             cmd.args(&self.args);
-            cmd.arg(format!("127.0.0.1:{port}")).arg("64");
+            let socket = self.unix_socket.then(|| dir.path().join("smtp.sock"));
+            match &socket {
+                Some(path) => cmd.arg(format!("unix:{}", path.display())),
+                None => cmd.arg(format!("127.0.0.1:{port}")),
+            };
+            cmd.arg("64");
             let mut child = ChildGuard::spawn(&mut cmd)?;
-            match wait_listening(&mut child, port) {
+            let listening = match &socket {
+                Some(path) => wait_socket(&mut child, path),
+                None => wait_listening(&mut child, port),
+            };
+            match listening {
                 Ok(()) => {
                     return Ok(SmtpSink {
                         child,
-                        port,
+                        port: if socket.is_some() { 0 } else { port },
+                        socket,
                         dump_dir,
                         dir,
                     })
@@ -309,7 +329,9 @@ impl SmtpSinkBuilder {
 #[derive(Debug)]
 pub struct SmtpSink {
     child: ChildGuard,
+    /// 0 on a Unix socket.
     port: u16,
+    socket: Option<PathBuf>,
     dump_dir: Option<PathBuf>,
     dir: TempDir,
 }
@@ -363,6 +385,12 @@ impl SmtpSink {
         self.port
     }
 
+    /// The Unix-domain socket it listens on ([`SmtpSinkBuilder::unix_socket`]), if it does
+    /// (then it has no port: [`SmtpSink::port`] is 0).
+    pub fn socket_path(&self) -> Option<&Path> {
+        self.socket.as_deref()
+    }
+
     /// Process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
@@ -408,6 +436,44 @@ impl SmtpSink {
     pub fn wait_for_messages(&self, n: usize, timeout: Duration) -> io::Result<Vec<SinkMessage>> {
         wait_for(n, timeout, || self.messages())
     }
+}
+
+/// Waits until a socket listens at `path` (read from `/proc/net/unix`, so that no probe
+/// connection is made: it would count as a session), or `child` exits, or
+/// [`crate::START_TIMEOUT`] passes.
+fn wait_socket(child: &mut ChildGuard, path: &Path) -> Result<(), (String, bool)> {
+    let deadline = std::time::Instant::now() + crate::START_TIMEOUT;
+    loop {
+        if let Some(st) = child.exited() {
+            return Err((format!("exited with {st}"), true));
+        }
+        if unix_socket_is_listening(path) {
+            return Ok(());
+        }
+        if std::time::Instant::now() >= deadline {
+            let why = format!(
+                "not listening on {} after {:?}",
+                path.display(),
+                crate::START_TIMEOUT
+            );
+            return Err((why, false));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// True if a socket listens at `path`: a `/proc/net/unix` line for it with `__SO_ACCEPTCON`
+/// (0x10000) in its flags.
+pub(crate) fn unix_socket_is_listening(path: &Path) -> bool {
+    let want = path.to_string_lossy();
+    fs::read_to_string("/proc/net/unix").is_ok_and(|text| {
+        text.lines().skip(1).any(|line| {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            cols.len() == 8
+                && cols[7] == want
+                && u32::from_str_radix(cols[3], 16).is_ok_and(|flags| flags & 0x10000 != 0)
+        })
+    })
 }
 
 /// Parses one `-d` dump file (format in smtp-sink(1), "DUMP FILE FORMAT").

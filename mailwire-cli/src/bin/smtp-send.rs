@@ -16,9 +16,9 @@
 //! | code | meaning |
 //! |------|---------|
 //! | 0  | the final reply after the content was 2yz and every recipient was accepted; a probe that got as far as asked; a 2yz VRFY/EXPN reply |
-//! | 64 | usage: bad or conflicting options, no password given for `--auth-user` |
-//! | 65 | bad input data: an invalid address, `--helo` name, `--header`/`--add-header`/`--subject` (CR, LF, NUL; a field the built message writes itself), envelope parameter or VRFY/EXPN argument |
-//! | 66 | an input file (message, body, password, CA file) cannot be read |
+//! | 64 | usage: bad or conflicting options, no password given for `--auth-user`, an `--attach-type` no part follows, `--7bit` with 8-bit content (a message file or a built message: refused before connecting) |
+//! | 65 | bad input data: an invalid address, `--helo` name, `--header`/`--add-header`/`--subject` (CR, LF, NUL; a field the built message writes itself), an attachment's file name (CR, LF, NUL), MIME type or Content-ID, envelope parameter or VRFY/EXPN argument |
+//! | 66 | an input file (message, body, attachment, password, CA file) cannot be read |
 //! | 69 | permanent refusal (5yz) of the session or the message, or the message cannot be sent to this server (SIZE, missing extension) |
 //! | 70 | internal error (a bug) |
 //! | 71 | the operating system failed (no randomness for the SCRAM nonce) |
@@ -33,6 +33,7 @@
 use clap::Parser;
 use mailwire_blocking::demo_server::{DemoServer, DEMO_PASSWORD, DEMO_USER};
 use mailwire_blocking::mailwire::capability::SizeLimit;
+use mailwire_blocking::mailwire::command::BodyType;
 use mailwire_blocking::mailwire::sasl::Credentials;
 use mailwire_blocking::mailwire::sasl::Mechanism;
 use mailwire_blocking::mailwire::{
@@ -41,7 +42,7 @@ use mailwire_blocking::mailwire::{
 };
 use mailwire_blocking::mailwire::{Capabilities, Class, Milestone, ProbeDepth};
 use mailwire_blocking::{Client, ClientOptions, Error, ProbeReport, ProbeUntil};
-use mailwire_cli::connect::ConnectArgs;
+use mailwire_cli::connect::{ConnectArgs, RouteArgs};
 use mailwire_cli::exit::{
     DATAERR as EX_DATAERR, NOINPUT as EX_NOINPUT, OK as EX_OK, SOFTWARE as EX_SOFTWARE,
     USAGE as EX_USAGE,
@@ -58,13 +59,17 @@ use std::time::Duration;
 /// Send one message over SMTP (try `smtp-send --demo`).
 #[derive(Parser, Debug)]
 #[command(name = "smtp-send", version, after_help = EXIT_HELP)]
+#[command(group(clap::ArgGroup::new("html").args(["body_html", "body_html_file"])))]
 struct Cli {
     /// A complete RFC 5322 message (any line ends), streamed from the file as is but for
     /// --header and --add-header; `-` reads it from standard input.
     #[arg(
         long,
         value_name = "PATH",
-        conflicts_with_all = ["subject", "body", "body_file"],
+        conflicts_with_all = [
+            "subject", "body", "body_file", "body_html", "body_html_file", "attach",
+            "attach_inline", "attach_type"
+        ],
         help_heading = "Message"
     )]
     message_file: Option<PathBuf>,
@@ -82,6 +87,46 @@ struct Cli {
     /// A file holding the text body (UTF-8) of a built message.
     #[arg(long, value_name = "PATH", help_heading = "Message")]
     body_file: Option<PathBuf>,
+    /// The HTML body of a built message; with --body or --body-file too, the two are the
+    /// alternatives of one multipart/alternative (text first).
+    #[arg(
+        long,
+        value_name = "HTML",
+        conflicts_with = "body_html_file",
+        help_heading = "Message"
+    )]
+    body_html: Option<String>,
+    /// A file holding the HTML body (UTF-8) of a built message (as --body-html).
+    #[arg(long, value_name = "PATH", help_heading = "Message")]
+    body_html_file: Option<PathBuf>,
+    /// Attach this file (base64 unless it is text that 7bit or quoted-printable keeps exact),
+    /// under its own file name, its MIME type guessed from the name's extension
+    /// (application/octet-stream when it says nothing). Repeatable.
+    #[arg(long = "attach", value_name = "PATH", help_heading = "Message")]
+    attach: Vec<PathBuf>,
+    /// Show this file inside the HTML body (an image, typically): its Content-ID is its file
+    /// name, so the HTML refers to `logo.png` as <img src="cid:logo.png">. Needs --body-html
+    /// or --body-html-file. Repeatable.
+    #[arg(
+        long = "attach-inline",
+        value_name = "PATH",
+        requires = "html",
+        help_heading = "Message"
+    )]
+    attach_inline: Vec<PathBuf>,
+    /// The MIME type (type/subtype) of every --attach and --attach-inline that follows it on
+    /// the command line, until the next --attach-type, instead of the guess from the file
+    /// name; `auto` goes back to the guess. Repeatable.
+    #[arg(
+        long = "attach-type",
+        value_name = "TYPE/SUBTYPE",
+        help_heading = "Message"
+    )]
+    attach_type: Vec<String>,
+    /// --attach and --attach-inline in command-line order, each with its --attach-type
+    /// (filled in from the parsed arguments' positions: [`ordered_parts`]).
+    #[arg(skip)]
+    parts: Vec<Part>,
     /// A header field 'Name: value' that replaces the message's field of that name (any case,
     /// folded lines included), or is added when it has none. Repeatable.
     #[arg(
@@ -98,7 +143,8 @@ struct Cli {
         help_heading = "Message"
     )]
     added_headers: Vec<String>,
-    /// The envelope sender (MAIL FROM) and, for a built message, the From header.
+    /// The envelope sender (MAIL FROM) and, for a built message, the From header: ADDR, or
+    /// `Name <ADDR>` (the name in the header only, RFC 2047-encoded when not ASCII).
     #[arg(
         long,
         value_name = "ADDR",
@@ -106,7 +152,7 @@ struct Cli {
         help_heading = "Envelope"
     )]
     from: Option<String>,
-    /// A recipient (To header and envelope). Repeatable.
+    /// A recipient (To header and envelope): ADDR or `Name <ADDR>`. Repeatable.
     #[arg(
         long,
         value_name = "ADDR",
@@ -124,9 +170,12 @@ struct Cli {
     params: ParamArgs,
     #[command(flatten)]
     connect: ConnectArgs,
+    #[command(flatten)]
+    route: RouteArgs,
     /// Probe the server without sending a message: say QUIT after this point (connect: the
-    /// TCP connection alone, nothing said; greeting; ehlo: the first EHLO; tls: TLS and the
-    /// EHLO after it, or where TLS would have been; auth; mail: MAIL FROM; rcpt: every RCPT).
+    /// connection alone, TCP or --socket, nothing said; greeting; ehlo: the first EHLO; tls:
+    /// TLS and the EHLO after it, or where TLS would have been; auth; mail: MAIL FROM; rcpt:
+    /// every RCPT).
     #[arg(long, value_enum, value_name = "STOP", help_heading = "Session")]
     quit_after: Option<QuitAfter>,
     /// Ask VRFY ADDR (RFC 5321 3.5.1) and print the reply; no message is sent. Exit 0 for 2yz,
@@ -148,7 +197,7 @@ struct Cli {
     )]
     expn: Option<String>,
     /// Start an embedded demo server on 127.0.0.1 and send a message to it (no --server).
-    #[arg(long, conflicts_with = "server", help_heading = "Session")]
+    #[arg(long, conflicts_with_all = ["server", "socket"], help_heading = "Session")]
     demo: bool,
     /// Print the conversation on stderr (-> sent, <- received; AUTH redacted), the content
     /// summarised as `<N octets of content>`.
@@ -169,7 +218,7 @@ struct Cli {
 /// `--quit-after`: where a probe stops (swaks' names are accepted as aliases).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 enum QuitAfter {
-    /// The TCP connection alone.
+    /// The connection alone (TCP, or the --socket).
     Connect,
     /// The greeting.
     #[value(alias = "banner")]
@@ -204,6 +253,66 @@ required TLS failed; 79 partial delivery (some recipients refused).";
 /// A failure before anything is sent, with its exit status.
 struct Exit(u8, String);
 
+/// A file to attach (`--attach`) or to show inside the HTML (`--attach-inline`).
+#[derive(Clone, Debug)]
+// Read by the builder alone: without the `builder` feature only --message-file is sent.
+#[cfg_attr(not(feature = "builder"), allow(dead_code))]
+struct Part {
+    inline: bool,
+    path: PathBuf,
+    /// The `--attach-type` before it, if any.
+    mime_type: Option<String>,
+}
+
+/// `--attach` and `--attach-inline` in command-line order, each with the MIME type of the
+/// latest `--attach-type` before it. An `--attach-type` that no part follows is a usage error.
+fn ordered_parts(matches: &clap::ArgMatches) -> Result<Vec<Part>, Exit> {
+    // (position on the command line, Some(inline) for a part or None for a type, the value as
+    // given: a path need not be UTF-8)
+    let mut given: Vec<(usize, Option<bool>, std::ffi::OsString)> = Vec::new();
+    for (id, kind) in [
+        ("attach", Some(false)),
+        ("attach_inline", Some(true)),
+        ("attach_type", None),
+    ] {
+        let (Some(at), Some(values)) = (matches.indices_of(id), matches.get_raw(id)) else {
+            continue;
+        };
+        for (i, value) in at.zip(values) {
+            given.push((i, kind, value.to_os_string()));
+        }
+    }
+    given.sort_by_key(|(i, _, _)| *i);
+    let mut parts = Vec::new();
+    let mut mime_type: Option<String> = None;
+    let mut type_used = true;
+    for (_, kind, value) in given {
+        match kind {
+            None => {
+                // Not UTF-8: the replacement character makes the builder refuse it (65).
+                let value = value.to_string_lossy().into_owned();
+                mime_type = (value != "auto").then_some(value);
+                type_used = false;
+            }
+            Some(inline) => {
+                parts.push(Part {
+                    inline,
+                    path: PathBuf::from(value),
+                    mime_type: mime_type.clone(),
+                });
+                type_used = true;
+            }
+        }
+    }
+    if !type_used {
+        return Err(Exit(
+            EX_USAGE,
+            "the last --attach-type has no --attach or --attach-inline after it".into(),
+        ));
+    }
+    Ok(parts)
+}
+
 fn main() -> ExitCode {
     // Never die by a panic: report it as an internal error.
     let code = std::panic::catch_unwind(run).unwrap_or_else(|_| {
@@ -214,8 +323,12 @@ fn main() -> ExitCode {
 }
 
 fn run() -> u8 {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    use clap::{CommandFactory, FromArgMatches};
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m).map(|cli| (cli, m)));
+    let (mut cli, matches) = match parsed {
+        Ok(parsed) => parsed,
         Err(e) => {
             let _ = e.print();
             return match e.kind() {
@@ -226,6 +339,16 @@ fn run() -> u8 {
             };
         }
     };
+    match ordered_parts(&matches) {
+        Ok(parts) => cli.parts = parts,
+        Err(Exit(code, message)) => {
+            eprintln_safe(&format!("smtp-send: {message}"));
+            if cli.json {
+                print_json(&Summary::usage(code, &message));
+            }
+            return code;
+        }
+    }
     let sink = if cli.demo && !cli.json {
         Sink::Stdout
     } else {
@@ -311,6 +434,44 @@ enum Content {
     },
 }
 
+impl Content {
+    /// `--7bit` declares BODY=7BIT (RFC 6152 3), which content with an octet above 127 would
+    /// make untrue: such a message (built, or a file with its header edits) is refused here,
+    /// before connecting, as a usage error (64). Standard input is read once, as it is sent:
+    /// there the session refuses the message at its first 8-bit octet (69).
+    fn check_seven_bit(&self) -> Result<(), Exit> {
+        let mut measured = Envelope::new(None, Vec::<Mailbox>::new());
+        let read = match self {
+            Content::Built(bytes) => {
+                mailwire_blocking::declare_content(&mut measured, bytes.as_slice())
+            }
+            Content::File { path, edits } => File::open(path).and_then(|file| {
+                mailwire_blocking::declare_content(
+                    &mut measured,
+                    RewriteHeaders::new(file, edits.clone()),
+                )
+            }),
+            Content::Stdin { .. } => return Ok(()),
+        };
+        let what = match self {
+            Content::File { path, .. } => path.display().to_string(),
+            _ => "the built message".to_string(),
+        };
+        read.map_err(|e| Exit(EX_NOINPUT, format!("cannot read {what}: {e}")))?;
+        if measured.params.body == Some(BodyType::EightBitMime) {
+            return Err(Exit(
+                EX_USAGE,
+                format!(
+                    "--7bit, but {what} has 8-bit octets (above 127): BODY=7BIT would be \
+                     untrue (RFC 6152); leave --7bit out to declare the body type from the \
+                     content"
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Plan {
     fn from_cli(cli: &Cli, demo: Option<&DemoServer>) -> Result<Plan, Exit> {
         let demo_on = demo.is_some();
@@ -374,19 +535,10 @@ impl Plan {
 
         let server = demo.map(|d| ("127.0.0.1".to_string(), d.port()));
         let connection = cli
-            .connect
-            .connection(server)
+            .route
+            .connection(&cli.connect, server)
             .map_err(|e| Exit(e.code, e.message))?;
-        let (host, port) = (connection.host.clone(), connection.port);
-        let mut options = ClientOptions::new(
-            connection.host,
-            connection.port,
-            connection.config.client_name.clone(),
-        );
-        options.config = connection.config;
-        options.tls = connection.tls;
-        options.tls_name = Some(connection.tls_name);
-        options.connect_timeout = connection.connect_timeout;
+        let mut options: ClientOptions = connection.into_client_options();
         options.config.transcript = cli.verbose || cli.show_raw_text || demo_on;
         options.config.transcript_content = cli.show_raw_text;
         if demo_on {
@@ -418,8 +570,13 @@ impl Plan {
         cli.params
             .apply(&mut envelope)
             .map_err(|e| Exit(e.code, e.message))?;
+        if cli.params.seven_bit {
+            if let Action::Send(content) = &action {
+                content.check_seven_bit()?;
+            }
+        }
         Ok(Plan {
-            server: format!("{host}:{port}"),
+            server: options.server(),
             options,
             envelope,
             kinds,
@@ -447,18 +604,23 @@ impl Plan {
                 }
             }
             None => {
-                let body = match (&cli.body, &cli.body_file) {
-                    (Some(b), _) => b.clone(),
-                    (None, Some(path)) => {
-                        let bytes = std::fs::read(path)
-                            .map_err(|e| Exit(EX_NOINPUT, format!("cannot read {}: {e}", path.display())))?;
-                        String::from_utf8(bytes)
-                            .map_err(|_| Exit(EX_DATAERR, format!("{} is not UTF-8 text", path.display())))?
-                    }
-                    (None, None) if demo_on => "Hello from smtp-send --demo!\n\nThis message went through EHLO, \
+                let text = match (&cli.body, &cli.body_file) {
+                    (Some(b), _) => Some(b.clone()),
+                    (None, Some(path)) => Some(read_text(path)?),
+                    (None, None) => None,
+                };
+                let html = match (&cli.body_html, &cli.body_html_file) {
+                    (Some(h), _) => Some(h.clone()),
+                    (None, Some(path)) => Some(read_text(path)?),
+                    (None, None) => None,
+                };
+                // No body given: an empty text one (the demo's own text with --demo).
+                let text = match (text, &html) {
+                    (None, None) if demo_on => Some("Hello from smtp-send --demo!\n\nThis message went through EHLO, \
                         AUTH and a pipelined MAIL/RCPT/DATA.\n.A line starting with a dot survives dot-stuffing.\n"
-                        .to_string(),
-                    (None, None) => String::new(),
+                        .to_string()),
+                    (None, None) => Some(String::new()),
+                    (text, _) => text,
                 };
                 let subject = cli
                     .subject
@@ -472,13 +634,15 @@ impl Plan {
                     .chain(&edits.add)
                     .map(|f| (f.name().to_string(), f.value().to_string()))
                     .collect();
-                Content::Built(build_message(
+                Content::Built(build_message(&Built {
                     from,
-                    [to, &cli.cc, &cli.bcc],
+                    recipients: [to, &cli.cc, &cli.bcc],
                     subject,
-                    body,
-                    &headers,
-                )?)
+                    text,
+                    html,
+                    parts: &cli.parts,
+                    headers: &headers,
+                })?)
             }
         })
     }
@@ -581,8 +745,16 @@ impl Plan {
     }
 }
 
+/// An address for the envelope: `local@domain`, or (with the `builder` feature, whose message
+/// puts the name in its header) `Name <local@domain>`, the mailbox taken from it.
 fn mailbox(text: &str) -> Result<Mailbox, Exit> {
-    Mailbox::parse(text).map_err(|e| Exit(EX_DATAERR, format!("invalid address {text:?}: {e}")))
+    #[cfg(feature = "builder")]
+    let parsed = mailwire_blocking::message::Address::parse(text)
+        .map(|a| a.mailbox().clone())
+        .map_err(|e| e.to_string());
+    #[cfg(not(feature = "builder"))]
+    let parsed = Mailbox::parse(text).map_err(|e| e.to_string());
+    parsed.map_err(|e| Exit(EX_DATAERR, format!("invalid address {text:?}: {e}")))
 }
 
 fn has_line_break(s: &str) -> bool {
@@ -594,19 +766,45 @@ fn parse_header(option: &str, h: &str) -> Result<HeaderField, Exit> {
     HeaderField::parse(h).map_err(|why| Exit(EX_DATAERR, format!("invalid {option} {h:?}: {why}")))
 }
 
-/// The message of `--subject`, `--body` and `--header`, built by `mailwire-message` (From, To,
-/// Cc, Subject, Date, Message-ID, MIME-Version; Bcc only in the envelope).
-#[cfg(feature = "builder")]
-fn build_message(
-    from: &str,
-    recipients: [&[String]; 3],
+/// A UTF-8 text file (`--body-file`, `--body-html-file`): 66 when unreadable, 65 when not
+/// UTF-8.
+fn read_text(path: &std::path::Path) -> Result<String, Exit> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| Exit(EX_NOINPUT, format!("cannot read {}: {e}", path.display())))?;
+    String::from_utf8(bytes)
+        .map_err(|_| Exit(EX_DATAERR, format!("{} is not UTF-8 text", path.display())))
+}
+
+/// What a built message is made of.
+#[cfg_attr(not(feature = "builder"), allow(dead_code))]
+struct Built<'a> {
+    from: &'a str,
+    /// To, Cc, Bcc.
+    recipients: [&'a [String]; 3],
     subject: Option<String>,
-    body: String,
-    headers: &[(String, String)],
-) -> Result<Vec<u8>, Exit> {
-    use mailwire_blocking::message::Email;
-    let [to, cc, bcc] = recipients;
-    let mut builder = Email::builder().from(from).text(body);
+    text: Option<String>,
+    html: Option<String>,
+    parts: &'a [Part],
+    headers: &'a [(String, String)],
+}
+
+/// The message of `--subject`, `--body`, `--body-html`, `--attach`, `--attach-inline` and
+/// `--header`, built by `mailwire-message` (From, To, Cc, Subject, Date, Message-ID,
+/// MIME-Version, the MIME tree; Bcc only in the envelope; non-ASCII subjects and names as RFC
+/// 2047 encoded words, non-ASCII file names as RFC 2231 parameters). A file that cannot be read
+/// is 66; anything the builder refuses (CR or LF in a value, a bad MIME type or Content-ID) 65.
+#[cfg(feature = "builder")]
+fn build_message(built: &Built<'_>) -> Result<Vec<u8>, Exit> {
+    use mailwire_blocking::message::{Attachment, Email, Error as BuildError};
+    let refused = |e: BuildError| {
+        let code = match e {
+            BuildError::ReadFile { .. } | BuildError::NoFileName { .. } => EX_NOINPUT,
+            _ => EX_DATAERR,
+        };
+        Exit(code, format!("cannot build the message: {e}"))
+    };
+    let [to, cc, bcc] = built.recipients;
+    let mut builder = Email::builder().from(built.from);
     for a in to {
         builder = builder.to(a);
     }
@@ -616,27 +814,36 @@ fn build_message(
     for a in bcc {
         builder = builder.bcc(a);
     }
-    if let Some(subject) = subject {
+    if let Some(subject) = &built.subject {
         builder = builder.subject(subject);
     }
-    for (name, value) in headers {
+    if let Some(text) = &built.text {
+        builder = builder.text(text);
+    }
+    if let Some(html) = &built.html {
+        builder = builder.html(html);
+    }
+    for part in built.parts {
+        let mut file = Attachment::from_path(&part.path).map_err(refused)?;
+        if let Some(mime_type) = &part.mime_type {
+            file = file.content_type(mime_type);
+        }
+        builder = if part.inline {
+            let cid = file.filename().to_string();
+            builder.inline(cid, file)
+        } else {
+            builder.attachment(file)
+        };
+    }
+    for (name, value) in built.headers {
         builder = builder.header(name, value);
     }
-    let email = builder
-        .build()
-        .map_err(|e| Exit(EX_DATAERR, format!("cannot build the message: {e}")))?;
-    Ok(email.to_bytes())
+    Ok(builder.build().map_err(refused)?.to_bytes())
 }
 
 /// Without the `builder` feature only `--message-file` can be sent.
 #[cfg(not(feature = "builder"))]
-fn build_message(
-    _from: &str,
-    _recipients: [&[String]; 3],
-    _subject: Option<String>,
-    _body: String,
-    _headers: &[(String, String)],
-) -> Result<Vec<u8>, Exit> {
+fn build_message(_built: &Built<'_>) -> Result<Vec<u8>, Exit> {
     Err(Exit(
         EX_USAGE,
         "this smtp-send was built without the `builder` feature: give --message-file".into(),

@@ -1,0 +1,41 @@
+//! The shared [`ClientOptions`] mean here what they mean in `mailwire-blocking`: the same
+//! `mailwire_testkit::connect_cases` (IPv6 only to aiosmtpd on `::1`, IPv4 only to
+//! `localhost`, two bound local ends seen as the peer, LMTP over smtp-sink's Unix socket), and
+//! the failures. A missing peer skips, or fails under `SMTP_REQUIRE_PEERS=1` (CI).
+
+mod support;
+
+use mailwire_testkit::connect_cases::{self, BODY};
+use mailwire_testkit::peer_or_skip;
+use mailwire_tokio::Client;
+use support::*;
+
+/// The shared cases where the message goes through.
+#[test]
+fn family_local_address_and_unix_socket_as_the_server_saw_them() {
+    let rt = runtime();
+    peer_or_skip!(connect_cases::run_delivered_cases(|o, to| {
+        rt.block_on(async {
+            let mut client = Client::connect(o).await.unwrap();
+            let outcome = client
+                .send_bytes(envelope("a@example.org", to), BODY)
+                .await
+                .unwrap();
+            client.quit().await.unwrap();
+            outcome
+        })
+    }));
+}
+
+/// The shared cases where connecting fails: no address of the family, an unbindable local
+/// address, a socket nobody listens on, TCP's options with a socket.
+#[test]
+fn family_local_address_and_unix_socket_failures() {
+    let rt = runtime();
+    peer_or_skip!(connect_cases::run_failed_cases(|o| {
+        match rt.block_on(Client::connect(o)) {
+            Ok(_) => panic!("connecting must fail"),
+            Err(e) => e,
+        }
+    }));
+}
