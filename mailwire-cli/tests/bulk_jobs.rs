@@ -689,6 +689,83 @@ fn a_progress_bar_on_a_terminal_and_none_with_json() {
     );
 }
 
+/// The schemas are not vacuous: a real outcome line passes, and each thing the docs rule out
+/// makes it fail (a missing key, an unknown one, an outcome or class not listed, `accepted`
+/// with a class other than `delivered`, `failed` without its error, `invalid` with attempts);
+/// a job with two content fields or none, or an unknown field, fails the job schema.
+#[test]
+fn the_schemas_refuse_what_the_docs_rule_out() {
+    let outcome = schema("bulk-outcome.schema.json");
+    let good = serde_json::json!({
+        "id": "a", "line": 1, "outcome": "accepted", "class": "delivered", "exit_status": 0,
+        "transient": false, "attempts": 1,
+        "recipients": [{"address": "b@example.net", "accepted": true,
+            "reply": {"code": 250, "enhanced_code": "2.1.5", "text": "ok"}, "delivery": null}],
+        "reply": {"code": 250, "enhanced_code": "2.0.0", "text": "queued"},
+        "reason": null, "error": null, "content_sent": null,
+    });
+    assert!(outcome.is_valid(&good));
+    let bad: [(&str, Value); 7] = [
+        ("id", Value::Null),
+        ("extra", Value::Bool(true)),
+        ("outcome", Value::from("delivered")),
+        ("class", Value::from("temporary")),
+        ("exit_status", Value::from(1)),
+        ("line", Value::from(0)),
+        ("error", Value::from("accepted has no error")),
+    ];
+    for (key, value) in bad {
+        let mut line = good.clone();
+        if key == "id" {
+            line.as_object_mut().unwrap().remove("id");
+        } else {
+            line[key] = value;
+        }
+        assert!(!outcome.is_valid(&line), "{key}: {line}");
+    }
+    let mut failed = good.clone();
+    failed["outcome"] = "failed".into();
+    failed["class"] = "temporary".into();
+    failed["exit_status"] = 75.into();
+    assert!(
+        !outcome.is_valid(&failed),
+        "failed without error and content_sent"
+    );
+    failed["error"] = "connection lost".into();
+    failed["content_sent"] = true.into();
+    assert!(outcome.is_valid(&failed));
+    let mut invalid = good.clone();
+    invalid["outcome"] = "invalid".into();
+    invalid["class"] = "local".into();
+    invalid["exit_status"] = 65.into();
+    invalid["recipients"] = serde_json::json!([]);
+    invalid["reason"] = "bad".into();
+    assert!(!outcome.is_valid(&invalid), "invalid with attempts");
+    invalid["attempts"] = 0.into();
+    assert!(outcome.is_valid(&invalid));
+
+    let job_schema = schema("bulk-job.schema.json");
+    let job = |v: Value| job_schema.is_valid(&v);
+    assert!(job(
+        serde_json::json!({"id": "a", "from": "", "to": ["b@c.d"], "content": "x"})
+    ));
+    assert!(!job(
+        serde_json::json!({"id": "a", "from": "", "to": ["b@c.d"]})
+    ));
+    assert!(!job(
+        serde_json::json!({"id": "a", "from": "", "to": ["b@c.d"], "content": "x", "path": "/p"})
+    ));
+    assert!(!job(
+        serde_json::json!({"id": "a", "from": "", "to": ["b@c.d"], "content": "x", "contents": "y"})
+    ));
+    assert!(!job(
+        serde_json::json!({"id": "", "from": "", "to": ["b@c.d"], "content": "x"})
+    ));
+    assert!(!job(
+        serde_json::json!({"id": "a", "from": "", "to": [], "content": "x"})
+    ));
+}
+
 /// `--rate` must be a positive, finite number of messages per second: else 64, nothing sent.
 #[test]
 fn a_bad_rate_is_a_usage_error() {
