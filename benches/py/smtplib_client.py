@@ -3,8 +3,10 @@
 
 Sends the same messages as the other clients (`e2e` writes the message to --message-file) and
 prints one JSON line: {"ok": accepted, "failed": refused, "secs": wall time from the first
-connect to the last reply}. smtplib does not pipeline: MAIL, each RCPT, DATA and the content
-each wait for their reply; the content and its final "." go out in one send().
+connect to the last reply}. With --tls-ca and --auth: STARTTLS (certificate checked against the
+CA file) and login (AUTH PLAIN) on each connection; Python's ssl does not resume sessions across
+connections unless told, and smtplib does not. smtplib does not pipeline: MAIL, each RCPT, DATA
+and the content each wait for their reply; the content and its final "." go out in one send().
 """
 import argparse
 import json
@@ -21,7 +23,13 @@ def main() -> int:
     p.add_argument("--message-file", required=True)
     p.add_argument("--conn", choices=["one", "each"], default="one")
     p.add_argument("--time-limit", type=float, default=120.0)
+    p.add_argument("--tls-ca", help="STARTTLS, the certificate checked against this CA file")
+    p.add_argument("--auth", help="AUTH PLAIN (login) as user:password")
     a = p.parse_args()
+    context = None
+    if a.tls_ca:
+        import ssl
+        context = ssl.create_default_context(cafile=a.tls_ca)
 
     with open(a.message_file, "rb") as f:
         message = f.read()
@@ -39,6 +47,12 @@ def main() -> int:
             smtp = smtplib.SMTP("127.0.0.1", a.port, local_hostname="client.bench.example",
                                 timeout=30)
             smtp.ehlo()
+            if context is not None:
+                smtp.starttls(context=context)
+                smtp.ehlo()
+            if a.auth:
+                user, password = a.auth.split(":", 1)
+                smtp.login(user, password)
         try:
             refused = smtp.sendmail(sender, rcpts, message)
             ok += 1 if not refused else 0

@@ -4,12 +4,14 @@
 //! outcomes is the core's.
 
 use crate::stream::{self, Stream};
-use mailwire::body::ContentMeter;
 use mailwire::sasl::Mechanism;
 use mailwire::{
     Capabilities, CommandId, Envelope, MessageId, MessageOutcome, ProbeDepth, Reply, Timestamp,
 };
-use mailwire_transport::{ClientOptions, Error, Ledger, TlsError, TlsSetup, Transport};
+use mailwire_transport::{
+    declare_content, ClientOptions, ContentFeed, Error, FeedStep, Feeds, Ledger, TlsError,
+    TlsSetup, Transport,
+};
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::Path;
@@ -21,10 +23,6 @@ pub const TRANSCRIPT_TARGET: &str = "mailwire_blocking::transcript";
 
 /// Bytes read from the socket, and body bytes read from the caller's reader, at a time.
 const CHUNK: usize = 64 * 1024;
-
-/// A streamed body's wire bytes are written once this many are waiting (a small body goes out
-/// with its end mark in one write).
-const FLUSH_AT: usize = CHUNK;
 
 /// A blocking SMTP client session over TCP, with STARTTLS or implicit TLS through rustls.
 ///
@@ -116,6 +114,17 @@ impl Client {
         self.core.is_secure()
     }
 
+    /// How the TLS handshake went: `Full`, or `Resumed` (RFC 8446 2.2) when an earlier
+    /// connection made with the same [`mailwire_transport::TlsOptions`] (or a clone of them:
+    /// they share one rustls configuration and its session store) left a session to resume;
+    /// `None` without TLS.
+    pub fn tls_handshake_kind(&self) -> Option<rustls::HandshakeKind> {
+        match &self.stream {
+            Stream::Tls(s) => s.conn.handshake_kind(),
+            _ => None,
+        }
+    }
+
     /// The SASL mechanism the session authenticated with, if it did.
     pub fn authenticated_mechanism(&self) -> Option<&Mechanism> {
         self.ledger.authenticated()
@@ -138,24 +147,45 @@ impl Client {
     pub fn send(&mut self, envelope: Envelope, body: impl Read) -> Result<MessageOutcome, Error> {
         self.usable()?;
         let id = self.core.send_message(envelope)?;
-        self.stream_body(id, body);
+        let mut feeds = Feeds::new();
+        feeds.push(id, ContentFeed::from_reader(body));
+        self.feed(&mut feeds);
         self.finish_send(id)
     }
 
     /// [`Client::send`] with the content in memory: its exact size is declared as `SIZE=` and
     /// its 8-bit octets as `BODY=8BITMIME` (a message over the server's SIZE, or 8-bit for a
-    /// server without 8BITMIME, is refused before MAIL).
+    /// server without 8BITMIME, is refused before MAIL). The session takes the bytes as it
+    /// sends them, at most [`mailwire::Limits::body_buffer`] at a time: they are never copied
+    /// whole (a body larger than that is measured where it is, when the server's extensions
+    /// make its size matter).
     pub fn send_bytes(&mut self, envelope: Envelope, body: &[u8]) -> Result<MessageOutcome, Error> {
-        self.usable()?;
-        let id = self.core.send_message_with_body(envelope, body)?;
-        let _ = self.drive(|c| c.ledger.has_outcome(id));
+        let (id, feed) = self.queue_bytes(envelope, body)?;
+        let mut feeds = Feeds::new();
+        feeds.push(id, feed);
+        self.feed(&mut feeds);
         self.finish_send(id)
     }
 
-    /// [`Client::send`] from a file, measured first (one read of the file for its RFC 1870
-    /// size and 8-bit octets, declared as `SIZE=` and `BODY=` unless `envelope.params` says
-    /// otherwise), then streamed (a second read). A file that grows between the two is still
-    /// held to the server's SIZE as it is sent.
+    /// Queues a message whose content is `body` ([`ContentFeed::send`]: a body that fits is
+    /// finished before its MAIL; a larger one is measured by the session when that matters).
+    fn queue_bytes<'b>(
+        &mut self,
+        envelope: Envelope,
+        body: &'b [u8],
+    ) -> Result<(MessageId, ContentFeed<'b>), Error> {
+        self.usable()?;
+        let mut feed = ContentFeed::from_slice(body);
+        let (id, _) = feed.send(&mut self.core, envelope)?;
+        Ok((id, feed))
+    }
+
+    /// [`Client::send`] from a file. When the server's extensions make it matter
+    /// ([`mailwire::Client::content_facts_wanted`]: it announced SIZE, or not 8BITMIME), the
+    /// file is measured first (one read for its RFC 1870 size and 8-bit octets, declared as
+    /// `SIZE=` and `BODY=` unless `envelope.params` says otherwise), then streamed (a second
+    /// read). A file that grows between the two is still held to the server's SIZE as it is
+    /// sent.
     pub fn send_file(
         &mut self,
         mut envelope: Envelope,
@@ -164,7 +194,9 @@ impl Client {
         self.usable()?;
         let path = path.as_ref();
         let read = |e: io::Error| Error::Body(Arc::new(e));
-        declare_content(&mut envelope, File::open(path).map_err(read)?).map_err(read)?;
+        if self.core.content_facts_wanted() {
+            declare_content(&mut envelope, File::open(path).map_err(read)?).map_err(read)?;
+        }
         let file = File::open(path).map_err(read)?;
         self.send(envelope, file)
     }
@@ -181,25 +213,22 @@ impl Client {
     /// message's commands go out with the previous message's content: one round trip per
     /// message or less. One result per message, in order, as [`Client::send_bytes`] would give
     /// it; a refused message does not stop the others.
+    ///
+    /// Every message is queued at once (its envelope), and the contents are taken in order as
+    /// the session sends them ([`mailwire_transport::Feeds`]), never copied whole: the
+    /// session holds at most [`mailwire::Limits::body_buffer`] content bytes, however many
+    /// messages are given.
     pub fn send_many<I, B>(&mut self, messages: I) -> Vec<Result<MessageOutcome, Error>>
     where
         I: IntoIterator<Item = (Envelope, B)>,
         B: AsRef<[u8]>,
     {
-        let mut order: Vec<Result<MessageId, Error>> = Vec::new();
-        for (envelope, body) in messages {
-            let queued = self.usable().and_then(|()| {
-                self.core
-                    .send_message_with_body(envelope, body.as_ref())
-                    .map_err(Error::from)
-            });
-            order.push(queued);
-        }
-        let ids: Vec<MessageId> = order
-            .iter()
-            .filter_map(|r| r.as_ref().ok().copied())
-            .collect();
-        let _ = self.drive(|c| ids.iter().all(|id| c.ledger.has_outcome(*id)));
+        let messages: Vec<(Envelope, B)> = messages.into_iter().collect();
+        let mut feeds = Feeds::new();
+        let order = feeds.queue_each(&messages, |envelope, body| self.queue_bytes(envelope, body));
+        self.feed(&mut feeds);
+        drop(feeds);
+        self.flush();
         order
             .into_iter()
             .map(|r| r.and_then(|id| self.ledger.take_outcome(&self.core, id)))
@@ -312,56 +341,20 @@ impl Client {
         result
     }
 
-    /// Streams `body` into message `id` as the session takes it, and drives the session until
-    /// the message's outcome is known.
-    fn stream_body(&mut self, id: MessageId, mut body: impl Read) {
-        let mut buf = vec![0u8; CHUNK];
-        let (mut start, mut end) = (0, 0);
-        let mut finished = false;
-        let mut blocked = false;
+    /// Writes the messages' contents in order as the session takes them ([`Feeds::step`]
+    /// decides each move), and drives the session until every message in `feeds` has its
+    /// outcome (or the session ends).
+    fn feed(&mut self, feeds: &mut Feeds<'_>) {
         loop {
             self.process();
-            if self.ledger.take_wanted(id) {
-                blocked = false;
+            match feeds.step(&mut self.core, &mut self.ledger, !self.out.is_empty()) {
+                FeedStep::Done => return,
+                FeedStep::Continue => {}
+                FeedStep::Flush => self.flush(),
+                FeedStep::Wait => self.wait(),
+                FeedStep::Abandon(e) => return self.abandon(e),
+                _ => return self.abandon(Error::Stalled),
             }
-            if self.ledger.has_outcome(id) || self.ledger.is_closed() {
-                if !finished {
-                    // Refused before its content was all written: nothing more is read.
-                    let _ = self.core.finish_body(id);
-                    self.process();
-                }
-                return;
-            }
-            if self.out.len() >= FLUSH_AT {
-                // The content the session took goes out before more is read: memory stays
-                // bounded by the session's body buffer and this.
-                self.flush();
-                continue;
-            }
-            if !finished && !blocked {
-                if start == end {
-                    match read_retrying(&mut body, &mut buf) {
-                        Ok(0) => {
-                            finished = true;
-                            if let Err(e) = self.core.finish_body(id) {
-                                return self.abandon(Error::Usage(e));
-                            }
-                            continue;
-                        }
-                        Ok(n) => (start, end) = (0, n),
-                        Err(e) => return self.abandon(Error::Body(Arc::new(e))),
-                    }
-                }
-                match self.core.write_body(id, &buf[start..end]) {
-                    Ok(taken) => {
-                        start += taken;
-                        blocked = start < end;
-                    }
-                    Err(e) => return self.abandon(Error::Usage(e)),
-                }
-                continue;
-            }
-            self.wait();
         }
     }
 
@@ -566,31 +559,4 @@ fn tls_failed(core: &mut mailwire::Client, e: &TlsError, now: Timestamp) {
         _ => core.handle_tls_failed(now),
     }
     core.handle_closed(now);
-}
-
-/// Measures content (one read of `content`: its RFC 1870 size and whether it has octets above
-/// 127) and declares it in the envelope: `SIZE=` unless the caller declared a size, and `BODY=`
-/// (`8BITMIME` for 8-bit content, `7BIT` for content known to be 7-bit) unless the caller set
-/// it. Send the same content afterwards: the session then refuses before MAIL a message too
-/// large for the server, or 8-bit for a server without 8BITMIME, and still counts what it sends.
-pub fn declare_content(envelope: &mut Envelope, mut content: impl Read) -> io::Result<()> {
-    let mut meter = ContentMeter::new();
-    let mut buf = vec![0u8; CHUNK];
-    loop {
-        match read_retrying(&mut content, &mut buf)? {
-            0 => break,
-            n => meter.update(&buf[..n]),
-        }
-    }
-    mailwire_transport::declare_measured(envelope, &meter);
-    Ok(())
-}
-
-fn read_retrying(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    loop {
-        match reader.read(buf) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            other => return other,
-        }
-    }
 }

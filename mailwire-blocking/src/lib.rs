@@ -55,12 +55,12 @@ mod pool;
 mod probe;
 mod stream;
 
-pub use client::{declare_content, Client, TRANSCRIPT_TARGET};
+pub use client::{Client, TRANSCRIPT_TARGET};
 pub use mailwire::{MessageOutcome, RecipientOutcome, Rejection, Verdict};
 // Shared with every adapter (`mailwire-tokio` too): what a caller configures and gets back.
 pub use mailwire_transport::{
-    AddressFamily, ClientCertificate, ClientOptions, Error, NonceError, PemFile, PoolOptions,
-    PoolStats, TlsConfigError, TlsError, TlsOptions, Transport,
+    declare_content, AddressFamily, ClientCertificate, ClientOptions, Error, NonceError, PemFile,
+    PoolOptions, PoolStats, TlsConfigError, TlsError, TlsOptions, Transport,
 };
 pub use mailwire_transport::{ProbeReport, ProbeUntil};
 pub use pool::Pool;

@@ -285,6 +285,32 @@ fn aiosmtpd_starttls_with_test_ca() {
     assert_eq!(m.data, normalised(body));
 }
 
+/// RFC 8446 2.2: connections made from clones of one set of options share one rustls
+/// configuration, so a reconnect resumes the TLS session of the connection before it.
+#[test]
+fn aiosmtpd_reconnect_resumes_tls() {
+    let cert = TestCert::generate().unwrap();
+    let server = peer_or_skip!(Aiosmtpd::builder()
+        .tls(cert.cert_path(), cert.key_path())
+        .starttls(true)
+        .start());
+    let o = tls_options(server.port(), &cert);
+    let mut kinds = Vec::new();
+    for _ in 0..2 {
+        let mut client = Client::connect(o.clone()).unwrap();
+        client
+            .send_bytes(envelope("a@example.org", &["b@example.net"]), b"hi\r\n")
+            .unwrap();
+        kinds.push(client.tls_handshake_kind());
+        client.quit().unwrap();
+    }
+    use mailwire_blocking::rustls::HandshakeKind;
+    assert_eq!(
+        kinds,
+        [Some(HandshakeKind::Full), Some(HandshakeKind::Resumed)]
+    );
+}
+
 /// RFC 8314: implicit TLS to aiosmtpd, by host name `localhost`.
 #[test]
 fn aiosmtpd_implicit_tls() {

@@ -221,3 +221,95 @@ fn cli_starttls_auth_to_exim() {
         "{log}"
     );
 }
+
+/// Memory is bounded per connection, not per message: 100 generated messages of 1 MiB with 32
+/// queued at a time, and a directory of 1 MiB files read as they are sent, each peak at
+/// 16 MiB of RSS or less (smtp-bulk used to hold every file, and each queued message's wire
+/// form: 40 MiB for 200 × 1 MiB with the window of 32). One 64 MiB file peaks at most 2 MiB
+/// above one 1 KiB message (about 1 MiB above it here: the core's buffers and one read
+/// buffer). The test binary is a debug build, larger than a release build, so the benchmark's
+/// release figures are lower: `docs/PERFORMANCE.md`.
+#[test]
+fn memory_is_bounded_whatever_the_window_and_the_size() {
+    use mailwire_testkit::run_with_rss;
+    let sink = peer_or_skip!(SmtpSink::start());
+    let server = sink.addr().to_string();
+    let common = [
+        "--server",
+        server.as_str(),
+        "--from",
+        "a@example.org",
+        "--to",
+        "b@example.net",
+        "--starttls",
+        "never",
+    ];
+    let limit = Duration::from_secs(120);
+    let mut cmd = smtp_bulk();
+    cmd.args(common).args(["--messages", "1"]);
+    let base = run_with_rss(cmd, limit).unwrap();
+    assert_eq!(base.code, 0, "{}", String::from_utf8_lossy(&base.stderr));
+    eprintln!("one 1 KiB message: {} KiB", base.max_rss_kib);
+    let mut cmd = smtp_bulk();
+    cmd.args(common).args([
+        "--messages",
+        "100",
+        "--size",
+        "1048576",
+        "--window",
+        "32",
+        "--window-bytes",
+        "1000000000",
+    ]);
+    let run = run_with_rss(cmd, limit).unwrap();
+    assert_eq!(run.code, 0, "{}", String::from_utf8_lossy(&run.stderr));
+    eprintln!("generated: {} KiB", run.max_rss_kib);
+    assert!(
+        run.max_rss_kib <= 16 * 1024,
+        "generated: {} KiB",
+        run.max_rss_kib
+    );
+
+    let dir = std::env::temp_dir().join(format!("smtp-bulk-memory-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut body = b"Subject: memory\r\n\r\n".to_vec();
+    while body.len() < 1 << 20 {
+        body.extend_from_slice(
+            b".a line of text, 70 bytes long, with a dot in front of it: ok.\r\n",
+        );
+    }
+    for i in 0..20 {
+        std::fs::write(dir.join(format!("{i:02}.eml")), &body).unwrap();
+    }
+    let mut cmd = smtp_bulk();
+    cmd.args(common)
+        .arg("--dir")
+        .arg(&dir)
+        .args(["--window-bytes", "1000000000"]);
+    let run = run_with_rss(cmd, limit).unwrap();
+    assert_eq!(run.code, 0, "{}", String::from_utf8_lossy(&run.stderr));
+    eprintln!("dir: {} KiB", run.max_rss_kib);
+    assert!(run.max_rss_kib <= 16 * 1024, "dir: {} KiB", run.max_rss_kib);
+
+    let big = dir.join("big");
+    std::fs::create_dir_all(&big).unwrap();
+    {
+        use std::io::Write;
+        let mut f = std::io::BufWriter::new(std::fs::File::create(big.join("big.eml")).unwrap());
+        for _ in 0..64 {
+            f.write_all(&body).unwrap();
+        }
+    }
+    let mut cmd = smtp_bulk();
+    cmd.args(common).arg("--dir").arg(&big);
+    let run = run_with_rss(cmd, limit).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(run.code, 0, "{}", String::from_utf8_lossy(&run.stderr));
+    eprintln!("64 MiB file: {} KiB", run.max_rss_kib);
+    assert!(
+        run.max_rss_kib <= base.max_rss_kib + 2 * 1024,
+        "64 MiB file: {} KiB, one 1 KiB message: {} KiB",
+        run.max_rss_kib,
+        base.max_rss_kib
+    );
+}

@@ -3,12 +3,23 @@
 //!
 //! # How messages are spread
 //! Up to K connections are opened, a few at a time ([`BulkConfig::max_connecting`]), each with
-//! one message; once greeted, each takes messages from the queue until it has `window` queued in
-//! its core. The core pipelines what it has
+//! one message; once ready, each takes messages from the queue until it has
+//! [`BulkConfig::window`] queued in its core, or their content adds up to
+//! [`BulkConfig::window_bytes`]. The core pipelines what it has
 //! (RFC 2920, and RFC 3030 with BDAT: whole messages ahead when the server offers CHUNKING), so
 //! one connection carries many messages per round trip where the server allows. Each outcome
 //! frees a slot, which the connection fills from the queue at once; a connection with nothing
-//! left to do says QUIT.
+//! left to do says QUIT, and so does one that has taken [`BulkConfig::max_per_connection`]
+//! messages (a new one takes its place; with TLS it resumes the session of the one before).
+//!
+//! # Content, in bounded memory
+//! A message's content ([`Content`]: bytes in memory, a file, a reader) is not handed to the
+//! core whole when the message is queued: each connection keeps one [`ContentFeed`] per queued
+//! message, in queue order, and offers the front one's bytes as the core takes them (after each
+//! [`Event::BodyWanted`]). A connection holds the core's [`mailwire::Limits::body_buffer`] and
+//! one read buffer of content, whatever the window; a file is opened when its message is
+//! queued and read as it is sent. (A batch send or a pool in another adapter does the same with
+//! the same feed.)
 //!
 //! # Failures and retries (decisions)
 //! - A message whose session ended before its outcome was known (its
@@ -48,6 +59,8 @@ use crate::{Driver, DriverEvent, TlsSetup, Token, TransportError};
 use mailwire::{
     Class, Config, Envelope, Error, Event, MessageId, MessageOutcome, UsageError, Verdict,
 };
+pub use mailwire_transport::Content;
+use mailwire_transport::{ContentFeed, Fed, FeedError};
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::io;
@@ -64,8 +77,8 @@ const STOP_POLL: Duration = Duration::from_millis(100);
 /// asking it again.
 const INPUT_POLL: Duration = Duration::from_millis(10);
 
-/// One message to send: its envelope and its content (shared, so a generated workload of
-/// identical bodies costs one copy).
+/// One message to send: its envelope and its content (bytes in memory are shared, so a
+/// generated workload of identical bodies costs one copy; a file is read as it is sent).
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct BulkMessage {
@@ -73,15 +86,16 @@ pub struct BulkMessage {
     pub envelope: Envelope,
     /// The message (header and body) in any line-end convention; the core normalises and
     /// dot-stuffs it.
-    pub body: Arc<[u8]>,
+    pub content: Content,
 }
 
 impl BulkMessage {
-    /// A message with this envelope and content.
-    pub fn new(envelope: Envelope, body: impl Into<Arc<[u8]>>) -> BulkMessage {
+    /// A message with this envelope and content: bytes (`Arc<[u8]>`, `Vec<u8>`), or a
+    /// [`Content`] (a file with [`Content::file`], a reader with [`Content::reader`]).
+    pub fn new(envelope: Envelope, content: impl Into<Content>) -> BulkMessage {
         BulkMessage {
             envelope,
-            body: body.into(),
+            content: content.into(),
         }
     }
 }
@@ -96,6 +110,16 @@ pub struct BulkConfig {
     pub connections: usize,
     /// Messages queued per connection ahead of their outcomes. Default 32.
     pub window: usize,
+    /// Content bytes (as given, before normalising) of the messages queued per connection ahead
+    /// of their outcomes, at most: a connection takes no further message while its queued ones
+    /// add up to this (it always takes one). Bounds what the sender keeps for retries and the
+    /// files it holds open; the bytes the connection holds at once are bounded by the core's
+    /// body buffer whatever this is. Default 4 MiB.
+    pub window_bytes: u64,
+    /// Messages one connection takes before it says QUIT and a new one takes over (`None`, the
+    /// default: no limit). With TLS the new connection resumes the old one's session when the
+    /// server allows (one rustls configuration, so one session store, per [`TlsSetup`]).
+    pub max_per_connection: Option<usize>,
     /// Tries per message, the first included, for messages whose session failed. Default 3.
     pub attempts: u32,
     /// The session configuration for every connection (`Driver::connect` draws a fresh SCRAM
@@ -127,6 +151,8 @@ impl BulkConfig {
             server,
             connections: 1,
             window: 32,
+            window_bytes: 4 << 20,
+            max_per_connection: None,
             attempts: 3,
             max_connecting: 32,
             session,
@@ -156,7 +182,8 @@ pub enum Outcome {
     NotAttempted,
 }
 
-/// Why the last try of a failed message failed.
+/// Why the last try of a failed message failed (or why its content could not be sent: then
+/// `transport` is [`TransportError::Content`] and the message was not tried again).
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Failure {
@@ -172,6 +199,9 @@ impl Failure {
     /// Its class: the core's for the error that ended the session; a connection that could not
     /// be made at all is temporary.
     pub fn class(&self) -> Class {
+        if matches!(self.transport.as_deref(), Some(TransportError::Content(_))) {
+            return Class::Local;
+        }
         match &self.error {
             Some(error) => error.class(),
             None => Class::Temporary,
@@ -237,10 +267,16 @@ pub struct Summary {
     pub failed: usize,
     /// Not attempted: the run was stopped first.
     pub not_attempted: usize,
-    /// Connections opened (retries may open more than K).
+    /// Connections opened (retries and [`BulkConfig::max_per_connection`] may open more than
+    /// K).
     pub connections: usize,
     /// From the first connect until every outcome was known (the QUIT exchanges excluded).
     pub elapsed: Duration,
+    /// The most connections open at once.
+    pub peak_connections: usize,
+    /// Connections whose TLS handshake resumed an earlier connection's session (RFC 8446 2.2),
+    /// of those that became ready over TLS.
+    pub tls_resumed: usize,
 }
 
 /// Sends every message, calling `on_report` once per message as its outcome becomes known, and
@@ -310,7 +346,9 @@ struct Pending {
     attempts: u32,
     /// In the core while the message is queued there; given back with its outcome.
     envelope: Option<Envelope>,
-    body: Arc<[u8]>,
+    content: Content,
+    /// Its length as given, for [`BulkConfig::window_bytes`] (0 when unknown: a reader).
+    len: u64,
     /// How the last try failed, when one did.
     failure: Option<Failure>,
 }
@@ -319,6 +357,18 @@ struct Pending {
 struct Conn {
     /// Messages queued in the core, oldest first.
     assigned: VecDeque<(MessageId, Pending)>,
+    /// The content of queued messages whose body is not finished, in queue order: only the
+    /// front one is written.
+    feeds: VecDeque<(MessageId, ContentFeed<'static>)>,
+    /// The front feed was turned away: it writes again after the core's `BodyWanted`.
+    blocked: bool,
+    /// Content bytes of the messages in `assigned`.
+    bytes: u64,
+    /// Messages this connection has taken, for [`BulkConfig::max_per_connection`].
+    taken: usize,
+    /// It takes no more messages (it reached `max_per_connection`): it quits once idle, and
+    /// another connection takes its place.
+    retiring: bool,
     /// What failed underneath the session, once something did (it comes before the session's
     /// outcomes and `Closed`).
     transport: Option<Arc<TransportError>>,
@@ -432,7 +482,8 @@ where
             index: self.next_index,
             attempts: 0,
             envelope: Some(message.envelope),
-            body: message.body,
+            len: message.content.len_hint().unwrap_or(0),
+            content: message.content,
             failure: None,
         });
         self.next_index += 1;
@@ -461,11 +512,13 @@ where
         self.summary.connections += 1;
         self.connecting += 1;
         self.conns.insert(token, Conn::default());
+        self.summary.peak_connections = self.summary.peak_connections.max(self.conns.len());
         Ok(token)
     }
 
-    /// Queues one message on the connection. False when there was nothing to queue or the
-    /// session takes no more.
+    /// Queues one message on the connection with the start of its content
+    /// ([`ContentFeed::send`]); the rest is written as the core takes it. False when there was
+    /// nothing to queue or the session takes no more.
     fn assign(&mut self, token: Token) -> bool {
         if !self.has_work() || !self.admit() {
             return false;
@@ -473,59 +526,137 @@ where
         let Some(mut pending) = self.take_work() else {
             return false;
         };
-        let Some(client) = self.driver.client_mut(token) else {
+        if self.driver.client(token).is_none() {
             self.requeue(pending);
             return false;
-        };
+        }
         let Some(envelope) = pending.envelope.take() else {
             // Unreachable: a message is only queued with its envelope.
             return true;
         };
+        let mut feed = match ContentFeed::open(&pending.content) {
+            Ok(feed) => feed,
+            Err(e) => {
+                self.content_failed(pending, e);
+                return true;
+            }
+        };
+        let Some(conn) = self.conns.get_mut(&token) else {
+            pending.envelope = Some(envelope);
+            self.requeue(pending);
+            return false;
+        };
+        let Some(client) = self.driver.client_mut(token) else {
+            pending.envelope = Some(envelope);
+            self.requeue(pending);
+            return false;
+        };
+        let front = conn.feeds.is_empty();
         // The core may refuse the call; it then gives nothing back, so keep a copy for that.
-        match client.send_message_with_body(envelope.clone(), &pending.body) {
-            Ok(id) => {
+        match feed.send(client, envelope.clone()) {
+            Ok((id, fed)) => {
                 pending.attempts += 1;
-                if let Some(conn) = self.conns.get_mut(&token) {
-                    conn.assigned.push_back((id, pending));
+                conn.bytes += pending.len;
+                conn.taken += 1;
+                if fed != Fed::Finished {
+                    // Turned away as the front message: `BodyWanted` comes. Behind another,
+                    // it is written when its turn comes.
+                    if front {
+                        conn.blocked = true;
+                    }
+                    conn.feeds.push_back((id, feed));
                 }
+                conn.assigned.push_back((id, pending));
                 true
             }
-            Err(UsageError::Closed | UsageError::Quitting) => {
+            Err(FeedError::Session(UsageError::Closed | UsageError::Quitting)) => {
                 pending.envelope = Some(envelope);
                 self.requeue(pending);
                 false
             }
-            Err(e) => {
+            Err(FeedError::Session(e)) => {
                 let attempts = pending.attempts;
                 self.report(pending.index, attempts, Outcome::Refused(e));
+                true
+            }
+            Err(FeedError::Read(e)) => {
+                self.content_failed(pending, e);
+                true
+            }
+            Err(e) => {
+                self.content_failed(pending, io::Error::other(e.to_string()));
                 true
             }
         }
     }
 
-    /// Tops the connection up to `window` messages; QUIT when it has nothing left to do.
+    /// A message whose content cannot be read (a file that cannot be opened, a reader already
+    /// read by an earlier try) fails without a try.
+    fn content_failed(&mut self, pending: Pending, e: io::Error) {
+        let failure = Failure {
+            content_sent: false,
+            error: None,
+            transport: Some(Arc::new(TransportError::Content(e))),
+        };
+        self.report(pending.index, pending.attempts, Outcome::Failed(failure));
+    }
+
+    /// Tops the connection up to `window` messages and `window_bytes` of content (always at
+    /// least one), then writes what content it can; QUIT when it has nothing left to do.
     fn refill(&mut self, token: Token) {
         loop {
             let Some(conn) = self.conns.get(&token) else {
                 return;
             };
-            if conn.quitting || conn.assigned.len() >= self.window || !self.has_work() {
+            if conn.quitting || conn.retiring || conn.assigned.len() >= self.window {
                 break;
+            }
+            if self
+                .config
+                .max_per_connection
+                .is_some_and(|max| conn.taken >= max.max(1))
+            {
+                if let Some(conn) = self.conns.get_mut(&token) {
+                    conn.retiring = true;
+                }
+                // Its replacement opens now, while it finishes what it has.
+                self.ensure_connections();
+                break;
+            }
+            let bytes = conn.bytes;
+            let busy = !conn.assigned.is_empty();
+            match self.next_len() {
+                None => break,
+                Some(len) if busy && bytes.saturating_add(len) > self.config.window_bytes => break,
+                Some(_) => {}
             }
             if !self.assign(token) {
                 break;
             }
         }
+        self.write_content(token);
         self.quit_if_idle(token);
     }
 
+    /// The length of the message `take_work` would give next.
+    fn next_len(&mut self) -> Option<u64> {
+        if !self.has_work() {
+            return None;
+        }
+        self.retry
+            .front()
+            .or(self.lookahead.as_ref())
+            .map(|p| p.len)
+    }
+
     fn quit_if_idle(&mut self, token: Token) {
-        let idle = self
-            .conns
-            .get(&token)
-            .is_some_and(|c| c.assigned.is_empty());
+        let Some(conn) = self.conns.get(&token) else {
+            return;
+        };
+        let idle = conn.assigned.is_empty();
+        let retiring = conn.retiring;
         // While the input is open, an idle connection waits for it.
-        if idle && !self.has_work() && !self.input_open() {
+        if idle && (retiring || (!self.has_work() && !self.input_open())) {
             self.quit(token);
         }
     }
@@ -566,7 +697,60 @@ where
     fn take_assigned(&mut self, token: Token, id: MessageId) -> Option<Pending> {
         let conn = self.conns.get_mut(&token)?;
         let at = conn.assigned.iter().position(|(m, _)| *m == id)?;
-        conn.assigned.remove(at).map(|(_, p)| p)
+        let pending = conn.assigned.remove(at).map(|(_, p)| p)?;
+        conn.bytes = conn.bytes.saturating_sub(pending.len);
+        Some(pending)
+    }
+
+    /// Writes the content of the connection's front message as far as its core takes it, then
+    /// the next message's when that one is finished. A message whose outcome is known already
+    /// (refused early) is finished with what it has. Content that cannot be read fails its
+    /// message (not tried again: the same source would fail again) and the connection, which
+    /// is closed so that the server cannot take a truncated message; the connection's other
+    /// messages are tried again.
+    fn write_content(&mut self, token: Token) {
+        let Some(conn) = self.conns.get_mut(&token) else {
+            return;
+        };
+        let Some(client) = self.driver.client_mut(token) else {
+            return;
+        };
+        let mut failed = None;
+        while let Some((id, feed)) = conn.feeds.front_mut() {
+            let id = *id;
+            if !conn.assigned.iter().any(|(m, _)| *m == id) {
+                let _ = client.finish_body(id);
+                conn.feeds.pop_front();
+                conn.blocked = false;
+                continue;
+            }
+            if conn.blocked {
+                break;
+            }
+            match feed.pump(client, id) {
+                Ok(Fed::Finished) => {
+                    conn.feeds.pop_front();
+                }
+                Ok(_) => conn.blocked = true,
+                Err(FeedError::Read(e)) => {
+                    failed = Some((id, e));
+                    break;
+                }
+                // The session is closed: its `Closed` event settles everything.
+                Err(_) => break,
+            }
+        }
+        if let Some((id, e)) = failed {
+            if let Some(pending) = self.take_assigned(token, id) {
+                let failure = Failure {
+                    content_sent: false,
+                    error: None,
+                    transport: Some(Arc::new(TransportError::Content(e))),
+                };
+                self.report(pending.index, pending.attempts, Outcome::Failed(failure));
+            }
+            self.driver.abort(token);
+        }
     }
 
     fn on_event(&mut self, token: Token, event: DriverEvent) {
@@ -587,13 +771,30 @@ where
                         self.connecting -= 1;
                     }
                 }
-                self.refill(token);
                 self.ensure_connections();
+            }
+            // The server's extensions are known now: whether content must be measured before
+            // MAIL is decided on them, not guessed.
+            Event::Ready => {
+                if self.driver.tls_handshake_kind(token) == Some(rustls::HandshakeKind::Resumed) {
+                    self.summary.tls_resumed += 1;
+                }
+                self.refill(token);
+            }
+            Event::BodyWanted(id) => {
+                if let Some(conn) = self.conns.get_mut(&token) {
+                    if conn.feeds.front().is_some_and(|(f, _)| *f == id) {
+                        conn.blocked = false;
+                    }
+                }
+                self.write_content(token);
             }
             Event::MessageDone(mut outcome) => {
                 let Some(mut pending) = self.take_assigned(token, outcome.message) else {
                     return;
                 };
+                // A message refused before its content was all written gets no more of it.
+                self.write_content(token);
                 if let Verdict::Failed {
                     error,
                     content_sent,
@@ -645,7 +846,7 @@ where
     /// Opens connections up to K while work is waiting, at most `max_connecting` of them not
     /// greeted yet; each gets one message now and the rest of its window once greeted.
     fn ensure_connections(&mut self) {
-        while self.conns.len() < self.config.connections.max(1)
+        while self.conns.values().filter(|c| !c.retiring).count() < self.config.connections.max(1)
             && self.connecting < self.config.max_connecting.max(1)
             && self.has_work()
         {

@@ -95,6 +95,10 @@ pub enum TransportError {
     /// mechanism can carry, a nonce too short); only from [`Driver::connect`], before any socket
     /// is opened. The caller's to fix.
     Config(UsageError),
+    /// A message's content could not be read (a file that cannot be opened or read, a reader
+    /// that failed or was read already): reported by [`crate::bulk`] for that message, whose
+    /// connection is closed when part of the content had gone.
+    Content(io::Error),
 }
 
 impl fmt::Display for TransportError {
@@ -109,6 +113,7 @@ impl fmt::Display for TransportError {
             }
             TransportError::Nonce(e) => e.fmt(f),
             TransportError::Config(e) => e.fmt(f),
+            TransportError::Content(e) => write!(f, "reading the content: {e}"),
         }
     }
 }
@@ -116,7 +121,9 @@ impl fmt::Display for TransportError {
 impl std::error::Error for TransportError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            TransportError::Connect(e) | TransportError::Io(e) => Some(e),
+            TransportError::Connect(e) | TransportError::Io(e) | TransportError::Content(e) => {
+                Some(e)
+            }
             TransportError::Tls(e) => Some(e),
             TransportError::Nonce(e) => Some(e),
             TransportError::Config(e) => Some(e),
@@ -291,6 +298,17 @@ impl Driver {
             self.dirty.push(token);
         }
         Some(&mut session.client)
+    }
+
+    /// How the session's TLS handshake went: `Full`, `Resumed` (RFC 8446 2.2: the session of an
+    /// earlier connection with the same [`TlsSetup`]), or `None` before TLS or without it.
+    pub fn tls_handshake_kind(&self, token: Token) -> Option<rustls::HandshakeKind> {
+        self.sessions
+            .get(&token)?
+            .tls
+            .as_ref()
+            .filter(|t| !t.is_handshaking())?
+            .handshake_kind()
     }
 
     /// Ends the session from the caller's side ([`Client::abort`]): its unfinished messages are

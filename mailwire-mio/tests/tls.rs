@@ -176,3 +176,31 @@ fn large_body_over_tls_with_partial_writes() {
         2 * body.len()
     );
 }
+
+/// `max_per_connection`: after N messages a connection says QUIT and a new one takes over; with
+/// one `TlsSetup` (one rustls configuration, one session store) the new connection resumes the
+/// TLS session (RFC 8446 2.2); with `resumption` off, every handshake is a full one.
+#[test]
+fn reconnects_after_max_per_connection_resume_tls() {
+    let cert = TestCert::generate().unwrap();
+    let config = server_config(&cert);
+    let server = MockServer::start(move |_| Script {
+        starttls: Some(Arc::clone(&config)),
+        ..Script::default()
+    });
+    for resumption in [true, false] {
+        let mut options = TlsOptions::with_ca_file(cert.ca_path());
+        options.resumption = resumption;
+        let mut bulk = BulkConfig::new(server.addr, session(TlsPolicy::Required, false));
+        bulk.tls = Some(TlsSetup::from_options(&options, "localhost").unwrap());
+        bulk.max_per_connection = Some(2);
+        let summary = bulk::run(&bulk, messages(8), |r| assert!(r.is_accepted(), "{r:?}")).unwrap();
+        assert_eq!(summary.accepted, 8);
+        assert_eq!(summary.connections, 4, "{summary:?}");
+        let expected = if resumption { 3 } else { 0 };
+        assert_eq!(
+            summary.tls_resumed, expected,
+            "resumption {resumption}: {summary:?}"
+        );
+    }
+}

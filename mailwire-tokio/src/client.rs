@@ -9,7 +9,9 @@ use mailwire::sasl::Mechanism;
 use mailwire::{
     Capabilities, CommandId, Envelope, MessageId, MessageOutcome, ProbeDepth, Reply, Timestamp,
 };
-use mailwire_transport::{ClientOptions, Error, Ledger, TlsError, TlsSetup, Transport};
+use mailwire_transport::{
+    ClientOptions, Error, FeedStep, Feeds, Ledger, SendContentFeed, TlsError, TlsSetup, Transport,
+};
 use std::io;
 use std::ops::{Deref, DerefMut};
 use std::path::Path;
@@ -217,18 +219,35 @@ impl Client {
 
     /// [`Client::send`] with the content in memory: its exact size is declared as `SIZE=` and
     /// its 8-bit octets as `BODY=8BITMIME` (a message over the server's SIZE, or 8-bit for a
-    /// server without 8BITMIME, is refused before MAIL).
+    /// server without 8BITMIME, is refused before MAIL). The session takes the bytes as it
+    /// sends them, at most [`mailwire::Limits::body_buffer`] at a time: they are never copied
+    /// whole (a body larger than that is measured where it is, when the server's extensions
+    /// make its size matter).
     pub async fn send_bytes(
         &mut self,
         envelope: Envelope,
         body: &[u8],
     ) -> Result<MessageOutcome, Error> {
-        self.usable()?;
-        let id = self.core.send_message_with_body(envelope, body)?;
+        let (id, feed) = self.queue_bytes(envelope, body)?;
+        let mut feeds = Feeds::new();
+        feeds.push(id, feed);
         let mut call = Call::new(self);
-        let _ = call.drive(|c| c.ledger.has_outcome(id)).await;
+        call.feed(&mut feeds).await;
         let result = call.finish_send(id).await;
         call.done(result)
+    }
+
+    /// Queues a message whose content is `body` ([`SendContentFeed::send`]: a body that fits is
+    /// finished before its MAIL; a larger one is measured by the session when that matters).
+    fn queue_bytes<'b>(
+        &mut self,
+        envelope: Envelope,
+        body: &'b [u8],
+    ) -> Result<(MessageId, SendContentFeed<'b>), Error> {
+        self.usable()?;
+        let mut feed = SendContentFeed::send_slice(body);
+        let (id, _) = feed.send(&mut self.core, envelope)?;
+        Ok((id, feed))
     }
 
     /// Sends a message built with [`crate::message`] (feature `builder`): exactly
@@ -242,10 +261,12 @@ impl Client {
         self.send_bytes(email.envelope(), &email.to_bytes()).await
     }
 
-    /// [`Client::send`] from a file, measured first (one read of the file for its RFC 1870
-    /// size and 8-bit octets, declared as `SIZE=` and `BODY=` unless `envelope.params` says
-    /// otherwise), then streamed (a second read). A file that grows between the two is still
-    /// held to the server's SIZE as it is sent.
+    /// [`Client::send`] from a file. When the server's extensions make it matter
+    /// ([`mailwire::Client::content_facts_wanted`]: it announced SIZE, or not 8BITMIME), the
+    /// file is measured first (one read for its RFC 1870 size and 8-bit octets, declared as
+    /// `SIZE=` and `BODY=` unless `envelope.params` says otherwise), then streamed (a second
+    /// read). A file that grows between the two is still held to the server's SIZE as it is
+    /// sent.
     pub async fn send_file(
         &mut self,
         mut envelope: Envelope,
@@ -254,8 +275,10 @@ impl Client {
         self.usable()?;
         let path = path.as_ref();
         let read = |e: io::Error| Error::Body(Arc::new(e));
-        let file = tokio::fs::File::open(path).await.map_err(read)?;
-        declare_content(&mut envelope, file).await.map_err(read)?;
+        if self.core.content_facts_wanted() {
+            let file = tokio::fs::File::open(path).await.map_err(read)?;
+            declare_content(&mut envelope, file).await.map_err(read)?;
+        }
         let file = tokio::fs::File::open(path).await.map_err(read)?;
         self.send(envelope, file).await
     }
@@ -264,28 +287,22 @@ impl Client {
     /// message's commands go out with the previous message's content: one round trip per
     /// message or less. One result per message, in order, as [`Client::send_bytes`] would give
     /// it; a refused message does not stop the others.
+    ///
+    /// Every message is queued at once (its envelope), and the contents are taken in order as
+    /// the session sends them ([`mailwire_transport::Feeds`]), never copied whole: the session
+    /// holds at most [`mailwire::Limits::body_buffer`] content bytes, however many messages
+    /// are given.
     pub async fn send_many<I, B>(&mut self, messages: I) -> Vec<Result<MessageOutcome, Error>>
     where
         I: IntoIterator<Item = (Envelope, B)>,
         B: AsRef<[u8]>,
     {
-        let mut order: Vec<Result<MessageId, Error>> = Vec::new();
-        for (envelope, body) in messages {
-            let queued = self.usable().and_then(|()| {
-                self.core
-                    .send_message_with_body(envelope, body.as_ref())
-                    .map_err(Error::from)
-            });
-            order.push(queued);
-        }
-        let ids: Vec<MessageId> = order
-            .iter()
-            .filter_map(|r| r.as_ref().ok().copied())
-            .collect();
+        let messages: Vec<(Envelope, B)> = messages.into_iter().collect();
+        let mut feeds = Feeds::new();
+        let order = feeds.queue_each(&messages, |envelope, body| self.queue_bytes(envelope, body));
         let mut call = Call::new(self);
-        let _ = call
-            .drive(|c| ids.iter().all(|id| c.ledger.has_outcome(*id)))
-            .await;
+        call.feed(&mut feeds).await;
+        drop(feeds);
         let results = order
             .into_iter()
             .map(|r| r.and_then(|id| call.take_outcome(id)))
@@ -471,6 +488,23 @@ impl Client {
                 continue;
             }
             self.wait().await;
+        }
+    }
+
+    /// Writes the messages' contents in order as the session takes them ([`Feeds::step`]
+    /// decides each move), and drives the session until every message in `feeds` has its
+    /// outcome (or the session ends).
+    async fn feed(&mut self, feeds: &mut Feeds<'_, dyn io::Read + Send + '_>) {
+        loop {
+            self.process().await;
+            match feeds.step(&mut self.core, &mut self.ledger, !self.out.is_empty()) {
+                FeedStep::Done => return,
+                FeedStep::Continue => {}
+                FeedStep::Flush => self.flush().await,
+                FeedStep::Wait => self.wait().await,
+                FeedStep::Abandon(e) => return self.abandon(e),
+                _ => return self.abandon(Error::Stalled),
+            }
         }
     }
 

@@ -108,6 +108,13 @@ impl Ledger {
         self.wanted.len() != before
     }
 
+    /// Forgets every [`Event::BodyWanted`] not yet taken (an adapter that writes one message's
+    /// content at a time takes the one it writes, then clears the rest: a message it no longer
+    /// writes wants nothing).
+    pub fn clear_wanted(&mut self) {
+        self.wanted.clear();
+    }
+
     /// Whether some message may write more content.
     pub fn any_wanted(&self) -> bool {
         !self.wanted.is_empty()

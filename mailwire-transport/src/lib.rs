@@ -18,6 +18,13 @@
 //!   fresh nonce for every connection: [`renew_nonce`] overwrites the one in a
 //!   [`mailwire::Config`] with [`mailwire::sasl::SCRAM_MAX_NONCE_LEN`] bytes from the
 //!   operating system (RFC 5802 9: a nonce is for one exchange only).
+//! - **A message's content, pulled as the session asks.** [`Content`] is bytes in memory
+//!   (shared), a file or a reader; a [`ContentFeed`] offers its bytes to
+//!   [`mailwire::Client::write_body`] until the session takes less, and again after
+//!   [`mailwire::Event::BodyWanted`], so an adapter holds a bounded number of content bytes per
+//!   connection however many messages it queues; [`Feeds`] keeps a connection's queued feeds
+//!   in order and says each next move of the adapter's loop ([`FeedStep`]). [`declare_content`] measures content for
+//!   `SIZE=` and `BODY=` when [`mailwire::Client::content_facts_wanted`] says it matters.
 //! - **What a caller configures and gets back.** [`ClientOptions`] (where to connect, the
 //!   session's [`mailwire::Config`], the TLS options, the connect timeout) and [`Error`] (why no
 //!   outcome could be had, with the [`Transport`] or [`TlsError`] failure underneath) are the
@@ -51,6 +58,7 @@
 
 mod content;
 mod error;
+mod feeds;
 mod ledger;
 mod nonce;
 mod options;
@@ -58,8 +66,12 @@ mod pool;
 mod probe;
 mod tls;
 
-pub use content::declare_measured;
+pub use content::{
+    declare_content, declare_measured, Content, ContentFeed, Fed, FeedError, SendContentFeed,
+    READ_CHUNK,
+};
 pub use error::{Error, TlsError, Transport};
+pub use feeds::{FeedStep, Feeds};
 pub use ledger::Ledger;
 pub use nonce::{renew_nonce, NonceError};
 pub use options::{AddressFamily, ClientOptions};

@@ -83,3 +83,53 @@ fn clones_and_connections_share_one_configuration() {
     assert_eq!(Arc::strong_count(setup.config()), before + 2);
     drop((a, b));
 }
+
+/// Passes what the server still has to send (TLS 1.3 session tickets, RFC 8446 4.6.1) to the
+/// client.
+fn deliver_tickets(client: &mut rustls::ClientConnection, server: &mut rustls::ServerConnection) {
+    let mut wire = Vec::new();
+    while server.wants_write() {
+        server.write_tls(&mut wire).unwrap();
+    }
+    let mut rd = &wire[..];
+    while !rd.is_empty() {
+        client.read_tls(&mut rd).unwrap();
+    }
+    client.process_new_packets().unwrap();
+}
+
+/// Clones of one `TlsOptions` build one configuration (one `Arc`), so connections made from
+/// them share its session store: the second connection resumes (RFC 8446 2.2). Options with
+/// other fields build anew; `resumption = false` makes every handshake a full one.
+#[test]
+fn clones_share_one_configuration_and_resume() {
+    use rustls::HandshakeKind;
+    let pki = Pki::generate();
+    let options = TlsOptions::with_ca_file(&pki.ca);
+    let server = pki.server(false);
+    let first = options.clone().build().unwrap();
+    assert!(Arc::ptr_eq(&first, &options.build().unwrap()));
+    let mut other = options.clone();
+    other.resumption = false;
+    assert!(!Arc::ptr_eq(&first, &other.build().unwrap()));
+
+    let kinds = |options: &TlsOptions| {
+        (0..2)
+            .map(|_| {
+                let setup = TlsSetup::from_options(&options.clone(), "localhost").unwrap();
+                let (mut c, mut s) =
+                    handshake(setup.connection().unwrap(), Arc::clone(&server)).unwrap();
+                deliver_tickets(&mut c, &mut s);
+                c.handshake_kind()
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        kinds(&options),
+        [Some(HandshakeKind::Full), Some(HandshakeKind::Resumed)]
+    );
+    assert_eq!(
+        kinds(&other),
+        [Some(HandshakeKind::Full), Some(HandshakeKind::Full)]
+    );
+}

@@ -11,8 +11,10 @@
 //! CR (so an LF here completes that CR's line end and is dropped), or in the middle of a line.
 //! A CR is written as CRLF at once, so the output never lags the input and no byte is held back
 //! between calls; a CR at the end of one chunk and an LF at the start of the next still make one
-//! line end. Between line ends the input is copied in runs found with `memchr2`, so plain text
-//! costs one scan and one copy.
+//! line end. Between those, the input is copied in runs: the bytes up to the next bare CR or LF
+//! or dot at a line start leave as they are (CRLF included), found by a scan of neighbouring
+//! byte pairs that the compiler vectorises, so well-formed text costs one scan and one copy
+//! however short its lines (a search for each line end costs a call per line).
 //!
 //! [`DataEncoder::encode_into`] consumes an input byte only once all of its output is written,
 //! with one exception so that a one-byte buffer still makes progress: given a single byte of room
@@ -62,55 +64,46 @@ struct Normaliser {
 
 impl Normaliser {
     fn encode(&mut self, input: &[u8], out: &mut Vec<u8>, stuff: bool) {
-        let before = out.len();
-        if let Some(byte) = self.owed.take() {
-            out.push(byte);
-        }
         // Exact for text without line ends; line ends and dots grow it further as needed.
-        out.reserve(input.len());
+        out.reserve(input.len() + usize::from(self.owed.is_some()));
+        self.run(input, out, stuff);
+    }
+
+    /// The one loop behind [`Normaliser::encode`] and the meter: specials one at a time, and
+    /// between them runs of bytes that leave unchanged, found by [`clean_prefix`] and handed to
+    /// `sink` whole.
+    fn run<S: Sink>(&mut self, input: &[u8], sink: &mut S, stuff: bool) {
+        let before = sink.len();
+        if let Some(byte) = self.owed.take() {
+            sink.put(&[byte]);
+        }
         let mut rest = input;
         while let Some((&first, tail)) = rest.split_first() {
-            // At a line start, a dot or an LF completing a CR needs care; in the middle of a
-            // line only CR and LF do, and the run copy below handles them.
-            if self.state != LineState::Middle {
-                if let Some((bytes, next)) = self.special(first, stuff) {
-                    out.extend_from_slice(bytes);
-                    self.count_stuffed(first, bytes);
-                    self.state = next;
-                    rest = tail;
-                    continue;
+            if let Some((bytes, next)) = self.special(first, stuff) {
+                sink.put(bytes);
+                self.count_stuffed(first, bytes);
+                self.state = next;
+                rest = tail;
+                // CRLF together is the common case: its LF needs no output, take it now.
+                if let (LineState::AfterCr, [b'\n', after @ ..]) = (next, rest) {
+                    self.state = LineState::Start;
+                    rest = after;
                 }
+                continue;
             }
-            match memchr2(b'\r', b'\n', rest) {
-                None => {
-                    out.extend_from_slice(rest);
-                    self.state = LineState::Middle;
-                    break;
-                }
-                Some(k) => {
-                    let (run, end) = rest.split_at(k);
-                    out.extend_from_slice(run);
-                    out.extend_from_slice(b"\r\n");
-                    // CRLF in one go is the common case: skip both bytes.
-                    match end {
-                        [b'\r', b'\n', after @ ..] => {
-                            self.state = LineState::Start;
-                            rest = after;
-                        }
-                        [b'\r', after @ ..] => {
-                            self.state = LineState::AfterCr;
-                            rest = after;
-                        }
-                        [_, after @ ..] => {
-                            self.state = LineState::Start;
-                            rest = after;
-                        }
-                        [] => break, // unreachable: memchr2 found a byte at k
-                    }
-                }
-            }
+            // An ordinary first byte: the run that leaves as it is, scanned a window at a time
+            // so that its copy reads what the scan just brought into the cache.
+            let window = rest.get(..rest.len().min(RUN_WINDOW)).unwrap_or(rest);
+            let run = clean_prefix(window, stuff).max(1);
+            let (bytes, after) = rest.split_at(run.min(rest.len()));
+            sink.put(bytes);
+            self.state = match bytes.last() {
+                Some(b'\n') => LineState::Start,
+                _ => LineState::Middle,
+            };
+            rest = after;
         }
-        self.bytes_out += (out.len() - before) as u64;
+        self.bytes_out += (sink.len() - before) as u64;
     }
 
     /// Counts a stuffed dot: a `.` whose output is two bytes.
@@ -173,10 +166,12 @@ impl Normaliser {
                 }
                 continue;
             }
-            // A run of ordinary bytes; search no further than what fits, so that tiny output
-            // buffers do not make the scan quadratic.
-            let window = rest.get(..space.min(rest.len())).unwrap_or(&[]);
-            let run = memchr2(b'\r', b'\n', window).unwrap_or(window.len());
+            // A run of bytes that leave as they are; searched no further than what fits, so
+            // that tiny output buffers do not make the scan quadratic.
+            let window = rest
+                .get(..space.min(rest.len()).min(RUN_WINDOW))
+                .unwrap_or(&[]);
+            let run = clean_prefix(window, stuff);
             let run = match (out.get_mut(written..written + run), rest.get(..run)) {
                 (Some(dst), Some(src)) if run > 0 => {
                     dst.copy_from_slice(src);
@@ -186,7 +181,10 @@ impl Normaliser {
             };
             written += run;
             read += run;
-            self.state = LineState::Middle;
+            self.state = match rest.get(run.wrapping_sub(1)) {
+                Some(b'\n') => LineState::Start,
+                _ => LineState::Middle,
+            };
         }
         self.bytes_out += written as u64;
         (read, written)
@@ -236,6 +234,96 @@ impl Normaliser {
             (true, false) => b"\r\n",
             (false, false) => b"",
         }
+    }
+}
+
+/// How far [`clean_prefix`] scans at a time: small enough that the copy of a run finds it still
+/// in the first-level cache.
+const RUN_WINDOW: usize = 16 * 1024;
+
+/// Pairs of bytes checked at a time by [`clean_prefix`] (a loop the compiler vectorises).
+const PAIRS: usize = 32;
+
+/// The [`PAIRS`] bytes of `s` from `at`, if there are that many.
+#[inline]
+fn block(s: &[u8], at: usize) -> Option<&[u8; PAIRS]> {
+    s.get(at..at.checked_add(PAIRS)?)?.try_into().ok()
+}
+
+/// Where encoded bytes go: a buffer, or only a count (the meter).
+trait Sink {
+    fn put(&mut self, bytes: &[u8]);
+    fn len(&self) -> usize;
+}
+
+impl Sink for Vec<u8> {
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+    #[inline]
+    fn len(&self) -> usize {
+        Vec::len(self)
+    }
+}
+
+/// Counts what would be written.
+#[derive(Default)]
+struct Count(usize);
+
+impl Sink for Count {
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) {
+        self.0 += bytes.len();
+    }
+    #[inline]
+    fn len(&self) -> usize {
+        self.0
+    }
+}
+
+/// How many bytes at the start of `s` leave unchanged, given that `s[0]` is an ordinary byte
+/// (not CR or LF, and not a dot at a line start when stuffing): the run ends before a bare CR
+/// (or a CR that ends `s`, whose LF may come in the next input), before a bare LF, and before a
+/// dot that starts a line. CRLF pairs and every other byte stay as they are.
+///
+/// The test is on pairs of neighbours `(p, b)`: a CR must be followed by an LF and an LF
+/// preceded by a CR (`(p == CR) == (b == LF)`), and when stuffing a dot must not follow an LF.
+/// Blocks of [`PAIRS`] pairs are tested with no branch inside (vectorised), and only the block
+/// that fails is looked at byte by byte: one pass over the bytes, whatever the line length.
+fn clean_prefix(s: &[u8], stuff: bool) -> usize {
+    let n = s.len();
+    if n == 0 {
+        return 0;
+    }
+    let mut i = 1;
+    while let (Some(p), Some(b)) = (block(s, i - 1), block(s, i)) {
+        let mut bad = 0u8;
+        for (&p, &b) in p.iter().zip(b) {
+            let cr_lf = u8::from(p == b'\r') ^ u8::from(b == b'\n');
+            let dot = u8::from(p == b'\n') & u8::from(b == b'.') & u8::from(stuff);
+            bad |= cr_lf | dot;
+        }
+        if bad != 0 {
+            break;
+        }
+        i += PAIRS;
+    }
+    while let (Some(&p), Some(&b)) = (s.get(i - 1), s.get(i)) {
+        if (p == b'\r') != (b == b'\n') {
+            // A CR not followed by LF ends the run before it; an LF not after a CR, at it.
+            return if p == b'\r' { i - 1 } else { i };
+        }
+        if stuff && p == b'\n' && b == b'.' {
+            return i;
+        }
+        i += 1;
+    }
+    // The last byte: a CR whose LF (if any) is in the next input is not part of the run.
+    if s.last() == Some(&b'\r') {
+        n - 1
+    } else {
+        n
     }
 }
 
@@ -413,16 +501,7 @@ impl ContentMeter {
     /// Counts `input`, the next bytes of the content.
     pub fn update(&mut self, input: &[u8]) {
         self.eight_bit |= !input.is_ascii();
-        let mut scratch = [0u8; 512];
-        let mut rest = input;
-        while !rest.is_empty() {
-            // 512 bytes of room always take some input (an owed byte never fills it).
-            let (read, written) = self.encoder.encode_into(rest, &mut scratch);
-            if (read, written) == (0, 0) {
-                break;
-            }
-            rest = rest.get(read..).unwrap_or_default();
-        }
+        self.encoder.inner.run(input, &mut Count::default(), true);
     }
 
     /// The RFC 1870 6 size of the content so far, as if it ended now.

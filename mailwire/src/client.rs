@@ -52,14 +52,14 @@ const SPARE_BUFFERS: usize = 4;
 /// # The verbs, in the order to call them
 /// - **Getters** (any time): [`Client::config`], [`Client::capabilities`],
 ///   [`Client::is_secure`], [`Client::is_ready`], [`Client::is_closed`], [`Client::error`],
-///   [`Client::replies_pending`].
+///   [`Client::replies_pending`], [`Client::content_facts_wanted`].
 /// - **Inputs** (never fail; a spurious one is a no-op): [`Client::handle_input`] (bytes read),
 ///   [`Client::handle_closed`] (end of stream), [`Client::handle_timeout`] (the deadline from
 ///   `poll_timeout` passed), [`Client::handle_tls_established`] / [`Client::handle_tls_failed`]
 ///   (after [`Event::TlsUpgradeRequested`]), [`Client::handle_write_timeout`] (a write stalled).
 /// - **Commands** (a refused call changes nothing): [`Client::send_message`],
 ///   [`Client::write_body`], [`Client::finish_body`], [`Client::send_message_with_body`],
-///   [`Client::probe`],
+///   [`Client::send_message_with_content`], [`Client::probe`],
 ///   [`Client::noop`], [`Client::verify`], [`Client::expand`], [`Client::help`],
 ///   [`Client::quit`], [`Client::abort`].
 /// - **Outputs**, after every input or command, in this order: [`Client::poll_transmit`] (bytes
@@ -209,6 +209,23 @@ impl Client {
         match &self.phase {
             Phase::Closed { error } => error.as_ref(),
             _ => None,
+        }
+    }
+
+    /// Whether the size and the 8-bit octets of a message's content, declared in its envelope
+    /// before it is queued (`params.size`, `params.body`), matter to this server: it announced
+    /// SIZE (the size is sent, and a message over its limit is refused before MAIL, RFC 1870
+    /// 6.1), or it did not announce 8BITMIME (8-bit content is refused before MAIL, RFC 6152
+    /// 3), or its extensions are not known yet (before EHLO, or while STARTTLS is under way).
+    ///
+    /// When `false`, measuring a body before sending it is wasted work: the session counts
+    /// what it sends anyway, and content that breaks a limit is stopped as it streams.
+    /// [`Client::send_message_with_body`] needs no measuring: it sees the whole body.
+    pub fn content_facts_wanted(&self) -> bool {
+        let settled = !matches!(self.phase, Phase::StartTls | Phase::TlsHandshake { .. });
+        match self.capabilities.as_ref().filter(|_| settled) {
+            Some(caps) => caps.size.is_some() || !caps.eight_bit_mime,
+            None => true,
         }
     }
 
@@ -406,8 +423,8 @@ impl Client {
         }
         self.next_id += 1;
         let id = MessageId(self.next_id);
-        let staged = self.spare.pop().unwrap_or_default();
-        self.messages.push_back(Message::new(id, envelope, staged));
+        self.messages
+            .push_back(Message::new(id, envelope, Vec::new()));
         self.jobs.push_back(Job::Message(id));
         Ok(id)
     }
@@ -482,6 +499,50 @@ impl Client {
         self.body_input(i, body, true);
         self.pump();
         Ok(id)
+    }
+
+    /// [`Client::send_message`] with the start of its content, taken before the message can
+    /// start: as much of `content` as [`crate::Limits::body_buffer`] allows (as
+    /// [`Client::write_body`] would take; nothing while an earlier message's body is
+    /// unfinished, since bodies are written in queue order). Returns the message and how many
+    /// bytes were taken; offer the rest with `write_body` (after [`Event::BodyWanted`] when
+    /// fewer were taken than offered).
+    ///
+    /// `complete`: `content` is the whole body. When all of it is taken the body is finished,
+    /// and its exact size and 8-bit octets decide `SIZE=` and `BODY=8BITMIME`, as with
+    /// [`Client::send_message_with_body`], with memory bounded. When it is not all taken and
+    /// they matter to this server ([`Client::content_facts_wanted`]), the session measures
+    /// `content` where it is (one scan, no copy) and judges MAIL on that; the rest offered
+    /// later must be the rest of the same bytes (what is sent is counted against the server's
+    /// SIZE and checked for 8-bit octets as always).
+    pub fn send_message_with_content(
+        &mut self,
+        envelope: Envelope,
+        content: &[u8],
+        complete: bool,
+    ) -> Result<(MessageId, usize), UsageError> {
+        let id = self.queue_message(envelope, true)?;
+        let i = self.messages.len() - 1;
+        let mut taken = 0;
+        if self.messages.iter().take(i).all(|m| m.body_finished) {
+            taken = content.len().min(self.body_room());
+            let whole = taken == content.len();
+            self.body_input(
+                i,
+                content.get(..taken).unwrap_or_default(),
+                complete && whole,
+            );
+            if !whole {
+                self.messages[i].blocked = true;
+            }
+        }
+        if complete && taken < content.len() && self.content_facts_wanted() {
+            let mut meter = crate::body::ContentMeter::new();
+            meter.update(content);
+            self.messages[i].measured = Some((meter.size(), meter.eight_bit()));
+        }
+        self.pump();
+        Ok((id, taken))
     }
 
     /// Queues NOOP (RFC 5321 4.1.1.9); its reply comes as [`Event::ReplyReceived`].
@@ -582,15 +643,26 @@ impl Client {
     }
 
     /// Keeps an emptied content buffer for a later message, unless enough are kept or it grew
-    /// past the body buffer (a one-off huge message should not pin its memory).
+    /// well past the body buffer (a one-off huge message should not pin its memory). Buffers
+    /// that held a full body buffer's worth of content grow to about twice that (line ends and
+    /// the growth of a `Vec`); dropping those would free and allocate them again for every
+    /// message, which fragments the heap.
     fn recycle(&mut self, mut buffer: Vec<u8>) {
         if self.spare.len() < SPARE_BUFFERS
             && buffer.capacity() > 0
-            && buffer.capacity() <= self.body_buffer()
+            && buffer.capacity() <= self.body_buffer().saturating_mul(2) + 8192
         {
             buffer.clear();
             self.spare.push(buffer);
         }
+    }
+
+    /// The capacity a content buffer gets when it must grow: a full body buffer's worth, with
+    /// room for the growth of line ends and for the commands that follow the content, so that
+    /// buffers reach one size and keep it (and are reused) instead of doubling again.
+    fn content_capacity(&self) -> usize {
+        let b = self.body_buffer();
+        b + b / 8 + 4096
     }
 
     /// The bound on content held, with room for two BDAT chunks at least.
@@ -638,14 +710,28 @@ impl Client {
     /// against the server's SIZE and checks for 8-bit octets the MAIL did not declare
     /// (RFC 1870 6, RFC 6152 3): content that breaks either stops here.
     fn body_input(&mut self, i: usize, data: &[u8], finish: bool) {
+        let full = self.content_capacity();
         let mut flowing_from = None;
-        let Client { messages, out, .. } = self;
+        let Client {
+            messages,
+            out,
+            spare,
+            ..
+        } = self;
         let m = &mut messages[i];
         if finish {
             m.body_finished = true;
         }
         if m.discarding() {
             return;
+        }
+        // A kept buffer for the content to wait in, taken when content first comes (taken
+        // when the message is queued, a long queue would leave none for the messages written).
+        let straight_out = m.step == Step::Body && matches!(m.framer, Framer::Data(_));
+        if m.staged.capacity() == 0 && !data.is_empty() && !straight_out {
+            if let Some(buffer) = spare.pop() {
+                m.staged = buffer;
+            }
         }
         let undeclared_eight_bit =
             !m.eight_bit_declared && !matches!(m.framer, Framer::Undecided) && !data.is_ascii();
@@ -665,6 +751,7 @@ impl Client {
                 } else {
                     &mut m.staged
                 };
+                reserve_content(target, data.len(), full);
                 encoder.encode(data, target);
                 // The end mark (and the CRLF that closes an open last line) go out later.
                 if finish {
@@ -674,6 +761,7 @@ impl Client {
                 }
             }
             Framer::Bdat(encoder) => {
+                reserve_content(&mut m.staged, data.len(), full);
                 encoder.encode(data, &mut m.staged);
                 let size = encoder.final_size();
                 if finish {
@@ -785,6 +873,15 @@ impl Client {
             None if self.messages.iter().any(|m| m.step == Step::Body) => Stage::Data,
             None => Stage::Idle,
         }
+    }
+}
+
+/// Makes room in `buffer` for `additional` content bytes (and a little more for the end mark
+/// and the next commands): when it must grow, it grows to `full` at once.
+fn reserve_content(buffer: &mut Vec<u8>, additional: usize, full: usize) {
+    let needed = additional + 256;
+    if buffer.capacity() - buffer.len() < needed {
+        buffer.reserve(needed.max(full.saturating_sub(buffer.len())));
     }
 }
 

@@ -317,6 +317,21 @@ fn body_bytes() -> impl Strategy<Value = Vec<u8>> {
     )
 }
 
+/// Long bodies of mostly ordinary bytes with a few CR, LF and dots among them: the runs the
+/// encoder copies whole are long, and their ends fall anywhere in its blocks of byte pairs.
+fn sparse_body_bytes() -> impl Strategy<Value = Vec<u8>> {
+    prop::collection::vec(
+        prop_oneof![
+            40 => Just(b'x'),
+            3 => Just(b'\r'),
+            3 => Just(b'\n'),
+            2 => Just(b'.'),
+            1 => any::<u8>()
+        ],
+        0..3000,
+    )
+}
+
 /// Splits `wire` into lines at CRLF, checking there is no bare CR or LF.
 fn lines(wire: &[u8]) -> Vec<&[u8]> {
     let mut lines = Vec::new();
@@ -352,6 +367,35 @@ proptest! {
         let (last, before) = lines.split_last().expect("at least the end mark");
         prop_assert_eq!(*last, b".".as_slice());
         prop_assert!(before.iter().all(|l| *l != b"."));
+    }
+
+    /// RFC 5321 4.5.2, 2.3.8 on long runs: whole, in pieces and through `encode_into` with
+    /// small and large buffers the wire form is the same, decodes to the normalised body, and
+    /// the meter's RFC 1870 6 size is that body's length (stuffed dots and the end mark left
+    /// out); BDAT text is the normalised body (RFC 3030 2).
+    #[test]
+    fn body_long_runs_encode_alike(input in sparse_body_bytes(), cuts in prop::collection::vec(0..3000usize, 0..8), cap in 1..200usize) {
+        let whole = encode_whole(&input);
+        prop_assert_eq!(&encode_chunked(&input, &cuts), &whole);
+        prop_assert_eq!(&encode_into_with(&input, cap, 777), &whole);
+        prop_assert_eq!(&encode_into_with(&input, 70_000, 5000), &whole);
+        prop_assert_eq!(unstuff(&whole), Ok(normalise(&input)));
+        let mut meter = mailwire::body::ContentMeter::new();
+        let mut start = 0;
+        let mut sorted: Vec<usize> = cuts.iter().map(|&c| c.min(input.len())).collect();
+        sorted.sort_unstable();
+        for cut in sorted {
+            meter.update(&input[start..cut]);
+            start = cut;
+        }
+        meter.update(&input[start..]);
+        prop_assert_eq!(meter.size(), normalise(&input).len() as u64);
+        prop_assert_eq!(meter.eight_bit(), !input.is_ascii());
+        let mut enc = BdatEncoder::new(false);
+        let mut out = Vec::new();
+        enc.encode(&input, &mut out);
+        enc.finish(&mut out);
+        prop_assert_eq!(out, normalise(&input));
     }
 
     /// `encode_into` with output buffers of 1 to 8 bytes writes exactly what `encode` writes.

@@ -15,6 +15,10 @@
 //! [`Tap`] is no server: a relay in front of one that records what the
 //! client sent, for checking what a client did not send.
 //!
+//! Memory bounds: [`PeakAlloc`] and [`peak_heap`] give the most heap a thread
+//! held while it ran some code; [`run_with_rss`] the peak RSS of a child
+//! process.
+//!
 //! The programs are installed by `ci/install-peers.sh`. Where they are is
 //! read from the environment:
 //!
@@ -53,6 +57,7 @@ mod cert;
 pub mod connect_cases;
 mod exim;
 pub mod hostile;
+mod memory;
 pub mod mock;
 mod opensmtpd;
 pub mod probes;
@@ -64,6 +69,7 @@ mod tap;
 pub use aiosmtpd::{Aiosmtpd, AiosmtpdBuilder, AiosmtpdMechanism, AiosmtpdMessage};
 pub use cert::{TestCert, CLIENT_COMMON_NAME};
 pub use exim::{Exim, EximBuilder, EximConfig, EximMessage};
+pub use memory::{dotted_text, peak_heap, run_with_rss, PeakAlloc, RssRun};
 pub use opensmtpd::{OpenSmtpd, OpenSmtpdBuilder, OpenSmtpdMessage};
 pub use sink::{smtp_source_command, smtp_source_path, SinkMessage, SmtpSink, SmtpSinkBuilder};
 pub use tap::Tap;

@@ -3,6 +3,8 @@
 //! ```text
 //! e2e drive  [--quick] [--out FILE.json] [--only a,b] [--workloads w1,w2]
 //! e2e memory [--out FILE.json] [--dir DIR] [--mib N]
+//! e2e tls    [--quick] [--out FILE.json] [--only a,b] [--workloads w1,w2]
+//! e2e many   [--out FILE.json] [--k K1,K2,..]
 //! e2e client KIND --port P --messages N --rcpts R --message-file F --conn one|each
 //!            [--time-limit SECS] [--stream]
 //! ```
@@ -19,6 +21,11 @@
 //! outside, to show where its time goes).
 //! The Python smtplib client is `benches/py/smtplib_client.py`; `smtp-source` is Postfix's.
 //! A client prints one JSON line: `{"ok": N, "failed": N, "secs": wall time}`.
+//!
+//! `tls` runs the same workloads over STARTTLS with AUTH PLAIN against aiosmtpd (our clients,
+//! lettre with rustls, smtplib, swaks when installed). `many` runs many sessions on one
+//! `mailwire-mio` thread through `smtp-bulk --connections K`. `reference` is the CPU floor: the
+//! simplest pipelined client that only moves bytes.
 //!
 //! `memory` streams one large message from a file (made in a temporary directory, deleted
 //! after) through the blocking adapter and reports the client's peak RSS next to a 1 KiB run.
@@ -41,8 +48,13 @@ fn main() {
     let result = match args.first().map(String::as_str) {
         Some("drive") => drive(&Args::parse(&args[1..])),
         Some("memory") => memory(&Args::parse(&args[1..])),
+        Some("tls") => tls(&Args::parse(&args[1..])),
+        Some("many") => many(&Args::parse(&args[1..])),
         Some("client") if args.len() > 1 => client(&args[1], &Args::parse(&args[2..])),
-        _ => Err("usage: e2e drive|memory|client KIND [--options] (see the source's docs)".into()),
+        _ => Err(
+            "usage: e2e drive|memory|tls|many|client KIND [--options] (see the source's docs)"
+                .into(),
+        ),
     };
     if let Err(e) = result {
         eprintln!("e2e: {e}");
@@ -108,6 +120,12 @@ struct ClientArgs {
     each: bool,
     time_limit: Duration,
     stream: bool,
+    /// STARTTLS required, the server's certificate checked against this CA file.
+    tls_ca: Option<PathBuf>,
+    /// AUTH PLAIN (inside TLS) as `user:password`.
+    auth: Option<(String, String)>,
+    /// No TLS session resumption across connections: every handshake a full one.
+    no_resumption: bool,
 }
 
 impl ClientArgs {
@@ -120,6 +138,12 @@ impl ClientArgs {
             each: args.get("conn") == Some("each"),
             time_limit: Duration::from_secs(args.num("time-limit", 120)?),
             stream: args.flag("stream"),
+            tls_ca: args.get("tls-ca").map(PathBuf::from),
+            auth: args.get("auth").and_then(|a| {
+                let (u, p) = a.split_once(':')?;
+                Some((u.to_string(), p.to_string()))
+            }),
+            no_resumption: args.flag("no-resumption"),
         })
     }
 }
@@ -127,11 +151,12 @@ impl ClientArgs {
 fn client(kind: &str, args: &Args) -> Result<(), BoxError> {
     let a = ClientArgs::from(args)?;
     match kind {
-        "ours-blocking" => ours_blocking(&a, false),
+        "ours-blocking" | "ours-blocking-full" => ours_blocking(&a, false),
         "ours-blocking-batch" => ours_blocking(&a, true),
-        "ours-mio" => ours_mio(&a),
+        "ours-mio" | "ours-mio-full" => ours_mio(&a),
         "lettre" => lettre_client(&a, false),
         "lettre-nodelay" => lettre_client(&a, true),
+        "reference" => reference_client(&a),
         _ => Err(format!("unknown client {kind}").into()),
     }
 }
@@ -167,6 +192,16 @@ fn ours_blocking(a: &ClientArgs, batch: bool) -> Result<(), BoxError> {
         ClientName::parse("client.bench.example")?,
     );
     options.config.tls = TlsPolicy::Never;
+    if let Some(ca) = &a.tls_ca {
+        // STARTTLS with the test CA; clones of these options share one rustls configuration,
+        // so a new connection resumes the last one's session unless resumption is off.
+        options.config.tls = TlsPolicy::Required;
+        options.tls.ca_file = Some(ca.clone());
+        options.tls.resumption = !a.no_resumption;
+    }
+    if let Some((user, password)) = &a.auth {
+        options.config.auth = Some(plain_auth(user, password));
+    }
     let connect = || Client::connect(options.clone());
 
     let (mut ok, mut failed) = (0u64, 0u64);
@@ -213,18 +248,46 @@ fn ours_blocking(a: &ClientArgs, batch: bool) -> Result<(), BoxError> {
     Ok(())
 }
 
+/// AUTH PLAIN with these credentials (the bench servers offer it inside TLS).
+fn plain_auth(user: &str, password: &str) -> mailwire::AuthConfig {
+    use mailwire::sasl::{Credentials, Mechanism};
+    let mut auth = mailwire::AuthConfig::new(Credentials::Password {
+        username: user.into(),
+        password: mailwire::Secret::new(password.into()),
+    });
+    auth.mechanisms = vec![Mechanism::Plain];
+    auth
+}
+
 /// Our mio adapter through its library API, `mailwire_mio::bulk::run`, with one connection and
-/// its default window (32 messages queued ahead). For a connection per message, one `run` per
-/// message (each opens a connection, sends, says QUIT).
+/// its default windows (32 messages, 4 MiB queued ahead). For a connection per message,
+/// `max_per_connection = 1` (each connection sends one message and says QUIT; the next opens
+/// as it does). With `--stream`, the content is `Content::file` (read as it is sent).
 fn ours_mio(a: &ClientArgs) -> Result<(), BoxError> {
     use mailwire::{ClientName, Config, TlsPolicy};
-    use mailwire_mio::bulk::{run, BulkConfig, BulkMessage};
+    use mailwire_mio::bulk::{run, BulkConfig, BulkMessage, Content};
 
-    let body: std::sync::Arc<[u8]> = std::fs::read(&a.message_file)?.into();
-    let message = BulkMessage::new(our_envelope(a.rcpts)?, body);
+    let content = if a.stream {
+        Content::file(&a.message_file)
+    } else {
+        Content::shared(std::fs::read(&a.message_file)?)
+    };
+    let message = BulkMessage::new(our_envelope(a.rcpts)?, content);
     let mut session = Config::new(ClientName::parse("client.bench.example")?);
     session.tls = TlsPolicy::Never;
-    let config = BulkConfig::new(([127, 0, 0, 1], a.port).into(), session);
+    if let Some((user, password)) = &a.auth {
+        session.auth = Some(plain_auth(user, password));
+    }
+    let mut config = BulkConfig::new(([127, 0, 0, 1], a.port).into(), session);
+    if let Some(ca) = &a.tls_ca {
+        let mut options = mailwire_mio::TlsOptions::with_ca_file(ca);
+        options.resumption = !a.no_resumption;
+        config.session.tls = TlsPolicy::Required;
+        config.tls = Some(mailwire_mio::TlsSetup::from_options(&options, "localhost")?);
+    }
+    if a.each {
+        config.max_per_connection = Some(1);
+    }
 
     let (mut ok, mut failed) = (0u64, 0u64);
     let start = Instant::now();
@@ -232,18 +295,15 @@ fn ours_mio(a: &ClientArgs) -> Result<(), BoxError> {
         true => ok += 1,
         false => failed += 1,
     };
-    if a.each {
-        for _ in 0..a.messages {
-            if start.elapsed() > a.time_limit {
-                break;
-            }
-            run(&config, [message.clone()], &mut count)?;
-        }
-    } else {
-        // The time limit is the driver's (it kills this process); the run itself is bounded
-        // by the core's per-stage deadlines.
-        let n = a.messages as usize;
-        run(&config, std::iter::repeat_n(message, n), &mut count)?;
+    // The time limit is the driver's (it kills this process); the run itself is bounded by the
+    // core's per-stage deadlines.
+    let n = a.messages as usize;
+    let summary = run(&config, std::iter::repeat_n(message, n), &mut count)?;
+    if a.tls_ca.is_some() {
+        eprintln!(
+            "connections {} tls_resumed {}",
+            summary.connections, summary.tls_resumed
+        );
     }
     report(ok, failed, start.elapsed().as_secs_f64());
     Ok(())
@@ -251,10 +311,14 @@ fn ours_mio(a: &ClientArgs) -> Result<(), BoxError> {
 
 /// lettre 0.11 as shipped: `SmtpConnection` (its public connection type, which `SmtpTransport`
 /// uses) for one connection; `SmtpTransport` without the pool for a connection per message.
-/// With `nodelay`, TCP_NODELAY is set on the connection's socket after connecting.
+/// With `nodelay`, TCP_NODELAY is set on the connection's socket after connecting. With TLS
+/// (lettre's rustls feature): `SmtpConnection` with `starttls` and `auth` (AUTH PLAIN), one
+/// connection or a new one per message, all with one `TlsParameters` (one rustls
+/// configuration, so a new connection may resume the last one's session).
 fn lettre_client(a: &ClientArgs, nodelay: bool) -> Result<(), BoxError> {
     use lettre::address::{Address, Envelope};
-    use lettre::transport::smtp::client::SmtpConnection;
+    use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+    use lettre::transport::smtp::client::{Certificate, SmtpConnection, TlsParameters};
     use lettre::transport::smtp::extension::ClientId;
     use lettre::{SmtpTransport, Transport};
 
@@ -266,10 +330,28 @@ fn lettre_client(a: &ClientArgs, nodelay: bool) -> Result<(), BoxError> {
     let envelope = Envelope::new(Some(from), to)?;
     let hello = ClientId::Domain("client.bench.example".into());
     let timeout = Some(Duration::from_secs(30));
+    let tls = match &a.tls_ca {
+        Some(ca) => Some(
+            TlsParameters::builder("localhost".into())
+                .add_root_certificate(Certificate::from_pem(&std::fs::read(ca)?)?)
+                .build_rustls()?,
+        ),
+        None => None,
+    };
+    let credentials = a
+        .auth
+        .as_ref()
+        .map(|(u, p)| Credentials::new(u.clone(), p.clone()));
     let connect = || -> Result<SmtpConnection, BoxError> {
-        let conn = SmtpConnection::connect(("127.0.0.1", a.port), timeout, &hello, None, None)?;
+        let mut conn = SmtpConnection::connect(("127.0.0.1", a.port), timeout, &hello, None, None)?;
         if nodelay {
             set_nodelay_on_all_sockets();
+        }
+        if let Some(tls) = &tls {
+            conn.starttls(tls, &hello)?;
+        }
+        if let Some(c) = &credentials {
+            conn.auth(&[Mechanism::Plain], c)?;
         }
         Ok(conn)
     };
@@ -286,7 +368,7 @@ fn lettre_client(a: &ClientArgs, nodelay: bool) -> Result<(), BoxError> {
             count(conn.send(&envelope, &message).is_ok());
         }
         let _ = conn.quit();
-    } else if nodelay {
+    } else if nodelay || tls.is_some() {
         for _ in 0..a.messages {
             if start.elapsed() > a.time_limit {
                 break;
@@ -310,6 +392,105 @@ fn lettre_client(a: &ClientArgs, nodelay: bool) -> Result<(), BoxError> {
     }
     report(ok, failed, start.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// The floor of the comparison, not a peer: the simplest pipelined client that does nothing but
+/// move bytes. The body is dot-stuffed once at start (it is CRLF already); then for each message
+/// one `write` carries the previous message's body and `.` and this message's MAIL, RCPT and
+/// DATA (the first carries only the commands; the last body goes with QUIT), on a TCP_NODELAY
+/// socket, with one read buffer and no reply parsing beyond finding each reply's last line
+/// (`ddd ` at a line start). Replies it does not expect (not 2yz, or not 354 to DATA) count
+/// the message failed. One connection only.
+fn reference_client(a: &ClientArgs) -> Result<(), BoxError> {
+    let raw = std::fs::read(&a.message_file)?;
+    let mut body = Vec::with_capacity(raw.len() + raw.len() / 32);
+    for line in raw.split_inclusive(|&b| b == b'\n') {
+        if line.first() == Some(&b'.') {
+            body.push(b'.');
+        }
+        body.extend_from_slice(line);
+    }
+    let mut commands = format!("MAIL FROM:<{}>\r\n", mailwire_benches::SENDER).into_bytes();
+    for i in 0..a.rcpts {
+        commands.extend_from_slice(
+            format!("RCPT TO:<{}>\r\n", mailwire_benches::recipient(i)).as_bytes(),
+        );
+    }
+    commands.extend_from_slice(b"DATA\r\n");
+
+    let start = Instant::now();
+    let mut sock = TcpStream::connect(("127.0.0.1", a.port))?;
+    sock.set_nodelay(true)?;
+    sock.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut replies = Replies::default();
+    replies.expect(&mut sock, 1)?; // greeting
+    sock.write_all(b"EHLO client.bench.example\r\n")?;
+    replies.expect(&mut sock, 1)?;
+    let (mut ok, mut failed) = (0u64, 0u64);
+    let mut flight = Vec::with_capacity(body.len() + commands.len() + 8);
+    let n = a.messages;
+    for m in 0..=n {
+        flight.clear();
+        if m > 0 {
+            flight.extend_from_slice(&body);
+            flight.extend_from_slice(b".\r\n");
+        }
+        let more = m < n && start.elapsed() < a.time_limit;
+        if more {
+            flight.extend_from_slice(&commands);
+        } else {
+            flight.extend_from_slice(b"QUIT\r\n");
+        }
+        sock.write_all(&flight)?;
+        // The previous message's end-of-data reply, then this one's MAIL, RCPT(s) and DATA.
+        if m > 0 {
+            match replies.expect(&mut sock, 1)?.iter().all(|&c| c / 100 == 2) {
+                true => ok += 1,
+                false => failed += 1,
+            }
+        }
+        if !more {
+            break;
+        }
+        let codes = replies.expect(&mut sock, 2 + a.rcpts)?;
+        if codes.last() != Some(&354) {
+            return Err(format!("DATA not accepted: {codes:?}").into());
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    report(ok, failed, secs);
+    Ok(())
+}
+
+/// The reference client's reply reader: one buffer, replies counted by their last line.
+#[derive(Default)]
+struct Replies {
+    buf: Vec<u8>,
+    codes: Vec<u16>,
+}
+
+impl Replies {
+    /// Reads until `n` more complete replies are in; their codes.
+    fn expect(&mut self, sock: &mut TcpStream, n: usize) -> Result<Vec<u16>, BoxError> {
+        let mut chunk = [0u8; 4096];
+        loop {
+            while let Some(end) = self.buf.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = self.buf.drain(..=end).collect();
+                if line.len() >= 4 && line[3] == b' ' {
+                    let code = std::str::from_utf8(&line[..3])?.parse()?;
+                    self.codes.push(code);
+                }
+            }
+            if self.codes.len() >= n {
+                return Ok(self.codes.drain(..n).collect());
+            }
+            let got = sock.read(&mut chunk)?;
+            if got == 0 {
+                return Err("server closed the connection".into());
+            }
+            self.buf.extend_from_slice(&chunk[..got]);
+        }
+    }
 }
 
 /// Sets TCP_NODELAY on every socket this process has open (lettre does not expose its socket;
@@ -729,6 +910,18 @@ fn client_kinds() -> Vec<ClientKind> {
             name: "smtp-source",
             cap: None,
         },
+        ClientKind {
+            name: "reference",
+            cap: None,
+        },
+        ClientKind {
+            name: "smtp-bulk-dir",
+            cap: None,
+        },
+        ClientKind {
+            name: "smtp-bulk-gen",
+            cap: None,
+        },
     ]
 }
 
@@ -737,6 +930,27 @@ fn client_kinds() -> Vec<ClientKind> {
 struct MessageFiles {
     crlf: PathBuf,
     lf: PathBuf,
+}
+
+impl MessageFiles {
+    /// A directory of `n` hard links to the CRLF message (for `smtp-bulk --dir`: the same bytes
+    /// as every other client sends, each "file" read as it is sent).
+    fn links(&self, n: u64) -> Result<PathBuf, BoxError> {
+        let dir = self.crlf.with_file_name(format!(
+            "links-{}-{n}",
+            self.crlf
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("m")
+        ));
+        if !dir.exists() {
+            std::fs::create_dir_all(&dir)?;
+            for i in 0..n {
+                std::fs::hard_link(&self.crlf, dir.join(format!("{i:06}.eml")))?;
+            }
+        }
+        Ok(dir)
+    }
 }
 
 fn message_files(dir: &Path, size: usize) -> Result<MessageFiles, BoxError> {
@@ -759,6 +973,7 @@ fn client_command(
     port: u16,
     files: &MessageFiles,
     limit: Duration,
+    tls: Option<&TlsRun>,
 ) -> Result<Command, BoxError> {
     let conn = if w.conn == Conn::One { "one" } else { "each" };
     let common = |cmd: &mut Command, file: &Path| {
@@ -769,8 +984,61 @@ fn client_command(
             .arg(file)
             .args(["--conn", conn])
             .args(["--time-limit", &limit.as_secs().to_string()]);
+        if let Some(t) = tls {
+            cmd.arg("--tls-ca")
+                .arg(&t.ca)
+                .args(["--auth", &format!("{}:{}", t.user, t.password)]);
+        }
+        if kind.ends_with("-full") {
+            cmd.arg("--no-resumption");
+        }
     };
     Ok(match kind {
+        "smtp-bulk-dir" | "smtp-bulk-gen" => {
+            let mut cmd = Command::new(sibling_binary("smtp-bulk")?);
+            cmd.args(["--server", &format!("127.0.0.1:{port}")])
+                .args(["--from", mailwire_benches::SENDER])
+                .args(["--to", &mailwire_benches::recipient(0)])
+                .args(["--helo", "client.bench.example", "--json"]);
+            if kind == "smtp-bulk-dir" {
+                cmd.arg("--dir").arg(files.links(messages)?);
+            } else {
+                cmd.args(["--messages", &messages.to_string()])
+                    .args(["--size", &w.size.to_string()]);
+            }
+            match tls {
+                Some(t) => {
+                    cmd.args(["--starttls", "required", "--tls-name", "localhost"])
+                        .arg("--ca-file")
+                        .arg(&t.ca)
+                        .args(["--auth-user", &t.user])
+                        .arg("--auth-password-file")
+                        .arg(&t.password_file);
+                }
+                None => {
+                    cmd.args(["--starttls", "never"]);
+                }
+            }
+            cmd
+        }
+        "swaks" => {
+            // One process per connection (swaks sends one message a run), in a shell loop; the
+            // loop's rusage includes the swaks processes it waited for.
+            let t = tls.ok_or("swaks runs only with TLS here")?;
+            let mut cmd = Command::new("sh");
+            cmd.arg("-c").arg(format!(
+                "i=0; while [ $i -lt {messages} ]; do swaks --server 127.0.0.1 --port {port} \
+                 --tls --auth PLAIN --auth-user '{}' --auth-password '{}' \
+                 --helo client.bench.example --from {} --to {} --data @'{}' \
+                 --silent 2 || exit 1; i=$((i+1)); done",
+                t.user,
+                t.password,
+                mailwire_benches::SENDER,
+                mailwire_benches::recipient(0),
+                files.crlf.display()
+            ));
+            cmd
+        }
         "smtplib" => {
             let mut cmd = Command::new(std::env::var("PYTHON").unwrap_or("python3".into()));
             cmd.arg(script_dir().join("smtplib_client.py"));
@@ -801,6 +1069,28 @@ fn client_command(
     })
 }
 
+/// A binary built next to this one (`target/release/smtp-bulk`).
+fn sibling_binary(name: &str) -> Result<PathBuf, BoxError> {
+    let exe = std::env::current_exe()?;
+    let path = exe.with_file_name(name);
+    if !path.exists() {
+        return Err(format!(
+            "{} missing: cargo build --release -p mailwire-cli",
+            path.display()
+        )
+        .into());
+    }
+    Ok(path)
+}
+
+/// What the TLS runs need: the test CA, and the AUTH PLAIN user.
+struct TlsRun {
+    ca: PathBuf,
+    user: String,
+    password: String,
+    password_file: PathBuf,
+}
+
 /// `benches/py`, found from the source tree this binary was built from.
 fn script_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("py")
@@ -822,7 +1112,7 @@ fn run_once(
     };
     let port = relay.as_ref().map_or(sink.port, |r| r.port);
     let limit = Duration::from_secs(120);
-    let cmd = client_command(kind, w, messages, port, files, limit)?;
+    let cmd = client_command(kind, w, messages, port, files, limit, None)?;
     let finished = run_bounded(cmd, limit + Duration::from_secs(10))?;
     // Let the relay see the last bytes and the close.
     let turns = relay.map(|r| {
@@ -849,27 +1139,18 @@ fn drive(args: &Args) -> Result<(), BoxError> {
             if only.as_ref().is_some_and(|o| !o.contains(&k.name)) {
                 continue;
             }
-            // Batching is across messages of one connection.
-            if k.name.ends_with("-batch") && w.conn == Conn::Each {
+            // Batching is across messages of one connection; the reference floor writes one
+            // connection only; the smtp-bulk binary (the mio rows' library in a command) runs
+            // the 1 MiB workload, where its memory and CPU per MiB are the question.
+            if (k.name.ends_with("-batch") || k.name == "reference") && w.conn == Conn::Each {
+                continue;
+            }
+            if k.name.starts_with("smtp-bulk") && w.id != "1m_one" {
                 continue;
             }
             let messages = k.cap.map_or(w.messages, |c| c.min(w.messages));
             let (f, _, server_cpu) = run_once(k.name, &w, messages, &files, false)?;
-            let client: Value = f
-                .stdout
-                .lines()
-                .rev()
-                .find_map(|l| serde_json::from_str(l).ok())
-                .unwrap_or(Value::Null);
-            // smtp-source does not time itself: the process's wall time is used.
-            let ok = client["ok"]
-                .as_u64()
-                .unwrap_or(if f.code == 0 && k.name == "smtp-source" {
-                    messages
-                } else {
-                    0
-                });
-            let secs = client["secs"].as_f64().unwrap_or(f.wall_secs);
+            let (ok, failed, secs) = client_result(&f, k.name, messages);
             let (probe, turns, _) = run_once(k.name, &w, w.probe.min(messages), &files, true)?;
             let probe_ok = probe.code == 0 && !probe.timed_out;
             let rtt = turns
@@ -883,23 +1164,10 @@ fn drive(args: &Args) -> Result<(), BoxError> {
                 "capped": messages < w.messages,
                 "rcpts": w.rcpts,
                 "size": w.size,
-                "ok": ok,
-                "failed": client["failed"].as_u64().unwrap_or(0),
-                "secs": secs,
-                "wall_secs": f.wall_secs,
-                "msgs_per_sec": ok as f64 / secs,
-                "mb_per_sec": ok as f64 * w.size as f64 / secs / 1e6,
-                "cpu_us_per_msg": if ok > 0 { f.cpu_secs / ok as f64 * 1e6 } else { 0.0 },
-                "user_secs": f.user_secs,
-                "sys_secs": f.sys_secs,
-                "server_cpu_secs": server_cpu,
-                "max_rss_kib": f.max_rss_kib,
-                "exit": f.code,
-                "timed_out": f.timed_out,
                 "round_trips_per_msg": rtt,
                 "probe_messages": w.probe.min(messages),
-                "stderr": f.stderr.chars().take(500).collect::<String>(),
             });
+            let row = with_measures(row, &f, (ok, failed, secs), w.size, server_cpu);
             eprintln!(
                 "   {:<16} {:>6} ok in {:>7.3}s: {:>9.1} msg/s {:>8.2} MB/s {:>8.1} µs CPU/msg {:>7} KiB RSS, {} RT/msg{}",
                 k.name,
@@ -923,6 +1191,65 @@ fn drive(args: &Args) -> Result<(), BoxError> {
     write_out(args, &out)
 }
 
+/// `row` (a JSON object) with one timed run's measures added: the client's own `(ok, failed,
+/// secs)`, rates for messages of `size` bytes, and what `wait4` said about its process.
+fn with_measures(
+    mut row: Value,
+    f: &Finished,
+    (ok, failed, secs): (u64, u64, f64),
+    size: usize,
+    server_cpu: f64,
+) -> Value {
+    let measures = json!({
+        "ok": ok,
+        "failed": failed,
+        "secs": secs,
+        "wall_secs": f.wall_secs,
+        "msgs_per_sec": ok as f64 / secs,
+        "mb_per_sec": ok as f64 * size as f64 / secs / 1e6,
+        "cpu_us_per_msg": if ok > 0 { f.cpu_secs / ok as f64 * 1e6 } else { 0.0 },
+        "user_secs": f.user_secs,
+        "sys_secs": f.sys_secs,
+        "server_cpu_secs": server_cpu,
+        "max_rss_kib": f.max_rss_kib,
+        "exit": f.code,
+        "timed_out": f.timed_out,
+        "stderr": f.stderr.chars().take(500).collect::<String>(),
+    });
+    if let (Some(row), Value::Object(measures)) = (row.as_object_mut(), measures) {
+        row.extend(measures);
+    }
+    row
+}
+
+/// The last line of `stdout` that parses as JSON (a client's report, smtp-bulk's summary), or
+/// null.
+fn last_json(stdout: &str) -> Value {
+    stdout
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .unwrap_or(Value::Null)
+}
+
+/// A client's own report: its last JSON line, `{"ok", "failed", "secs"}` (smtp-bulk's summary
+/// says `accepted` and `seconds`). smtp-source and the swaks loop do not time themselves: their
+/// process's wall time is used, and their exit status says whether all went.
+fn client_result(f: &Finished, kind: &str, messages: u64) -> (u64, u64, f64) {
+    let client = last_json(&f.stdout);
+    let untimed = matches!(kind, "smtp-source" | "swaks");
+    let ok = client["ok"]
+        .as_u64()
+        .or(client["accepted"].as_u64())
+        .unwrap_or(if f.code == 0 && untimed { messages } else { 0 });
+    let failed = client["failed"].as_u64().unwrap_or(0) + client["rejected"].as_u64().unwrap_or(0);
+    let secs = client["secs"]
+        .as_f64()
+        .or(client["seconds"].as_f64())
+        .unwrap_or(f.wall_secs);
+    (ok, failed, secs)
+}
+
 fn write_out(args: &Args, out: &Value) -> Result<(), BoxError> {
     let text = serde_json::to_string_pretty(out)?;
     match args.get("out") {
@@ -930,6 +1257,301 @@ fn write_out(args: &Args, out: &Value) -> Result<(), BoxError> {
         None => println!("{text}"),
     }
     Ok(())
+}
+
+// ----------------------------------------------------------------------------------------- TLS
+
+/// aiosmtpd (`testkit/peers/aiosmtpd_server.py`) on 127.0.0.1 with STARTTLS required and AUTH
+/// PLAIN required, the test certificate; messages are not stored (one line each on a pipe this
+/// process drains). Killed on drop.
+struct TlsServer {
+    /// The child and its port, killed and reaped as a sink is.
+    process: Sink,
+    _stdin: Option<std::process::ChildStdin>,
+}
+
+impl TlsServer {
+    fn start(cert: &mailwire_testkit::TestCert, t: &TlsRun) -> Result<TlsServer, BoxError> {
+        use std::io::BufRead;
+        let python = mailwire_testkit::Aiosmtpd::python()
+            .ok_or("no Python with aiosmtpd (ci/install-peers.sh)")?;
+        let script =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testkit/peers/aiosmtpd_server.py");
+        let mut child = Command::new(python)
+            .arg(script)
+            .args(["--host", "127.0.0.1", "--port", "0", "--exit-on-stdin-eof"])
+            .arg("--tls-cert")
+            .arg(cert.cert_path())
+            .arg("--tls-key")
+            .arg(cert.key_path())
+            .args(["--starttls", "--require-starttls", "--auth-required"])
+            .args(["--auth-user", &t.user, "--auth-password", &t.password])
+            .args(["--auth-mechanisms", "PLAIN"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let mut lines = std::io::BufReader::new(stdout);
+        let mut line = String::new();
+        let port = loop {
+            line.clear();
+            if lines.read_line(&mut line)? == 0 {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err("aiosmtpd exited before READY".into());
+            }
+            if let Some(p) = line.trim().strip_prefix("READY ") {
+                break p.parse::<u16>()?;
+            }
+        };
+        // Drain the per-message lines so that the server never blocks on its stdout.
+        std::thread::spawn(move || {
+            let mut sink = Vec::new();
+            let _ = lines.read_to_end(&mut sink);
+        });
+        Ok(TlsServer {
+            process: Sink { child, port },
+            _stdin: stdin,
+        })
+    }
+
+    /// Stops the server; the CPU seconds it used.
+    fn stop(self) -> f64 {
+        self.process.stop()
+    }
+}
+
+/// The TLS workloads: the same bytes as the plain ones, over STARTTLS with AUTH PLAIN.
+fn tls_workloads(quick: bool) -> Vec<(Workload, Vec<ClientKind>)> {
+    let scale = if quick { 10 } else { 1 };
+    let kind = |name, cap| ClientKind { name, cap };
+    vec![
+        (
+            Workload {
+                id: "tls_1k_one",
+                title: "TLS: 1 KiB, one connection (STARTTLS, AUTH PLAIN)",
+                messages: 10_000 / scale,
+                rcpts: 1,
+                size: 1024,
+                conn: Conn::One,
+                probe: 0,
+            },
+            vec![
+                kind("ours-blocking", None),
+                kind("ours-blocking-batch", None),
+                kind("ours-mio", None),
+                kind("lettre", Some(200)),
+                kind("lettre-nodelay", None),
+                kind("smtplib", None),
+            ],
+        ),
+        (
+            Workload {
+                id: "tls_1k_each",
+                title: "TLS: 1 KiB, a new connection each (TCP, greeting, EHLO, STARTTLS, handshake, EHLO, AUTH PLAIN, message, QUIT)",
+                messages: 1_000 / scale,
+                rcpts: 1,
+                size: 1024,
+                conn: Conn::Each,
+                probe: 0,
+            },
+            vec![
+                kind("ours-blocking", None),
+                kind("ours-blocking-full", None),
+                kind("ours-mio", None),
+                kind("ours-mio-full", None),
+                kind("lettre", Some(100)),
+                kind("lettre-nodelay", None),
+                kind("smtplib", None),
+                kind("swaks", Some(100)),
+            ],
+        ),
+        (
+            Workload {
+                id: "tls_1m_one",
+                title: "TLS: 1 MiB, one connection (STARTTLS, AUTH PLAIN)",
+                messages: 200 / scale,
+                rcpts: 1,
+                size: 1024 * 1024,
+                conn: Conn::One,
+                probe: 0,
+            },
+            vec![
+                kind("ours-blocking", None),
+                kind("ours-blocking-batch", None),
+                kind("ours-mio", None),
+                kind("smtp-bulk-dir", None),
+                kind("lettre", Some(50)),
+                kind("lettre-nodelay", None),
+                kind("smtplib", None),
+            ],
+        ),
+    ]
+}
+
+/// Every TLS workload, each client in its own process against a fresh aiosmtpd.
+fn tls(args: &Args) -> Result<(), BoxError> {
+    let quick = args.flag("quick");
+    let only: Option<Vec<&str>> = args.get("only").map(|s| s.split(',').collect());
+    let wanted_w: Option<Vec<&str>> = args.get("workloads").map(|s| s.split(',').collect());
+    let dir = TempDir::new("tls")?;
+    let cert = mailwire_testkit::TestCert::generate()?;
+    let password_file = dir.path().join("password");
+    std::fs::write(&password_file, "bench-password")?;
+    let t = TlsRun {
+        ca: cert.ca_path().to_path_buf(),
+        user: "bench".into(),
+        password: "bench-password".into(),
+        password_file,
+    };
+    let mut results = Vec::new();
+    for (w, kinds) in tls_workloads(quick) {
+        if wanted_w.as_ref().is_some_and(|o| !o.contains(&w.id)) {
+            continue;
+        }
+        let files = message_files(dir.path(), w.size)?;
+        eprintln!("== {} ({} messages)", w.title, w.messages);
+        for k in kinds {
+            if only.as_ref().is_some_and(|o| !o.contains(&k.name)) {
+                continue;
+            }
+            if k.name == "swaks" && Command::new("swaks").arg("--version").output().is_err() {
+                eprintln!("   swaks not installed: skipped");
+                continue;
+            }
+            let messages = k.cap.map_or(w.messages, |c| c.min(w.messages));
+            let server = TlsServer::start(&cert, &t)?;
+            let limit = Duration::from_secs(180);
+            let cmd = client_command(
+                k.name,
+                &w,
+                messages,
+                server.process.port,
+                &files,
+                limit,
+                Some(&t),
+            )?;
+            let f = run_bounded(cmd, limit + Duration::from_secs(10))?;
+            let server_cpu = server.stop();
+            let (ok, failed, secs) = client_result(&f, k.name, messages);
+            // Our mio client says how many of its connections resumed a TLS session.
+            let resumed = f
+                .stderr
+                .split_whitespace()
+                .skip_while(|w| *w != "tls_resumed")
+                .nth(1)
+                .and_then(|n| n.parse::<u64>().ok());
+            let row = json!({
+                "workload": w.id,
+                "title": w.title,
+                "client": k.name,
+                "messages": messages,
+                "capped": messages < w.messages,
+                "size": w.size,
+                "conn": if w.conn == Conn::One { "one" } else { "each" },
+                "tls_resumed": resumed,
+            });
+            let row = with_measures(row, &f, (ok, failed, secs), w.size, server_cpu);
+            eprintln!(
+                "   {:<20} {:>6} ok in {:>7.3}s: {:>8.1} msg/s {:>8.1} µs CPU/msg {:>7} KiB RSS, server CPU {:.2}s{}{}",
+                k.name,
+                ok,
+                secs,
+                ok as f64 / secs,
+                row["cpu_us_per_msg"].as_f64().unwrap_or(0.0),
+                f.max_rss_kib,
+                server_cpu,
+                resumed.map_or(String::new(), |r| format!(", {r} resumed")),
+                if f.code != 0 || f.timed_out {
+                    format!(" [exit {} timed_out {}] {}", f.code, f.timed_out, f.stderr.trim())
+                } else {
+                    String::new()
+                }
+            );
+            results.push(row);
+        }
+    }
+    write_out(args, &json!({ "quick": quick, "runs": results }))
+}
+
+// ------------------------------------------------------------------------------ many sessions
+
+/// Many sessions on one `mailwire-mio` thread: `smtp-bulk --connections K` (1 KiB messages, 20
+/// per connection, 4 queued per connection so that every connection has work while the last
+/// ones open) against one smtp-sink that takes them all (`-m` and the listen backlog above K).
+/// K = 1 is the baseline for RSS per connection.
+fn many(args: &Args) -> Result<(), BoxError> {
+    let ks: Vec<u64> = args
+        .get("k")
+        .unwrap_or("1,1000")
+        .split(',')
+        .map(str::parse)
+        .collect::<Result<_, _>>()?;
+    let per = args.num("per", 20)?;
+    let mut runs = Vec::new();
+    for k in ks {
+        let messages = per * k;
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let mut cmd = postfix_command("smtp-sink");
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } == 0 {
+            cmd.args(["-u", "nobody"]);
+        }
+        let sink_child = cmd
+            .args(["-m", &(2 * k + 16).to_string()])
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("4096")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let sink = Sink {
+            child: sink_child,
+            port,
+        };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let mut bulk = Command::new(sibling_binary("smtp-bulk")?);
+        bulk.args(["--server", &format!("127.0.0.1:{port}")])
+            .args(["--connections", &k.to_string()])
+            .args(["--window", "4", "--max-connecting", "256"])
+            .args(["--messages", &messages.to_string(), "--size", "1024"])
+            .args(["--from", mailwire_benches::SENDER])
+            .args(["--to", &mailwire_benches::recipient(0)])
+            .args(["--helo", "client.bench.example", "--starttls", "never"])
+            .args(["--timeout", "60", "--json"]);
+        let f = run_bounded(bulk, Duration::from_secs(300))?;
+        let server_cpu = sink.stop();
+        let summary = last_json(&f.stdout);
+        let ok = summary["accepted"].as_u64().unwrap_or(0);
+        let secs = summary["seconds"].as_f64().unwrap_or(f.wall_secs);
+        eprintln!(
+            "   K={k:<5} {ok} ok in {secs:.2}s: {:.0} msg/s, {:.1} µs CPU/msg, {} KiB RSS, peak {} open, sink CPU {server_cpu:.2}s",
+            ok as f64 / secs,
+            f.cpu_secs / ok.max(1) as f64 * 1e6,
+            f.max_rss_kib,
+            summary["peak_connections"],
+        );
+        runs.push(json!({
+            "k": k,
+            "messages": messages,
+            "ok": ok,
+            "secs": secs,
+            "msgs_per_sec": ok as f64 / secs,
+            "cpu_us_per_msg": f.cpu_secs / ok.max(1) as f64 * 1e6,
+            "max_rss_kib": f.max_rss_kib,
+            "peak_connections": summary["peak_connections"],
+            "connections": summary["connections"],
+            "server_cpu_secs": server_cpu,
+            "exit": f.code,
+            "timed_out": f.timed_out,
+        }));
+    }
+    write_out(args, &json!({ "runs": runs }))
 }
 
 // -------------------------------------------------------------------------------------- memory
@@ -1014,12 +1636,7 @@ fn memory(args: &Args) -> Result<(), BoxError> {
         }
         let f = run_bounded(cmd, limit + Duration::from_secs(10))?;
         let server_cpu = sink.stop();
-        let client: Value = f
-            .stdout
-            .lines()
-            .rev()
-            .find_map(|l| serde_json::from_str(l).ok())
-            .unwrap_or(Value::Null);
+        let client = last_json(&f.stdout);
         let ok = client["ok"].as_u64().unwrap_or(0);
         let secs = client["secs"].as_f64().unwrap_or(f.wall_secs);
         eprintln!(

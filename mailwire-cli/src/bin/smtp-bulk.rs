@@ -1,10 +1,13 @@
 //! `smtp-bulk`: sends many messages over K parallel connections to one SMTP server.
 //!
-//! Messages come from a directory of `.eml` files (`--dir`), are generated (`--messages N
-//! --size BYTES --recipients R`), or are jobs read as JSON lines (`--jobs PATH|-`, each
-//! outcome a JSON line on `--outcomes PATH|-`, stdout by default; `docs/BULK-JOBS.md`). With
-//! `--json`, one JSON line per message outcome on stdout, then a summary line
-//! `{"messages":N,"accepted":A,"rejected":R,"failed":F,"not_attempted":X,"seconds":S}`.
+//! Messages come from a directory of `.eml` files (`--dir`: each read as it is sent, never all
+//! in memory), are generated (`--messages N --size BYTES --recipients R`: one body, shared),
+//! or are jobs read as JSON lines (`--jobs PATH|-`, each outcome a JSON line on
+//! `--outcomes PATH|-`, stdout by default; `docs/BULK-JOBS.md`). With `--json`, one JSON line
+//! per message outcome on stdout, then a summary line `{"messages":N,"accepted":A,
+//! "rejected":R,"failed":F,"not_attempted":X,"seconds":S,"connections":C,
+//! "peak_connections":P,"tls_resumed":T}` (connections opened, the most open at once, and how
+//! many resumed a TLS session).
 //! A progress bar is drawn on stderr when it is a terminal (`mailwire_cli::progress`).
 //!
 //! SIGINT or SIGTERM stops the run (`mailwire_cli::signals`): no new message starts, those in
@@ -29,7 +32,7 @@ use mailwire_cli::jobs::Feed;
 use mailwire_cli::outcomes::{not_attempted_fields, outcome_fields, run_status, Counts, Outcomes};
 use mailwire_cli::progress::Progress;
 use mailwire_cli::signals::StopSignals;
-use mailwire_mio::bulk::{self, BulkConfig, BulkMessage, Rate};
+use mailwire_mio::bulk::{self, BulkConfig, BulkMessage, Content, Rate};
 use mailwire_mio::{TlsConfigError, TlsSetup};
 use serde::Deserialize;
 use serde_json::json;
@@ -56,6 +59,19 @@ struct Args {
     /// Messages queued per connection ahead of their outcomes (pipelined by the core).
     #[arg(long, default_value_t = 32)]
     window: usize,
+    /// Content bytes of the messages queued per connection ahead of their outcomes, at most
+    /// (a connection always takes one message). What a connection holds at once is bounded by
+    /// the session's body buffer whatever this is.
+    #[arg(long, default_value_t = 4 << 20)]
+    window_bytes: u64,
+    /// Messages per connection: after N, the connection says QUIT and a new one takes over
+    /// (with TLS it resumes the session unless --no-tls-resumption). Default: no limit.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    max_per_connection: Option<u64>,
+    /// Do not resume TLS sessions across connections (every connection makes a full
+    /// handshake).
+    #[arg(long)]
+    no_tls_resumption: bool,
     /// Tries per message whose connection failed before its outcome was known.
     #[arg(long, default_value_t = 3)]
     attempts: u32,
@@ -150,7 +166,7 @@ fn main() -> ExitCode {
 fn run(args: &Args, signals: &StopSignals) -> Result<u8, CliError> {
     let config = bulk_config(args, signals)?;
     let (messages, names) = load_messages(args)?;
-    let total = messages.len();
+    let total = messages.total;
 
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
@@ -158,7 +174,7 @@ fn run(args: &Args, signals: &StopSignals) -> Result<u8, CliError> {
         Progress::wanted(args.quiet || args.json, false).then(|| Progress::new(Some(total as u64)));
     let mut counts = Counts::default();
     let mut write_error = None;
-    let summary = bulk::run(&config, messages, |report| {
+    let summary = bulk::run(&config, messages.iter, |report| {
         counts.record(report);
         if let Some(p) = &mut progress {
             p.update(&counts);
@@ -200,6 +216,9 @@ fn run(args: &Args, signals: &StopSignals) -> Result<u8, CliError> {
             "failed": counts.failed,
             "not_attempted": counts.not_attempted,
             "seconds": summary.elapsed.as_secs_f64(),
+            "connections": summary.connections,
+            "peak_connections": summary.peak_connections,
+            "tls_resumed": summary.tls_resumed,
         });
         let _ = writeln!(out, "{line}");
     } else if !args.quiet {
@@ -349,6 +368,10 @@ fn bulk_config(args: &Args, signals: &StopSignals) -> Result<BulkConfig, CliErro
     let mut config = BulkConfig::new(server, session);
     config.connections = args.connections.max(1);
     config.window = args.window.max(1);
+    config.window_bytes = args.window_bytes.max(1);
+    config.max_per_connection = args
+        .max_per_connection
+        .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
     config.attempts = args.attempts.max(1);
     config.max_connecting = args.max_connecting.max(1);
     // A message whose content was sent is never sent again: its line says the outcome is
@@ -361,8 +384,10 @@ fn bulk_config(args: &Args, signals: &StopSignals) -> Result<BulkConfig, CliErro
     let tls_wanted =
         config.session.implicit_tls || config.session.tls != mailwire::TlsPolicy::Never;
     if tls_wanted {
+        let mut tls = connection.tls.clone();
+        tls.resumption = !args.no_tls_resumption;
         config.tls = Some(
-            TlsSetup::from_options(&connection.tls, &connection.tls_name).map_err(|e| {
+            TlsSetup::from_options(&tls, &connection.tls_name).map_err(|e| {
                 let code = match e {
                     TlsConfigError::InvalidServerName { .. } => exit::USAGE,
                     TlsConfigError::Rustls(_) => exit::SOFTWARE,
@@ -391,11 +416,29 @@ fn sender(text: &str) -> Result<Option<Mailbox>, CliError> {
     }
 }
 
+/// The messages to send, taken one at a time, and how many.
+struct Messages {
+    total: usize,
+    iter: Box<dyn Iterator<Item = BulkMessage>>,
+}
+
+impl Messages {
+    fn new(total: usize, messages: impl IntoIterator<Item = BulkMessage> + 'static) -> Messages {
+        Messages {
+            total,
+            iter: Box::new(messages.into_iter()),
+        }
+    }
+}
+
 /// The messages, and for `--dir` each one's file name.
 #[allow(clippy::type_complexity)]
-fn load_messages(args: &Args) -> Result<(Vec<BulkMessage>, Option<Vec<String>>), CliError> {
+fn load_messages(args: &Args) -> Result<(Messages, Option<Vec<String>>), CliError> {
     if let Some(dir) = &args.dir {
-        return load_dir(args, dir).map(|(m, n)| (m, Some(n)));
+        return load_dir(args, dir).map(|(m, n)| {
+            let total = m.len();
+            (Messages::new(total, m), Some(n))
+        });
     }
     let Some(count) = args.messages else {
         return Err(usage("give --dir PATH or --messages N"));
@@ -425,10 +468,9 @@ fn load_messages(args: &Args) -> Result<(Vec<BulkMessage>, Option<Vec<String>>),
     let body: Arc<[u8]> =
         generated_body(from.as_ref().map_or("", Mailbox::as_str), to, args.size).into();
     let envelope = Envelope::new(from, recipients);
-    let messages = (0..count)
-        .map(|_| BulkMessage::new(envelope.clone(), Arc::clone(&body)))
-        .collect();
-    Ok((messages, None))
+    // Made as they are taken: one shared body, an envelope each.
+    let messages = (0..count).map(move |_| BulkMessage::new(envelope.clone(), Arc::clone(&body)));
+    Ok((Messages::new(count, messages), None))
 }
 
 fn load_dir(args: &Args, dir: &Path) -> Result<(Vec<BulkMessage>, Vec<String>), CliError> {
@@ -445,7 +487,9 @@ fn load_dir(args: &Args, dir: &Path) -> Result<(Vec<BulkMessage>, Vec<String>), 
     let mut messages = Vec::with_capacity(paths.len());
     let mut names = Vec::with_capacity(paths.len());
     for path in paths {
-        let body = std::fs::read(&path).map_err(|e| unreadable(&path, e))?;
+        // Read as it is sent; only checked for readability now, so that a file that cannot be
+        // opened stops the run before anything is sent.
+        std::fs::File::open(&path).map_err(|e| unreadable(&path, e))?;
         let mut sidecar = path.clone().into_os_string();
         sidecar.push(".json");
         let sidecar = PathBuf::from(sidecar);
@@ -475,7 +519,7 @@ fn load_dir(args: &Args, dir: &Path) -> Result<(Vec<BulkMessage>, Vec<String>), 
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default(),
         );
-        messages.push(BulkMessage::new(envelope, body));
+        messages.push(BulkMessage::new(envelope, Content::file(&path)));
     }
     Ok((messages, names))
 }
@@ -483,10 +527,10 @@ fn load_dir(args: &Args, dir: &Path) -> Result<(Vec<BulkMessage>, Vec<String>), 
 /// A message of exactly `size` bytes (or just its header when that is longer): a header, then
 /// lines of filler.
 fn generated_body(from: &str, to: &str, size: usize) -> Vec<u8> {
-    let mut body = format!(
+    let mut body = Vec::with_capacity(size + 256);
+    body.extend_from_slice(format!(
         "From: <{from}>\r\nTo: <{to}>\r\nSubject: smtp-bulk test message\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
-    )
-    .into_bytes();
+    ).as_bytes());
     const LINE: &[u8] =
         b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopq";
     while body.len() < size {

@@ -6,7 +6,7 @@ use super::error::{PemFile, TlsConfigError};
 use super::pem;
 use rustls::{ClientConfig, RootCertStore};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// How the server's certificate is checked, and which certificate the client presents.
 ///
@@ -16,8 +16,12 @@ use std::sync::Arc;
 /// [`ca_file`](Self::ca_file); else the `webpki-roots` roots. A
 /// [`client_certificate`](Self::client_certificate) is added in the last three cases.
 ///
-/// The default trusts the web PKI roots and presents no client certificate.
-#[derive(Clone, Debug, Default)]
+/// The default trusts the web PKI roots, presents no client certificate and resumes sessions.
+///
+/// Clones share what [`TlsOptions::build`] built (as long as their fields are the same), so
+/// options cloned for many connections to one server give them one configuration, hence one
+/// TLS session store: a reconnect resumes the session of an earlier connection.
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct TlsOptions {
     /// Trust only the certificates in this PEM file instead of the built-in web PKI roots
@@ -34,6 +38,48 @@ pub struct TlsOptions {
     /// A complete rustls configuration, used as is instead of everything above (custom
     /// verifiers, another crypto provider, ALPN, a session store, …).
     pub client_config: Option<Arc<ClientConfig>>,
+    /// Resume TLS sessions across connections made with one configuration (RFC 8446 2.2:
+    /// tickets for TLS 1.3, session IDs and tickets for TLS 1.2; rustls' in-memory store of
+    /// 256 sessions). Default `true`. `false` makes every handshake a full one. Not used with
+    /// [`client_config`](Self::client_config), which carries its own.
+    pub resumption: bool,
+    /// The configuration built last, shared by clones.
+    built: Built,
+}
+
+/// What [`TlsOptions::build`] made, and from which options.
+#[derive(Clone, Default)]
+struct Built(Arc<Mutex<Option<BuiltFrom>>>);
+
+/// A built configuration and the options it came from.
+type BuiltFrom = (Key, Arc<ClientConfig>);
+
+impl std::fmt::Debug for Built {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("..")
+    }
+}
+
+/// The options a built configuration came from.
+#[derive(Clone, PartialEq, Eq)]
+struct Key {
+    ca_file: Option<PathBuf>,
+    client_certificate: Option<ClientCertificate>,
+    danger_accept_invalid_certs: bool,
+    resumption: bool,
+}
+
+impl Default for TlsOptions {
+    fn default() -> TlsOptions {
+        TlsOptions {
+            ca_file: None,
+            client_certificate: None,
+            danger_accept_invalid_certs: false,
+            client_config: None,
+            resumption: true,
+            built: Built::default(),
+        }
+    }
 }
 
 impl TlsOptions {
@@ -59,9 +105,11 @@ impl TlsOptions {
     /// [`TlsOptions`]. With [`client_config`](Self::client_config) set, that `Arc` is returned
     /// (the same allocation, not a copy).
     ///
-    /// Build it once per server and share it: every connection made from one configuration
-    /// shares its state (and, once the adapters keep one, its TLS session cache), and reading
-    /// and parsing the roots for every connection would be wasted work.
+    /// Built once and shared: a second call on these options or a clone of them (with the same
+    /// fields) returns the same `Arc`, so every connection made from them shares one
+    /// configuration and its TLS session store (a reconnect resumes), and the roots and files
+    /// are read once. Files changed on disk afterwards are not read again; options with other
+    /// fields build anew.
     ///
     /// # Errors
     /// A [`TlsConfigError`] naming the file or option at fault. No file is read when
@@ -71,6 +119,24 @@ impl TlsOptions {
         if let Some(config) = &self.client_config {
             return Ok(Arc::clone(config));
         }
+        let key = Key {
+            ca_file: self.ca_file.clone(),
+            client_certificate: self.client_certificate.clone(),
+            danger_accept_invalid_certs: self.danger_accept_invalid_certs,
+            resumption: self.resumption,
+        };
+        let mut built = self.built.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((k, config)) = built.as_ref() {
+            if *k == key {
+                return Ok(Arc::clone(config));
+            }
+        }
+        let config = self.build_new()?;
+        *built = Some((key, Arc::clone(&config)));
+        Ok(config)
+    }
+
+    fn build_new(&self) -> Result<Arc<ClientConfig>, TlsConfigError> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
             .with_safe_default_protocol_versions()
@@ -82,7 +148,7 @@ impl TlsOptions {
         } else {
             builder.with_root_certificates(self.roots()?)
         };
-        let config = match &self.client_certificate {
+        let mut config = match &self.client_certificate {
             None => builder.with_no_client_auth(),
             Some(identity) => {
                 let chain = pem::certificates(PemFile::ClientCertificates, &identity.chain)?;
@@ -96,6 +162,9 @@ impl TlsOptions {
                     })?
             }
         };
+        if !self.resumption {
+            config.resumption = rustls::client::Resumption::disabled();
+        }
         Ok(Arc::new(config))
     }
 

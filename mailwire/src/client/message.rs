@@ -89,6 +89,9 @@ pub(crate) struct Message {
     pub(crate) eight_bit_declared: bool,
     /// A `write_body` took less than offered: `BodyWanted` is owed once room opens.
     pub(crate) blocked: bool,
+    /// The whole content's RFC 1870 size and whether it has an octet above 127, measured when
+    /// it was given whole but did not fit (`send_message_with_content`).
+    pub(crate) measured: Option<(u64, bool)>,
     /// A probe: no content, no DATA.
     pub(crate) probe: Option<ProbeDepth>,
     /// A probe's MAIL reply.
@@ -120,6 +123,7 @@ impl Message {
             size_limit: None,
             eight_bit_declared: false,
             blocked: false,
+            measured: None,
             probe: None,
             mail_reply: None,
         }

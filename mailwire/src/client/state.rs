@@ -955,9 +955,16 @@ impl Client {
                 }
                 Step::AwaitData => return false,
                 Step::Body => {
-                    let staged = core::mem::take(&mut self.messages[i].staged);
+                    let mut staged = core::mem::take(&mut self.messages[i].staged);
                     let start = self.out.len();
-                    self.out.extend_from_slice(&staged);
+                    // Content staged while DATA awaited its 354 becomes the output as it is
+                    // when nothing else waits there (the usual case): no copy.
+                    // (An empty one is no buffer to swap in: the output keeps its own.)
+                    if self.out.is_empty() && !staged.is_empty() {
+                        core::mem::swap(&mut self.out, &mut staged);
+                    } else {
+                        self.out.extend_from_slice(&staged);
+                    }
                     self.transcribe_content(start, false);
                     self.recycle(staged);
                     if !self.messages[i].body_finished {
@@ -1136,6 +1143,7 @@ impl Client {
         let eight_bit = !m.staged.is_ascii();
         let raw = core::mem::take(&mut self.messages[i].staged);
         let mut staged = self.spare.pop().unwrap_or_default();
+        super::reserve_content(&mut staged, raw.len(), self.content_capacity());
         let m = &mut self.messages[i];
         let exact = if bdat {
             let mut encoder = BdatEncoder::new(binary);
@@ -1154,15 +1162,22 @@ impl Client {
             size
         };
         m.staged = staged;
+        let measured = m.measured;
         let probe = m.probe.is_some();
         let facts = params::ContentFacts {
-            // The whole content is here: its size is known, not declared. Else what is here is
-            // a lower bound, which already tells when it is too large. A probe has no content:
-            // only what the caller declared goes on MAIL.
-            size: (m.body_finished && !probe).then_some(exact),
+            // The whole content is here (or was measured when given): its size is known, not
+            // declared. Else what is here is a lower bound, which already tells when it is too
+            // large. A probe has no content: only what the caller declared goes on MAIL.
+            size: if probe {
+                None
+            } else {
+                m.body_finished
+                    .then_some(exact)
+                    .or(measured.map(|(size, _)| size))
+            },
             seen: exact,
-            eight_bit,
-            complete: m.body_finished,
+            eight_bit: eight_bit || measured.is_some_and(|(_, eight)| eight),
+            complete: m.body_finished || measured.is_some(),
         };
         let size_limit = params::size_limit(caps);
         let checked = params::mail_params(&m.envelope, caps, &self.config, self.secure, facts)
