@@ -132,13 +132,8 @@ impl Stream {
             }
         }
         log::info!(
-            "TLS established ({}, {})",
-            conn.protocol_version()
-                .map(|v| format!("{v:?}"))
-                .unwrap_or_default(),
-            conn.negotiated_cipher_suite()
-                .map(|c| format!("{:?}", c.suite()))
-                .unwrap_or_default()
+            "TLS established ({})",
+            mailwire_transport::negotiated(&conn)
         );
         *self = Stream::Tls(Box::new(rustls::StreamOwned::new(conn, sock)));
         Ok(())

@@ -12,7 +12,11 @@ use std::path::Path;
 
 pub mod connect;
 pub mod headers;
+pub mod jobs;
+pub mod outcomes;
 pub mod params;
+pub mod progress;
+pub mod signals;
 
 /// Exit statuses, after BSD `sysexits.h` where one fits. An outcome's status is its
 /// [`mailwire::Class::exit_status`]; these are the ones around it.
@@ -31,6 +35,8 @@ pub mod exit {
     pub const SOFTWARE: u8 = 70;
     /// The operating system failed (no randomness for the SCRAM nonce).
     pub const OSERR: u8 = 71;
+    /// An output file cannot be created (`smtp-bulk --outcomes PATH`).
+    pub const CANTCREAT: u8 = 73;
     /// Reading the message failed while sending.
     pub const IOERR: u8 = 74;
     /// Temporary failure: a 4yz, a timeout, a failed or lost connection.

@@ -36,9 +36,25 @@
 //!   [`MessageOutcome::is_transient`] (and [`Report::class`]) tell the caller which are worth
 //!   queueing again: the core's judgement, the same `smtp-send` uses.
 //!
+//! - With [`BulkConfig::retry_after_content`] off, a message whose whole content had been sent
+//!   when its session ended is not tried again: it is reported [`Outcome::Failed`] with
+//!   [`Failure::content_sent`], its outcome unknown (the server may have it), never sent twice.
+//!
+//! # Stopping and pacing
+//! - [`BulkConfig::stop`]: once the flag is set (from a signal handler, another thread), no
+//!   message is taken from the input any more, and those taken but not handed to a session
+//!   are reported [`Outcome::NotAttempted`] (or [`Outcome::Failed`] with their last failure,
+//!   when a try had already failed), not tried again. Messages a session holds finish with
+//!   their real outcome; then the run returns. The input's remaining items are the caller's.
+//!   The flag is looked at after every turn of the loop, which waits at most 100 ms while a
+//!   flag is configured.
+//! - [`BulkConfig::rate`]: messages handed to sessions per second, across all connections (a
+//!   [`TokenBucket`]; the next token's time bounds the loop's wait, nothing sleeps).
+//!
 //! Every try ends: the core bounds each stage with a deadline, and tries are bounded, so a run
 //! ends too.
 
+pub use crate::rate::{Rate, RateError, TokenBucket};
 use crate::{Driver, DriverEvent, TlsSetup, Token, TransportError};
 use mailwire::{
     Class, Config, Envelope, Error, Event, MessageId, MessageOutcome, UsageError, Verdict,
@@ -49,8 +65,17 @@ use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// How long the loop waits at most while a [`BulkConfig::stop`] flag is configured, so a flag
+/// set without waking the poll (by another thread) is still seen.
+const STOP_POLL: Duration = Duration::from_millis(100);
+
+/// How long the loop waits at most while a pulled input ([`run_pulled`]) has nothing yet, before
+/// asking it again.
+const INPUT_POLL: Duration = Duration::from_millis(10);
 
 /// One message to send: its envelope and its content (bytes in memory are shared, so a
 /// generated workload of identical bodies costs one copy; a file is read as it is sent).
@@ -109,6 +134,14 @@ pub struct BulkConfig {
     /// How long to wait for the servers' answers to QUIT once every outcome is known.
     /// Default 5 s.
     pub quit_grace: Duration,
+    /// Whether a message whose whole content was sent before its session ended is tried again
+    /// (the server may have delivered it: a retry may deliver it twice, RFC 5321 6.1). Default
+    /// true; false reports it [`Outcome::Failed`] with its outcome unknown.
+    pub retry_after_content: bool,
+    /// Once set, take no more messages and finish those in flight (see the module docs).
+    pub stop: Option<Arc<AtomicBool>>,
+    /// Messages handed to sessions per second, at most, across all connections. Default none.
+    pub rate: Option<Rate>,
 }
 
 impl BulkConfig {
@@ -125,6 +158,9 @@ impl BulkConfig {
             session,
             tls: None,
             quit_grace: Duration::from_secs(5),
+            retry_after_content: true,
+            stop: None,
+            rate: None,
         }
     }
 }
@@ -142,6 +178,8 @@ pub enum Outcome {
     Refused(UsageError),
     /// Every try ended with the session failing before the outcome was known.
     Failed(Failure),
+    /// Never handed to a session: the run was stopped ([`BulkConfig::stop`]) first.
+    NotAttempted,
 }
 
 /// Why the last try of a failed message failed (or why its content could not be sent: then
@@ -209,6 +247,8 @@ impl Report {
             Outcome::Refused(UsageError::Unsendable(_)) => Class::Permanent,
             Outcome::Refused(_) => Class::Local,
             Outcome::Failed(f) => f.class(),
+            // Nothing was tried: sending it later may work.
+            Outcome::NotAttempted => Class::Temporary,
         }
     }
 }
@@ -225,6 +265,8 @@ pub struct Summary {
     pub rejected: usize,
     /// Failed after every try.
     pub failed: usize,
+    /// Not attempted: the run was stopped first.
+    pub not_attempted: usize,
     /// Connections opened (retries and [`BulkConfig::max_per_connection`] may open more than
     /// K).
     pub connections: usize,
@@ -245,10 +287,44 @@ where
     I: IntoIterator<Item = BulkMessage>,
     F: FnMut(&Report),
 {
+    let mut messages = messages.into_iter();
+    run_pulled(
+        config,
+        move || messages.next().map_or(Pull::Ended, Pull::Message),
+        on_report,
+    )
+}
+
+/// What an input pulled by [`run_pulled`] has next.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Pull {
+    /// The next message.
+    Message(BulkMessage),
+    /// Nothing yet: ask again later (the run goes on with what it has, and asks again within
+    /// a few milliseconds).
+    NotYet,
+    /// No more messages.
+    Ended,
+}
+
+/// [`run`] for an input that may have nothing yet without having ended, such as messages read
+/// from a pipe by another thread: `pull` never blocks, and says [`Pull::NotYet`] when it has
+/// nothing now. The run keeps its connections open while the input is open, goes on with the
+/// messages it holds meanwhile (their outcomes are reported as they come), and ends once
+/// `pull` said [`Pull::Ended`] and every outcome is known (or the stop flag was set).
+pub fn run_pulled<P, F>(config: &BulkConfig, pull: P, on_report: F) -> io::Result<Summary>
+where
+    P: FnMut() -> Pull,
+    F: FnMut(&Report),
+{
     let mut runner = Runner {
         config,
         driver: Driver::new()?,
-        source: messages.into_iter().enumerate(),
+        source: pull,
+        next_index: 0,
+        ended: false,
+        input_waiting: false,
         lookahead: None,
         retry: VecDeque::new(),
         conns: HashMap::new(),
@@ -258,6 +334,9 @@ where
         on_report,
         window: config.window.max(1),
         attempts: config.attempts.max(1),
+        bucket: config.rate.map(TokenBucket::new),
+        throttled: false,
+        stopping: false,
     };
     runner.run()
 }
@@ -270,6 +349,8 @@ struct Pending {
     content: Content,
     /// Its length as given, for [`BulkConfig::window_bytes`] (0 when unknown: a reader).
     len: u64,
+    /// How the last try failed, when one did.
+    failure: Option<Failure>,
 }
 
 #[derive(Default)]
@@ -299,7 +380,13 @@ struct Conn {
 struct Runner<'c, S, F> {
     config: &'c BulkConfig,
     driver: Driver,
-    source: std::iter::Enumerate<S>,
+    source: S,
+    /// The index of the next message pulled.
+    next_index: usize,
+    /// The input said it has ended.
+    ended: bool,
+    /// The input said it has nothing yet: ask again after the next turn.
+    input_waiting: bool,
     lookahead: Option<Pending>,
     retry: VecDeque<Pending>,
     conns: HashMap<Token, Conn>,
@@ -311,11 +398,16 @@ struct Runner<'c, S, F> {
     on_report: F,
     window: usize,
     attempts: u32,
+    bucket: Option<TokenBucket>,
+    /// A message waited for a token: refill every connection when the next one is there.
+    throttled: bool,
+    /// The stop flag was seen.
+    stopping: bool,
 }
 
 impl<S, F> Runner<'_, S, F>
 where
-    S: Iterator<Item = BulkMessage>,
+    S: FnMut() -> Pull,
     F: FnMut(&Report),
 {
     fn run(&mut self) -> io::Result<Summary> {
@@ -323,19 +415,26 @@ where
         // Connections open a few at a time (see `BulkConfig::max_connecting`), one message
         // each; each fills up to `window` once greeted.
         self.ensure_connections();
-        while self.outstanding > 0 || self.has_work() {
+        while self.outstanding > 0 || self.has_work() || self.input_open() {
             if self.conns.is_empty() {
                 if !self.has_work() {
+                    if self.input_open() {
+                        // Nothing to send yet and nothing in flight: wait for the input.
+                        self.driver.turn(self.max_wait())?;
+                        self.after_turn();
+                        continue;
+                    }
                     // Unreachable: every outstanding message is queued or on a connection.
                     break;
                 }
                 self.ensure_connections();
                 continue;
             }
-            self.driver.turn(None)?;
+            self.driver.turn(self.max_wait())?;
             while let Some((token, event)) = self.driver.poll_event() {
                 self.on_event(token, event);
             }
+            self.after_turn();
         }
         self.summary.elapsed = start.elapsed();
 
@@ -357,21 +456,43 @@ where
     }
 
     fn has_work(&mut self) -> bool {
+        if self.stopping {
+            return false;
+        }
         if !self.retry.is_empty() || self.lookahead.is_some() {
             return true;
         }
-        self.lookahead = self.source.next().map(|(index, message)| {
-            self.summary.messages += 1;
-            self.outstanding += 1;
-            Pending {
-                index,
-                attempts: 0,
-                envelope: Some(message.envelope),
-                len: message.content.len_hint().unwrap_or(0),
-                content: message.content,
+        if self.ended {
+            return false;
+        }
+        let message = match (self.source)() {
+            Pull::Message(message) => message,
+            Pull::NotYet => {
+                self.input_waiting = true;
+                return false;
             }
+            Pull::Ended => {
+                self.ended = true;
+                return false;
+            }
+        };
+        self.summary.messages += 1;
+        self.outstanding += 1;
+        self.lookahead = Some(Pending {
+            index: self.next_index,
+            attempts: 0,
+            envelope: Some(message.envelope),
+            len: message.content.len_hint().unwrap_or(0),
+            content: message.content,
+            failure: None,
         });
-        self.lookahead.is_some()
+        self.next_index += 1;
+        true
+    }
+
+    /// The input may still give messages (it has not ended, and the run is not stopping).
+    fn input_open(&self) -> bool {
+        !self.ended && !self.stopping
     }
 
     fn take_work(&mut self) -> Option<Pending> {
@@ -399,11 +520,14 @@ where
     /// ([`ContentFeed::send`]); the rest is written as the core takes it. False when there was
     /// nothing to queue or the session takes no more.
     fn assign(&mut self, token: Token) -> bool {
+        if !self.has_work() || !self.admit() {
+            return false;
+        }
         let Some(mut pending) = self.take_work() else {
             return false;
         };
         if self.driver.client(token).is_none() {
-            self.retry.push_front(pending);
+            self.requeue(pending);
             return false;
         }
         let Some(envelope) = pending.envelope.take() else {
@@ -419,12 +543,12 @@ where
         };
         let Some(conn) = self.conns.get_mut(&token) else {
             pending.envelope = Some(envelope);
-            self.retry.push_front(pending);
+            self.requeue(pending);
             return false;
         };
         let Some(client) = self.driver.client_mut(token) else {
             pending.envelope = Some(envelope);
-            self.retry.push_front(pending);
+            self.requeue(pending);
             return false;
         };
         let front = conn.feeds.is_empty();
@@ -447,7 +571,7 @@ where
             }
             Err(FeedError::Session(UsageError::Closed | UsageError::Quitting)) => {
                 pending.envelope = Some(envelope);
-                self.retry.push_front(pending);
+                self.requeue(pending);
                 false
             }
             Err(FeedError::Session(e)) => {
@@ -531,7 +655,8 @@ where
         };
         let idle = conn.assigned.is_empty();
         let retiring = conn.retiring;
-        if idle && (retiring || !self.has_work()) {
+        // While the input is open, an idle connection waits for it.
+        if idle && (retiring || (!self.has_work() && !self.input_open())) {
             self.quit(token);
         }
     }
@@ -560,6 +685,8 @@ where
             self.summary.accepted += 1;
         } else if matches!(report.outcome, Outcome::Failed(_)) {
             self.summary.failed += 1;
+        } else if matches!(report.outcome, Outcome::NotAttempted) {
+            self.summary.not_attempted += 1;
         } else {
             self.summary.rejected += 1;
         }
@@ -674,15 +801,17 @@ where
                 } = &outcome.verdict
                 {
                     // The session ended first: try again elsewhere, with the envelope given back.
-                    if pending.attempts < self.attempts {
+                    let failure = Failure {
+                        content_sent: *content_sent,
+                        error: Some(error.clone()),
+                        transport: self.conns.get(&token).and_then(|c| c.transport.clone()),
+                    };
+                    let may_resend = !*content_sent || self.config.retry_after_content;
+                    if pending.attempts < self.attempts && may_resend {
                         pending.envelope = Some(core::mem::take(&mut outcome.envelope));
-                        self.retry.push_front(pending);
+                        pending.failure = Some(failure);
+                        self.requeue(pending);
                     } else {
-                        let failure = Failure {
-                            content_sent: *content_sent,
-                            error: Some(error.clone()),
-                            transport: self.conns.get(&token).and_then(|c| c.transport.clone()),
-                        };
                         self.report(pending.index, pending.attempts, Outcome::Failed(failure));
                     }
                     return;
@@ -706,14 +835,11 @@ where
         // unless a session ended without its outcomes) is tried again.
         for (_, pending) in conn.assigned.into_iter().rev() {
             if pending.envelope.is_some() {
-                self.retry.push_front(pending);
+                self.requeue(pending);
             }
         }
         // Give the retries to connections with room, then open new ones up to K.
-        let tokens: Vec<Token> = self.conns.keys().copied().collect();
-        for t in tokens {
-            self.refill(t);
-        }
+        self.refill_all();
         self.ensure_connections();
     }
 
@@ -744,6 +870,85 @@ where
                 transport: Some(transport.clone()),
             };
             self.report(pending.index, pending.attempts, Outcome::Failed(failure));
+        }
+    }
+
+    /// Back to the head of the queue; once stopping, reported instead: its last failure when
+    /// a try failed, else not attempted.
+    fn requeue(&mut self, mut pending: Pending) {
+        if !self.stopping {
+            return self.retry.push_front(pending);
+        }
+        let outcome = match pending.failure.take() {
+            Some(failure) => Outcome::Failed(failure),
+            None => Outcome::NotAttempted,
+        };
+        self.report(pending.index, pending.attempts, outcome);
+    }
+
+    /// A token for one more message (always, without a rate).
+    fn admit(&mut self) -> bool {
+        let Some(bucket) = &mut self.bucket else {
+            return true;
+        };
+        let admitted = bucket.try_take(Instant::now());
+        self.throttled |= !admitted;
+        admitted
+    }
+
+    /// The loop's wait: bounded while a stop flag may be set, and until the next token when
+    /// a message waits for one.
+    fn max_wait(&self) -> Option<Duration> {
+        let mut wait = self.config.stop.as_ref().map(|_| STOP_POLL);
+        if self.input_waiting {
+            wait = Some(wait.map_or(INPUT_POLL, |w| w.min(INPUT_POLL)));
+        }
+        if let (true, Some(bucket)) = (self.throttled, &self.bucket) {
+            let now = Instant::now();
+            let until = bucket.next_token(now).saturating_duration_since(now);
+            wait = Some(wait.map_or(until, |w| w.min(until)));
+        }
+        wait
+    }
+
+    /// The stop flag, and the next token for messages that waited for one.
+    fn after_turn(&mut self) {
+        let stop = self.config.stop.as_ref();
+        if !self.stopping && stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
+            self.stopping = true;
+            while let Some(pending) = self.retry.pop_front() {
+                self.requeue(pending);
+            }
+            if let Some(pending) = self.lookahead.take() {
+                self.requeue(pending);
+            }
+            // Connections with nothing in flight say QUIT.
+            self.refill_all();
+            return;
+        }
+        if self.input_waiting {
+            // Ask the input again: connections with room, then new ones up to K.
+            self.input_waiting = false;
+            self.refill_all();
+            self.ensure_connections();
+        }
+        let now = Instant::now();
+        if self.throttled
+            && self
+                .bucket
+                .as_ref()
+                .is_some_and(|b| b.next_token(now) <= now)
+        {
+            self.throttled = false;
+            self.refill_all();
+            self.ensure_connections();
+        }
+    }
+
+    fn refill_all(&mut self) {
+        let tokens: Vec<Token> = self.conns.keys().copied().collect();
+        for t in tokens {
+            self.refill(t);
         }
     }
 }

@@ -667,11 +667,11 @@ impl Session {
             }
             if self.handshaking && !tls.is_handshaking() {
                 self.handshaking = false;
+                // Worded as the other adapters word it.
                 log::info!(
-                    "connection {}: TLS established ({:?}, {:?})",
+                    "connection {}: TLS established ({})",
                     ctx.token.0,
-                    tls.protocol_version(),
-                    tls.negotiated_cipher_suite().map(|c| c.suite())
+                    mailwire_transport::negotiated(tls)
                 );
                 self.client.handle_tls_established(ctx.now);
                 self.drain(ctx);

@@ -23,6 +23,7 @@
 
 pub mod bulk;
 mod driver;
+pub mod rate;
 
 pub use driver::{Driver, DriverEvent, TransportError, TRANSCRIPT_TARGET};
 pub use mio::Token;

@@ -110,17 +110,9 @@ fn reset_connections_lose_no_message() {
 /// was sent (`content_sent`), and it is retried elsewhere (RFC 5321 6.1: a duplicate beats a loss).
 #[test]
 fn close_after_content_is_retried() {
-    let server = MockServer::start(|n| Script {
-        close_after_content: (n == 0).then_some(0),
-        ..Script::default()
-    });
-    let mut config = BulkConfig::new(server.addr, session(Duration::from_secs(10)));
-    config.connections = 1;
-    config.window = 4;
-    config.attempts = 2;
-    let (summary, reports) = run_checked(&config, 10);
+    let (summary, reports, stored) = close_after_first_content(2, true);
     assert_eq!(summary.accepted, 10);
-    assert_eq!(server.accepted(), 10);
+    assert_eq!(stored, 10);
     assert_eq!(
         reports.iter().find(|r| r.index == 0).map(|r| r.attempts),
         Some(2)
@@ -251,4 +243,156 @@ fn chunking_server_gets_every_message() {
     let (summary, _) = run_checked(&config, 500);
     assert_eq!(summary.accepted, 500);
     assert_eq!(server.accepted(), 500);
+}
+
+/// Ten messages over one connection at a time, the first connection closing after the first
+/// message's content, before its reply: the summary, the reports, the messages the server took.
+fn close_after_first_content(attempts: u32, resend: bool) -> (bulk::Summary, Vec<Report>, usize) {
+    let server = MockServer::start(|n| Script {
+        close_after_content: (n == 0).then_some(0),
+        ..Script::default()
+    });
+    let mut config = BulkConfig::new(server.addr, session(Duration::from_secs(10)));
+    config.connections = 1;
+    config.window = 4;
+    config.attempts = attempts;
+    config.retry_after_content = resend;
+    let (summary, reports) = run_checked(&config, 10);
+    (summary, reports, server.accepted())
+}
+
+/// RFC 5321 6.1, the other side of it: with `retry_after_content` off, a message whose
+/// content was sent before the connection closed is reported failed with `content_sent` (its
+/// outcome unknown), tried once and never sent twice; the others go on a new connection.
+#[test]
+fn close_after_content_without_resend_is_failed_unknown() {
+    let (summary, reports, stored) = close_after_first_content(3, false);
+    assert_eq!((summary.accepted, summary.failed), (9, 1));
+    assert_eq!(stored, 9);
+    let first = reports.iter().find(|r| r.index == 0).unwrap();
+    assert_eq!(first.attempts, 1, "not resent");
+    let Outcome::Failed(f) = &first.outcome else {
+        panic!("{:?}", first.outcome)
+    };
+    assert!(f.content_sent, "{f:?}");
+}
+
+/// An input that counts what was taken from it.
+fn counted(
+    n: usize,
+    taken: &Arc<std::sync::atomic::AtomicUsize>,
+) -> impl Iterator<Item = BulkMessage> {
+    let taken = Arc::clone(taken);
+    messages(n).into_iter().inspect(move |_| {
+        taken.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    })
+}
+
+/// The stop flag, set after the first outcome, with a rate of one message a second (so the
+/// next message always waits for its token when the flag is seen): no more messages are taken
+/// from the input, the one waiting is reported `NotAttempted`, every message taken has exactly
+/// one report, and the run returns.
+#[test]
+fn stop_flag_ends_the_run_with_the_rest_not_attempted() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let server = MockServer::start(|_| Script::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut config = BulkConfig::new(server.addr, session(Duration::from_secs(10)));
+    config.connections = 2;
+    config.stop = Some(Arc::clone(&stop));
+    config.rate = Some(bulk::Rate::per_second(1.0).unwrap());
+    let taken = Arc::new(AtomicUsize::new(0));
+    let mut reports = Vec::new();
+    let summary = bulk::run(&config, counted(200, &taken), |r| {
+        stop.store(true, Ordering::SeqCst);
+        reports.push(r.clone());
+    })
+    .unwrap();
+    let taken = taken.load(Ordering::SeqCst);
+    assert!(taken < 200, "the input was not read to its end: {taken}");
+    assert_eq!(reports.len(), taken, "one report per message taken");
+    let mut seen: Vec<usize> = reports.iter().map(|r| r.index).collect();
+    seen.sort_unstable();
+    assert_eq!(seen, (0..taken).collect::<Vec<_>>());
+    let not_attempted = reports
+        .iter()
+        .filter(|r| matches!(r.outcome, Outcome::NotAttempted))
+        .count();
+    assert!(not_attempted >= 1, "{reports:?}");
+    assert_eq!(summary.not_attempted, not_attempted);
+    assert!(reports
+        .iter()
+        .filter(|r| matches!(r.outcome, Outcome::NotAttempted))
+        .all(|r| r.attempts == 0 && r.class() == mailwire::Class::Temporary));
+    assert_eq!(summary.accepted, server.accepted());
+    assert_eq!(
+        summary.accepted + summary.rejected + summary.failed + summary.not_attempted,
+        taken
+    );
+}
+
+/// A rate across connections: every message still gets exactly one outcome and the server
+/// the same count (the pace itself is measured in notes, not asserted).
+#[test]
+fn rate_limited_run_delivers_every_message() {
+    let server = MockServer::start(|_| Script::default());
+    let mut config = BulkConfig::new(server.addr, session(Duration::from_secs(10)));
+    config.connections = 3;
+    config.rate = Some(bulk::Rate::per_second(400.0).unwrap().with_burst(4));
+    let (summary, _) = run_checked(&config, 60);
+    assert_eq!(summary.accepted, 60);
+    assert_eq!(server.accepted(), 60);
+}
+
+/// A pulled input in lock step with its outcomes (as a producer that writes the next job only
+/// once it has read the last one's outcome): each message's report comes while the input has
+/// nothing yet, so the run neither waits for more input to report nor ends early; the same
+/// connection carries them all, kept open while the input is open.
+#[test]
+fn pulled_input_in_lock_step_with_its_outcomes() {
+    use std::cell::Cell;
+    use std::rc::Rc;
+    const N: usize = 5;
+    let server = MockServer::start(|_| Script::default());
+    let mut config = BulkConfig::new(server.addr, session(Duration::from_secs(10)));
+    config.connections = 2;
+    let reported = Rc::new(Cell::new(0usize));
+    let mut given = 0usize;
+    let mut pulls = 0u64;
+    let mut queue = messages(N).into_iter();
+    let summary = {
+        let seen = Rc::clone(&reported);
+        bulk::run_pulled(
+            &config,
+            move || {
+                pulls += 1;
+                // Bounded: a run that never reports would end here, and fail below.
+                if pulls > 1_000_000 {
+                    return bulk::Pull::Ended;
+                }
+                if given == N {
+                    return bulk::Pull::Ended;
+                }
+                if given > seen.get() {
+                    return bulk::Pull::NotYet;
+                }
+                given += 1;
+                queue.next().map_or(bulk::Pull::Ended, bulk::Pull::Message)
+            },
+            |r| {
+                assert!(r.is_accepted(), "{r:?}");
+                assert_eq!(r.index, reported.get());
+                reported.set(reported.get() + 1);
+            },
+        )
+        .unwrap()
+    };
+    assert_eq!(reported.get(), N);
+    assert_eq!(summary.messages, N);
+    assert_eq!(summary.accepted, N);
+    assert_eq!(
+        summary.connections, 1,
+        "the idle connection waited for the input"
+    );
+    assert_eq!(server.accepted(), N);
 }

@@ -7,27 +7,9 @@ use mailwire::{ClientName, Config, Envelope, Error, Event, Mailbox, Timeouts, Tl
 use mailwire_mio::bulk::{self, BulkConfig, BulkMessage};
 use mailwire_mio::{Driver, DriverEvent, TlsOptions, TlsSetup, TransportError};
 use mailwire_testkit::TestCert;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::sync::Arc;
 use std::time::Duration;
-use support::{MockServer, Script};
-
-fn server_config(cert: &TestCert) -> Arc<rustls::ServerConfig> {
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert.cert_path())
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    let key = PrivateKeyDer::from_pem_file(cert.key_path()).unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .unwrap();
-    Arc::new(config)
-}
+use support::{server_config, MockServer, Script};
 
 fn session(tls: TlsPolicy, implicit: bool) -> Config {
     let mut config = Config::new(ClientName::parse("client.test").unwrap());

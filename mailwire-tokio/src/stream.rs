@@ -164,15 +164,7 @@ impl Stream {
             Err(_) => return Err(TlsError::HandshakeTimeout),
         };
         let conn = tls.get_ref().1;
-        log::info!(
-            "TLS established ({}, {})",
-            conn.protocol_version()
-                .map(|v| format!("{v:?}"))
-                .unwrap_or_default(),
-            conn.negotiated_cipher_suite()
-                .map(|c| format!("{:?}", c.suite()))
-                .unwrap_or_default()
-        );
+        log::info!("TLS established ({})", mailwire_transport::negotiated(conn));
         *self = Stream::Tls(Box::new(tls));
         Ok(())
     }

@@ -78,7 +78,7 @@ pub use options::{AddressFamily, ClientOptions};
 pub use pool::{may_retry, IdleAction, PoolOptions, PoolStats};
 pub use probe::{probe_stopped, ProbePlan, ProbeReport, ProbeUntil};
 pub use tls::{
-    parse_server_name, ClientCertificate, PemFile, TlsConfigError, TlsOptions, TlsSetup,
+    negotiated, parse_server_name, ClientCertificate, PemFile, TlsConfigError, TlsOptions, TlsSetup,
 };
 
 pub use rustls;

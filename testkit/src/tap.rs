@@ -6,7 +6,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -30,6 +30,10 @@ struct Shared {
     record: Mutex<Record>,
     changed: Condvar,
     stop: AtomicBool,
+    /// With [`Tap::cutting`]: cut each connection at its client's Nth end of data.
+    cut_every: Option<usize>,
+    /// Connections cut so far.
+    cuts: AtomicUsize,
 }
 
 /// A relay from a port of its own to `upstream`, recording the client's
@@ -51,9 +55,32 @@ impl Tap {
     /// Listens on a kernel-chosen 127.0.0.1 port; each connection made to it
     /// is relayed to `upstream`.
     pub fn start(upstream: SocketAddr) -> io::Result<Tap> {
+        Tap::with(upstream, Shared::default())
+    }
+
+    /// A relay that cuts every connection (both ways, at once) when its client has sent its
+    /// `every`th end of data (`CRLF.CRLF`, so DATA only): on even connections (0, 2, …) just
+    /// after relaying it, so the server has the message and its reply may or may not reach
+    /// the client; on odd ones just before, so the server never gets that message's end.
+    pub fn cutting(upstream: SocketAddr, every: usize) -> io::Result<Tap> {
+        Tap::with(
+            upstream,
+            Shared {
+                cut_every: Some(every.max(1)),
+                ..Shared::default()
+            },
+        )
+    }
+
+    /// Connections cut by [`Tap::cutting`] so far.
+    pub fn cuts(&self) -> usize {
+        self.shared.cuts.load(Ordering::SeqCst)
+    }
+
+    fn with(upstream: SocketAddr, shared: Shared) -> io::Result<Tap> {
         let listener = TcpListener::bind(loopback(0))?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared::default());
+        let shared = Arc::new(shared);
         let acceptor = {
             let shared = Arc::clone(&shared);
             thread::spawn(move || {
@@ -171,14 +198,31 @@ fn relay(client: TcpStream, upstream: SocketAddr, shared: &Arc<Shared>) {
         let mut from = client_in;
         let mut to = server;
         let mut buf = [0u8; 16 * 1024];
+        let mut marks = EndMarks::default();
         loop {
             match from.read(&mut buf) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
+                    // Where to cut this read, if here: after the Nth mark, or before its ".".
+                    let cut = shared.cut_every.and_then(|every| {
+                        let end = marks.find(&buf[..n], every)?;
+                        Some(if index % 2 == 0 {
+                            end
+                        } else {
+                            end.saturating_sub(3)
+                        })
+                    });
+                    let n = cut.unwrap_or(n);
                     if let Ok(mut record) = shared.record.lock() {
                         record.sent[index].extend_from_slice(&buf[..n]);
                     }
                     if to.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                    if cut.is_some() {
+                        shared.cuts.fetch_add(1, Ordering::SeqCst);
+                        let _ = to.shutdown(Shutdown::Both);
+                        let _ = from.shutdown(Shutdown::Both);
                         break;
                     }
                 }
@@ -187,4 +231,44 @@ fn relay(client: TcpStream, upstream: SocketAddr, shared: &Arc<Shared>) {
         let _ = to.shutdown(Shutdown::Write);
         close(&shared);
     });
+}
+
+/// Counts the ends of data (`CRLF.CRLF`) in a client's stream, across reads.
+#[derive(Default)]
+struct EndMarks {
+    /// The last bytes seen, up to four.
+    tail: Vec<u8>,
+    seen: usize,
+}
+
+impl EndMarks {
+    /// Scans `bytes`; when the `nth` mark of the stream ends in them, the offset just past it.
+    fn find(&mut self, bytes: &[u8], nth: usize) -> Option<usize> {
+        for (i, &b) in bytes.iter().enumerate() {
+            self.tail.push(b);
+            if self.tail.len() > 5 {
+                self.tail.remove(0);
+            }
+            if self.tail == b"\r\n.\r\n" {
+                self.seen += 1;
+                if self.seen == nth {
+                    return Some(i + 1);
+                }
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EndMarks;
+
+    #[test]
+    fn end_marks_across_reads() {
+        let mut m = EndMarks::default();
+        assert_eq!(m.find(b"DATA\r\nhi\r\n.", 2), None);
+        assert_eq!(m.find(b"\r\nMAIL\r\nx\r", 2), None);
+        assert_eq!(m.find(b"\n.\r\nRSET", 2), Some(4));
+    }
 }

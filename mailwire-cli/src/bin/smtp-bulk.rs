@@ -1,34 +1,48 @@
 //! `smtp-bulk`: sends many messages over K parallel connections to one SMTP server.
 //!
 //! Messages come from a directory of `.eml` files (`--dir`: each read as it is sent, never all
-//! in memory) or are generated (`--messages N --size BYTES --recipients R`: one body, shared). With `--json`, one JSON line per message outcome on stdout,
-//! then a summary line `{"messages":N,"accepted":A,"rejected":R,"failed":F,"seconds":S,
-//! "connections":C,"peak_connections":P,"tls_resumed":T}` (connections opened, the most open at
-//! once, and how many resumed a TLS session).
-//! A progress line is drawn on stderr when it is a terminal.
+//! in memory), are generated (`--messages N --size BYTES --recipients R`: one body, shared),
+//! or are jobs read as JSON lines (`--jobs PATH|-`, each outcome a JSON line on
+//! `--outcomes PATH|-`, stdout by default; `docs/BULK-JOBS.md`). With `--json`, one JSON line
+//! per message outcome on stdout, then a summary line `{"messages":N,"accepted":A,
+//! "rejected":R,"failed":F,"not_attempted":X,"seconds":S,"connections":C,
+//! "peak_connections":P,"tls_resumed":T}` (connections opened, the most open at once, and how
+//! many resumed a TLS session).
+//! A progress bar is drawn on stderr when it is a terminal (`mailwire_cli::progress`).
+//!
+//! SIGINT or SIGTERM stops the run (`mailwire_cli::signals`): no new message starts, those in
+//! flight finish, every job left gets a `not_attempted` line, and the exit status is 130 or
+//! 143; a second signal ends the process at once.
 //!
 //! Each JSON line names the message's `class` and the `exit_status` `smtp-send` would give it
 //! (the core's judgement, `mailwire::Class`: delivered 0, partial 79, temporary 75, permanent
 //! 69, protocol 76, security 77).
 //!
-//! Exit status: 0 when every message was accepted, 1 when any was rejected or failed; when the
-//! run could not start, smtp-send's status for the same cause (64 bad options, 65 a bad address,
-//! 66 an unreadable file, 75 a server name that does not resolve).
+//! Exit status: 0 when every message was accepted, 1 when any was rejected, failed, invalid or
+//! not attempted; 128 + the signal's number when a signal stopped the run; 74 when an outcome
+//! line could not be written or the jobs not read; when the run could not start, smtp-send's
+//! status for the same cause (64 bad options, 65 a bad address, 66 an unreadable file, 75 a
+//! server name that does not resolve).
 
 use clap::Parser;
-use mailwire::{Envelope, Mailbox, Reply, Verdict};
+use mailwire::{Envelope, Mailbox};
 use mailwire_cli::connect::{CliError, ConnectArgs};
 use mailwire_cli::exit;
-use mailwire_mio::bulk::{self, BulkConfig, BulkMessage, Content, Outcome, Report, Summary};
+use mailwire_cli::jobs::Feed;
+use mailwire_cli::outcomes::{not_attempted_fields, outcome_fields, run_status, Counts, Outcomes};
+use mailwire_cli::progress::Progress;
+use mailwire_cli::signals::StopSignals;
+use mailwire_mio::bulk::{self, BulkConfig, BulkMessage, Content, Rate};
 use mailwire_mio::{TlsConfigError, TlsSetup};
 use serde::Deserialize;
 use serde_json::json;
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::cell::RefCell;
+use std::io::{self, BufRead, BufWriter, Write};
 use std::net::ToSocketAddrs;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::rc::Rc;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -68,6 +82,23 @@ struct Args {
     /// Send every `.eml` file in this directory (envelope from NAME.eml.json, else --from/--to).
     #[arg(long, conflicts_with_all = ["messages", "size", "recipients"])]
     dir: Option<PathBuf>,
+    /// Send the jobs of this file of JSON lines ("-": standard input), read as a stream; one
+    /// outcome line per job (docs/BULK-JOBS.md).
+    #[arg(
+        long,
+        value_name = "PATH|-",
+        conflicts_with_all = ["dir", "messages", "size", "recipients", "from", "to", "json"]
+    )]
+    jobs: Option<PathBuf>,
+    /// Where the jobs' outcome lines go ("-": standard output, the default).
+    #[arg(long, value_name = "PATH|-", requires = "jobs")]
+    outcomes: Option<PathBuf>,
+    /// Messages started per second at most, across all connections (fractions allowed).
+    #[arg(long, value_name = "N")]
+    rate: Option<f64>,
+    /// No progress bar and no summary line.
+    #[arg(long, short)]
+    quiet: bool,
     /// Generate this many messages.
     #[arg(long)]
     messages: Option<usize>,
@@ -110,9 +141,20 @@ fn main() -> ExitCode {
             };
         }
     };
-    match run(&args) {
-        Ok(summary) if summary.accepted == summary.messages => ExitCode::SUCCESS,
-        Ok(_) => ExitCode::from(1),
+    let signals = match StopSignals::install() {
+        Ok(signals) => signals,
+        Err(e) => {
+            eprintln!("smtp-bulk: cannot handle signals: {e}");
+            return ExitCode::from(exit::OSERR);
+        }
+    };
+    let result = match &args.jobs {
+        Some(path) => run_jobs(&args, path, &signals),
+        None => run(&args, &signals),
+    };
+    match result {
+        // A signal's stop has its own status, whatever the outcomes were.
+        Ok(status) => ExitCode::from(signals.exit_status().unwrap_or(status)),
         Err(e) => {
             eprintln!("smtp-bulk: {}", e.message);
             ExitCode::from(e.code)
@@ -120,64 +162,194 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: &Args) -> Result<Summary, CliError> {
-    let config = bulk_config(args)?;
+/// `--messages` or `--dir`: the exit status.
+fn run(args: &Args, signals: &StopSignals) -> Result<u8, CliError> {
+    let config = bulk_config(args, signals)?;
     let (messages, names) = load_messages(args)?;
     let total = messages.total;
 
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    let mut progress = Progress::new(total);
+    let mut progress =
+        Progress::wanted(args.quiet || args.json, false).then(|| Progress::new(Some(total as u64)));
+    let mut counts = Counts::default();
     let mut write_error = None;
     let summary = bulk::run(&config, messages.iter, |report| {
-        progress.record(report);
+        counts.record(report);
+        if let Some(p) = &mut progress {
+            p.update(&counts);
+        }
         if args.json {
-            let name = names
-                .as_ref()
-                .and_then(|n| n.get(report.index))
-                .map(String::as_str);
-            let line = report_json(report, name);
-            if let Err(e) = writeln!(out, "{line}") {
+            let mut line = outcome_fields(report);
+            line.insert("index".into(), json!(report.index));
+            if let Some(name) = names.as_ref().and_then(|n| n.get(report.index)) {
+                line.insert("file".into(), json!(name));
+            }
+            if let Err(e) = writeln!(out, "{}", serde_json::Value::Object(line)) {
                 write_error.get_or_insert(e);
             }
         }
     })
     .map_err(|e| CliError::new(exit::OSERR, format!("cannot run: {e}")))?;
-    progress.finish();
+    // Stopped: the messages the run never took are not attempted, each said so.
+    for index in summary.messages..total {
+        counts.not_attempted += 1;
+        if args.json {
+            let mut line = not_attempted_fields(0);
+            line.insert("index".into(), json!(index));
+            if let Some(name) = names.as_ref().and_then(|n| n.get(index)) {
+                line.insert("file".into(), json!(name));
+            }
+            if let Err(e) = writeln!(out, "{}", serde_json::Value::Object(line)) {
+                write_error.get_or_insert(e);
+            }
+        }
+    }
+    if let Some(p) = progress {
+        p.finish(&counts);
+    }
     if args.json {
         let line = json!({
-            "messages": summary.messages,
-            "accepted": summary.accepted,
-            "rejected": summary.rejected,
-            "failed": summary.failed,
+            "messages": counts.total(),
+            "accepted": counts.accepted,
+            "rejected": counts.rejected,
+            "failed": counts.failed,
+            "not_attempted": counts.not_attempted,
             "seconds": summary.elapsed.as_secs_f64(),
             "connections": summary.connections,
             "peak_connections": summary.peak_connections,
             "tls_resumed": summary.tls_resumed,
         });
         let _ = writeln!(out, "{line}");
-    } else {
-        let secs = summary.elapsed.as_secs_f64();
-        let rate = if secs > 0.0 {
-            summary.messages as f64 / secs
-        } else {
-            0.0
-        };
-        let _ = writeln!(
-            out,
-            "{} messages: {} accepted, {} rejected, {} failed in {secs:.3} s ({rate:.0} msg/s, {} connections)",
-            summary.messages, summary.accepted, summary.rejected, summary.failed, summary.connections
-        );
+    } else if !args.quiet {
+        let _ = writeln!(out, "{}", summary_text(&summary, &counts));
     }
     out.flush()
         .map_err(|e| CliError::new(exit::IOERR, format!("stdout: {e}")))?;
     if let Some(e) = write_error {
         return Err(CliError::new(exit::IOERR, format!("stdout: {e}")));
     }
-    Ok(summary)
+    Ok(run_status(&counts))
 }
 
-fn bulk_config(args: &Args) -> Result<BulkConfig, CliError> {
+/// The summary line without `--json`: the counts of every outcome (invalid and not attempted
+/// ones included), the time and rate of the messages the run took, the connections opened.
+fn summary_text(summary: &bulk::Summary, counts: &Counts) -> String {
+    let secs = summary.elapsed.as_secs_f64();
+    let rate = if secs > 0.0 {
+        summary.messages as f64 / secs
+    } else {
+        0.0
+    };
+    let mut text = format!(
+        "{} messages: {} accepted, {} rejected, {} failed",
+        counts.total(),
+        counts.accepted,
+        counts.rejected,
+        counts.failed
+    );
+    if counts.invalid > 0 {
+        text.push_str(&format!(", {} invalid", counts.invalid));
+    }
+    if counts.not_attempted > 0 {
+        text.push_str(&format!(", {} not attempted", counts.not_attempted));
+    }
+    text.push_str(&format!(
+        " in {secs:.3} s ({rate:.0} msg/s, {} connections)",
+        summary.connections
+    ));
+    text
+}
+
+/// `--jobs`: every job's outcome line as it is known; after a stop, a `not_attempted` line
+/// for each job left in the input, read to its end. The exit status.
+fn run_jobs(args: &Args, path: &Path, signals: &StopSignals) -> Result<u8, CliError> {
+    let config = bulk_config(args, signals)?;
+    let unreadable =
+        |e: io::Error| CliError::new(exit::NOINPUT, format!("--jobs {}: {e}", path.display()));
+    let input: Box<dyn BufRead + Send> = if path == Path::new("-") {
+        Box::new(io::BufReader::new(io::stdin()))
+    } else {
+        Box::new(io::BufReader::new(
+            std::fs::File::open(path).map_err(unreadable)?,
+        ))
+    };
+    let to_stdout = args.outcomes.as_deref().is_none_or(|p| p == Path::new("-"));
+    let out: Box<dyn Write> = if to_stdout {
+        Box::new(io::stdout().lock())
+    } else {
+        let p = args.outcomes.as_deref().unwrap_or(Path::new("-"));
+        // Creating the outcomes file would empty the jobs before they are read.
+        if same_file(path, p) {
+            return Err(usage(format!(
+                "--outcomes {}: the --jobs file itself",
+                p.display()
+            )));
+        }
+        let file = std::fs::File::create(p).map_err(|e| {
+            CliError::new(exit::CANTCREAT, format!("--outcomes {}: {e}", p.display()))
+        })?;
+        Box::new(BufWriter::new(file))
+    };
+    let progress = Progress::wanted(args.quiet, to_stdout).then(|| Progress::new(None));
+    let outcomes = Rc::new(RefCell::new(Outcomes::new(
+        out,
+        Arc::clone(&signals.stop),
+        progress,
+    )));
+    let mut feed = Feed::start(input, Rc::clone(&outcomes));
+    let summary = bulk::run_pulled(
+        &config,
+        || feed.pull(),
+        |report| {
+            outcomes.borrow_mut().report(report);
+        },
+    )
+    .map_err(|e| CliError::new(exit::OSERR, format!("cannot run: {e}")))?;
+    if signals.received().is_some() {
+        feed.drain_not_attempted();
+    }
+    let read_error = feed.take_error();
+    let mut outcomes = outcomes.borrow_mut();
+    let counts = outcomes.counts();
+    let (write_error, progress) = outcomes.finish();
+    if let Some(p) = progress {
+        p.finish(&counts);
+    }
+    if !args.quiet {
+        eprintln!("smtp-bulk: {}", summary_text(&summary, &counts));
+    }
+    if let Some(e) = write_error {
+        return Err(CliError::new(exit::IOERR, format!("outcomes: {e}")));
+    }
+    if let Some(e) = read_error {
+        return Err(CliError::new(
+            exit::IOERR,
+            format!("--jobs {}: {e}", path.display()),
+        ));
+    }
+    Ok(run_status(&counts))
+}
+
+/// Whether two paths name one existing file (one inode, on Unix; the same canonical path
+/// elsewhere).
+fn same_file(a: &Path, b: &Path) -> bool {
+    let (Ok(ma), Ok(mb)) = (std::fs::metadata(a), std::fs::metadata(b)) else {
+        return false;
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        ma.dev() == mb.dev() && ma.ino() == mb.ino()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (ma, mb);
+        matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+    }
+}
+
+fn bulk_config(args: &Args, signals: &StopSignals) -> Result<BulkConfig, CliError> {
     let connection = args.connect.connection(None)?;
     // A name that does not resolve is a failed connection, as smtp-send counts it: temporary.
     let unresolved = |why: String| {
@@ -202,6 +374,13 @@ fn bulk_config(args: &Args) -> Result<BulkConfig, CliError> {
         .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
     config.attempts = args.attempts.max(1);
     config.max_connecting = args.max_connecting.max(1);
+    // A message whose content was sent is never sent again: its line says the outcome is
+    // unknown (docs/BULK-JOBS.md).
+    config.retry_after_content = false;
+    config.stop = Some(Arc::clone(&signals.stop));
+    if let Some(n) = args.rate {
+        config.rate = Some(Rate::per_second(n).map_err(|e| usage(format!("--rate: {e}")))?);
+    }
     let tls_wanted =
         config.session.implicit_tls || config.session.tls != mailwire::TlsPolicy::Never;
     if tls_wanted {
@@ -365,132 +544,4 @@ fn generated_body(from: &str, to: &str, size: usize) -> Vec<u8> {
         body.extend_from_slice(b"\r\n");
     }
     body
-}
-
-fn reply_json(reply: &Reply) -> serde_json::Value {
-    json!({
-        "code": reply.code().get(),
-        "enhanced_code": reply.enhanced_code().map(|e| e.to_string()),
-        "text": reply.text_lossy(),
-    })
-}
-
-/// One JSON line per message. `class` and `exit_status` are the core's judgement
-/// (`mailwire::Class`), the same `smtp-send` exits with for the same outcome.
-fn report_json(report: &Report, name: Option<&str>) -> serde_json::Value {
-    let mut line = match &report.outcome {
-        Outcome::Done(o) => {
-            let recipients: Vec<serde_json::Value> = o
-                .envelope
-                .recipients
-                .iter()
-                .zip(&o.recipients)
-                .map(|(r, out)| {
-                    json!({
-                        "address": r.address.to_string(),
-                        "accepted": out.rcpt.as_ref().map(Reply::is_positive_completion),
-                        "reply": out.rcpt.as_ref().map(reply_json),
-                        "delivery": out.delivery.as_ref().map(reply_json),
-                    })
-                })
-                .collect();
-            let outcome = match &o.verdict {
-                Verdict::Accepted { .. } => "accepted",
-                Verdict::PartiallyAccepted { .. } => "partial",
-                _ => "rejected",
-            };
-            let mut line = json!({
-                "outcome": outcome,
-                "transient": o.is_transient(),
-                "recipients": recipients,
-            });
-            if let Some(reply) = o.final_reply() {
-                line["reply"] = reply_json(reply);
-            }
-            if let Verdict::Rejected(rejection) = &o.verdict {
-                line["reason"] = json!(rejection.to_string());
-            }
-            line
-        }
-        Outcome::Refused(e) => json!({
-            "outcome": "rejected",
-            "transient": false,
-            "reason": e.to_string(),
-        }),
-        Outcome::Failed(failure) => json!({
-            "outcome": "failed",
-            "transient": failure.class() == mailwire::Class::Temporary,
-            "content_sent": failure.content_sent,
-            "error": failure.to_string(),
-        }),
-        _ => json!({ "outcome": "unknown" }),
-    };
-    let class = report.class();
-    line["class"] = json!(class.name());
-    line["exit_status"] = json!(class.exit_status());
-    line["index"] = json!(report.index);
-    line["attempts"] = json!(report.attempts);
-    if let Some(name) = name {
-        line["file"] = json!(name);
-    }
-    line
-}
-
-/// The progress line on stderr, drawn only when stderr is a terminal.
-struct Progress {
-    enabled: bool,
-    total: usize,
-    done: usize,
-    rejected: usize,
-    failed: usize,
-    start: Instant,
-    last: Instant,
-}
-
-impl Progress {
-    fn new(total: usize) -> Progress {
-        let now = Instant::now();
-        Progress {
-            enabled: io::stderr().is_terminal(),
-            total,
-            done: 0,
-            rejected: 0,
-            failed: 0,
-            start: now,
-            last: now,
-        }
-    }
-
-    fn record(&mut self, report: &Report) {
-        self.done += 1;
-        match &report.outcome {
-            Outcome::Failed(_) => self.failed += 1,
-            _ if report.is_accepted() => {}
-            _ => self.rejected += 1,
-        }
-        if self.enabled && self.last.elapsed() >= Duration::from_millis(200) {
-            self.last = Instant::now();
-            self.draw();
-        }
-    }
-
-    fn draw(&self) {
-        let secs = self.start.elapsed().as_secs_f64();
-        let rate = if secs > 0.0 {
-            self.done as f64 / secs
-        } else {
-            0.0
-        };
-        eprint!(
-            "\r{}/{} sent, {rate:.0} msg/s, {} rejected, {} failed ",
-            self.done, self.total, self.rejected, self.failed
-        );
-    }
-
-    fn finish(&self) {
-        if self.enabled {
-            self.draw();
-            eprintln!();
-        }
-    }
 }

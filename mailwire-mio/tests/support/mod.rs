@@ -2,6 +2,7 @@
 //! demand: close connections mid-transaction, say 421 mid-queue, stay silent, read slowly.
 #![allow(dead_code)]
 
+use rustls::pki_types::pem::PemObject;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -271,4 +272,22 @@ fn session(
         io.get_mut().write_all(&reply)?;
         io.get_mut().flush()?;
     }
+}
+
+/// A rustls server configuration serving `cert` (mailwire-testkit's throw-away certificate).
+pub fn server_config(cert: &mailwire_testkit::TestCert) -> Arc<rustls::ServerConfig> {
+    let chain: Vec<rustls::pki_types::CertificateDer<'static>> =
+        rustls::pki_types::CertificateDer::pem_file_iter(cert.cert_path())
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_file(cert.key_path()).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .unwrap();
+    Arc::new(config)
 }

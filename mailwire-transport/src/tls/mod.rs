@@ -3,10 +3,12 @@
 
 mod accept_any_certificate;
 mod error;
+mod negotiated;
 mod options;
 mod pem;
 mod setup;
 
 pub use error::{PemFile, TlsConfigError};
+pub use negotiated::negotiated;
 pub use options::{ClientCertificate, TlsOptions};
 pub use setup::{parse_server_name, TlsSetup};
