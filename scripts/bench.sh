@@ -38,6 +38,7 @@ load_start="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 step "build (release)"
 cargo build --release -p mailwire-benches --bins
+cargo build --release -p mailwire-cli --bins   # smtp-bulk: the drive's smtp-bulk rows and e2e many
 cargo bench -p mailwire-benches --no-run
 
 E2E="$CARGO_TARGET_DIR/release/e2e"
@@ -45,10 +46,12 @@ ALLOCS="$CARGO_TARGET_DIR/release/reply_allocs"
 quick_flag=()
 mem_mib=1024
 bulk_messages=20000
+many_k=1,100,1000
 if [ "$QUICK" = 1 ]; then
     quick_flag=(--quick)
     mem_mib=200
     bulk_messages=2000
+    many_k=1,100
 fi
 commands=(
     "cargo bench -p mailwire-benches --bench reply_parse -- --noplot"
@@ -56,6 +59,8 @@ commands=(
     "target/release/reply_allocs > allocs.json"
     "target/release/e2e drive ${quick_flag[*]} --out e2e.json"
     "target/release/e2e memory --mib $mem_mib --out memory.json"
+    "target/release/e2e tls ${quick_flag[*]} --out tls.json"
+    "target/release/e2e many --k $many_k --per 100 --out many.json"
     "python3 scripts/bench_report.py --results DIR --md docs/PERFORMANCE.md --svg docs/performance.svg"
     "bash mailwire-mio/scripts/bench-bulk.sh $bulk_messages 3 1 8 64 >> docs/PERFORMANCE.md"
 )
@@ -91,6 +96,12 @@ timeout 600 "$E2E" drive "${quick_flag[@]}" --out "$RESULTS/e2e.json"
 
 step "memory: one ${mem_mib} MiB message streamed"
 timeout 300 "$E2E" memory --mib "$mem_mib" --out "$RESULTS/memory.json"
+
+step "TLS: STARTTLS + AUTH PLAIN against aiosmtpd"
+timeout 900 "$E2E" tls "${quick_flag[@]}" --out "$RESULTS/tls.json"
+
+step "many sessions on one mailwire-mio thread (K = $many_k)"
+timeout 600 "$E2E" many --k "$many_k" --per 100 --out "$RESULTS/many.json"
 
 step "many connections: smtp-bulk (mailwire-mio) against smtp-source, K = 1, 8, 64"
 timeout 900 bash mailwire-mio/scripts/bench-bulk.sh "$bulk_messages" 3 1 8 64 >"$RESULTS/bulk.md"

@@ -3,13 +3,15 @@
 //!
 //! ```text
 //! async_clients KIND --port P --messages N --rcpts R --message-file F --conn one|pool
-//!               [--time-limit SECS] [--tasks T] [--connections C]
+//!               [--time-limit SECS] [--tasks T] [--connections C] [--stream]
 //! ```
 //!
 //! Kinds:
 //! - `ours-tokio`: `mailwire_tokio::Client` on one connection, `send_many` 100 messages at a
 //!   time (pipelined across messages); with `--conn pool`, `mailwire_tokio::Pool` of `C`
-//!   connections (default 4) shared by `T` tasks (default 16), each calling `send_bytes`.
+//!   connections (default 4) shared by `T` tasks (default 16), each calling `send_bytes`. With
+//!   `--stream` (one connection), each message is `send` from the file opened anew (a
+//!   `tokio::fs::File`, read as it is sent: the memory runs).
 //! - `lettre-async`: lettre 0.11's tokio transport as shipped: `AsyncSmtpConnection` one message
 //!   after another on one connection; with `--conn pool`, `AsyncSmtpTransport` with its pool of
 //!   `C` connections shared by `T` tasks (`send_raw`).
@@ -47,6 +49,7 @@ struct Args {
     time_limit: Duration,
     tasks: u64,
     connections: usize,
+    stream: bool,
 }
 
 impl Args {
@@ -79,6 +82,7 @@ impl Args {
             time_limit: Duration::from_secs(num("time-limit", 120)?),
             tasks: num("tasks", 16)?.max(1),
             connections: usize::try_from(num("connections", 4)?)?.max(1),
+            stream: argv.iter().any(|a| a == "--stream"),
         })
     }
 }
@@ -119,7 +123,12 @@ fn main() {
 }
 
 async fn run(a: Args) -> Result<(), BoxError> {
-    let message: Arc<[u8]> = std::fs::read(&a.message_file)?.into();
+    // Streamed runs read the file as they send it, never whole.
+    let message: Arc<[u8]> = if a.stream {
+        Arc::from(Vec::new())
+    } else {
+        std::fs::read(&a.message_file)?.into()
+    };
     let counts = Arc::new(Counts::default());
     let start = Instant::now();
     match (a.kind.as_str(), a.pool) {
@@ -178,6 +187,12 @@ async fn ours_one(
     let envelope = our_envelope(a.rcpts)?;
     let mut client = mailwire_tokio::Client::connect(our_options(a.port)?).await?;
     let mut sent = 0;
+    while a.stream && sent < a.messages && start.elapsed() < a.time_limit {
+        let file = tokio::fs::File::open(&a.message_file).await?;
+        let outcome = client.send(envelope.clone(), file).await;
+        counts.count(matches!(outcome, Ok(o) if o.is_fully_accepted()));
+        sent += 1;
+    }
     while sent < a.messages && start.elapsed() < a.time_limit {
         let n = (a.messages - sent).min(100);
         let outcomes = client
