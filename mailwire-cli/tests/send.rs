@@ -392,9 +392,6 @@ fn header_injection_refused_exit_65_nothing_sent() {
         "X-A: ok\nRCPT TO:<x@y>",
         "X-A: a\rb",
         "no colon",
-        // A field the built message writes itself, given again: a second Bcc or Subject.
-        "Bcc: victim@example.net",
-        "subject: second",
     ] {
         let out = smtp_send(
             &[

@@ -1,6 +1,6 @@
 //! The message `smtp-send` is given: `--message-file -` streamed from standard input, and the
-//! header rewriting of `--header` (replace) and `--add-header` (add), checked on what aiosmtpd
-//! received byte for byte; header injection refused (65) for both.
+//! header rewriting of `--header` (replace) and `--add-header` (add), in a given and in a built
+//! message, checked on what aiosmtpd received; header injection refused (65) for both.
 
 mod support;
 
@@ -112,6 +112,61 @@ fn message_file_headers_replaced_and_size_declared() {
         "{:?}",
         m.mail_options
     );
+}
+
+/// A built message's header section is edited as a given one's: `--header` replaces the built
+/// Subject and the generated Date where they are (swaks' sense), `--add-header` adds, and the
+/// MIME body is untouched.
+#[test]
+fn built_message_headers_replaced_and_added() {
+    let server = peer_or_skip!(Aiosmtpd::builder().start());
+    let target = format!("127.0.0.1:{}", server.port());
+    let date = "Tue, 01 Dec 2026 10:00:00 +0000";
+    let out = smtp_send(
+        &[
+            "--server",
+            &target,
+            "--starttls",
+            "never",
+            "--from",
+            "a@example.org",
+            "--to",
+            "b@example.net",
+            "--subject",
+            "built subject",
+            "--body",
+            "the body",
+            "--header",
+            "subject: replaced",
+            "--header",
+            &format!("Date: {date}"),
+            "--add-header",
+            "X-Trace: 1",
+        ],
+        &[],
+        T * 2,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let m = &server.wait_for_messages(1, T).unwrap()[0];
+    let data = String::from_utf8_lossy(&m.data);
+    let (head, body) = data.split_once("\r\n\r\n").expect("a header section");
+    let fields: Vec<&str> = head.split("\r\n").collect();
+    let named = |name: &str| -> Vec<&str> {
+        fields
+            .iter()
+            .copied()
+            .filter(|f| {
+                f.split_once(':')
+                    .is_some_and(|(n, _)| n.eq_ignore_ascii_case(name))
+            })
+            .collect()
+    };
+    assert_eq!(named("Subject"), ["subject: replaced"], "{head}");
+    assert_eq!(named("Date"), [format!("Date: {date}").as_str()], "{head}");
+    assert_eq!(named("X-Trace"), ["X-Trace: 1"], "{head}");
+    assert_eq!(named("From").len(), 1, "{head}");
+    assert_eq!(fields.last(), Some(&"X-Trace: 1"), "added last: {head}");
+    assert!(body.contains("the body"), "{body}");
 }
 
 /// `--add-header` and `--header` refuse CR and LF (65), before connecting (NUL cannot be in an

@@ -17,7 +17,7 @@
 //! |------|---------|
 //! | 0  | the final reply after the content was 2yz and every recipient was accepted; a probe that got as far as asked; a 2yz VRFY/EXPN reply |
 //! | 64 | usage: bad or conflicting options, no password given for `--auth-user`, an `--attach-type` no part follows, `--7bit` with 8-bit content (a message file or a built message: refused before connecting) |
-//! | 65 | bad input data: an invalid address, `--helo` name, `--header`/`--add-header`/`--subject` (CR, LF, NUL; a field the built message writes itself), an attachment's file name (CR, LF, NUL), MIME type or Content-ID, envelope parameter or VRFY/EXPN argument |
+//! | 65 | bad input data: an invalid address, `--helo` name, `--header`/`--add-header`/`--subject` (CR, LF, NUL, a bad field name), an attachment's file name (CR, LF, NUL), MIME type or Content-ID, envelope parameter or VRFY/EXPN argument |
 //! | 66 | an input file (message, body, attachment, password, CA file) cannot be read |
 //! | 69 | permanent refusal (5yz) of the session or the message, or the message cannot be sent to this server (SIZE, missing extension) |
 //! | 70 | internal error (a bug) |
@@ -51,7 +51,7 @@ use mailwire_cli::headers::{HeaderEdits, HeaderField, RewriteHeaders};
 use mailwire_cli::params::ParamArgs;
 use serde::Serialize;
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -626,23 +626,18 @@ impl Plan {
                     .subject
                     .clone()
                     .or_else(|| demo_on.then(|| "smtp-send demo".to_string()));
-                // --header's fields first, then --add-header's: the builder adds each, and a
-                // Date or Message-ID replaces the generated one.
-                let headers: Vec<(String, String)> = edits
-                    .replace
-                    .iter()
-                    .chain(&edits.add)
-                    .map(|f| (f.name().to_string(), f.value().to_string()))
-                    .collect();
-                Content::Built(build_message(&Built {
+                let built = build_message(&Built {
                     from,
                     recipients: [to, &cli.cc, &cli.bcc],
                     subject,
                     text,
                     html,
                     parts: &cli.parts,
-                    headers: &headers,
-                })?)
+                })?;
+                // Then --header and --add-header edit the built message's header section as
+                // they edit a given one (swaks' sense): `--header 'Subject: x'` replaces the
+                // built Subject, a Date or Message-ID the generated one.
+                Content::Built(edit_built(built, &edits)?)
             }
         })
     }
@@ -785,11 +780,22 @@ struct Built<'a> {
     text: Option<String>,
     html: Option<String>,
     parts: &'a [Part],
-    headers: &'a [(String, String)],
 }
 
-/// The message of `--subject`, `--body`, `--body-html`, `--attach`, `--attach-inline` and
-/// `--header`, built by `mailwire-message` (From, To, Cc, Subject, Date, Message-ID,
+/// `edits` applied to the header section of a built message, as to a given one.
+fn edit_built(built: Vec<u8>, edits: &HeaderEdits) -> Result<Vec<u8>, Exit> {
+    if edits.is_empty() {
+        return Ok(built);
+    }
+    let mut edited = Vec::with_capacity(built.len() + 256);
+    RewriteHeaders::new(built.as_slice(), edits.clone())
+        .read_to_end(&mut edited)
+        .map_err(|e| Exit(EX_SOFTWARE, format!("cannot edit the built message: {e}")))?;
+    Ok(edited)
+}
+
+/// The message of `--subject`, `--body`, `--body-html`, `--attach` and `--attach-inline`, built
+/// by `mailwire-message` (From, To, Cc, Subject, Date, Message-ID,
 /// MIME-Version, the MIME tree; Bcc only in the envelope; non-ASCII subjects and names as RFC
 /// 2047 encoded words, non-ASCII file names as RFC 2231 parameters). A file that cannot be read
 /// is 66; anything the builder refuses (CR or LF in a value, a bad MIME type or Content-ID) 65.
@@ -834,9 +840,6 @@ fn build_message(built: &Built<'_>) -> Result<Vec<u8>, Exit> {
         } else {
             builder.attachment(file)
         };
-    }
-    for (name, value) in built.headers {
-        builder = builder.header(name, value);
     }
     Ok(builder.build().map_err(refused)?.to_bytes())
 }
