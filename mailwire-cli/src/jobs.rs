@@ -10,7 +10,7 @@
 //!
 //! [`Feed`] is the input handed to `mailwire_mio::bulk::run_pulled`: the lines are read on a
 //! thread of its own (a slow producer never holds up the connections or the outcomes), and on
-//! the run's thread it loads each valid job's content (a `path` is read only then), files it
+//! the run's thread it loads each valid job's content (a `path` is checked then, and read as it is sent), files it
 //! with the [`Outcomes`] so its report finds its id and line, and writes an invalid job's
 //! outcome line itself.
 
@@ -19,18 +19,16 @@ use crate::outcomes::{JobRef, Outcomes};
 use crate::params::{parse_notify, DsnRet, ParamArgs};
 use base64::Engine as _;
 use mailwire::{Envelope, Mailbox};
-use mailwire_mio::bulk::{BulkMessage, Pull};
+use mailwire_mio::bulk::{BulkMessage, Content, Pull};
 use serde::Deserialize;
 use std::cell::RefCell;
-use std::io::{self, BufRead, Read};
+use std::io::{self, BufRead};
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::{mpsc, Arc, Mutex};
 
 /// The longest job line, in bytes (its line end excluded).
 pub const MAX_LINE: usize = 64 << 20;
-/// The largest content a job's `path` may name, in bytes.
-pub const MAX_CONTENT: u64 = 64 << 20;
 /// The most recipients one job may have.
 pub const MAX_RECIPIENTS: usize = 1000;
 /// The longest id, in bytes.
@@ -89,35 +87,33 @@ enum Source {
 }
 
 impl Spec {
-    /// The message to send: the content as given, or the named file read now (a regular file
-    /// of at most [`MAX_CONTENT`] bytes; else 66).
+    /// The message to send: the content as given, or the named file, checked now (a regular
+    /// file that opens; else 66) and read as the session takes it (`Content::file`: never held
+    /// whole, whatever its size).
     pub fn load(self) -> Result<BulkMessage, Invalid> {
         let content = match self.content {
-            Source::Bytes(bytes) => bytes,
-            Source::File(path) => read_content(&path).map_err(|why| Invalid {
-                status: exit::NOINPUT,
-                reason: format!("path {:?}: {why}", path.display().to_string()),
-            })?,
+            Source::Bytes(bytes) => Content::shared(bytes),
+            Source::File(path) => {
+                check_file(&path).map_err(|why| Invalid {
+                    status: exit::NOINPUT,
+                    reason: format!("path {:?}: {why}", path.display().to_string()),
+                })?;
+                Content::file(path)
+            }
         };
         Ok(BulkMessage::new(self.envelope, content))
     }
 }
 
-fn read_content(path: &std::path::Path) -> Result<Vec<u8>, String> {
+/// A job's `path` opens and is a regular file (a FIFO or a device could block or never end).
+/// Opened again when its message is queued: a file gone by then fails that message (70).
+fn check_file(path: &std::path::Path) -> Result<(), String> {
     let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
     let meta = file.metadata().map_err(|e| e.to_string())?;
-    // A FIFO or a device could block or never end.
     if !meta.is_file() {
         return Err("not a regular file".into());
     }
-    let mut content = Vec::new();
-    file.take(MAX_CONTENT + 1)
-        .read_to_end(&mut content)
-        .map_err(|e| e.to_string())?;
-    if content.len() as u64 > MAX_CONTENT {
-        return Err(format!("larger than {MAX_CONTENT} bytes"));
-    }
-    Ok(content)
+    Ok(())
 }
 
 /// A job line as written; `deny_unknown_fields` so a misspelt field is an error, not ignored.

@@ -786,3 +786,52 @@ fn a_bad_rate_is_a_usage_error() {
         assert!(out.stdout.is_empty(), "--rate {rate}");
     }
 }
+
+/// A job's `path` is read as it is sent, never held whole: a 96 MiB file (more than the 64 MiB
+/// a job could name when files were read whole) is accepted, and smtp-bulk's peak RSS stays
+/// within 4 MiB of a run with one small text job (the core's buffers and one read buffer).
+#[test]
+fn a_job_file_is_streamed_not_held() {
+    use mailwire_testkit::run_with_rss;
+    let sink = peer_or_skip!(SmtpSink::start());
+    let server = sink.addr().to_string();
+    let dir = temp_dir("jobs-big-file");
+    let run = |jobs: &Path| {
+        let mut cmd = Command::new(bin());
+        cmd.args(server_args(&server))
+            .arg("--jobs")
+            .arg(jobs)
+            .args(["--outcomes", "-", "--quiet"]);
+        run_with_rss(cmd, LIMIT * 2).unwrap()
+    };
+    let small = dir.join("small.jsonl");
+    std::fs::write(&small, job("small") + "\n").unwrap();
+    let base = run(&small);
+    assert_eq!(base.code, 0, "{}", String::from_utf8_lossy(&base.stderr));
+
+    let big = dir.join("big.eml");
+    {
+        use std::io::Write;
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&big).unwrap());
+        f.write_all(b"X-Job: big\r\nSubject: big\r\n\r\n").unwrap();
+        let line = b"a line of text, 70 bytes long, to fill a large message: 0123456789\r\n";
+        for _ in 0..(96 << 20) / line.len() {
+            f.write_all(line).unwrap();
+        }
+    }
+    let jobs = dir.join("big.jsonl");
+    let line = serde_json::json!({"id": "big", "from": "", "to": ["r@example.net"], "path": big});
+    std::fs::write(&jobs, format!("{line}\n")).unwrap();
+    let run = run(&jobs);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(run.code, 0, "{}", String::from_utf8_lossy(&run.stderr));
+    let outcomes = outcome_lines(&run.stdout);
+    assert_eq!(outcomes.len(), 1);
+    assert_eq!(outcomes[0]["outcome"], "accepted", "{}", outcomes[0]);
+    assert!(
+        run.max_rss_kib <= base.max_rss_kib + 4 * 1024,
+        "96 MiB file: {} KiB, one small job: {} KiB",
+        run.max_rss_kib,
+        base.max_rss_kib
+    );
+}
