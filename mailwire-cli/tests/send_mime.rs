@@ -340,6 +340,8 @@ fn bad_parts_refused_before_connecting() {
             64,
         ),
         (vec!["--attach", s(&absent)], 66),
+        // Not a regular file: refused before a byte is read (it would never end).
+        (vec!["--attach", "/dev/zero"], 66),
         (
             vec![
                 "--attach-type",

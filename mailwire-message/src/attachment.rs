@@ -40,7 +40,9 @@ impl Attachment {
         }
     }
 
-    /// The file at `path`, read now, under its own file name (lossily made UTF-8).
+    /// The file at `path`, read now, under its own file name (lossily made UTF-8). Only a
+    /// regular file: a device, FIFO or directory (`/dev/zero`, a pipe that never ends) is
+    /// [`Error::ReadFile`] with an `InvalidInput` cause, before anything is read.
     pub fn from_path(path: impl AsRef<Path>) -> Result<Attachment, Error> {
         let path = path.as_ref();
         let filename = path
@@ -50,10 +52,20 @@ impl Attachment {
             })?
             .to_string_lossy()
             .into_owned();
-        let data = std::fs::read(path).map_err(|e| Error::ReadFile {
+        let unreadable = |e: std::io::Error| Error::ReadFile {
             path: path.to_path_buf(),
             source: Arc::new(e),
-        })?;
+        };
+        let mut file = std::fs::File::open(path).map_err(unreadable)?;
+        let meta = file.metadata().map_err(unreadable)?;
+        if !meta.is_file() {
+            return Err(unreadable(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not a regular file",
+            )));
+        }
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(&mut file, &mut data).map_err(unreadable)?;
         Ok(Attachment::new(filename, data))
     }
 

@@ -451,3 +451,22 @@ fn write_to_matches_to_bytes() {
     email.write_to(&mut out).unwrap();
     assert_eq!(out, email.to_bytes());
 }
+
+/// `Attachment::from_path` takes regular files only: `/dev/zero` (which would never end) and a
+/// directory are `ReadFile` errors at once, with the cause said.
+#[test]
+fn attachment_from_a_device_or_directory_is_refused() {
+    use mailwire_message::{Attachment, Error};
+    for path in ["/dev/zero", "/tmp"] {
+        match Attachment::from_path(path) {
+            Err(Error::ReadFile { source, .. }) => {
+                assert_eq!(
+                    source.kind(),
+                    std::io::ErrorKind::InvalidInput,
+                    "{path}: {source}"
+                );
+            }
+            other => panic!("{path}: {other:?}"),
+        }
+    }
+}
