@@ -462,7 +462,8 @@ def many_section(results, out):
     out.append("## Many sessions on one mailwire-mio thread\n")
     out.append("`smtp-bulk` (one thread, `mailwire_mio::bulk::run`) with K connections to one "
                "smtp-sink (`-m` raised above its default of 256 simultaneous sessions), a "
-               "window of 4 messages per connection, up to 256 connecting at once, 1 KiB "
+               "window of 4 messages per connection, up to 1,024 connecting at once (its listen "
+               "backlog is 4,096), 1 KiB "
                "messages. \"peak open\" is the most sessions smtp-bulk had open at once.\n")
     out.append("| K | messages | messages/s | CPU µs / msg | peak RSS | peak open | sink CPU |")
     out.append("|---:|---:|---:|---:|---:|---:|---:|")

@@ -1587,7 +1587,7 @@ fn many(args: &Args) -> Result<(), BoxError> {
         let mut bulk = Command::new(sibling_binary("smtp-bulk")?);
         bulk.args(["--server", &format!("127.0.0.1:{port}")])
             .args(["--connections", &k.to_string()])
-            .args(["--window", "4", "--max-connecting", "256"])
+            .args(["--window", "4", "--max-connecting", "1024"])
             .args(["--messages", &messages.to_string(), "--size", "1024"])
             .args(["--from", mailwire_benches::SENDER])
             .args(["--to", &mailwire_benches::recipient(0)])
