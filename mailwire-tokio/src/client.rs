@@ -700,24 +700,11 @@ impl Client {
                 log::info!("TLS failed: {e}");
                 self.stream.shutdown();
                 self.stream = Stream::Gone;
-                tls_failed(&mut self.core, &e, now);
+                e.report_to(&mut self.core, now);
                 self.ledger.set_cause(Transport::Tls(e));
             }
         }
     }
-}
-
-/// Tells the core how the handshake it asked for failed, as every adapter does: rustls refused
-/// it (`handle_tls_failed`: `TlsHandshakeFailed`), the connection failed under it
-/// (`handle_closed`: `ConnectionClosed`), or its deadline passed (`handle_timeout`). With
-/// implicit TLS the first two end the session as a closed connection at the greeting.
-fn tls_failed(core: &mut mailwire::Client, e: &TlsError, now: Timestamp) {
-    match e {
-        TlsError::Io(_) => {}
-        TlsError::HandshakeTimeout => core.handle_timeout(now),
-        _ => core.handle_tls_failed(now),
-    }
-    core.handle_closed(now);
 }
 
 /// Measures content (one read of `content`: its RFC 1870 size and whether it has octets above

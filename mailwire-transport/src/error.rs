@@ -247,4 +247,18 @@ impl TlsError {
         }
         TlsError::Io(Arc::new(e))
     }
+
+    /// Tells the core how the handshake it asked for failed, as every adapter does: rustls
+    /// refused it (`handle_tls_failed`: `TlsHandshakeFailed`), the connection failed under it
+    /// (`handle_closed`: `ConnectionClosed`), or its deadline passed (`handle_timeout`). With
+    /// implicit TLS the first two end the session as a closed connection at the greeting. The
+    /// connection is closed in any case.
+    pub fn report_to(&self, core: &mut mailwire::Client, now: mailwire::Timestamp) {
+        match self {
+            TlsError::Io(_) => {}
+            TlsError::HandshakeTimeout => core.handle_timeout(now),
+            _ => core.handle_tls_failed(now),
+        }
+        core.handle_closed(now);
+    }
 }
