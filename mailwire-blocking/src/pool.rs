@@ -2,10 +2,11 @@
 
 use crate::client::Client;
 use mailwire::{Envelope, MessageOutcome};
-use mailwire_transport::{may_retry, ClientOptions, Error, IdleAction, PoolOptions, PoolStats};
+use mailwire_transport::{
+    may_retry, ClientOptions, Error, IdleAction, PoolCounters, PoolOptions, PoolStats,
+};
 use std::io::Read;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -35,11 +36,7 @@ pub struct Pool {
     state: Mutex<State>,
     /// Signalled when a connection comes back (or its place is freed).
     returned: Condvar,
-    opened: AtomicU64,
-    reused: AtomicU64,
-    checked: AtomicU64,
-    discarded: AtomicU64,
-    retried: AtomicU64,
+    counters: PoolCounters,
 }
 
 struct State {
@@ -89,7 +86,7 @@ impl Drop for Lease<'_> {
             Some(client) => {
                 state.open -= 1;
                 drop(state);
-                self.pool.discarded.fetch_add(1, Ordering::Relaxed);
+                self.pool.counters.discarded();
                 log::debug!("discarding a connection whose session ended");
                 drop(client);
             }
@@ -116,23 +113,13 @@ impl Pool {
                 in_use: 0,
             }),
             returned: Condvar::new(),
-            opened: AtomicU64::new(0),
-            reused: AtomicU64::new(0),
-            checked: AtomicU64::new(0),
-            discarded: AtomicU64::new(0),
-            retried: AtomicU64::new(0),
+            counters: PoolCounters::default(),
         })
     }
 
     /// What the pool has done so far.
     pub fn stats(&self) -> PoolStats {
-        let mut stats = PoolStats::default();
-        stats.opened = self.opened.load(Ordering::Relaxed);
-        stats.reused = self.reused.load(Ordering::Relaxed);
-        stats.checked = self.checked.load(Ordering::Relaxed);
-        stats.discarded = self.discarded.load(Ordering::Relaxed);
-        stats.retried = self.retried.load(Ordering::Relaxed);
-        stats
+        self.counters.stats()
     }
 
     /// Connections open now (idle and in use).
@@ -204,7 +191,7 @@ impl Pool {
         if let Err(e) = result {
             log::info!("retrying on a fresh connection (nothing was delivered): {e}");
         }
-        self.retried.fetch_add(1, Ordering::Relaxed);
+        self.counters.retried();
     }
 
     /// A connection for one send: an idle one (checked or dropped by its idle time) unless
@@ -246,20 +233,20 @@ impl Pool {
             let keep = match self.policy.idle_action(since.elapsed()) {
                 IdleAction::Reuse => true,
                 IdleAction::Check => {
-                    self.checked.fetch_add(1, Ordering::Relaxed);
+                    self.counters.checked();
                     matches!(lease.client().noop(), Ok(r) if r.is_positive_completion())
                 }
                 IdleAction::Drop => false,
             };
             if keep {
-                self.reused.fetch_add(1, Ordering::Relaxed);
+                self.counters.reused();
                 lease.reused = true;
                 return Ok(lease);
             }
             if let Some(client) = lease.client.take() {
                 lease.counted = false;
                 self.lock().open -= 1;
-                self.discarded.fetch_add(1, Ordering::Relaxed);
+                self.counters.discarded();
                 client.close_now();
             }
         }
@@ -278,11 +265,11 @@ impl Pool {
         lease.counted = true;
         if let Some(old) = retire {
             // Its place is the new connection's.
-            self.discarded.fetch_add(1, Ordering::Relaxed);
+            self.counters.discarded();
             old.close_now();
         }
         lease.client = Some(Client::connect(self.options.clone())?);
-        self.opened.fetch_add(1, Ordering::Relaxed);
+        self.counters.opened();
         Ok(lease)
     }
 }

@@ -2,9 +2,10 @@
 
 use crate::client::Client;
 use mailwire::{Envelope, MessageOutcome};
-use mailwire_transport::{may_retry, ClientOptions, Error, IdleAction, PoolOptions, PoolStats};
+use mailwire_transport::{
+    may_retry, ClientOptions, Error, IdleAction, PoolCounters, PoolOptions, PoolStats,
+};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use tokio::io::AsyncRead;
 use tokio::sync::{Semaphore, SemaphorePermit};
@@ -38,11 +39,7 @@ pub struct Pool {
     /// One permit per connection in use.
     in_use: Semaphore,
     state: Mutex<State>,
-    opened: AtomicU64,
-    reused: AtomicU64,
-    checked: AtomicU64,
-    discarded: AtomicU64,
-    retried: AtomicU64,
+    counters: PoolCounters,
 }
 
 struct State {
@@ -114,23 +111,13 @@ impl Pool {
                 idle: Vec::new(),
                 open: 0,
             }),
-            opened: AtomicU64::new(0),
-            reused: AtomicU64::new(0),
-            checked: AtomicU64::new(0),
-            discarded: AtomicU64::new(0),
-            retried: AtomicU64::new(0),
+            counters: PoolCounters::default(),
         })
     }
 
     /// What the pool has done so far.
     pub fn stats(&self) -> PoolStats {
-        let mut stats = PoolStats::default();
-        stats.opened = self.opened.load(Ordering::Relaxed);
-        stats.reused = self.reused.load(Ordering::Relaxed);
-        stats.checked = self.checked.load(Ordering::Relaxed);
-        stats.discarded = self.discarded.load(Ordering::Relaxed);
-        stats.retried = self.retried.load(Ordering::Relaxed);
-        stats
+        self.counters.stats()
     }
 
     /// Connections open now (idle and in use).
@@ -215,7 +202,7 @@ impl Pool {
         if let Err(e) = result {
             log::info!("retrying on a fresh connection (nothing was delivered): {e}");
         }
-        self.retried.fetch_add(1, Ordering::Relaxed);
+        self.counters.retried();
     }
 
     /// A connection for one send: an idle one (checked or dropped by its idle time) unless
@@ -242,7 +229,7 @@ impl Pool {
             let keep = match self.policy.idle_action(since.elapsed()) {
                 IdleAction::Reuse => true,
                 IdleAction::Check => {
-                    self.checked.fetch_add(1, Ordering::Relaxed);
+                    self.counters.checked();
                     let client = slot.client.as_mut().expect("just put there");
                     matches!(client.noop().await, Ok(r) if r.is_positive_completion())
                 }
@@ -251,12 +238,12 @@ impl Pool {
             if !keep {
                 if let Some(client) = slot.client.take() {
                     drop(slot);
-                    self.discarded.fetch_add(1, Ordering::Relaxed);
+                    self.counters.discarded();
                     client.close_now().await;
                 }
                 continue;
             }
-            self.reused.fetch_add(1, Ordering::Relaxed);
+            self.counters.reused();
             return Ok(Lease {
                 slot,
                 reused: true,
@@ -281,11 +268,11 @@ impl Pool {
         };
         if let Some(old) = retire {
             // Its place is the new connection's.
-            self.discarded.fetch_add(1, Ordering::Relaxed);
+            self.counters.discarded();
             old.close_now().await;
         }
         let client = Client::connect(self.options.clone()).await?;
-        self.opened.fetch_add(1, Ordering::Relaxed);
+        self.counters.opened();
         slot.client = Some(client);
         Ok(Lease {
             slot,
@@ -302,7 +289,7 @@ impl Pool {
         } else {
             state.open -= 1;
             drop(state);
-            self.discarded.fetch_add(1, Ordering::Relaxed);
+            self.counters.discarded();
             log::debug!("discarding a connection whose session ended");
         }
     }

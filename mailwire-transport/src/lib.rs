@@ -75,7 +75,7 @@ pub use feeds::{FeedStep, Feeds};
 pub use ledger::Ledger;
 pub use nonce::{renew_nonce, NonceError};
 pub use options::{AddressFamily, ClientOptions};
-pub use pool::{may_retry, IdleAction, PoolOptions, PoolStats};
+pub use pool::{may_retry, IdleAction, PoolCounters, PoolOptions, PoolStats};
 pub use probe::{probe_stopped, ProbePlan, ProbeReport, ProbeUntil};
 pub use tls::{
     negotiated, parse_server_name, ClientCertificate, PemFile, TlsConfigError, TlsOptions, TlsSetup,

@@ -4,6 +4,7 @@
 
 use crate::error::Error;
 use mailwire::MessageOutcome;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// How a pool of connections to one server behaves.
@@ -87,6 +88,50 @@ pub fn may_retry(result: &Result<MessageOutcome, Error>, reused: bool) -> bool {
                 ..
             })
         )
+}
+
+/// A pool's counters, shared by its callers and bumped as it works; [`PoolCounters::stats`]
+/// reads them. One kind, so both adapters' pools count the same things.
+#[derive(Debug, Default)]
+pub struct PoolCounters {
+    opened: AtomicU64,
+    reused: AtomicU64,
+    checked: AtomicU64,
+    discarded: AtomicU64,
+    retried: AtomicU64,
+}
+
+impl PoolCounters {
+    /// A connection was opened.
+    pub fn opened(&self) {
+        self.opened.fetch_add(1, Ordering::Relaxed);
+    }
+    /// An idle connection was reused.
+    pub fn reused(&self) {
+        self.reused.fetch_add(1, Ordering::Relaxed);
+    }
+    /// An idle connection was checked with NOOP.
+    pub fn checked(&self) {
+        self.checked.fetch_add(1, Ordering::Relaxed);
+    }
+    /// A connection was discarded.
+    pub fn discarded(&self) {
+        self.discarded.fetch_add(1, Ordering::Relaxed);
+    }
+    /// A message was tried again on a fresh connection.
+    pub fn retried(&self) {
+        self.retried.fetch_add(1, Ordering::Relaxed);
+    }
+    /// What the counters say now.
+    pub fn stats(&self) -> PoolStats {
+        PoolStats {
+            opened: self.opened.load(Ordering::Relaxed),
+            reused: self.reused.load(Ordering::Relaxed),
+            checked: self.checked.load(Ordering::Relaxed),
+            discarded: self.discarded.load(Ordering::Relaxed),
+            retried: self.retried.load(Ordering::Relaxed),
+        }
+    }
 }
 
 /// What a pool has done so far, for tests and monitoring.
