@@ -241,15 +241,6 @@ impl Normaliser {
 /// in the first-level cache.
 const RUN_WINDOW: usize = 16 * 1024;
 
-/// Pairs of bytes checked at a time by [`clean_prefix`] (a loop the compiler vectorises).
-const PAIRS: usize = 32;
-
-/// The [`PAIRS`] bytes of `s` from `at`, if there are that many.
-#[inline]
-fn block(s: &[u8], at: usize) -> Option<&[u8; PAIRS]> {
-    s.get(at..at.checked_add(PAIRS)?)?.try_into().ok()
-}
-
 /// Where encoded bytes go: a buffer, or only a count (the meter).
 trait Sink {
     fn put(&mut self, bytes: &[u8]);
@@ -285,46 +276,11 @@ impl Sink for Count {
 /// How many bytes at the start of `s` leave unchanged, given that `s[0]` is an ordinary byte
 /// (not CR or LF, and not a dot at a line start when stuffing): the run ends before a bare CR
 /// (or a CR that ends `s`, whose LF may come in the next input), before a bare LF, and before a
-/// dot that starts a line. CRLF pairs and every other byte stay as they are.
-///
-/// The test is on pairs of neighbours `(p, b)`: a CR must be followed by an LF and an LF
-/// preceded by a CR (`(p == CR) == (b == LF)`), and when stuffing a dot must not follow an LF.
-/// Blocks of [`PAIRS`] pairs are tested with no branch inside (vectorised), and only the block
-/// that fails is looked at byte by byte: one pass over the bytes, whatever the line length.
+/// dot that starts a line. The scan is `mailwire_simd`'s: one pass over neighbouring byte pairs,
+/// in the widest vectors the CPU has.
+#[inline]
 fn clean_prefix(s: &[u8], stuff: bool) -> usize {
-    let n = s.len();
-    if n == 0 {
-        return 0;
-    }
-    let mut i = 1;
-    while let (Some(p), Some(b)) = (block(s, i - 1), block(s, i)) {
-        let mut bad = 0u8;
-        for (&p, &b) in p.iter().zip(b) {
-            let cr_lf = u8::from(p == b'\r') ^ u8::from(b == b'\n');
-            let dot = u8::from(p == b'\n') & u8::from(b == b'.') & u8::from(stuff);
-            bad |= cr_lf | dot;
-        }
-        if bad != 0 {
-            break;
-        }
-        i += PAIRS;
-    }
-    while let (Some(&p), Some(&b)) = (s.get(i - 1), s.get(i)) {
-        if (p == b'\r') != (b == b'\n') {
-            // A CR not followed by LF ends the run before it; an LF not after a CR, at it.
-            return if p == b'\r' { i - 1 } else { i };
-        }
-        if stuff && p == b'\n' && b == b'.' {
-            return i;
-        }
-        i += 1;
-    }
-    // The last byte: a CR whose LF (if any) is in the next input is not part of the run.
-    if s.last() == Some(&b'\r') {
-        n - 1
-    } else {
-        n
-    }
+    mailwire_simd::clean_prefix(s, stuff)
 }
 
 /// Streaming DATA encoder: takes the body in chunks of any size and emits wire bytes in constant

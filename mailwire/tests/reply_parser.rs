@@ -599,7 +599,7 @@ fn ten_thousand_replies_in_one_slice() {
     let mut rest = &wire[..];
     let mut count = 0u32;
     while let Status::Complete { consumed } = parser.parse(rest, &mut reply).unwrap() {
-        if count % 3 == 0 {
+        if count.is_multiple_of(3) {
             assert_eq!(reply.line_count(), 3);
         } else {
             assert_eq!(

@@ -230,7 +230,7 @@ fn session(
                 loop {
                     line.clear();
                     lines += 1;
-                    if let Some(d) = script.slow_content.filter(|_| lines % 1000 == 0) {
+                    if let Some(d) = script.slow_content.filter(|_| lines.is_multiple_of(1000)) {
                         std::thread::sleep(d);
                     }
                     if io.read_until(b'\n', &mut line)? == 0 {

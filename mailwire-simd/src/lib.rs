@@ -1,0 +1,126 @@
+//! The content scan of the mailwire SMTP client core: how many bytes at the start of a run of
+//! message content go on the wire unchanged.
+//!
+//! An SMTP client must send every line end as CRLF (RFC 5321 2.3.8) and, inside DATA, double a
+//! dot that starts a line (RFC 5321 4.5.2). Text that already obeys both is copied as it is, so
+//! the encoders in `mailwire::body` spend their time finding where it stops obeying them:
+//! [`clean_prefix`]. That is one pass over neighbouring byte pairs `(p, b)`, bad when a CR is
+//! not followed by an LF or an LF not preceded by a CR (`(p == CR) != (b == LF)`), or, when
+//! stuffing, when a dot follows an LF.
+//!
+//! # Why a crate of its own
+//! The loop is written once, in safe code the compiler vectorises ([`Variant::Portable`]: SSE2
+//! on plain x86-64, NEON on aarch64). Built for a wider vector unit it runs two to four times as
+//! fast (AVX2, AVX-512BW), but a library cannot assume its users' CPUs, and calling code compiled
+//! for a CPU feature that was detected at run time takes `unsafe`, which the core forbids. So the
+//! detection and those calls live here, in one module (`x86.rs`), after `std` has detected the
+//! feature; the rest of this crate denies `unsafe_code`, and every other crate of the family
+//! forbids it.
+//!
+//! # Guarantees
+//! Every variant returns the same value as the byte-at-a-time definition on every input
+//! (`tests/equivalence.rs` runs each variant the machine has against it), never reads outside
+//! the slice (all indexing is checked, in safe code), and never panics.
+#![cfg_attr(not(test), no_std)]
+#![deny(unsafe_code)]
+#![deny(missing_docs)]
+#![warn(unreachable_pub)]
+
+#[cfg(feature = "std")]
+extern crate std;
+
+mod portable;
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+mod x86;
+
+/// One compiled form of the scan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Variant {
+    /// The loop as the build targets it (SSE2 on plain x86-64 builds).
+    Portable,
+    /// The loop compiled for AVX2 (x86-64, chosen at run time).
+    Avx2,
+    /// The loop compiled for AVX-512BW (x86-64, chosen at run time).
+    Avx512Bw,
+}
+
+impl Variant {
+    /// Every variant, widest first.
+    pub const ALL: [Variant; 3] = [Variant::Avx512Bw, Variant::Avx2, Variant::Portable];
+
+    /// Its name, as the benchmarks report it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::Portable => "portable",
+            Variant::Avx2 => "avx2",
+            Variant::Avx512Bw => "avx512bw",
+        }
+    }
+
+    /// Whether this machine (and this build) can run it.
+    pub fn is_available(self) -> bool {
+        match self {
+            Variant::Portable => true,
+            #[cfg(all(feature = "std", target_arch = "x86_64"))]
+            Variant::Avx2 => x86::has_avx2(),
+            #[cfg(all(feature = "std", target_arch = "x86_64"))]
+            Variant::Avx512Bw => x86::has_avx512bw(),
+            #[cfg(not(all(feature = "std", target_arch = "x86_64")))]
+            Variant::Avx2 | Variant::Avx512Bw => false,
+        }
+    }
+}
+
+/// The variant [`clean_prefix`] runs on this machine: the widest available.
+pub fn active() -> Variant {
+    Variant::ALL
+        .into_iter()
+        .find(|v| v.is_available())
+        .unwrap_or(Variant::Portable)
+}
+
+/// How many bytes at the start of `s` leave unchanged, the first byte taken as it is (the
+/// caller has dealt with it: it is not a line end, nor a dot to stuff).
+///
+/// From the pair `(s[0], s[1])` on, the run ends before a CR that is not followed by an LF,
+/// before a CR that ends `s` (its LF may be the next input's first byte), at an LF that is not
+/// preceded by a CR, and, when `stuff`, at a dot that follows an LF. CRLF pairs and every other
+/// byte are part of the run. An empty `s` gives 0.
+///
+/// ```
+/// use mailwire_simd::clean_prefix;
+/// assert_eq!(clean_prefix(b"ab\r\ncd", true), 6);
+/// assert_eq!(clean_prefix(b"ab\ncd", true), 2); // the bare LF is where the run stops
+/// assert_eq!(clean_prefix(b"ab\rcd", true), 2); // before the bare CR
+/// assert_eq!(clean_prefix(b"ab\r\n.cd", true), 4); // at the dot to double
+/// assert_eq!(clean_prefix(b"ab\r\n.cd", false), 7); // BDAT does not stuff
+/// assert_eq!(clean_prefix(b"ab\r", false), 2); // its LF may come next
+/// ```
+#[inline]
+pub fn clean_prefix(s: &[u8], stuff: bool) -> usize {
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    if let Some(n) = x86::clean_prefix(s, stuff) {
+        return n;
+    }
+    portable::clean_prefix(s, stuff)
+}
+
+/// [`clean_prefix`] by one given variant; `None` if this machine or build cannot run it. For
+/// tests and benchmarks.
+pub fn clean_prefix_with(variant: Variant, s: &[u8], stuff: bool) -> Option<usize> {
+    match variant {
+        Variant::Portable => Some(portable::clean_prefix(s, stuff)),
+        #[cfg(all(feature = "std", target_arch = "x86_64"))]
+        Variant::Avx2 => x86::clean_prefix_avx2(s, stuff),
+        #[cfg(all(feature = "std", target_arch = "x86_64"))]
+        Variant::Avx512Bw => x86::clean_prefix_avx512bw(s, stuff),
+        #[cfg(not(all(feature = "std", target_arch = "x86_64")))]
+        Variant::Avx2 | Variant::Avx512Bw => None,
+    }
+}
+
+/// The byte-at-a-time definition every variant is checked against (in tests).
+pub fn clean_prefix_reference(s: &[u8], stuff: bool) -> usize {
+    portable::tail(s, 1, stuff)
+}

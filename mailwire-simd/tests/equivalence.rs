@@ -1,0 +1,128 @@
+//! Every variant this machine can run gives the byte-at-a-time definition's answer.
+
+use mailwire_simd::{clean_prefix, clean_prefix_reference, clean_prefix_with, Variant};
+use proptest::prelude::*;
+
+/// Checks every available variant, and the dispatching entry point, on `s`.
+fn check(s: &[u8]) {
+    for stuff in [false, true] {
+        let want = clean_prefix_reference(s, stuff);
+        assert_eq!(
+            clean_prefix(s, stuff),
+            want,
+            "clean_prefix {s:?} stuff {stuff}"
+        );
+        for v in Variant::ALL {
+            if let Some(got) = clean_prefix_with(v, s, stuff) {
+                assert_eq!(got, want, "{} on {s:?} stuff {stuff}", v.name());
+            }
+        }
+    }
+}
+
+#[test]
+fn the_portable_variant_always_runs() {
+    assert!(Variant::Portable.is_available());
+    assert!(clean_prefix_with(Variant::Portable, b"x", true).is_some());
+    assert!(mailwire_simd::active().is_available());
+    for v in Variant::ALL {
+        assert_eq!(
+            clean_prefix_with(v, b"ab", true).is_some(),
+            v.is_available()
+        );
+    }
+}
+
+/// The definition on hand-made cases (what the docs say).
+#[test]
+fn the_definition() {
+    let cases: &[(&[u8], bool, usize)] = &[
+        (b"", true, 0),
+        (b"a", true, 1),
+        (b"\r", true, 0),
+        (b"a\r", true, 1),
+        (b"a\r\n", true, 3),
+        (b"a\nb", true, 1),
+        (b"a\rb", true, 1),
+        (b"a\r\rb", true, 1),
+        (b"a\r\n.", true, 3),
+        (b"a\r\n.", false, 4),
+        (b"a\r\n\r\n", true, 5),
+        (b"a\n\r", false, 1),
+        (b"..", true, 2),
+        (b"a.\r\n", true, 4),
+    ];
+    for &(s, stuff, want) in cases {
+        assert_eq!(clean_prefix_reference(s, stuff), want, "{s:?} {stuff}");
+        check(s);
+    }
+}
+
+/// Every string of up to 7 bytes over the bytes that matter.
+#[test]
+fn every_short_string() {
+    let alphabet = [b'a', b'.', b'\r', b'\n'];
+    for len in 0..=7u32 {
+        for mut code in 0..4usize.pow(len) {
+            let mut s = Vec::new();
+            for _ in 0..len {
+                s.push(alphabet[code % 4]);
+                code /= 4;
+            }
+            check(&s);
+        }
+    }
+}
+
+/// Clean CRLF text with one bad thing at every position up to past two wide blocks, so each
+/// block boundary of every variant is crossed.
+#[test]
+fn one_bad_pair_anywhere() {
+    let mut clean = Vec::new();
+    while clean.len() < 700 {
+        clean.extend_from_slice(b"The quick brown fox, 0123456789\r\n");
+    }
+    check(&clean);
+    for at in 1..600 {
+        for bad in [&b"\n"[..], b"\r", b"\r\r", b"\n\n", b"\n.", b"\r\n."] {
+            let mut s = clean.clone();
+            s.splice(at..at, bad.iter().copied());
+            check(&s);
+            // And ending right after it (a CR at the very end is held back).
+            check(&s[..at + bad.len()]);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// Random content, mostly ordinary bytes with line ends and dots among them.
+    #[test]
+    fn random_content(
+        s in proptest::collection::vec(
+            prop_oneof![
+                20 => any::<u8>(),
+                3 => Just(b'\r'),
+                3 => Just(b'\n'),
+                2 => Just(b'.'),
+            ],
+            0..1200,
+        )
+    ) {
+        check(&s);
+    }
+
+    /// Long clean runs with line ends in CRLF pairs, so the wide blocks pass and the end of
+    /// the scan is exercised at every length.
+    #[test]
+    fn long_clean_runs(lines in proptest::collection::vec(0usize..140, 0..40), tail in 0usize..200) {
+        let mut s = Vec::new();
+        for (k, len) in lines.iter().enumerate() {
+            s.extend(std::iter::repeat_n(b'a' + (k % 26) as u8, *len));
+            s.extend_from_slice(b"\r\n");
+        }
+        s.extend(std::iter::repeat_n(b'z', tail));
+        check(&s);
+    }
+}
