@@ -80,6 +80,44 @@ pub fn active() -> Variant {
         .unwrap_or(Variant::Portable)
 }
 
+/// The scan as chosen once: [`Scanner::new`] detects the CPU's features, and each
+/// [`Scanner::clean_prefix`] then costs no detection (the encoders take one per call, and call
+/// it once per run of content).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Scanner(Variant);
+
+impl Scanner {
+    /// The widest variant this machine can run ([`active`]).
+    pub fn new() -> Scanner {
+        Scanner(active())
+    }
+
+    /// The variant it runs.
+    pub fn variant(self) -> Variant {
+        self.0
+    }
+
+    /// [`clean_prefix`], by this scanner's variant.
+    #[inline]
+    pub fn clean_prefix(self, s: &[u8], stuff: bool) -> usize {
+        match self.0 {
+            // The field is private and only `active()` sets it, so a variant here is one this
+            // CPU has.
+            #[cfg(all(feature = "std", target_arch = "x86_64"))]
+            Variant::Avx2 => x86::clean_prefix_avx2_detected(s, stuff),
+            #[cfg(all(feature = "std", target_arch = "x86_64"))]
+            Variant::Avx512Bw => x86::clean_prefix_avx512bw_detected(s, stuff),
+            _ => portable::clean_prefix(s, stuff),
+        }
+    }
+}
+
+impl Default for Scanner {
+    fn default() -> Scanner {
+        Scanner::new()
+    }
+}
+
 /// How many bytes at the start of `s` leave unchanged, the first byte taken as it is (the
 /// caller has dealt with it: it is not a line end, nor a dot to stuff).
 ///
@@ -99,11 +137,7 @@ pub fn active() -> Variant {
 /// ```
 #[inline]
 pub fn clean_prefix(s: &[u8], stuff: bool) -> usize {
-    #[cfg(all(feature = "std", target_arch = "x86_64"))]
-    if let Some(n) = x86::clean_prefix(s, stuff) {
-        return n;
-    }
-    portable::clean_prefix(s, stuff)
+    Scanner::new().clean_prefix(s, stuff)
 }
 
 /// [`clean_prefix`] by one given variant; `None` if this machine or build cannot run it. For

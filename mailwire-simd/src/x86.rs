@@ -1,7 +1,8 @@
 //! The scan compiled for AVX-512BW and AVX2, chosen at run time. The only `unsafe` of the
 //! mailwire family is here: a call of a `#[target_feature]` function is `unsafe` because running
 //! it on a CPU without the feature is undefined; each call below is made only after `std`'s
-//! detection said the CPU has it (the result is cached by `std`, so asking costs a load).
+//! detection said the CPU has it: directly, or through a `Scanner`, whose private variant only
+//! `active()` sets. `std` caches what it detected, so asking costs a load.
 #![allow(unsafe_code)]
 
 use crate::portable;
@@ -14,30 +15,31 @@ pub(crate) fn has_avx512bw() -> bool {
     std::is_x86_feature_detected!("avx512bw")
 }
 
-/// The widest variant this CPU has; `None` when it has neither (the portable loop runs).
-#[inline]
-pub(crate) fn clean_prefix(s: &[u8], stuff: bool) -> Option<usize> {
-    clean_prefix_avx512bw(s, stuff).or_else(|| clean_prefix_avx2(s, stuff))
-}
-
-#[inline]
 pub(crate) fn clean_prefix_avx2(s: &[u8], stuff: bool) -> Option<usize> {
-    if !has_avx2() {
-        return None;
-    }
-    // SAFETY: the CPU has AVX2 (detected just above), the one requirement of `avx2`; the
-    // function itself is safe code.
-    Some(unsafe { avx2(s, stuff) })
+    has_avx2().then(|| clean_prefix_avx2_detected(s, stuff))
 }
 
-#[inline]
 pub(crate) fn clean_prefix_avx512bw(s: &[u8], stuff: bool) -> Option<usize> {
-    if !has_avx512bw() {
-        return None;
-    }
-    // SAFETY: the CPU has AVX-512BW (detected just above), the one requirement of `avx512bw`;
+    has_avx512bw().then(|| clean_prefix_avx512bw_detected(s, stuff))
+}
+
+/// For callers that have seen [`has_avx2`] say yes (a `Scanner` of that variant, or the
+/// function above). Still checked in debug builds.
+#[inline]
+pub(crate) fn clean_prefix_avx2_detected(s: &[u8], stuff: bool) -> usize {
+    debug_assert!(has_avx2());
+    // SAFETY: the CPU has AVX2 (detected by every caller), the one requirement of `avx2`;
     // the function itself is safe code.
-    Some(unsafe { avx512bw(s, stuff) })
+    unsafe { avx2(s, stuff) }
+}
+
+/// For callers that have seen [`has_avx512bw`] say yes.
+#[inline]
+pub(crate) fn clean_prefix_avx512bw_detected(s: &[u8], stuff: bool) -> usize {
+    debug_assert!(has_avx512bw());
+    // SAFETY: the CPU has AVX-512BW (detected by every caller), the one requirement of
+    // `avx512bw`; the function itself is safe code.
+    unsafe { avx512bw(s, stuff) }
 }
 
 // The portable scan, inlined into each and so compiled for its feature.

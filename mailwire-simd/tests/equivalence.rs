@@ -1,6 +1,6 @@
 //! Every variant this machine can run gives the byte-at-a-time definition's answer.
 
-use mailwire_simd::{clean_prefix, clean_prefix_reference, clean_prefix_with, Variant};
+use mailwire_simd::{clean_prefix, clean_prefix_reference, clean_prefix_with, Scanner, Variant};
 use proptest::prelude::*;
 
 /// Checks every available variant, and the dispatching entry point, on `s`.
@@ -25,6 +25,7 @@ fn the_portable_variant_always_runs() {
     assert!(Variant::Portable.is_available());
     assert!(clean_prefix_with(Variant::Portable, b"x", true).is_some());
     assert!(mailwire_simd::active().is_available());
+    assert_eq!(Scanner::new().variant(), mailwire_simd::active());
     for v in Variant::ALL {
         assert_eq!(
             clean_prefix_with(v, b"ab", true).is_some(),

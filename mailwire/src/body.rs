@@ -13,8 +13,9 @@
 //! between calls; a CR at the end of one chunk and an LF at the start of the next still make one
 //! line end. Between those, the input is copied in runs: the bytes up to the next bare CR or LF
 //! or dot at a line start leave as they are (CRLF included), found by a scan of neighbouring
-//! byte pairs that the compiler vectorises, so well-formed text costs one scan and one copy
-//! however short its lines (a search for each line end costs a call per line).
+//! byte pairs that the compiler vectorises (`mailwire_simd`, in the widest vectors the CPU has),
+//! so well-formed text costs one scan and one copy however short its lines (a search for each
+//! line end costs a call per line).
 //!
 //! [`DataEncoder::encode_into`] consumes an input byte only once all of its output is written,
 //! with one exception so that a one-byte buffer still makes progress: given a single byte of room
@@ -34,6 +35,7 @@
 
 use alloc::vec::Vec;
 use core::fmt;
+use mailwire_simd::Scanner;
 use memchr::memchr2;
 
 /// Where the encoder is in the current line (RFC 5321 2.3.8, 4.5.2).
@@ -70,10 +72,11 @@ impl Normaliser {
     }
 
     /// The one loop behind [`Normaliser::encode`] and the meter: specials one at a time, and
-    /// between them runs of bytes that leave unchanged, found by [`clean_prefix`] and handed to
+    /// between them runs of bytes that leave unchanged, found by `mailwire_simd`'s scan and handed to
     /// `sink` whole.
     fn run<S: Sink>(&mut self, input: &[u8], sink: &mut S, stuff: bool) {
         let before = sink.len();
+        let scanner = Scanner::new();
         if let Some(byte) = self.owed.take() {
             sink.put(&[byte]);
         }
@@ -94,7 +97,7 @@ impl Normaliser {
             // An ordinary first byte: the run that leaves as it is, scanned a window at a time
             // so that its copy reads what the scan just brought into the cache.
             let window = rest.get(..rest.len().min(RUN_WINDOW)).unwrap_or(rest);
-            let run = clean_prefix(window, stuff).max(1);
+            let run = scanner.clean_prefix(window, stuff).max(1);
             let (bytes, after) = rest.split_at(run.min(rest.len()));
             sink.put(bytes);
             self.state = match bytes.last() {
@@ -128,6 +131,7 @@ impl Normaliser {
     fn encode_into(&mut self, input: &[u8], out: &mut [u8], stuff: bool) -> (usize, usize) {
         let mut read = 0;
         let mut written = 0;
+        let scanner = Scanner::new();
         if let Some(byte) = self.owed {
             let Some(slot) = out.first_mut() else {
                 return (0, 0);
@@ -171,7 +175,7 @@ impl Normaliser {
             let window = rest
                 .get(..space.min(rest.len()).min(RUN_WINDOW))
                 .unwrap_or(&[]);
-            let run = clean_prefix(window, stuff);
+            let run = scanner.clean_prefix(window, stuff);
             let run = match (out.get_mut(written..written + run), rest.get(..run)) {
                 (Some(dst), Some(src)) if run > 0 => {
                     dst.copy_from_slice(src);
@@ -237,7 +241,7 @@ impl Normaliser {
     }
 }
 
-/// How far [`clean_prefix`] scans at a time: small enough that the copy of a run finds it still
+/// How far the scan (`mailwire_simd`) goes at a time: small enough that the copy of a run finds it still
 /// in the first-level cache.
 const RUN_WINDOW: usize = 16 * 1024;
 
@@ -271,16 +275,6 @@ impl Sink for Count {
     fn len(&self) -> usize {
         self.0
     }
-}
-
-/// How many bytes at the start of `s` leave unchanged, given that `s[0]` is an ordinary byte
-/// (not CR or LF, and not a dot at a line start when stuffing): the run ends before a bare CR
-/// (or a CR that ends `s`, whose LF may come in the next input), before a bare LF, and before a
-/// dot that starts a line. The scan is `mailwire_simd`'s: one pass over neighbouring byte pairs,
-/// in the widest vectors the CPU has.
-#[inline]
-fn clean_prefix(s: &[u8], stuff: bool) -> usize {
-    mailwire_simd::clean_prefix(s, stuff)
 }
 
 /// Streaming DATA encoder: takes the body in chunks of any size and emits wire bytes in constant
