@@ -25,7 +25,10 @@ BODY = [("copy", "memcpy (`extend_from_slice`, floor)"),
         ("encode", "`DataEncoder::encode`, whole body"),
         ("encode_64k", "`DataEncoder::encode`, 64 KiB chunks"),
         ("encode_into_64k", "`DataEncoder::encode_into`, fixed 64 KiB buffer"),
-        ("session_64k", "the session: `write_body` in 64 KiB blocks, `poll_transmit` into a reused buffer")]
+        ("session_64k", "the session: `write_body` in 64 KiB blocks, `poll_transmit` into a reused buffer"),
+        ("scan_portable", "the scan alone (`mailwire_simd`), portable build (SSE2)"),
+        ("scan_avx2", "the scan alone, AVX2 (chosen at run time when the CPU has it)"),
+        ("scan_avx512bw", "the scan alone, AVX-512BW (chosen at run time when the CPU has it)")]
 CLIENTS = {
     "ours-blocking": "mailwire-blocking (ours), `send_bytes` one by one",
     "ours-blocking-batch": "mailwire-blocking (ours), `send_many` × 100",
@@ -211,7 +214,8 @@ def body_section(results, out):
                "per second, criterion's median.\n")
     out.append("| line ends | method | time / 100 MiB | GB/s | vs memcpy |")
     out.append("|---|---|---:|---:|---:|")
-    for ends, title in [("lf", "LF (each becomes CRLF)"), ("crlf", "CRLF")]:
+    for ends, title in [("lf", "LF (each becomes CRLF)"), ("crlf", "CRLF"),
+                        ("crlf_1m", "CRLF, 1 MiB (stays in cache)")]:
         copy = criterion(results, "body_encode", "copy", ends)
         for key, name in BODY:
             r = criterion(results, "body_encode", key, ends)
@@ -219,7 +223,8 @@ def body_section(results, out):
                 continue
             ns, size = r
             ratio = f"{copy[0] / ns:.2f}×" if copy else "–"
-            out.append(f"| {title} | {name} | {ns / 1e6:.1f} ms | {size / ns:.2f} | {ratio} |")
+            per = f"{ns / 1e6:.1f} ms" if size > 8 << 20 else f"{ns / 1e3:.1f} µs / MiB"
+            out.append(f"| {title} | {name} | {per} | {size / ns:.2f} | {ratio} |")
     out.append("")
 
 
