@@ -194,64 +194,6 @@ impl Normaliser {
         (read, written)
     }
 
-    /// The wire form of `input` as pieces instead of bytes: the runs of `input` that leave as
-    /// they are, and the bytes the encoder adds in their place or between them, at most
-    /// `max_pieces` appended to `pieces`. Returns how much of `input` is consumed (all of it
-    /// unless the pieces ran out) and the wire bytes planned. Nothing is planned while a byte is
-    /// owed (only [`Normaliser::encode_into`] leaves one): the caller encodes instead.
-    fn plan(
-        &mut self,
-        input: &[u8],
-        pieces: &mut Vec<Piece>,
-        max_pieces: usize,
-        stuff: bool,
-    ) -> (usize, usize) {
-        if self.owed.is_some() {
-            return (0, 0);
-        }
-        let scanner = Scanner::new();
-        let mut at = 0;
-        let mut wire = 0;
-        while let Some(rest) = input.get(at..).filter(|r| !r.is_empty()) {
-            if pieces.len() >= max_pieces {
-                break;
-            }
-            let first = rest[0];
-            if let Some((bytes, next)) = self.special(first, stuff) {
-                if !bytes.is_empty() {
-                    pieces.push(Piece::Added(bytes));
-                    wire += bytes.len();
-                }
-                self.count_stuffed(first, bytes);
-                self.state = next;
-                at += 1;
-                if next == LineState::AfterCr && input.get(at) == Some(&b'\n') {
-                    self.state = LineState::Start;
-                    at += 1;
-                }
-                continue;
-            }
-            let window = rest.get(..rest.len().min(RUN_WINDOW)).unwrap_or(rest);
-            let run = scanner.clean_prefix(window, stuff).clamp(1, rest.len());
-            // Runs that meet (one window after another) are one piece.
-            match pieces.last_mut() {
-                Some(Piece::Content { end, .. }) if *end == at => *end = at + run,
-                _ => pieces.push(Piece::Content {
-                    start: at,
-                    end: at + run,
-                }),
-            }
-            self.state = match rest.get(run - 1) {
-                Some(b'\n') => LineState::Start,
-                _ => LineState::Middle,
-            };
-            at += run;
-            wire += run;
-        }
-        self.bytes_out += wire as u64;
-        (at, wire)
-    }
-
     /// Content octets the end adds: the CRLF that closes an open last line (RFC 1870 6 counts
     /// it; the end mark it does not).
     fn end_octets(&self) -> u64 {
@@ -335,93 +277,6 @@ impl Sink for Count {
     }
 }
 
-/// One piece of content's wire form, as [`DataEncoder::plan`] lays it out.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Piece {
-    /// `input[start..end]`, sent as it is.
-    Content {
-        /// Where the run starts in the input.
-        start: usize,
-        /// Where it ends (exclusive).
-        end: usize,
-    },
-    /// Bytes the encoder adds: a CRLF for a bare CR or LF, `..` for a dot at a line start.
-    Added(&'static [u8]),
-}
-
-impl Piece {
-    /// Its bytes, given the input it was planned from (a range outside `input`, which only
-    /// another input could give, is empty).
-    pub fn bytes<'a>(&self, input: &'a [u8]) -> &'a [u8] {
-        match *self {
-            Piece::Content { start, end } => input.get(start..end).unwrap_or_default(),
-            Piece::Added(bytes) => bytes,
-        }
-    }
-}
-
-/// What [`crate::Client::write_body_planned`] took and how to send it without a copy: pieces
-/// of the caller's bytes and the few bytes the encoder adds, at most [`BodyPlan::MAX_PIECES`].
-#[derive(Clone, Debug, Default)]
-pub struct BodyPlan {
-    pieces: Vec<Piece>,
-    taken: usize,
-    len: usize,
-}
-
-impl BodyPlan {
-    /// The most pieces one plan holds: 1,024, what one `writev` takes on Linux (`IOV_MAX`).
-    pub const MAX_PIECES: usize = 1024;
-
-    /// An empty plan.
-    pub fn new() -> BodyPlan {
-        BodyPlan::default()
-    }
-
-    /// Whether there is nothing to write (the session took the bytes, if any, as
-    /// [`crate::Client::write_body`] does).
-    pub fn is_empty(&self) -> bool {
-        self.pieces.is_empty()
-    }
-
-    /// How many of the offered bytes the plan covers.
-    pub fn taken(&self) -> usize {
-        self.taken
-    }
-
-    /// The wire bytes it sends.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Its pieces, in order.
-    pub fn pieces(&self) -> &[Piece] {
-        &self.pieces
-    }
-
-    /// The bytes to write, in order, given the bytes that were offered.
-    pub fn slices<'a>(&'a self, data: &'a [u8]) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.pieces.iter().map(move |p| p.bytes(data))
-    }
-
-    /// Empties it (its buffer is kept).
-    pub fn clear(&mut self) {
-        self.pieces.clear();
-        self.taken = 0;
-        self.len = 0;
-    }
-
-    /// Plans `data` with `encoder` (the session's).
-    pub(crate) fn fill(&mut self, encoder: &mut DataEncoder, data: &[u8]) {
-        self.clear();
-        let (taken, len) = encoder
-            .inner
-            .plan(data, &mut self.pieces, BodyPlan::MAX_PIECES, true);
-        self.taken = taken;
-        self.len = len;
-    }
-}
-
 /// Streaming DATA encoder: takes the body in chunks of any size and emits wire bytes in constant
 /// memory (one byte of state: where we are in the current line end).
 #[derive(Clone, Debug, Default)]
@@ -450,27 +305,6 @@ impl DataEncoder {
     /// fits in `out`, returns `(consumed, written)`. Never allocates; call again with the rest.
     pub fn encode_into(&mut self, input: &[u8], out: &mut [u8]) -> (usize, usize) {
         self.inner.encode_into(input, out, true)
-    }
-
-    /// The wire form of `input` without copying it: appends to `pieces` (at most `max_pieces`
-    /// of them) the runs of `input` that leave unchanged and the bytes the encoder adds (a
-    /// CRLF for a bare line end, a doubled dot), so that writing [`Piece::bytes`] of each in
-    /// order sends exactly what [`DataEncoder::encode`] would have appended. Returns how much
-    /// of `input` it consumed: all of it unless the pieces ran out (then plan the rest next).
-    /// Encoding and planning can alternate on one body.
-    ///
-    /// ```
-    /// use mailwire::body::{DataEncoder, Piece};
-    ///
-    /// let input = b"one\n.two\r\n";
-    /// let (mut encoder, mut pieces) = (DataEncoder::new(), Vec::new());
-    /// assert_eq!(encoder.plan(input, &mut pieces, 16), input.len());
-    /// let wire: Vec<u8> = pieces.iter().flat_map(|p| p.bytes(input)).copied().collect();
-    /// assert_eq!(wire, b"one\r\n..two\r\n");
-    /// assert_eq!(pieces[0], Piece::Content { start: 0, end: 3 }); // "one", borrowed
-    /// ```
-    pub fn plan(&mut self, input: &[u8], pieces: &mut Vec<Piece>, max_pieces: usize) -> usize {
-        self.inner.plan(input, pieces, max_pieces, true).0
     }
 
     /// Like [`DataEncoder::finish`] into a caller-owned buffer; needs at most 5 bytes. Returns

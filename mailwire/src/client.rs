@@ -7,7 +7,6 @@ mod pipeline;
 mod redact;
 pub(crate) mod state;
 
-use crate::body::BodyPlan;
 use crate::command::{Argument, Command};
 use crate::config::Config;
 use crate::envelope::{CommandId, Envelope, MessageId};
@@ -471,46 +470,6 @@ impl Client {
         self.body_input(i, data.get(..taken).unwrap_or_default(), false);
         self.pump();
         Ok(taken)
-    }
-
-    /// [`Client::write_body`] without the copy, when the content can go out at once: after
-    /// DATA's 354, with nothing of the session's waiting in its transmit buffer. Then `plan`
-    /// says how to send what was taken (pieces of `data`, and the few bytes the encoder adds:
-    /// [`BodyPlan::slices`]), and the session holds none of it; write them, in order, after
-    /// everything [`Client::poll_transmit`] returned before this call and before anything it
-    /// returns after. A plan covers at most [`BodyPlan::MAX_PIECES`] pieces: offer the rest
-    /// again right away. Otherwise (before the 354, with BDAT, with `transcript_content` on,
-    /// output not yet polled, content the MAIL did not declare 8-bit) `plan` is empty and this
-    /// is `write_body`: the bytes taken are in the session. The message's counts and limits
-    /// (SIZE) hold as for `write_body`; content over the limit fails the session and empties
-    /// the plan.
-    pub fn write_body_planned(
-        &mut self,
-        message: MessageId,
-        data: &[u8],
-        plan: &mut BodyPlan,
-    ) -> Result<usize, UsageError> {
-        plan.clear();
-        let i = self.body_target(message)?;
-        let transcribed = self.config.transcript && self.config.transcript_content;
-        let m = &mut self.messages[i];
-        let flowing = m.step == Step::Body && self.out.is_empty() && !m.discarding();
-        let declared = m.eight_bit_declared || data.is_ascii();
-        let encoder = match &mut m.framer {
-            Framer::Data(encoder) if flowing && declared && !transcribed && !data.is_empty() => {
-                encoder
-            }
-            _ => return self.write_body(message, data),
-        };
-        plan.fill(encoder, data);
-        let size = encoder.message_size();
-        if let Some(limit) = m.size_limit.filter(|&limit| size > limit) {
-            plan.clear();
-            self.stop_content(i, Unsendable::TooLarge { size, limit });
-            return Ok(data.len());
-        }
-        self.pump();
-        Ok(plan.taken())
     }
 
     /// Ends `message`'s body (the `.` or `BDAT … LAST` goes out when the server is ready).

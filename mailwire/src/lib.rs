@@ -61,7 +61,7 @@ pub mod secret;
 pub mod xtext;
 
 pub use address::{AddressError, ClientName, Domain, Mailbox};
-pub use body::{BdatEncoder, BodyPlan, DataEncoder, Piece};
+pub use body::{BdatEncoder, DataEncoder};
 pub use capability::{Capabilities, Extension, Keyword, SizeLimit};
 pub use command::{Command, CommandError};
 pub use reply::{Code, EnhancedCode, Reply, Severity};
