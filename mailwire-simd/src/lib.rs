@@ -10,9 +10,10 @@
 //!
 //! # Why a crate of its own
 //! The loop is written once, in safe code the compiler vectorises ([`Variant::Portable`]: SSE2
-//! on plain x86-64, NEON on aarch64). Built for a wider vector unit it runs two to four times as
-//! fast (AVX2, AVX-512BW), but a library cannot assume its users' CPUs, and calling code compiled
-//! for a CPU feature that was detected at run time takes `unsafe`, which the core forbids. So the
+//! on plain x86-64, NEON on aarch64). Built for a wider vector unit it runs about twice as fast
+//! or more (AVX2, AVX-512BW: the `body_encode` scan rows of `docs/PERFORMANCE.md`), but a
+//! library cannot assume its users' CPUs, and calling code compiled for a CPU feature that was
+//! detected at run time takes `unsafe`, which the core forbids. So the
 //! detection and those calls live here, in one module (`x86.rs`), after `std` has detected the
 //! feature; the rest of this crate denies `unsafe_code`, and every other crate of the family
 //! forbids it.

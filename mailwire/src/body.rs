@@ -72,8 +72,8 @@ impl Normaliser {
     }
 
     /// The one loop behind [`Normaliser::encode`] and the meter: specials one at a time, and
-    /// between them runs of bytes that leave unchanged, found by `mailwire_simd`'s scan and handed to
-    /// `sink` whole.
+    /// between them runs of bytes that leave unchanged, found by `mailwire_simd`'s scan and
+    /// handed to `sink` whole.
     fn run<S: Sink>(&mut self, input: &[u8], sink: &mut S, stuff: bool) {
         let before = sink.len();
         let scanner = Scanner::new();
@@ -241,8 +241,8 @@ impl Normaliser {
     }
 }
 
-/// How far the scan (`mailwire_simd`) goes at a time: small enough that the copy of a run finds it still
-/// in the first-level cache.
+/// How far the scan (`mailwire_simd`) goes at a time: small enough that the copy of a run finds
+/// it still in the first-level cache.
 const RUN_WINDOW: usize = 16 * 1024;
 
 /// Where encoded bytes go: a buffer, or only a count (the meter).
