@@ -145,14 +145,49 @@ fn body(c: &mut Criterion) {
             black_box(out.len())
         })
     });
+    let mut encoder = DataEncoder::new();
+    group.bench_with_input(BenchmarkId::new("encode", "crlf_1m"), &small, |b, input| {
+        b.iter(|| {
+            out.clear();
+            encoder.encode(black_box(input), &mut out);
+            encoder.finish(&mut out);
+            black_box(out.len())
+        })
+    });
     for variant in mailwire_simd::Variant::ALL
         .into_iter()
         .filter(|v| v.is_available())
     {
         let id = BenchmarkId::new(format!("scan_{}", variant.name()), "crlf_1m");
         group.bench_with_input(id, &small, |b, input| b.iter(|| scan_runs(variant, input)));
+        if let Some(scanner) = mailwire_simd::Scanner::with(variant) {
+            let id = BenchmarkId::new(format!("scan_copy_{}", variant.name()), "crlf_1m");
+            group.bench_with_input(id, &small, |b, input| {
+                b.iter(|| {
+                    out.clear();
+                    scan_copy_runs(scanner, input, &mut out)
+                })
+            });
+        }
     }
     group.finish();
+}
+
+/// [`scan_runs`] with each run copied as the scan finds it (the fused scan and copy the
+/// encoder runs), the byte where a run stops copied after it.
+fn scan_copy_runs(scanner: mailwire_simd::Scanner, input: &[u8], out: &mut Vec<u8>) -> usize {
+    let mut rest: &[u8] = black_box(input);
+    let mut runs = 0usize;
+    while let Some(&first) = rest.first() {
+        let mut run = scanner.copy_clean_prefix(rest, true, out);
+        if run == 0 {
+            out.push(first);
+            run = 1;
+        }
+        rest = &rest[run..];
+        runs += 1;
+    }
+    runs
 }
 
 /// The scan over `input` run by run, as the encoder calls it: a run stops at a dot to stuff

@@ -8,6 +8,10 @@
 //! not followed by an LF or an LF not preceded by a CR (`(p == CR) != (b == LF)`), or, when
 //! stuffing, when a dot follows an LF.
 //!
+//! [`Scanner::copy_clean_prefix`] also copies the run as it scans it, so that the encoders read
+//! the content once: a body not in cache (the usual case: the kernel's socket buffers evict it)
+//! costs its first read once, not a scan and then a copy.
+//!
 //! # Why a crate of its own
 //! The loop is written once, in safe code the compiler vectorises ([`Variant::Portable`]: SSE2
 //! on plain x86-64, NEON on aarch64). Built for a wider vector unit it runs about twice as fast
@@ -27,8 +31,11 @@
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
 
+extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
+
+use alloc::vec::Vec;
 
 mod portable;
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
@@ -93,6 +100,12 @@ impl Scanner {
         Scanner(active())
     }
 
+    /// A scanner of `variant`, if this machine (and this build) can run it. For tests and
+    /// benchmarks.
+    pub fn with(variant: Variant) -> Option<Scanner> {
+        variant.is_available().then_some(Scanner(variant))
+    }
+
     /// The variant it runs.
     pub fn variant(self) -> Variant {
         self.0
@@ -110,6 +123,52 @@ impl Scanner {
             Variant::Avx512Bw => x86::clean_prefix_avx512bw_detected(s, stuff),
             _ => portable::clean_prefix(s, stuff),
         }
+    }
+
+    /// [`clean_prefix`], and the run appended to `out` in the same pass: the content is read
+    /// once, each block copied while the scan holds it. Returns the run's length; `out` gains
+    /// exactly `s[..run]` (reserve room first: the copy goes a block at a time).
+    ///
+    /// ```
+    /// use mailwire_simd::Scanner;
+    /// let mut out = b">".to_vec();
+    /// assert_eq!(Scanner::new().copy_clean_prefix(b"ab\r\n.cd", true, &mut out), 4);
+    /// assert_eq!(out, b">ab\r\n");
+    /// ```
+    #[inline]
+    pub fn copy_clean_prefix(self, s: &[u8], stuff: bool, out: &mut Vec<u8>) -> usize {
+        let found = match self.0 {
+            #[cfg(all(feature = "std", target_arch = "x86_64"))]
+            Variant::Avx2 => x86::copy_avx2_detected(s, stuff, out),
+            #[cfg(all(feature = "std", target_arch = "x86_64"))]
+            Variant::Avx512Bw => x86::copy_avx512bw_detected(s, stuff, out),
+            _ => portable::copy_clean_prefix(s, stuff, out),
+        };
+        portable::finish(s, found, out)
+    }
+
+    /// [`Scanner::copy_clean_prefix`] into the start of `dst`: the run of `s` cut to
+    /// `dst.len()` bytes (a CR at that cut is left out, as at the end of any input). Returns
+    /// the run's length; `dst[..run]` holds it, the rest of `dst` is untouched.
+    ///
+    /// ```
+    /// use mailwire_simd::Scanner;
+    /// let mut dst = [0u8; 4];
+    /// assert_eq!(Scanner::new().copy_clean_prefix_into(b"abc\r\nd", true, &mut dst), 3);
+    /// assert_eq!(&dst[..3], b"abc");
+    /// ```
+    #[inline]
+    pub fn copy_clean_prefix_into(self, s: &[u8], stuff: bool, dst: &mut [u8]) -> usize {
+        let s = s.get(..dst.len()).unwrap_or(s);
+        let mut out = portable::Filling { dst, at: 0 };
+        let found = match self.0 {
+            #[cfg(all(feature = "std", target_arch = "x86_64"))]
+            Variant::Avx2 => x86::copy_into_avx2_detected(s, stuff, &mut out),
+            #[cfg(all(feature = "std", target_arch = "x86_64"))]
+            Variant::Avx512Bw => x86::copy_into_avx512bw_detected(s, stuff, &mut out),
+            _ => portable::copy_clean_prefix(s, stuff, &mut out),
+        };
+        portable::finish(s, found, &mut out)
     }
 }
 

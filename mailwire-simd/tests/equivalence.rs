@@ -1,4 +1,5 @@
-//! Every variant this machine can run gives the byte-at-a-time definition's answer.
+//! Every variant this machine can run gives the byte-at-a-time definition's answer, and the
+//! fused scan and copy puts exactly the run it reports.
 
 use mailwire_simd::{clean_prefix, clean_prefix_reference, clean_prefix_with, Scanner, Variant};
 use proptest::prelude::*;
@@ -16,7 +17,42 @@ fn check(s: &[u8]) {
             if let Some(got) = clean_prefix_with(v, s, stuff) {
                 assert_eq!(got, want, "{} on {s:?} stuff {stuff}", v.name());
             }
+            if let Some(scanner) = Scanner::with(v) {
+                check_copies(scanner, s, stuff, want);
+            }
         }
+    }
+}
+
+/// The fused scan and copy of `scanner` on `s`: the same run as the definition (`want`), and
+/// exactly those bytes put, after what `out` held and into the start of `dst`, with `dst` cut
+/// at every length that matters (the run, around it, a third of `s`).
+fn check_copies(scanner: Scanner, s: &[u8], stuff: bool, want: usize) {
+    let name = scanner.variant().name();
+    let mut out = b"held".to_vec();
+    assert_eq!(
+        scanner.copy_clean_prefix(s, stuff, &mut out),
+        want,
+        "{name} copy {s:?} stuff {stuff}"
+    );
+    assert_eq!(&out[..4], b"held");
+    assert_eq!(&out[4..], &s[..want], "{name} copy {s:?} stuff {stuff}");
+    let mut cuts = vec![s.len(), s.len() + 7, s.len() / 3, want, want + 1];
+    cuts.extend(want.checked_sub(1));
+    for cut in cuts {
+        let mut dst = vec![0xa5u8; cut];
+        let fits = s.get(..cut).unwrap_or(s);
+        let want = clean_prefix_reference(fits, stuff);
+        assert_eq!(
+            scanner.copy_clean_prefix_into(s, stuff, &mut dst),
+            want,
+            "{name} into {cut} of {s:?} stuff {stuff}"
+        );
+        assert_eq!(&dst[..want], &s[..want], "{name} into {cut} of {s:?}");
+        assert!(
+            dst[want..].iter().all(|&b| b == 0xa5),
+            "{name}: wrote past the run"
+        );
     }
 }
 
@@ -26,11 +62,16 @@ fn the_portable_variant_always_runs() {
     assert!(clean_prefix_with(Variant::Portable, b"x", true).is_some());
     assert!(mailwire_simd::active().is_available());
     assert_eq!(Scanner::new().variant(), mailwire_simd::active());
+    assert_eq!(
+        Scanner::with(Variant::Portable).map(Scanner::variant),
+        Some(Variant::Portable)
+    );
     for v in Variant::ALL {
         assert_eq!(
             clean_prefix_with(v, b"ab", true).is_some(),
             v.is_available()
         );
+        assert_eq!(Scanner::with(v).is_some(), v.is_available());
     }
 }
 

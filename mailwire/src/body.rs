@@ -13,9 +13,9 @@
 //! between calls; a CR at the end of one chunk and an LF at the start of the next still make one
 //! line end. Between those, the input is copied in runs: the bytes up to the next bare CR or LF
 //! or dot at a line start leave as they are (CRLF included), found by a scan of neighbouring
-//! byte pairs that the compiler vectorises (`mailwire_simd`, in the widest vectors the CPU has),
-//! so well-formed text costs one scan and one copy however short its lines (a search for each
-//! line end costs a call per line).
+//! byte pairs that the compiler vectorises (`mailwire_simd`, in the widest vectors the CPU has)
+//! and copied by it in the same pass, so well-formed text is read once however short its lines
+//! (a search for each line end costs a call per line).
 //!
 //! [`DataEncoder::encode_into`] consumes an input byte only once all of its output is written,
 //! with one exception so that a one-byte buffer still makes progress: given a single byte of room
@@ -94,17 +94,19 @@ impl Normaliser {
                 }
                 continue;
             }
-            // An ordinary first byte: the run that leaves as it is, scanned a window at a time
-            // so that its copy reads what the scan just brought into the cache.
-            let window = rest.get(..rest.len().min(RUN_WINDOW)).unwrap_or(rest);
-            let run = scanner.clean_prefix(window, stuff).max(1);
-            let (bytes, after) = rest.split_at(run.min(rest.len()));
-            sink.put(bytes);
-            self.state = match bytes.last() {
+            // An ordinary first byte: the run that leaves as it is, found and put in one pass.
+            let mut run = sink.put_run(scanner, rest, stuff);
+            if run == 0 {
+                // Cannot happen (an ordinary first byte is always part of its run), but a
+                // byte taken as it is keeps the loop going whatever the scan says.
+                sink.put(rest.get(..1).unwrap_or_default());
+                run = 1;
+            }
+            self.state = match rest.get(run - 1) {
                 Some(b'\n') => LineState::Start,
                 _ => LineState::Middle,
             };
-            rest = after;
+            rest = rest.get(run..).unwrap_or_default();
         }
         self.bytes_out += (sink.len() - before) as u64;
     }
@@ -170,19 +172,15 @@ impl Normaliser {
                 }
                 continue;
             }
-            // A run of bytes that leave as they are; searched no further than what fits, so
-            // that tiny output buffers do not make the scan quadratic.
-            let window = rest
-                .get(..space.min(rest.len()).min(RUN_WINDOW))
-                .unwrap_or(&[]);
-            let run = scanner.clean_prefix(window, stuff);
-            let run = match (out.get_mut(written..written + run), rest.get(..run)) {
-                (Some(dst), Some(src)) if run > 0 => {
-                    dst.copy_from_slice(src);
-                    run
-                }
-                _ => break,
+            // A run of bytes that leave as they are, found and copied in one pass; searched no
+            // further than what fits, so that tiny output buffers do not make it quadratic.
+            let run = match out.get_mut(written..) {
+                Some(dst) => scanner.copy_clean_prefix_into(rest, stuff, dst),
+                None => 0,
             };
+            if run == 0 {
+                break;
+            }
             written += run;
             read += run;
             self.state = match rest.get(run.wrapping_sub(1)) {
@@ -241,14 +239,12 @@ impl Normaliser {
     }
 }
 
-/// How far the scan (`mailwire_simd`) goes at a time: small enough that the copy of a run finds
-/// it still in the first-level cache.
-const RUN_WINDOW: usize = 16 * 1024;
-
 /// Where encoded bytes go: a buffer, or only a count (the meter).
 trait Sink {
     fn put(&mut self, bytes: &[u8]);
     fn len(&self) -> usize;
+    /// Puts the run at the start of `input` that leaves unchanged; returns its length.
+    fn put_run(&mut self, scanner: Scanner, input: &[u8], stuff: bool) -> usize;
 }
 
 impl Sink for Vec<u8> {
@@ -259,6 +255,10 @@ impl Sink for Vec<u8> {
     #[inline]
     fn len(&self) -> usize {
         Vec::len(self)
+    }
+    #[inline]
+    fn put_run(&mut self, scanner: Scanner, input: &[u8], stuff: bool) -> usize {
+        scanner.copy_clean_prefix(input, stuff, self)
     }
 }
 
@@ -274,6 +274,12 @@ impl Sink for Count {
     #[inline]
     fn len(&self) -> usize {
         self.0
+    }
+    #[inline]
+    fn put_run(&mut self, scanner: Scanner, input: &[u8], stuff: bool) -> usize {
+        let run = scanner.clean_prefix(input, stuff);
+        self.0 += run;
+        run
     }
 }
 
