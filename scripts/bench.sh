@@ -58,6 +58,7 @@ commands=(
     "cargo bench -p mailwire-benches --bench body_encode -- --noplot"
     "target/release/reply_allocs > allocs.json"
     "target/release/e2e drive ${quick_flag[*]} --out e2e.json"
+    "target/release/e2e cpu ${quick_flag[*]} --out cpu.json"
     "target/release/e2e memory --mib $mem_mib --out memory.json"
     "target/release/e2e tls ${quick_flag[*]} --out tls.json"
     "target/release/e2e many --k $many_k --per 100 --out many.json"
@@ -93,6 +94,9 @@ cat "$RESULTS/allocs.json" >&2
 
 step "end to end against smtp-sink"
 timeout 600 "$E2E" drive "${quick_flag[@]}" --out "$RESULTS/e2e.json"
+
+step "CPU per 1 MiB message: the reference and ours, interleaved"
+timeout 600 "$E2E" cpu "${quick_flag[@]}" --out "$RESULTS/cpu.json"
 
 step "memory: one ${mem_mib} MiB message streamed"
 timeout 300 "$E2E" memory --mib "$mem_mib" --out "$RESULTS/memory.json"

@@ -5,6 +5,7 @@
 //! e2e memory [--out FILE.json] [--dir DIR] [--mib N]
 //! e2e tls    [--quick] [--out FILE.json] [--only a,b] [--workloads w1,w2]
 //! e2e many   [--out FILE.json] [--k K1,K2,..]
+//! e2e cpu    [--quick] [--out FILE.json] [--rounds R] [--messages N]
 //! e2e client KIND --port P --messages N --rcpts R --message-file F --conn one|each
 //!            [--time-limit SECS] [--stream]
 //! ```
@@ -28,6 +29,11 @@
 //! lettre with rustls, smtplib, swaks when installed). `many` runs many sessions on one
 //! `mailwire-mio` thread through `smtp-bulk --connections K`. `reference` is the CPU floor: the
 //! simplest pipelined client that only moves bytes.
+//!
+//! `cpu` is the CPU-per-1-MiB comparison with the reference, made robust to this VM's drift:
+//! the reference and each client of ours that the comparison is about run `R` rounds of `N`
+//! 1 MiB messages, interleaved (the order rotates each round), and each round's ratio is
+//! taken against the reference's run of the same round; the report gives the medians.
 //!
 //! `memory` streams one large message from a file (made in a temporary directory, deleted
 //! after) through each adapter (blocking `send` of a `File`, mio `Content::file`, tokio `send`
@@ -58,6 +64,7 @@ fn main() {
         Some("memory") => memory(&Args::parse(&args[1..])),
         Some("tls") => tls(&Args::parse(&args[1..])),
         Some("many") => many(&Args::parse(&args[1..])),
+        Some("cpu") => cpu(&Args::parse(&args[1..])),
         Some("client") if args.len() > 1 => client(&args[1], &Args::parse(&args[2..])),
         _ => Err(
             "usage: e2e drive|memory|tls|many|client KIND [--options] (see the source's docs)"
@@ -1245,6 +1252,98 @@ fn drive(args: &Args) -> Result<(), BoxError> {
     }
     let out = json!({ "quick": quick, "runs": results });
     write_out(args, &out)
+}
+
+/// The clients of the interleaved CPU comparison: the floor first, then ours.
+const CPU_CLIENTS: [&str; 6] = [
+    "reference",
+    "ours-blocking",
+    "ours-blocking-batch",
+    "ours-mio",
+    "smtp-bulk-gen",
+    "smtp-bulk-dir",
+];
+
+/// CPU per 1 MiB message, `rounds` rounds of every client in [`CPU_CLIENTS`], interleaved: a
+/// single run per client (as `drive` makes) lands each client in a different minute of a VM
+/// whose speed drifts by tens of percent over minutes, so a ratio of two single runs says as
+/// much about the minute as about the clients. Here each round runs every client back to back
+/// (the order rotated by one each round, so no client always goes first) and each round's
+/// ratio is against that round's reference.
+fn cpu(args: &Args) -> Result<(), BoxError> {
+    let quick = args.flag("quick");
+    let rounds: usize = match args.get("rounds") {
+        Some(r) => r.parse()?,
+        None if quick => 3,
+        None => 5,
+    };
+    let messages: u64 = match args.get("messages") {
+        Some(m) => m.parse()?,
+        // As many as `drive`'s 1 MiB rows, so that the start of a process weighs the same.
+        None if quick => 40,
+        None => 200,
+    };
+    let w = workloads(false)
+        .into_iter()
+        .find(|w| w.id == "1m_one")
+        .ok_or("no 1m_one workload")?;
+    let dir = TempDir::new("e2e-cpu")?;
+    let files = message_files(dir.path(), w.size)?;
+    eprintln!("== CPU per 1 MiB message: {rounds} rounds of {messages} messages, interleaved");
+    let mut cpu_us: Vec<Vec<f64>> = vec![Vec::new(); CPU_CLIENTS.len()];
+    for round in 0..rounds {
+        for k in 0..CPU_CLIENTS.len() {
+            let i = (k + round) % CPU_CLIENTS.len();
+            let kind = CPU_CLIENTS[i];
+            let (f, _, _) = run_once(kind, &w, messages, &files, false)?;
+            let (ok, failed, _) = client_result(&f, kind, messages);
+            if f.code != 0 || f.timed_out || ok != messages || failed != 0 {
+                return Err(format!(
+                    "cpu: {kind} round {round}: {ok} ok, {failed} failed, exit {} timed out {}: {}",
+                    f.code,
+                    f.timed_out,
+                    f.stderr.trim()
+                )
+                .into());
+            }
+            let us = f.cpu_secs / ok as f64 * 1e6;
+            eprintln!("   round {round} {kind:<20} {us:>8.1} µs CPU/msg");
+            cpu_us[i].push(us);
+        }
+    }
+    let reference = cpu_us[0].clone();
+    let rows: Vec<Value> = CPU_CLIENTS
+        .iter()
+        .zip(&cpu_us)
+        .map(|(kind, us)| {
+            let ratios: Vec<f64> = us.iter().zip(&reference).map(|(u, r)| u / r).collect();
+            json!({
+                "client": kind,
+                "cpu_us_per_msg": us,
+                "median_us": median(us),
+                "ratios": ratios,
+                "median_ratio": median(&ratios),
+            })
+        })
+        .collect();
+    let out = json!({
+        "rounds": rounds,
+        "messages": messages,
+        "size": w.size,
+        "clients": rows,
+    });
+    write_out(args, &out)
+}
+
+/// The median of `values` (the mean of the middle two for an even count); 0 when empty.
+fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
 }
 
 /// The peak RSS `wait4` reports for `true` run from this process now. Linux records the
