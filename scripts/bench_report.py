@@ -69,44 +69,53 @@ CPU_NOTES = """## Where the CPU goes (1 MiB messages)
 
 Measured apart from the run above, on 2026-12-01, with `perf record -g target/release/e2e client
 KIND --port P --messages 400 --message-file M` (M: 1 MiB of 72-octet CRLF lines, every 20th
-starting with a dot, as in the run) against smtp-sink, and CPU per message as the median of 5 to
-9 runs of each client taken in turn (`perf stat -e user_time,system_time`).
+starting with a dot, as in the run) against smtp-sink, CPU per message as the median of 5 to 9
+runs of each client taken in turn (`perf stat -e user_time,system_time`), and, where a figure is
+the time of one step, with a timer around that step in a build made to measure only.
 
-- **Before this round** (the scan as SSE2 only, 32 pairs a block): 35% of `ours-blocking`'s
-  samples were the scan, 12% `memmove` (content copied into the session's output), 14% the
-  kernel's copy into the socket; 616 µs per message against the reference's 328 (1.88×).
+- **Before the scan was vectorised widely** (SSE2 only, 32 pairs a block): 35% of
+  `ours-blocking`'s samples were the scan, 12% `memmove` (content copied into the session's
+  output), 14% the kernel's copy into the socket; 616 µs per message against the reference's 328
+  (1.88×).
 - **The scan in the CPU's widest vectors** (`mailwire-simd`: the same safe loop compiled for
   AVX-512BW and AVX2, chosen at run time; the portable build stays for other CPUs and `no_std`):
   the scan alone runs more than twice as fast on a 1 MiB body in cache (the `body_encode` rows
-  above), and
-  end to end `ours-mio` went from about 1.9× to 1.25–1.4× the reference. The scan's layout
-  also changed: four 32-pair blocks first (text with bare LFs stops every ~70 bytes and ends
-  there), then 128-pair blocks, and a failed block narrowed in 32 and 8 pairs before the
-  byte-by-byte end (a long run that stops at a dot walks at most 7 bytes one at a time). Against
-  the old 32-pair loop on 1 MiB in cache: CRLF text with a dot every 20 lines 2.2× as fast with
-  AVX-512BW, LF text 1.4×. (A first try, 128 then 16 then 4 pairs, made LF text 2.4–3× slower:
-  the LF rows of the body table caught it.)
-- **What is left is mostly memory, not the scan's arithmetic.** With AVX-512BW the scan is
-  22–25% of `ours-mio`'s and `smtp-bulk`'s samples, and the reference spends 29% of its own in
-  the `memmove` that puts the body into its flight: both are the first read of a body that the
-  kernel's socket buffers pushed out of L2 since the last message, at about 10 GB/s. A build
-  with the scan removed altogether (not a correct encoder; to measure only) ran at 1.27× the
-  reference, with `memmove` then paying that first read (32% of samples).
-- **Above the floor:** the copy into the session's output (`memmove`, about 9%), more
-  `sendto`s (`strace -c`: 4 per message, one per 256 KiB body buffer, and an `epoll_wait`
-  each, against the reference's one `sendto`; a 1 MiB body buffer was slower, 588 against
-  499 µs, because the kernel then copies from L3), the session's own work per message, and the
-  dots: encoding this body costs 90 µs per MiB in cache against 53 µs for the same bytes
-  without dots (a run stops at each one).
+  above), and end to end `ours-mio` went from about 1.9× to 1.25–1.4× the reference. Its layout:
+  four 32-pair blocks first (text with bare LFs stops every ~70 bytes and ends there), then
+  128-pair blocks, and a failed block narrowed in 32 and 8 pairs before the byte-by-byte end.
+- **The scan copies as it goes** (`Scanner::copy_clean_prefix`): each 128-pair block that passes
+  is appended while the scan holds it, so the body is read once, not scanned and then copied.
+  Time in `write_body` in `ours-mio` (6 runs of 200 messages, the two builds in turn): dot-free
+  CRLF 266 µs per message against 310; on the run's body (a run stops every ~1,400 bytes, at a
+  dot) about the same. In cache it is the same on CRLF text and 3–12% slower on text with bare
+  LFs (runs of 70 bytes, put in one piece after the scan for that reason); on CRLF text the body
+  table's `scan_copy_*` rows set against its `scan_*` and `copy` rows compare the two.
+- **What is left is the first read of the body.** Timed inside the scan in the real run, the
+  scan of a 1 MiB body takes 190–207 µs, and the same bytes scanned again straight after 44 µs:
+  every message's body comes from memory, not from the caches (the kernel's socket buffers
+  and whatever runs while the client waits for each 354 have taken them). In one process against smtp-sink, alternating per message so
+  that each sees the same cache state: `memcpy` of that cold body 131–137 µs per MiB, the fused
+  scan and copy 179–191, the same loop with software prefetch 1 or 2 KiB ahead 170–177 (within
+  the spread; not in the code). glibc's `memmove` (`rep movsb` at this size, what the reference
+  pays for its flight) reads cold memory faster than a loop of vector loads does: a client that
+  must look at every byte pays that 40–55 µs per MiB above the floor however its scan is
+  written, besides the scan's own work and the dots (encoding this body costs 90 µs per MiB in
+  cache against 53 µs for the same bytes without dots).
+- **Around it:** 4 `sendto`s per message (one per 256 KiB body buffer) and an `epoll_wait` each,
+  against the reference's one `write`, and the session's own work per message (19 µs for a
+  1 KiB message against the reference's 6, in the table above). Larger body buffers cost more,
+  not less (7 runs each, `ours-mio`, reference 357–388 µs): 64 KiB 480, 128 KiB 478, 256 KiB
+  469–497, 512 KiB 509, 1 MiB 626, 2 MiB 782: the kernel then copies from a buffer the
+  encoder wrote too long before.
 - **Tried and left out: writing the caller's bytes where they are** (`writev` of pieces of the
   caller's buffer and the bytes the encoder adds, instead of the copy). No gain on this body:
   a dot every 20 lines makes about 730 pieces per MiB, and the kernel's copy from the caller's
   buffer cost what the `memmove` saved (`send_many` × 100: 487 µs planned against 476 copied,
-  9 runs each, reference 328). It would pay on bodies with few dots; it is not in the code.
+  9 runs each, reference 328). It is not in the code.
 - `ours-blocking` one by one waits for each message's reply before the next MAIL (2.3 round
   trips per message, each a wake-up and a read on both sides); `smtp-bulk --dir` reads every
-  file as it sends it (an open and 16 reads of 64 KiB from the page cache per message), which
-  the reference, holding its body in memory, does not.
+  file as it sends it (an open and 16 reads of 64 KiB from the page cache per message: one more
+  copy of every byte), which the reference, holding its body in memory, does not.
 """
 
 
