@@ -136,6 +136,22 @@ fn one_bad_pair_anywhere() {
     }
 }
 
+/// Clean CRLF text with line-start dots at every spacing, so that runs end at a dot inside and
+/// across blocks of every size, the fused copy's puts with them.
+#[test]
+fn dots_at_every_spacing() {
+    for gap in 0..300 {
+        let mut s = Vec::new();
+        while s.len() < 1500 {
+            s.extend(std::iter::repeat_n(b'x', gap));
+            s.extend_from_slice(b"\r\n.");
+        }
+        check(&s);
+        s.extend_from_slice(b"\n\r\n.");
+        check(&s);
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
