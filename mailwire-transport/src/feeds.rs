@@ -37,7 +37,10 @@ pub enum FeedStep {
 /// `R` is the feeds' reader type, as for [`ContentFeed`].
 pub struct Feeds<'a, R: ?Sized + Read + 'a = dyn Read + 'a> {
     queue: VecDeque<(MessageId, ContentFeed<'a, R>)>,
-    awaited: Vec<MessageId>,
+    /// The messages whose outcomes are awaited, in queue order; those at the front with an
+    /// outcome are dropped as `step` sees them, so that each step looks at one or a few, not
+    /// at every message of a batch (100 for `send_many`).
+    awaited: VecDeque<MessageId>,
     blocked: bool,
 }
 
@@ -55,7 +58,7 @@ impl<'a, R: ?Sized + Read + 'a> Default for Feeds<'a, R> {
     fn default() -> Self {
         Feeds {
             queue: VecDeque::new(),
-            awaited: Vec::new(),
+            awaited: VecDeque::new(),
             blocked: false,
         }
     }
@@ -71,7 +74,7 @@ impl<'a, R: ?Sized + Read + 'a> Feeds<'a, R> {
     /// of its content; its outcome is awaited.
     pub fn push(&mut self, id: MessageId, feed: ContentFeed<'a, R>) {
         self.queue.push_back((id, feed));
-        self.awaited.push(id);
+        self.awaited.push_back(id);
     }
 
     /// Queues each of `messages` with `queue` (which queues one message in the session and
@@ -116,7 +119,13 @@ impl<'a, R: ?Sized + Read + 'a> Feeds<'a, R> {
                 return FeedStep::Continue;
             }
         }
-        if self.awaited.iter().all(|id| ledger.has_outcome(*id)) {
+        while let Some(&first) = self.awaited.front() {
+            if !ledger.has_outcome(first) {
+                break;
+            }
+            self.awaited.pop_front();
+        }
+        if self.awaited.is_empty() {
             return FeedStep::Done;
         }
         if self.blocked {
