@@ -29,7 +29,10 @@ BODY = [("copy", "memcpy (`extend_from_slice`, floor)"),
         ("session_64k", "the session: `write_body` in 64 KiB blocks, `poll_transmit` into a reused buffer"),
         ("scan_portable", "the scan alone (`mailwire_simd`), portable build (SSE2)"),
         ("scan_avx2", "the scan alone, AVX2 (chosen at run time when the CPU has it)"),
-        ("scan_avx512bw", "the scan alone, AVX-512BW (chosen at run time when the CPU has it)")]
+        ("scan_avx512bw", "the scan alone, AVX-512BW (chosen at run time when the CPU has it)"),
+        ("scan_copy_portable", "the scan copying as it goes (`copy_clean_prefix`), portable"),
+        ("scan_copy_avx2", "the scan copying as it goes, AVX2"),
+        ("scan_copy_avx512bw", "the scan copying as it goes, AVX-512BW")]
 CLIENTS = {
     "ours-blocking": "mailwire-blocking (ours), `send_bytes` one by one",
     "ours-blocking-batch": "mailwire-blocking (ours), `send_many` × 100",
@@ -122,9 +125,11 @@ the time of one step, with a timer around that step in a build made to measure o
 METHOD_NOTES = """## Method and caveats
 
 - **One run, shared machine.** Criterion reports the median of its samples; the end-to-end figures
-  are a single run each. The load average above says how busy the machine was: on a 2-core
-  machine with other work running, absolute figures move by tens of percent between runs; the
-  ratios and the round-trip counts move much less.
+  are a single run each, except the interleaved CPU section (medians of its rounds). The load
+  average above says how busy the machine was: on a 2-core machine with other work running,
+  absolute figures move by tens of percent between runs; the ratios and the round-trip counts
+  move much less, but not nothing: the interleaved median ratio of one client moved from 1.25×
+  to 1.36× between two runs of this script half an hour apart with the same client code.
 - **One connection is latency-bound, and this VM's latency depends on its state.** A client and
   smtp-sink on one connection wake each other once or twice per message, so the rate follows the
   scheduler's wake-up latency, not CPU. On this machine an idle VM (load near 0) wakes up far more
