@@ -23,9 +23,10 @@
 //! forbids it.
 //!
 //! # Guarantees
-//! Every variant returns the same value as the byte-at-a-time definition on every input
-//! (`tests/equivalence.rs` runs each variant the machine has against it), never reads outside
-//! the slice (all indexing is checked, in safe code), and never panics.
+//! Every variant returns the same value as the byte-at-a-time definition on every input, and
+//! its copies put exactly the bytes of that run (`tests/equivalence.rs` runs each variant the
+//! machine has against it), never reads or writes outside its slices (all indexing is checked,
+//! in safe code), and never panics.
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
@@ -115,8 +116,8 @@ impl Scanner {
     #[inline]
     pub fn clean_prefix(self, s: &[u8], stuff: bool) -> usize {
         match self.0 {
-            // The field is private and only `active()` sets it, so a variant here is one this
-            // CPU has.
+            // The field is private and only `active()` and `with()` set it, each to a variant
+            // `is_available` said this CPU has (so in every method below too).
             #[cfg(all(feature = "std", target_arch = "x86_64"))]
             Variant::Avx2 => x86::clean_prefix_avx2_detected(s, stuff),
             #[cfg(all(feature = "std", target_arch = "x86_64"))]

@@ -1,8 +1,9 @@
 //! The scan compiled for AVX-512BW and AVX2, chosen at run time. The only `unsafe` of the
 //! mailwire family is here: a call of a `#[target_feature]` function is `unsafe` because running
 //! it on a CPU without the feature is undefined; each call below is made only after `std`'s
-//! detection said the CPU has it: directly, or through a `Scanner`, whose private variant only
-//! `active()` sets. `std` caches what it detected, so asking costs a load.
+//! detection said the CPU has it: directly, or through a `Scanner`, whose private variant is set
+//! only by `active()` and by `Scanner::with`, both of which ask `is_available` (this detection)
+//! first. `std` caches what it detected, so asking costs a load.
 #![allow(unsafe_code)]
 
 use crate::portable::{self, Filling};
