@@ -445,33 +445,3 @@ proptest! {
         }
     }
 }
-
-/// Throughput on plain text (run with `cargo test --release -p mailwire --test body -- --ignored
-/// --nocapture`).
-#[test]
-#[ignore]
-fn body_encode_throughput() {
-    let line = b"The quick brown fox jumps over the lazy dog, and then some more text here.\r\n";
-    let input: Vec<u8> = line.iter().copied().cycle().take(64 << 20).collect();
-    // The output buffer is drained after each chunk, as a session's would be.
-    let mut out = Vec::with_capacity(128 << 10);
-    let start = std::time::Instant::now();
-    let mut enc = DataEncoder::new();
-    for chunk in input.chunks(64 << 10) {
-        out.clear();
-        enc.encode(chunk, &mut out);
-    }
-    enc.finish(&mut out);
-    let secs = start.elapsed().as_secs_f64();
-    println!("encode: {:.2} GB/s", input.len() as f64 / secs / 1e9);
-    let mut buf = vec![0u8; 16 << 10];
-    let mut enc = DataEncoder::new();
-    let start = std::time::Instant::now();
-    let mut rest = input.as_slice();
-    while !rest.is_empty() {
-        let (consumed, _) = enc.encode_into(rest, &mut buf);
-        rest = &rest[consumed..];
-    }
-    let secs = start.elapsed().as_secs_f64();
-    println!("encode_into: {:.2} GB/s", input.len() as f64 / secs / 1e9);
-}
