@@ -164,9 +164,9 @@ impl Scanner {
         let mut out = portable::Filling { dst, at: 0 };
         let found = match self.0 {
             #[cfg(all(feature = "std", target_arch = "x86_64"))]
-            Variant::Avx2 => x86::copy_into_avx2_detected(s, stuff, &mut out),
+            Variant::Avx2 => x86::copy_avx2_detected(s, stuff, &mut out),
             #[cfg(all(feature = "std", target_arch = "x86_64"))]
-            Variant::Avx512Bw => x86::copy_into_avx512bw_detected(s, stuff, &mut out),
+            Variant::Avx512Bw => x86::copy_avx512bw_detected(s, stuff, &mut out),
             _ => portable::copy_clean_prefix(s, stuff, &mut out),
         };
         portable::finish(s, found, &mut out)

@@ -6,8 +6,7 @@
 //! first. `std` caches what it detected, so asking costs a load.
 #![allow(unsafe_code)]
 
-use crate::portable::{self, Filling};
-use alloc::vec::Vec;
+use crate::portable::{self, Out};
 
 pub(crate) fn has_avx2() -> bool {
     std::is_x86_feature_detected!("avx2")
@@ -44,45 +43,21 @@ pub(crate) fn clean_prefix_avx512bw_detected(s: &[u8], stuff: bool) -> usize {
     unsafe { avx512bw(s, stuff) }
 }
 
-/// [`crate::Scanner::copy_clean_prefix`] for callers that have seen [`has_avx2`] say yes.
+/// The scan with its copy ([`crate::Scanner::copy_clean_prefix`] and `copy_clean_prefix_into`)
+/// for callers that have seen [`has_avx2`] say yes.
 #[inline]
-pub(crate) fn copy_avx2_detected(s: &[u8], stuff: bool, out: &mut Vec<u8>) -> (usize, usize) {
+pub(crate) fn copy_avx2_detected<O: Out>(s: &[u8], stuff: bool, out: &mut O) -> (usize, usize) {
     debug_assert!(has_avx2());
     // SAFETY: as for `clean_prefix_avx2_detected`.
     unsafe { copy_avx2(s, stuff, out) }
 }
 
-/// [`crate::Scanner::copy_clean_prefix`] for callers that have seen [`has_avx512bw`] say yes.
+/// [`copy_avx2_detected`] for callers that have seen [`has_avx512bw`] say yes.
 #[inline]
-pub(crate) fn copy_avx512bw_detected(s: &[u8], stuff: bool, out: &mut Vec<u8>) -> (usize, usize) {
+pub(crate) fn copy_avx512bw_detected<O: Out>(s: &[u8], stuff: bool, out: &mut O) -> (usize, usize) {
     debug_assert!(has_avx512bw());
     // SAFETY: as for `clean_prefix_avx512bw_detected`.
     unsafe { copy_avx512bw(s, stuff, out) }
-}
-
-/// [`crate::Scanner::copy_clean_prefix_into`] for callers that have seen [`has_avx2`] say yes.
-#[inline]
-pub(crate) fn copy_into_avx2_detected(
-    s: &[u8],
-    stuff: bool,
-    out: &mut Filling<'_>,
-) -> (usize, usize) {
-    debug_assert!(has_avx2());
-    // SAFETY: as for `clean_prefix_avx2_detected`.
-    unsafe { copy_into_avx2(s, stuff, out) }
-}
-
-/// [`crate::Scanner::copy_clean_prefix_into`] for callers that have seen [`has_avx512bw`] say
-/// yes.
-#[inline]
-pub(crate) fn copy_into_avx512bw_detected(
-    s: &[u8],
-    stuff: bool,
-    out: &mut Filling<'_>,
-) -> (usize, usize) {
-    debug_assert!(has_avx512bw());
-    // SAFETY: as for `clean_prefix_avx512bw_detected`.
-    unsafe { copy_into_avx512bw(s, stuff, out) }
 }
 
 // The portable scan, inlined into each and so compiled for its feature.
@@ -98,21 +73,11 @@ fn avx512bw(s: &[u8], stuff: bool) -> usize {
 }
 
 #[target_feature(enable = "avx2")]
-fn copy_avx2(s: &[u8], stuff: bool, out: &mut Vec<u8>) -> (usize, usize) {
+fn copy_avx2<O: Out>(s: &[u8], stuff: bool, out: &mut O) -> (usize, usize) {
     portable::copy_clean_prefix(s, stuff, out)
 }
 
 #[target_feature(enable = "avx512bw")]
-fn copy_avx512bw(s: &[u8], stuff: bool, out: &mut Vec<u8>) -> (usize, usize) {
-    portable::copy_clean_prefix(s, stuff, out)
-}
-
-#[target_feature(enable = "avx2")]
-fn copy_into_avx2(s: &[u8], stuff: bool, out: &mut Filling<'_>) -> (usize, usize) {
-    portable::copy_clean_prefix(s, stuff, out)
-}
-
-#[target_feature(enable = "avx512bw")]
-fn copy_into_avx512bw(s: &[u8], stuff: bool, out: &mut Filling<'_>) -> (usize, usize) {
+fn copy_avx512bw<O: Out>(s: &[u8], stuff: bool, out: &mut O) -> (usize, usize) {
     portable::copy_clean_prefix(s, stuff, out)
 }
