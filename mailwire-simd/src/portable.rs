@@ -102,6 +102,7 @@ fn scan<const STUFF: bool, O: Out>(s: &[u8], out: &mut O) -> (usize, usize) {
         return (0, 0);
     }
     let mut i = 1;
+    crate::prefetch::lines(s, crate::prefetch::AHEAD);
     // `s[..copied]` is in `out`; always `copied <= i - 1`.
     let mut copied = 0;
     let run = 'run: {
@@ -120,6 +121,8 @@ fn scan<const STUFF: bool, O: Out>(s: &[u8], out: &mut O) -> (usize, usize) {
             if bad::<WIDE, STUFF>(p, b) {
                 break;
             }
+            // The content is mostly cold (see `prefetch`): ask for what comes after.
+            crate::prefetch::lines(s, i.saturating_add(crate::prefetch::AHEAD));
             out.put(p);
             i += WIDE;
             copied = i - 1;

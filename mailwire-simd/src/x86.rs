@@ -1,4 +1,4 @@
-//! The scan compiled for AVX-512BW and AVX2, chosen at run time. The only `unsafe` of the
+//! The scan compiled for AVX-512BW and AVX2, chosen at run time. Most `unsafe` of the
 //! mailwire family is here: a call of a `#[target_feature]` function is `unsafe` because running
 //! it on a CPU without the feature is undefined; each call below is made only after `std`'s
 //! detection said the CPU has it: directly, or through a `Scanner`, whose private variant is set
