@@ -522,9 +522,33 @@ impl Client {
         complete: bool,
     ) -> Result<(MessageId, usize), UsageError> {
         let id = self.queue_message(envelope, true)?;
-        let i = self.messages.len() - 1;
+        let mut i = self.messages.len() - 1;
+        let writable = self.messages.iter().take(i).all(|m| m.body_finished);
+        let room = if writable { self.body_room() } else { 0 };
+        let partial = content.len() > room;
+        if complete && partial && self.content_facts_wanted() {
+            let mut meter = crate::body::ContentMeter::new();
+            meter.update(content);
+            self.messages[i].measured = Some((meter.size(), meter.eight_bit()));
+        }
         let mut taken = 0;
-        if self.messages.iter().take(i).all(|m| m.body_finished) {
+        if writable {
+            // When not all of it is taken, what MAIL declares does not hang on the part taken
+            // (the content was measured, or its facts do not matter to this server: see
+            // `content_facts_wanted`), so the message may start first and that part be framed
+            // straight from `content`, not held raw and framed again when MAIL goes (a second
+            // copy of up to a body buffer per message). Not with BODY=7BIT declared: 8-bit
+            // octets in it must still stop the message before MAIL.
+            let seven_bit =
+                self.messages[i].envelope.params.body == Some(crate::command::BodyType::SevenBit);
+            if partial && !seven_bit {
+                self.pump();
+                // Earlier messages may have been forgotten, and MAIL took some of the room.
+                let Some(at) = self.message_index(id) else {
+                    return Ok((id, 0));
+                };
+                i = at;
+            }
             taken = content.len().min(self.body_room());
             let whole = taken == content.len();
             self.body_input(
@@ -535,11 +559,6 @@ impl Client {
             if !whole {
                 self.messages[i].blocked = true;
             }
-        }
-        if complete && taken < content.len() && self.content_facts_wanted() {
-            let mut meter = crate::body::ContentMeter::new();
-            meter.update(content);
-            self.messages[i].measured = Some((meter.size(), meter.eight_bit()));
         }
         self.pump();
         Ok((id, taken))

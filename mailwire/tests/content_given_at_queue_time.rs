@@ -26,6 +26,20 @@ fn rfc1870_size(body: &[u8]) -> usize {
     body.len() + if body.ends_with(b"\r\n") { 0 } else { 2 }
 }
 
+/// No MAIL went out, and the message was refused for undeclared 8-bit content (RFC 6152 3).
+fn assert_unsendable_before_mail(client: &mut mailwire::Client, id: mailwire::MessageId) {
+    assert!(!sent(client).contains("MAIL"));
+    let outcome = outcome_of(&events(client), id).expect("an outcome");
+    assert!(
+        matches!(
+            outcome.verdict,
+            Verdict::Rejected(Rejection::Unsendable(Unsendable::EightBitContent))
+        ),
+        "{:?}",
+        outcome.verdict
+    );
+}
+
 /// A body that fits is taken whole and finished: MAIL declares its exact size, and nothing
 /// about 7-bit content (the session knows it), as with `send_message_with_body`.
 #[test]
@@ -103,16 +117,7 @@ fn large_eight_bit_body_to_a_server_without_8bitmime_never_sends_mail() {
     let (id, _) = client
         .send_message_with_content(envelope_to(&["b@example.net"]), &body, true)
         .unwrap();
-    assert!(!sent(&mut client).contains("MAIL"));
-    let outcome = outcome_of(&events(&mut client), id).expect("an outcome");
-    assert!(
-        matches!(
-            outcome.verdict,
-            Verdict::Rejected(Rejection::Unsendable(Unsendable::EightBitContent))
-        ),
-        "{:?}",
-        outcome.verdict
-    );
+    assert_unsendable_before_mail(&mut client, id);
 }
 
 /// To a server without SIZE and with 8BITMIME nothing about the content matters before MAIL,
@@ -160,4 +165,69 @@ fn content_facts_wanted_follows_the_extensions() {
     assert!(!ready_session(base_config(), &["mx", "8BITMIME"]).content_facts_wanted());
     let client = mailwire::Client::new(base_config(), Timestamp::ZERO).unwrap();
     assert!(client.content_facts_wanted());
+}
+
+/// With BODY=7BIT declared, an 8-bit octet in the part taken still stops the message before
+/// MAIL, as with a body that fits: the message does not start before its content is looked at.
+#[test]
+fn large_seven_bit_body_with_eight_bit_start_never_sends_mail() {
+    let mut config = base_config();
+    config.limits.body_buffer = 64 * 1024;
+    let mut client = ready_session(config, &["mx", "PIPELINING", "8BITMIME"]);
+    let mut body = text(1 << 20);
+    body[100] = 0xe9;
+    let mut envelope = envelope_to(&["b@example.net"]);
+    envelope.params.body = Some(mailwire::command::BodyType::SevenBit);
+    let (id, _) = client
+        .send_message_with_content(envelope, &body, true)
+        .unwrap();
+    assert_unsendable_before_mail(&mut client, id);
+}
+
+/// A large body taken in part by a session that can start the message at once (its MAIL does
+/// not depend on the part) is framed as it is taken; what goes out after the 354 is the whole
+/// body dot-stuffed, with its first part framed once, not twice or not at all.
+#[test]
+fn large_body_taken_in_part_goes_out_stuffed_once() {
+    let mut config = base_config();
+    config.limits.body_buffer = 64 * 1024;
+    let mut client = ready_session(config, &["mx", "PIPELINING", "8BITMIME"]);
+    let body = text(300 * 1024);
+    let (id, mut taken) = client
+        .send_message_with_content(envelope_to(&["b@example.net"]), &body, true)
+        .unwrap();
+    assert!(taken > 0 && taken < body.len(), "took {taken}");
+    let mut wire = sent(&mut client).into_bytes();
+    let now = Timestamp::ZERO;
+    client.handle_input(now, b"250 ok\r\n250 ok\r\n354 go\r\n");
+    loop {
+        let mut out = Vec::new();
+        client.poll_transmit(now, &mut out);
+        wire.extend_from_slice(&out);
+        if taken == body.len() {
+            if out.is_empty() {
+                break;
+            }
+            continue;
+        }
+        taken += client.write_body(id, &body[taken..]).unwrap();
+        if taken == body.len() {
+            client.finish_body(id).unwrap();
+        }
+    }
+    let mut expected =
+        b"MAIL FROM:<a@example.org> BODY=8BITMIME\r\nRCPT TO:<b@example.net>\r\nDATA\r\n".to_vec();
+    for line in body.split_inclusive(|&b| b == b'\n') {
+        if line.starts_with(b".") {
+            expected.push(b'.');
+        }
+        expected.extend_from_slice(line);
+    }
+    if !body.ends_with(b"\r\n") {
+        // An open last line is closed before the end mark (RFC 5321 4.1.1.4).
+        expected.extend_from_slice(b"\r\n");
+    }
+    expected.extend_from_slice(b".\r\n");
+    assert_eq!(wire.len(), expected.len());
+    assert!(wire == expected, "the wire differs from the stuffed body");
 }
