@@ -560,12 +560,23 @@ def cpu_section(results, out):
         return
     rounds, messages = cpu.get("rounds", 0), cpu.get("messages", 0)
     out.append("## CPU per 1 MiB message, interleaved\n")
-    out.append(f"`e2e cpu`: {rounds} rounds; in each, the reference and every client of ours "
-               f"below send {messages} × 1 MiB to a fresh smtp-sink on one connection, back to "
-               "back (the order rotated by one each round). Each round's ratio is the client's "
-               "CPU per message (user + system, `wait4`, process start included) over the "
-               "reference's in the same round, so that a slow minute of the VM weighs on both "
-               "sides of each ratio. The table gives the medians and the range over rounds.\n")
+    if cpu.get("method") == "neighbours":
+        out.append(f"`e2e cpu`: {rounds} rounds; in each, every client of ours below sends "
+                   f"{messages} × 1 MiB to a fresh smtp-sink on one connection, each run between "
+                   "two runs of the reference (the clients' order rotated by one each round). "
+                   "Each ratio is the client's CPU per message (user + system, `wait4`, process "
+                   "start included) over the mean of the two reference runs around it, a few "
+                   "seconds away on either side, so that a slow minute of the VM weighs on both "
+                   "sides of each ratio. The table gives the medians and the range over rounds "
+                   "(the reference's row: over all its runs).\n")
+    else:
+        out.append(f"`e2e cpu`: {rounds} rounds; in each, the reference and every client of "
+                   f"ours below send {messages} × 1 MiB to a fresh smtp-sink on one connection, "
+                   "back to back (the order rotated by one each round). Each round's ratio is "
+                   "the client's CPU per message (user + system, `wait4`, process start "
+                   "included) over the reference's in the same round, so that a slow minute of "
+                   "the VM weighs on both sides of each ratio. The table gives the medians and "
+                   "the range over rounds.\n")
     out.append("| client | CPU µs / msg (median) | range | ratio to the reference (median) "
                "| range |")
     out.append("|---|---:|---:|---:|---:|")

@@ -31,9 +31,9 @@
 //! simplest pipelined client that only moves bytes.
 //!
 //! `cpu` is the CPU-per-1-MiB comparison with the reference, made robust to this VM's drift:
-//! the reference and each client of ours that the comparison is about run `R` rounds of `N`
-//! 1 MiB messages, interleaved (the order rotates each round), and each round's ratio is
-//! taken against the reference's run of the same round; the report gives the medians.
+//! each client of ours that the comparison is about runs `R` rounds of `N` 1 MiB messages,
+//! each run between two runs of the reference (the clients' order rotates each round), and
+//! each ratio is taken against the mean of those two; the report gives the medians.
 //!
 //! `memory` streams one large message from a file (made in a temporary directory, deleted
 //! after) through each adapter (blocking `send` of a `File`, mio `Content::file`, tokio `send`
@@ -1267,17 +1267,18 @@ const CPU_CLIENTS: [&str; 6] = [
 /// CPU per 1 MiB message, `rounds` rounds of every client in [`CPU_CLIENTS`], interleaved: a
 /// single run per client (as `drive` makes) lands each client in a different minute of a VM
 /// whose speed drifts by tens of percent over minutes, so a ratio of two single runs says as
-/// much about the minute as about the clients. Here each round runs every client back to back
-/// (the order rotated by one each round, so no client always goes first) and each round's
-/// ratio is against that round's reference.
+/// much about the minute as about the clients. Here each round runs the reference, then each
+/// client of ours followed by the reference again (the clients' order rotated by one each
+/// round), and each client's ratio is against the mean of the two reference runs around it,
+/// each a few seconds away.
 fn cpu(args: &Args) -> Result<(), BoxError> {
     let quick = args.flag("quick");
     let rounds: usize = match args.get("rounds") {
         Some(r) => r.parse()?,
         None if quick => 3,
-        // Per-round ratios spread over 1.14-1.50 for one client in one run of 5 rounds: the
-        // median of 11 moves less (the step takes about 90 s).
-        None => 11,
+        // With one reference run per round, 5 rounds gave one client's ratios 1.14-1.50, and
+        // 11 rounds 1.02-1.63: a client and the reference ran up to five runs apart.
+        None => 7,
     };
     let messages: u64 = match args.get("messages") {
         Some(m) => m.parse()?,
@@ -1292,39 +1293,50 @@ fn cpu(args: &Args) -> Result<(), BoxError> {
     let dir = TempDir::new("e2e-cpu")?;
     let files = message_files(dir.path(), w.size)?;
     eprintln!("== CPU per 1 MiB message: {rounds} rounds of {messages} messages, interleaved");
+    let run = |kind: &str, round: usize| -> Result<f64, BoxError> {
+        let (f, _, _) = run_once(kind, &w, messages, &files, false)?;
+        let (ok, failed, _) = client_result(&f, kind, messages);
+        if f.code != 0 || f.timed_out || ok != messages || failed != 0 {
+            return Err(format!(
+                "cpu: {kind} round {round}: {ok} ok, {failed} failed, exit {} timed out {}: {}",
+                f.code,
+                f.timed_out,
+                f.stderr.trim()
+            )
+            .into());
+        }
+        let us = f.cpu_secs / ok as f64 * 1e6;
+        eprintln!("   round {round} {kind:<20} {us:>8.1} µs CPU/msg");
+        Ok(us)
+    };
+    let ours = &CPU_CLIENTS[1..];
+    // Per client: its CPU per message in each round, and the ratio to the reference around it.
     let mut cpu_us: Vec<Vec<f64>> = vec![Vec::new(); CPU_CLIENTS.len()];
+    let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); CPU_CLIENTS.len()];
     for round in 0..rounds {
-        for k in 0..CPU_CLIENTS.len() {
-            let i = (k + round) % CPU_CLIENTS.len();
-            let kind = CPU_CLIENTS[i];
-            let (f, _, _) = run_once(kind, &w, messages, &files, false)?;
-            let (ok, failed, _) = client_result(&f, kind, messages);
-            if f.code != 0 || f.timed_out || ok != messages || failed != 0 {
-                return Err(format!(
-                    "cpu: {kind} round {round}: {ok} ok, {failed} failed, exit {} timed out {}: {}",
-                    f.code,
-                    f.timed_out,
-                    f.stderr.trim()
-                )
-                .into());
-            }
-            let us = f.cpu_secs / ok as f64 * 1e6;
-            eprintln!("   round {round} {kind:<20} {us:>8.1} µs CPU/msg");
+        let mut before = run(CPU_CLIENTS[0], round)?;
+        cpu_us[0].push(before);
+        for k in 0..ours.len() {
+            let i = 1 + (k + round) % ours.len();
+            let us = run(CPU_CLIENTS[i], round)?;
+            let after = run(CPU_CLIENTS[0], round)?;
+            cpu_us[0].push(after);
             cpu_us[i].push(us);
+            ratios[i].push(us / ((before + after) / 2.0));
+            before = after;
         }
     }
-    let reference = cpu_us[0].clone();
+    ratios[0] = vec![1.0; cpu_us[0].len()];
     let rows: Vec<Value> = CPU_CLIENTS
         .iter()
-        .zip(&cpu_us)
-        .map(|(kind, us)| {
-            let ratios: Vec<f64> = us.iter().zip(&reference).map(|(u, r)| u / r).collect();
+        .zip(cpu_us.iter().zip(&ratios))
+        .map(|(kind, (us, ratios))| {
             json!({
                 "client": kind,
                 "cpu_us_per_msg": us,
                 "median_us": median(us),
                 "ratios": ratios,
-                "median_ratio": median(&ratios),
+                "median_ratio": median(ratios),
             })
         })
         .collect();
@@ -1332,6 +1344,7 @@ fn cpu(args: &Args) -> Result<(), BoxError> {
         "rounds": rounds,
         "messages": messages,
         "size": w.size,
+        "method": "neighbours",
         "clients": rows,
     });
     write_out(args, &out)
