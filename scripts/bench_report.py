@@ -129,7 +129,10 @@ re-measured, not re-run.
   1 KiB message against the reference's 6, in the table above). Larger body buffers cost more,
   not less (7 runs each, `ours-mio`, reference 357–388 µs): 64 KiB 480, 128 KiB 478, 256 KiB
   469–497, 512 KiB 509, 1 MiB 626, 2 MiB 782: the kernel then copies from a buffer the
-  encoder wrote too long before.
+  encoder wrote too long before. Again with the prefetch in (7 runs each, reference 333):
+  128 KiB 466, 256 KiB 453, 512 KiB 484, 1 MiB 523; 256 KiB stays. Reading files 256 KiB at a
+  time instead of 64 KiB (`smtp-bulk --dir`, 7 runs each, two sets): 643 → 594, then 580 → 589:
+  no gain; not in the code.
 - **Tried and left out: copying first, scanning the copy.** `memcpy` of 4 to 64 KiB into the
   output, then the scan over that copy (in cache) and a recopy from each stop: on dot-free text
   120–131 µs per MiB against the fused loop's 121, on this body 201–293 against 137 (each dot
