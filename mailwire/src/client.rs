@@ -281,8 +281,7 @@ impl Client {
         if !self.is_closed() {
             self.after_input(!input.is_empty());
         }
-        self.pump();
-        self.wake_writer();
+        self.pump_and_wake();
     }
 
     /// The server closed the connection (read returned 0).
@@ -391,7 +390,7 @@ impl Client {
     /// message gets that reason as its outcome instead, before anything of it is sent.
     pub fn send_message(&mut self, envelope: Envelope) -> Result<MessageId, UsageError> {
         let id = self.queue_message(envelope, true)?;
-        self.pump();
+        self.pump_and_wake();
         Ok(id)
     }
 
@@ -444,7 +443,7 @@ impl Client {
             m.probe = Some(depth);
             m.body_finished = true;
         }
-        self.pump();
+        self.pump_and_wake();
         Ok(id)
     }
 
@@ -468,7 +467,7 @@ impl Client {
             n
         };
         self.body_input(i, data.get(..taken).unwrap_or_default(), false);
-        self.pump();
+        self.pump_and_wake();
         Ok(taken)
     }
 
@@ -476,7 +475,7 @@ impl Client {
     pub fn finish_body(&mut self, message: MessageId) -> Result<(), UsageError> {
         let i = self.body_target(message)?;
         self.body_input(i, &[], true);
-        self.pump();
+        self.pump_and_wake();
         Ok(())
     }
 
@@ -497,7 +496,7 @@ impl Client {
         let id = self.queue_message(envelope, true)?;
         let i = self.body_target(id)?;
         self.body_input(i, body, true);
-        self.pump();
+        self.pump_and_wake();
         Ok(id)
     }
 
@@ -560,7 +559,7 @@ impl Client {
                 self.messages[i].blocked = true;
             }
         }
-        self.pump();
+        self.pump_and_wake();
         Ok((id, taken))
     }
 
@@ -593,7 +592,7 @@ impl Client {
     pub fn quit(&mut self) -> Result<(), UsageError> {
         self.check_open()?;
         self.jobs.push_back(Job::Quit);
-        self.pump();
+        self.pump_and_wake();
         Ok(())
     }
 
@@ -622,7 +621,7 @@ impl Client {
         self.next_id += 1;
         let id = CommandId(self.next_id);
         self.jobs.push_back(Job::Side(id, side));
-        self.pump();
+        self.pump_and_wake();
         Ok(id)
     }
 
@@ -697,6 +696,16 @@ impl Client {
         let held: usize =
             self.out.len() + self.messages.iter().map(|m| m.staged.len()).sum::<usize>();
         self.body_buffer().saturating_sub(held)
+    }
+
+    /// What every public call that moves the session on ends with: starts what the session
+    /// allows now, then announces the room left to writers that were turned away. Last, so that
+    /// no `BodyWanted` is followed, within the same call, by output that takes the room it
+    /// announced (a message abandoned mid-call frees room that the next one's MAIL and framed
+    /// content may take again): after a `BodyWanted`, `write_body` takes something.
+    fn pump_and_wake(&mut self) {
+        self.pump();
+        self.wake_writer();
     }
 
     /// `BodyWanted` for a writer `write_body` turned away, once it can take bytes again.

@@ -807,7 +807,9 @@ impl Client {
             self.owe_rset();
         }
         self.settle(i);
-        self.wake_writer();
+        // The room its content leaves is announced (`BodyWanted`) when the call that abandoned
+        // it ends, not here: the same call may go on to start the next message, whose
+        // commands and framed content take that room again.
     }
 
     fn owe_rset(&mut self) {
