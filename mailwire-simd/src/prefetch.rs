@@ -9,8 +9,8 @@
 //! baseline of the code without it): the AVX-512BW scan of 100 MiB of CRLF text 18.0 → 10.2 ms
 //! (portable 21.3 → 11.5; `memcpy` of the same 16.0), of text with bare LFs 28.1 → 23.1–23.4, a
 //! session taking it 64 KiB at a time 19.5 → 10.9 ms; 1 MiB in cache within ±4% either way. On
-//! 200 × 1 MiB to smtp-sink (the bench's dotted body, `perf stat`, CPU µs per message, medians
-//! of 9 interleaved runs) less in every set, by 1–14%: `bulk::run` 439 → 379 and `send_bytes`
+//! 200 × 1 MiB to smtp-sink (the bench's dotted body, `perf stat -e user_time,system_time
+//! target/release/e2e client KIND …`, CPU µs per message, medians of 9 interleaved runs) less in every set, by 1–14%: `bulk::run` 439 → 379 and `send_bytes`
 //! 453 → 432 (wide blocks only, an early form), 399 → 384 and `send_many` 392 → 389 (wide
 //! blocks only), and with the code as it is `bulk::run` 433 → 398, `send_many` 427 → 399,
 //! `send_bytes` 474 → 459.
@@ -19,8 +19,9 @@
 #![allow(unsafe_code)]
 
 /// How far ahead of the scan the lines are asked for: in a harness sending 1 MiB messages to
-/// smtp-sink and timing the encoding alone, 512 B to 2 KiB ahead gave part of the gain, 4 KiB
-/// the most, 8 KiB about as much, 16 and 32 KiB none.
+/// smtp-sink and timing the encoding alone (made to measure only, not in the repository; see
+/// "Where the CPU goes" in `docs/PERFORMANCE.md`), 512 B to 2 KiB ahead gave part of the gain,
+/// 4 KiB the most, 8 KiB about as much, 16 and 32 KiB none.
 pub(crate) const AHEAD: usize = 4096;
 
 /// Asks for the cache line that holds `s[at]`, and the one after it, if `at` is inside `s`.

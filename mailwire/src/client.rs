@@ -544,6 +544,9 @@ impl Client {
                 self.pump();
                 // Earlier messages may have been forgotten, and MAIL took some of the room.
                 let Some(at) = self.message_index(id) else {
+                    // Not reached (a message with its body open is never forgotten); ended
+                    // like every other call all the same.
+                    self.pump_and_wake();
                     return Ok((id, 0));
                 };
                 i = at;
