@@ -48,6 +48,8 @@ pub struct Client {
     /// Wire bytes taken from the core and not yet written.
     out: Vec<u8>,
     input: Vec<u8>,
+    /// The read timeout the socket has, when this client set it last (`None`: unknown).
+    read_timeout: Option<Duration>,
     tls: Option<TlsSetup>,
     /// The core's events for the calls waiting on them, and what failed underneath.
     ledger: Ledger,
@@ -82,6 +84,7 @@ impl Client {
             epoch: Instant::now(),
             out: Vec::new(),
             input: vec![0; CHUNK],
+            read_timeout: None,
             tls,
             ledger: Ledger::new(TRANSCRIPT_TARGET),
         };
@@ -432,6 +435,7 @@ impl Client {
 
     /// After a failed write: feeds the core whatever the server already sent, waiting briefly.
     fn salvage_input(&mut self) {
+        self.read_timeout = None;
         if self
             .stream
             .set_read_timeout(Duration::from_millis(200))
@@ -475,8 +479,19 @@ impl Client {
             self.core.handle_timeout(now);
             return;
         }
-        if let Err(e) = self.stream.set_read_timeout(remaining) {
-            return self.io_failed(e);
+        // A timeout the socket has already is kept when it is no longer than the time left
+        // (no read waits past the deadline) and not much shorter (an early wake is a no-op for
+        // the core, whose `handle_timeout` before the deadline does nothing, and the loop waits
+        // again, at most 8 times): one setsockopt less for most waits, two a message.
+        let kept = self
+            .read_timeout
+            .is_some_and(|t| t <= remaining && t >= remaining / 8);
+        if !kept {
+            let timeout = remaining.max(Duration::from_millis(1));
+            if let Err(e) = self.stream.set_read_timeout(timeout) {
+                return self.io_failed(e);
+            }
+            self.read_timeout = Some(timeout);
         }
         match self.stream.read(&mut self.input) {
             Ok(0) => {
@@ -524,6 +539,8 @@ impl Client {
             .poll_timeout()
             .unwrap_or(now.saturating_add(budget));
         let deadline = deadline.to_instant(self.epoch);
+        // The handshake sets read timeouts of its own.
+        self.read_timeout = None;
         let result = match &self.tls {
             Some(setup) => self.stream.upgrade(setup, deadline),
             None => Err(TlsError::Unconfigured),
