@@ -28,7 +28,8 @@
 //! `tls` runs the same workloads over STARTTLS with AUTH PLAIN against aiosmtpd (our clients,
 //! lettre with rustls, smtplib, swaks when installed). `many` runs many sessions on one
 //! `mailwire-mio` thread through `smtp-bulk --connections K`. `reference` is the CPU floor: the
-//! simplest pipelined client that only moves bytes.
+//! simplest pipelined client that only moves bytes; `reference-dir` (`--dir D`) is the same
+//! client reading each pre-encoded body from its own file in `D`, the floor of `smtp-bulk --dir`.
 //!
 //! `cpu` is the CPU-per-1-MiB comparison with the reference, made robust to this VM's drift:
 //! each client of ours that the comparison is about runs `R` rounds of `N` 1 MiB messages,
@@ -141,6 +142,8 @@ struct ClientArgs {
     auth: Option<(String, String)>,
     /// No TLS session resumption across connections: every handshake a full one.
     no_resumption: bool,
+    /// `reference-dir`: a directory of pre-encoded bodies, one read per message.
+    dir: Option<PathBuf>,
 }
 
 impl ClientArgs {
@@ -159,6 +162,7 @@ impl ClientArgs {
                 Some((u.to_string(), p.to_string()))
             }),
             no_resumption: args.flag("no-resumption"),
+            dir: args.get("dir").map(PathBuf::from),
         })
     }
 }
@@ -171,7 +175,7 @@ fn client(kind: &str, args: &Args) -> Result<(), BoxError> {
         "ours-mio" | "ours-mio-full" => ours_mio(&a),
         "lettre" => lettre_client(&a, false),
         "lettre-nodelay" => lettre_client(&a, true),
-        "reference" => reference_client(&a),
+        "reference" | "reference-dir" => reference_client(&a),
         _ => Err(format!("unknown client {kind}").into()),
     }
 }
@@ -417,14 +421,19 @@ fn lettre_client(a: &ClientArgs, nodelay: bool) -> Result<(), BoxError> {
 /// (`ddd ` at a line start). Replies it does not expect (not 2yz, or not 354 to DATA) count
 /// the message failed. One connection only.
 fn reference_client(a: &ClientArgs) -> Result<(), BoxError> {
-    let raw = std::fs::read(&a.message_file)?;
-    let mut body = Vec::with_capacity(raw.len() + raw.len() / 32);
-    for line in raw.split_inclusive(|&b| b == b'\n') {
-        if line.first() == Some(&b'.') {
-            body.push(b'.');
+    let body = stuffed(&std::fs::read(&a.message_file)?);
+    // `reference-dir`: each body read from its own file (pre-encoded) into the flight, as a
+    // client sending a spool must read it: the floor for `smtp-bulk --dir`.
+    let files: Vec<PathBuf> = match &a.dir {
+        Some(dir) => {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+                .map(|e| e.map(|e| e.path()))
+                .collect::<Result<_, _>>()?;
+            files.sort();
+            files
         }
-        body.extend_from_slice(line);
-    }
+        None => Vec::new(),
+    };
     let mut commands = format!("MAIL FROM:<{}>\r\n", mailwire_benches::SENDER).into_bytes();
     for i in 0..a.rcpts {
         commands.extend_from_slice(
@@ -447,7 +456,13 @@ fn reference_client(a: &ClientArgs) -> Result<(), BoxError> {
     for m in 0..=n {
         flight.clear();
         if m > 0 {
-            flight.extend_from_slice(&body);
+            match files.get((m - 1) as usize) {
+                Some(path) => {
+                    std::fs::File::open(path)?.read_to_end(&mut flight)?;
+                }
+                None if a.dir.is_some() => return Err("fewer files than messages".into()),
+                None => flight.extend_from_slice(&body),
+            }
             flight.extend_from_slice(b".\r\n");
         }
         let more = m < n && start.elapsed() < a.time_limit;
@@ -475,6 +490,18 @@ fn reference_client(a: &ClientArgs) -> Result<(), BoxError> {
     let secs = start.elapsed().as_secs_f64();
     report(ok, failed, secs);
     Ok(())
+}
+
+/// `raw` dot-stuffed (a dot doubled at the start of each line), as the reference sends it.
+fn stuffed(raw: &[u8]) -> Vec<u8> {
+    let mut body = Vec::with_capacity(raw.len() + raw.len() / 32);
+    for line in raw.split_inclusive(|&b| b == b'\n') {
+        if line.first() == Some(&b'.') {
+            body.push(b'.');
+        }
+        body.extend_from_slice(line);
+    }
+    body
 }
 
 /// The reference client's reply reader: one buffer, replies counted by their last line.
@@ -989,27 +1016,31 @@ fn plan(k: &ClientKind, w: &Workload) -> Option<u64> {
 struct MessageFiles {
     crlf: PathBuf,
     lf: PathBuf,
+    /// The CRLF message dot-stuffed: what `reference-dir` reads, the wire form of the body.
+    stuffed: PathBuf,
 }
 
 impl MessageFiles {
     /// A directory of `n` hard links to the CRLF message (for `smtp-bulk --dir`: the same bytes
     /// as every other client sends, each "file" read as it is sent).
     fn links(&self, n: u64) -> Result<PathBuf, BoxError> {
-        let dir = self.crlf.with_file_name(format!(
-            "links-{}-{n}",
-            self.crlf
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .unwrap_or("m")
-        ));
-        if !dir.exists() {
-            std::fs::create_dir_all(&dir)?;
-            for i in 0..n {
-                std::fs::hard_link(&self.crlf, dir.join(format!("{i:06}.eml")))?;
-            }
-        }
-        Ok(dir)
+        links_to(&self.crlf, n)
     }
+}
+
+/// A directory of `n` hard links to `file`, made once.
+fn links_to(file: &Path, n: u64) -> Result<PathBuf, BoxError> {
+    let dir = file.with_file_name(format!(
+        "links-{}-{n}",
+        file.file_stem().and_then(|s| s.to_str()).unwrap_or("m")
+    ));
+    if !dir.exists() {
+        std::fs::create_dir_all(&dir)?;
+        for i in 0..n {
+            std::fs::hard_link(file, dir.join(format!("{i:06}.eml")))?;
+        }
+    }
+    Ok(dir)
 }
 
 fn message_files(dir: &Path, size: usize) -> Result<MessageFiles, BoxError> {
@@ -1018,7 +1049,9 @@ fn message_files(dir: &Path, size: usize) -> Result<MessageFiles, BoxError> {
     let files = MessageFiles {
         crlf: dir.join(format!("message-{size}.eml")),
         lf: dir.join(format!("message-{size}-lf.eml")),
+        stuffed: dir.join(format!("message-{size}-stuffed.eml")),
     };
+    std::fs::write(&files.stuffed, stuffed(&crlf))?;
     std::fs::write(&files.crlf, crlf)?;
     std::fs::write(&files.lf, lf)?;
     Ok(files)
@@ -1117,6 +1150,13 @@ fn client_command(
                 .arg("-F")
                 .arg(&files.lf)
                 .arg(format!("127.0.0.1:{port}"));
+            cmd
+        }
+        "reference-dir" => {
+            let mut cmd = Command::new(std::env::current_exe()?);
+            cmd.args(["client", kind]);
+            common(&mut cmd, &files.crlf);
+            cmd.arg("--dir").arg(links_to(&files.stuffed, messages)?);
             cmd
         }
         _ if ASYNC_CLIENTS.contains(&kind) => {
@@ -1255,13 +1295,16 @@ fn drive(args: &Args) -> Result<(), BoxError> {
 }
 
 /// The clients of the interleaved CPU comparison: the floor first, then ours.
-const CPU_CLIENTS: [&str; 6] = [
+/// `reference-dir` is the floor of `smtp-bulk-dir`'s work (each body read from its own file):
+/// set beside the reference it shows what reading the files costs by itself.
+const CPU_CLIENTS: [&str; 7] = [
     "reference",
     "ours-blocking",
     "ours-blocking-batch",
     "ours-mio",
     "smtp-bulk-gen",
     "smtp-bulk-dir",
+    "reference-dir",
 ];
 
 /// CPU per 1 MiB message, `rounds` rounds of every client in [`CPU_CLIENTS`], interleaved: a
@@ -1327,6 +1370,24 @@ fn cpu(args: &Args) -> Result<(), BoxError> {
         }
     }
     ratios[0] = vec![1.0; cpu_us[0].len()];
+    // `smtp-bulk --dir` against its own floor, round by round (both ran in every round).
+    let pos = |name: &str| CPU_CLIENTS.iter().position(|&c| c == name);
+    let like_for_like = match (pos("smtp-bulk-dir"), pos("reference-dir")) {
+        (Some(d), Some(f)) => {
+            let r: Vec<f64> = cpu_us[d]
+                .iter()
+                .zip(&cpu_us[f])
+                .map(|(d, f)| d / f)
+                .collect();
+            json!({
+                "client": "smtp-bulk-dir",
+                "floor": "reference-dir",
+                "ratios": r,
+                "median_ratio": median(&r),
+            })
+        }
+        _ => Value::Null,
+    };
     let rows: Vec<Value> = CPU_CLIENTS
         .iter()
         .zip(cpu_us.iter().zip(&ratios))
@@ -1346,6 +1407,7 @@ fn cpu(args: &Args) -> Result<(), BoxError> {
         "size": w.size,
         "method": "neighbours",
         "clients": rows,
+        "like_for_like": like_for_like,
     });
     write_out(args, &out)
 }
