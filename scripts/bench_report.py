@@ -126,7 +126,9 @@ re-measured, not re-run.
   `memmove` 2% of samples (`mailwire/tests/content_given_at_queue_time.rs` holds the wire to
   the stuffed body and the BODY=7BIT case to its old outcome).
 - **Around it:** 4 `sendto`s per message (one per 256 KiB body buffer) and an `epoll_wait` each,
-  against the reference's one `write`, and the session's own work per message (19 µs for a
+  against the reference's one `write` (the blocking adapter also set the socket's read timeout
+  before each of its 2 waits a message; it now keeps a timeout that still fits the deadline:
+  `strace -c`, 50 messages, 105 → 7 `setsockopt` calls, too little CPU to see end to end), and the session's own work per message (19 µs for a
   1 KiB message against the reference's 6, in the table above). Larger body buffers cost more,
   not less (7 runs each, `ours-mio`, reference 357–388 µs): 64 KiB 480, 128 KiB 478, 256 KiB
   469–497, 512 KiB 509, 1 MiB 626, 2 MiB 782: the kernel then copies from a buffer the
@@ -144,11 +146,29 @@ re-measured, not re-run.
   caller's buffer and the bytes the encoder adds, instead of the copy). No gain on this body:
   a dot every 20 lines makes about 730 pieces per MiB, and the kernel's copy from the caller's
   buffer cost what the `memmove` saved (`send_many` × 100: 487 µs planned against 476 copied,
-  9 runs each, reference 328). It is not in the code.
+  9 runs each, reference 328). It is not in the code. Tried again on 2026-12-01 through the
+  blocking adapter (`ours-blocking`, spans offered by the session after the 354 and written
+  with one `writev` per 256 KiB): 491 µs per message against 440 copied on this body, 489
+  against 485 on the same body without dots (9 and 7 interleaved runs, reference 339 and 408).
+  The copy into the session's buffer is a write into 256 KiB that stays in the cache, which the
+  kernel then reads from the cache; what costs is the first read of the body, which the plan
+  makes too.
 - `ours-blocking` one by one waits for each message's reply before the next MAIL (2.3 round
-  trips per message, each a wake-up and a read on both sides); `smtp-bulk --dir` reads every
-  file as it sends it (an open and 16 reads of 64 KiB from the page cache per message: one more
-  copy of every byte), which the reference, holding its body in memory, does not.
+  trips per message, each a wake-up and a read on both sides).
+- **`smtp-bulk --dir`** reads every file as it sends it: an open and 16 reads of 64 KiB from the
+  page cache per message. Measured on 2026-12-01 (7 interleaved `perf stat` runs of 200
+  messages, medians): reference 372 µs per message, `reference-dir` (the reference reading each
+  pre-encoded body from its own file straight into its flight) 420, `smtp-bulk` generated 473,
+  `--dir` 698. In `perf record` the kernel's copy out of the page cache (`_copy_to_iter`) is
+  about 130 µs of `--dir`'s message. The reference reading files pays that copy instead of its
+  `memmove` (the file lands where it is sent from); `--dir` pays it before its own fused scan
+  and copy out of the read buffer: one more pass over every byte, which only reading the file
+  into the session's output and encoding it there would save. The generated body of `smtp-bulk
+  --messages --size` has no line that starts with a dot; `--dir` sends the run's body, a dot
+  every 20 lines. The dots do not explain the gap: the same files without dots cost `--dir`
+  more, not less (5 runs each, taken in turn: 658 µs with dots, 754 without). Why a dot-free
+  body costs more is not known; the reference's figures in the in-place sets above moved the
+  same way (339 with dots, 408 without, two sets measured apart).
 """
 
 
