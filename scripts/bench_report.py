@@ -156,8 +156,12 @@ re-measured, not re-run.
 - `ours-blocking` one by one waits for each message's reply before the next MAIL (2.3 round
   trips per message, each a wake-up and a read on both sides).
 - **`smtp-bulk --dir`** reads every file as it sends it: an open and 16 reads of 64 KiB from the
-  page cache per message. Measured on 2026-12-01 (7 interleaved `perf stat` runs of 200
-  messages, medians): reference 372 µs per message, `reference-dir` (the reference reading each
+  page cache per message. Measured on 2026-12-01 (7 interleaved `perf stat -e
+  user_time,system_time` runs of 200 messages against smtp-sink, medians, of `e2e client
+  reference` and `e2e client reference-dir --dir D` (D: 200 hard links to the body
+  dot-stuffed), and of `smtp-bulk --server 127.0.0.1:P --from F --to T --starttls never` with
+  `--messages 200 --size 1048576` or `--dir D'` (D': 200 hard links to the body)): reference
+  372 µs per message, `reference-dir` (the reference reading each
   pre-encoded body from its own file straight into its flight) 420, `smtp-bulk` generated 473,
   `--dir` 698. In `perf record` the kernel's copy out of the page cache (`_copy_to_iter`) is
   about 130 µs of `--dir`'s message. The reference reading files pays that copy instead of its
