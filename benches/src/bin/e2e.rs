@@ -34,7 +34,9 @@
 //! `cpu` is the CPU-per-1-MiB comparison with the reference, made robust to this VM's drift:
 //! each client of ours that the comparison is about runs `R` rounds of `N` 1 MiB messages,
 //! each run between two runs of the reference (the clients' order rotates each round), and
-//! each ratio is taken against the mean of those two; the report gives the medians.
+//! each ratio is taken against the mean of those two; the report gives the medians. It records
+//! the kernel's TCP congestion control, which moves the figures (`scripts/bench.sh` runs it
+//! under the machine's and, when that is not cubic and it may, again under cubic).
 //!
 //! `memory` streams one large message from a file (made in a temporary directory, deleted
 //! after) through each adapter (blocking `send` of a `File`, mio `Content::file`, tokio `send`
@@ -1335,7 +1337,15 @@ fn cpu(args: &Args) -> Result<(), BoxError> {
         .ok_or("no 1m_one workload")?;
     let dir = TempDir::new("e2e-cpu")?;
     let files = message_files(dir.path(), w.size)?;
-    eprintln!("== CPU per 1 MiB message: {rounds} rounds of {messages} messages, interleaved");
+    // Which congestion control the kernel gives the connections decides how much of the
+    // kernel's transmit work lands on the client (see "Where the CPU goes"), so it is part of
+    // the result.
+    let congestion = congestion_control();
+    eprintln!(
+        "== CPU per 1 MiB message: {rounds} rounds of {messages} messages, interleaved \
+         (TCP congestion control: {})",
+        congestion.as_deref().unwrap_or("unknown")
+    );
     let run = |kind: &str, round: usize| -> Result<f64, BoxError> {
         let (f, _, _) = run_once(kind, &w, messages, &files, false)?;
         let (ok, failed, _) = client_result(&f, kind, messages);
@@ -1401,15 +1411,27 @@ fn cpu(args: &Args) -> Result<(), BoxError> {
             })
         })
         .collect();
+    let after = congestion_control();
     let out = json!({
         "rounds": rounds,
         "messages": messages,
         "size": w.size,
         "method": "neighbours",
+        // Null when it could not be read, or when it changed during the run.
+        "congestion_control": if after == congestion { congestion } else { None },
         "clients": rows,
         "like_for_like": like_for_like,
     });
     write_out(args, &out)
+}
+
+/// The kernel's TCP congestion control for new connections (`net.ipv4.tcp_congestion_control`),
+/// if it can be read.
+fn congestion_control() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/net/ipv4/tcp_congestion_control")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
 }
 
 /// The median of `values` (the mean of the middle two for an even count); 0 when empty.
