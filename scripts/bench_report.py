@@ -95,8 +95,11 @@ re-measured, not re-run.
   and 1,243 timers in its own context and cost 353, 392, 494, 566, 583 and 651 µs; the
   reference fired 408–466 and cost 341–437. The rate BBR settles on as the connection starts
   decides whether pacing holds the client back at all (`ss -ti` showed 26 and 209 Gbit/s for
-  the same client in two runs). Who transmits differs too: of the 4,700–4,960 packets on
-  loopback in a run (`perf stat -a`), the reference sent about 1,290 from its own context under
+  the same client in two runs). The pacing itself is the same whoever sends: under BBR,
+  4 runs each, the whole machine fired 1,880–1,960 hrtimers in a run of the reference and
+  1,360–2,040 in one of `send_bytes` or `send_many` (`perf stat -a`); the reference was on the
+  CPU for 400–510 of them, ours for 1,020–1,620. Who transmits differs too: of the 4,700–4,960
+  packets on loopback in a run (`perf stat -a`), the reference sent about 1,290 from its own context under
   BBR and 2,410 under cubic, `send_many` 2,860 and 4,000; the rest went out from smtp-sink's
   context (its reads open the window; 1,300–1,970 for the reference's runs, 730–1,380 for
   `send_many`'s, BBR, `perf stat -p`, its own ACKs and replies included) and from timers that
