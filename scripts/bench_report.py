@@ -106,7 +106,8 @@ re-measured, not re-run.
   fired while neither ran. The reference gets that by handing the kernel each
   message in one `write` and sleeping in `read`; ours hand it 256 KiB at a time and encode the
   next 256 KiB meanwhile. Doing as the reference does, with a 2 MiB body buffer (one `write`
-  per message, `ours-blocking`, BBR), cut the timers to ~512 and the packets to ~1,600 but cost
+  per message, `ours-blocking`, BBR; this and the next were set in a build made to measure
+  only, through an environment variable), cut the timers to ~512 and the packets to ~1,600 but cost
   525–637 µs: encoding into 2 MiB runs out of the cache, as the body-buffer sizes below found.
   Making ours sleep while the kernel sends instead (`TCP_NOTSENT_LOWAT` set on the socket, so
   that a `write` waits while more than that is unsent; 5 runs each, pinned, medians): under
@@ -118,7 +119,7 @@ re-measured, not re-run.
 - **Tried and left out (2026-12-02): the wide blocks tested as bit masks.** One load and three
   compares into mask registers per 64 bytes (CR, LF, dot; AVX-512BW, or AVX2 with `movemask`),
   the pairs found by shifting the masks one bit, and the run's end taken from the first set
-  bit. In one process (1 MiB body, 300 passes, medians): in cache 56.6 µs against 62.0, after
+  bit. In one process (a harness made to measure only: 1 MiB body, 300 passes, medians): in cache 56.6 µs against 62.0, after
   16 MiB of other writes 75 against 69; end to end under cubic (9 runs each, pinned as above)
   `bulk::run` 307 against 319, `send_many` 313 against 305, `smtp-bulk` generated 319 against
   336, `--dir` 471 against 453: no difference beyond the spread. Not in the code.
