@@ -31,6 +31,15 @@ if [ ! -x "$PEERS_DIR/postfix/usr/sbin/smtp-sink" ]; then
     bash ci/install-peers.sh
 fi
 
+# swaks is the handshake case's peer in the TLS runs (one process per message); with Perl's TLS
+# modules it can do STARTTLS and check the certificate. Debian's packages, when apt may install.
+if ! command -v swaks >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    step "installing swaks (Debian: swaks, libnet-ssleay-perl, libio-socket-ssl-perl)"
+    apt-get update -qq >/dev/null || true
+    apt-get install -y -qq --no-install-recommends swaks libnet-ssleay-perl libio-socket-ssl-perl \
+        >/dev/null || echo "bench.sh: swaks could not be installed: its TLS rows are skipped" >&2
+fi
+
 rm -rf "$RESULTS"
 mkdir -p "$RESULTS"
 date_start="$(date -u '+%Y-%m-%d %H:%M:%S UTC')"

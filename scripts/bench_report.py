@@ -116,6 +116,22 @@ re-measured, not re-run.
   code.
   So `scripts/bench.sh` runs the comparison under both, and the spread of earlier runs (one
   client 1.21× in one run and 1.36× in the next) is mostly this.
+- **Why the kernel's work is charged to a client at all, and what is the same** (2026-12-02,
+  later). This kernel is built without `CONFIG_IRQ_TIME_ACCOUNTING` (`/proc/config.gz`), so
+  softirq time (a pacing timer's transmit, and the receiver's TCP work that loopback runs in
+  the sender's context) is charged to whichever task it interrupts. Per run of 200 messages
+  under cubic: smtp-sink was woken 212 times by the reference, 207–213 by `bulk::run` (once a
+  message) and 409–413 by `send_bytes` one by one, which waits for each reply (`perf stat -e
+  sched:sched_waking`, 2 runs each); the reference made 202 `sendto` and 203 `recvfrom` calls,
+  `bulk::run` 803 `sendto`, 803 `epoll_wait` (its driver polls, without waiting, between two
+  256 KiB body buffers) and 204 `recvfrom` (`strace -c`). In `perf record -g` (3 runs each,
+  samples summed: the reference 1,638, `bulk::run` 2,206, `send_bytes` 2,110) the reference's
+  `memmove` of its flight took 279 samples and our fused scan and copy 301 and 333 (and 18–30
+  in the byte-by-byte end, 28–37 in `memmove`): encoding costs about what the reference's copy
+  does. The next largest difference is the receiver's work done in the client's `sendto`
+  (`sock_def_readable` under `tcp_data_queue`: 123 samples against 39 in one run each): ours put
+  each 256 KiB on the wire themselves, while part of the reference's 1 MiB `write` goes out
+  from smtp-sink's context when its ACKs open the window (the packet counts above).
 - **Tried and left out (2026-12-02): the wide blocks tested as bit masks.** One load and three
   compares into mask registers per 64 bytes (CR, LF, dot; AVX-512BW, or AVX2 with `movemask`),
   the pairs found by shifting the masks one bit, and the run's end taken from the first set
@@ -557,8 +573,12 @@ def tls_section(results, out):
                "new connection per message, each message is a TCP connect, greeting, EHLO, "
                "STARTTLS, handshake, EHLO, AUTH, the message and QUIT, so messages/s is "
                "handshakes/s. \"resumed\" counts handshakes that resumed a TLS session "
-               "(mailwire-mio reports it; the other rows do not say). The `-full` rows turn "
-               "resumption off (`TlsOptions::resumption = false`).\n")
+               "(mailwire-mio and smtp-bulk report it; the other rows do not say). The `-full` "
+               "rows turn resumption off (`TlsOptions::resumption = false`). In the "
+               "new-connection table smtp-bulk runs with `--max-per-connection 1` and "
+               "`bulk::run` with `BulkConfig::max_per_connection = Some(1)` (one message a "
+               "connection, then QUIT); swaks is one process per message (`--tls --tls-verify "
+               "--tls-ca-path`, so it checks the certificate too).\n")
     by_w = {}
     for r in runs:
         by_w.setdefault(r["workload"], []).append(r)
