@@ -573,7 +573,7 @@ def tls_section(results, out):
                "new connection per message, each message is a TCP connect, greeting, EHLO, "
                "STARTTLS, handshake, EHLO, AUTH, the message and QUIT, so messages/s is "
                "handshakes/s. \"resumed\" counts handshakes that resumed a TLS session "
-               "(mailwire-mio and smtp-bulk report it; the other rows do not say). The `-full` "
+               "(our clients report it; a row with – does not say). The `-full` "
                "rows turn resumption off (`TlsOptions::resumption = false`). In the "
                "new-connection table smtp-bulk runs with `--max-per-connection 1` and "
                "`bulk::run` with `BulkConfig::max_per_connection = Some(1)` (one message a "

@@ -226,13 +226,23 @@ fn ours_blocking(a: &ClientArgs, batch: bool) -> Result<(), BoxError> {
     let connect = || Client::connect(options.clone());
 
     let (mut ok, mut failed) = (0u64, 0u64);
+    // Connections made, and those whose TLS handshake resumed an earlier one's session.
+    let (mut connections, mut resumed) = (0u64, 0u64);
     let start = Instant::now();
     let mut sent = 0;
     let mut client = None;
     while sent < a.messages && start.elapsed() < a.time_limit {
         let c = match client.as_mut() {
             Some(c) => c,
-            None => client.insert(connect()?),
+            None => {
+                let c = connect()?;
+                connections += 1;
+                if c.tls_handshake_kind() == Some(mailwire_blocking::rustls::HandshakeKind::Resumed)
+                {
+                    resumed += 1;
+                }
+                client.insert(c)
+            }
         };
         if batch {
             let n = (a.messages - sent).min(100);
@@ -264,6 +274,9 @@ fn ours_blocking(a: &ClientArgs, batch: bool) -> Result<(), BoxError> {
     }
     if let Some(c) = client.take() {
         c.quit()?;
+    }
+    if a.tls_ca.is_some() {
+        eprintln!("connections {connections} tls_resumed {resumed}");
     }
     report(ok, failed, start.elapsed().as_secs_f64());
     Ok(())
