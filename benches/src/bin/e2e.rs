@@ -1722,8 +1722,8 @@ fn tls(args: &Args) -> Result<(), BoxError> {
             let f = run_bounded(cmd, limit + Duration::from_secs(10))?;
             let server_cpu = server.stop();
             let (ok, failed, secs) = client_result(&f, k.name, messages);
-            // Our mio client says how many of its connections resumed a TLS session (on
-            // stderr; smtp-bulk in its JSON summary).
+            // Our clients say how many of their connections resumed a TLS session (`ours-*` on
+            // stderr, smtp-bulk in its JSON summary).
             let resumed = f
                 .stderr
                 .split_whitespace()
