@@ -25,6 +25,7 @@ SHAPES = [("single", "`250 2.1.0 Ok` (14 B)"), ("ehlo10", "10-line EHLO"),
           ("lines100", "100-line reply (3,600 B)")]
 BODY = [("copy", "memcpy (`extend_from_slice`, floor)"),
         ("encode", "`DataEncoder::encode`, whole body"),
+        ("encode_after_3", "`DataEncoder::encode`, whole body, after 3 bytes already in the buffer"),
         ("encode_64k", "`DataEncoder::encode`, 64 KiB chunks"),
         ("encode_into_64k", "`DataEncoder::encode_into`, fixed 64 KiB buffer"),
         ("session_64k", "the session: `write_body` in 64 KiB blocks, `poll_transmit` into a reused buffer"),

@@ -48,7 +48,14 @@ fn bad<const N: usize, const STUFF: bool>(p: &[u8; N], b: &[u8; N]) -> bool {
 pub(crate) trait Out {
     /// Takes the next bytes of the run.
     fn put(&mut self, bytes: &[u8]);
+    /// How far past a 64-byte boundary the next `put` would start writing (0 when it writes
+    /// nothing).
+    fn skew(&self) -> usize;
 }
+
+/// The boundary the wide blocks' stores are aligned to (see [`scan`]): a cache line, and a
+/// multiple of every vector width the scan is compiled for.
+const ALIGN: usize = 64;
 
 /// The scan alone.
 pub(crate) struct Nowhere;
@@ -56,12 +63,20 @@ pub(crate) struct Nowhere;
 impl Out for Nowhere {
     #[inline(always)]
     fn put(&mut self, _: &[u8]) {}
+    #[inline(always)]
+    fn skew(&self) -> usize {
+        0
+    }
 }
 
 impl Out for Vec<u8> {
     #[inline(always)]
     fn put(&mut self, bytes: &[u8]) {
         self.extend_from_slice(bytes);
+    }
+    #[inline(always)]
+    fn skew(&self) -> usize {
+        self.as_ptr().addr().wrapping_add(self.len()) % ALIGN
     }
 }
 
@@ -80,6 +95,10 @@ impl Out for Filling<'_> {
             dst.copy_from_slice(bytes);
             self.at = end;
         }
+    }
+    #[inline(always)]
+    fn skew(&self) -> usize {
+        self.dst.as_ptr().addr().wrapping_add(self.at) % ALIGN
     }
 }
 
@@ -115,8 +134,22 @@ fn scan<const STUFF: bool, O: Out>(s: &[u8], out: &mut O) -> (usize, usize) {
             }
             i += NARROW;
         }
-        out.put(s.get(..i - 1).unwrap_or_default());
-        copied = i - 1;
+        // Stores to an address off a 4-byte boundary made the wide loop 55% slower (AMD EPYC,
+        // AVX2: 1 MiB of clean CRLF text in 41 µs with the output at any multiple of 4, 63 µs
+        // at any other offset; where the input starts made no difference; a harness made to
+        // measure only), and a session's output starts wherever its commands left it, then
+        // moves by one at every stuffed dot. So the lead puts only up to a 64-byte boundary
+        // of the output, and every wide block after it starts on one. The lead's blocks all
+        // passed, so stopping short in them is sound; what is taken back (under 64 bytes) is
+        // tested again by the first wide block.
+        let mut lead = i - 1;
+        let skew = (out.skew() + lead) % ALIGN;
+        if skew != 0 && lead > skew {
+            lead -= skew;
+        }
+        out.put(s.get(..lead).unwrap_or_default());
+        i = lead + 1;
+        copied = lead;
         while let (Some(p), Some(b)) = (block::<WIDE>(s, i - 1), block::<WIDE>(s, i)) {
             if bad::<WIDE, STUFF>(p, b) {
                 break;
@@ -195,4 +228,54 @@ pub(crate) fn tail(s: &[u8], mut i: usize, stuff: bool) -> usize {
 pub(crate) fn finish<O: Out>(s: &[u8], (run, copied): (usize, usize), out: &mut O) -> usize {
     out.put(s.get(copied..run).unwrap_or_default());
     run
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An output that starts `base` bytes past a boundary and records each put: where it
+    /// started relative to the boundary, and how long it was.
+    struct Recording {
+        base: usize,
+        len: usize,
+        puts: Vec<(usize, usize)>,
+    }
+
+    impl Out for Recording {
+        fn put(&mut self, bytes: &[u8]) {
+            self.puts.push((self.skew(), bytes.len()));
+            self.len += bytes.len();
+        }
+        fn skew(&self) -> usize {
+            (self.base + self.len) % ALIGN
+        }
+    }
+
+    /// Whatever the output's offset, every wide block is stored from a boundary, and the
+    /// stores add up to the run.
+    #[test]
+    fn wide_blocks_are_stored_aligned() {
+        let text = b"Some text, some more of it.\r\n".repeat(100);
+        for base in 0..2 * ALIGN {
+            for stuff in [false, true] {
+                let mut out = Recording {
+                    base,
+                    len: 0,
+                    puts: Vec::new(),
+                };
+                let found = copy_clean_prefix(&text, stuff, &mut out);
+                let run = finish(&text, found, &mut out);
+                assert_eq!(run, text.len());
+                assert_eq!(out.len, run);
+                let wide: Vec<_> = out.puts.iter().filter(|&&(_, n)| n == WIDE).collect();
+                assert!(wide.len() > 10, "base {base}: {:?}", out.puts);
+                assert!(
+                    wide.iter().all(|&&(skew, _)| skew == 0),
+                    "base {base}: {:?}",
+                    out.puts
+                );
+            }
+        }
+    }
 }

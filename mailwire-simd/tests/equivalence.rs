@@ -152,6 +152,49 @@ fn dots_at_every_spacing() {
     }
 }
 
+/// The copy's output at every offset from a 64-byte boundary (the wide blocks' stores are
+/// aligned by taking back the end of the lead, by as much as the offset asks), into a `Vec`
+/// that already holds bytes and into a slice that starts inside a buffer, with the run's end
+/// (a dot to stuff, a bare LF, a bare CR) at every position around the lead and the first wide
+/// blocks: the same run and bytes as the definition, and nothing written past the run.
+#[test]
+fn every_output_offset() {
+    let mut clean = Vec::new();
+    while clean.len() < 900 {
+        clean.extend_from_slice(b"An aligned line of text, 0123456789.\r\n");
+    }
+    for at in (60..420).step_by(7) {
+        for bad in [&b"\r\n."[..], b"\n", b"\r"] {
+            let mut s = clean.clone();
+            s.splice(at..at, bad.iter().copied());
+            for stuff in [false, true] {
+                let want = clean_prefix_reference(&s, stuff);
+                for v in Variant::ALL {
+                    let Some(scanner) = Scanner::with(v) else {
+                        continue;
+                    };
+                    for pre in 0..130 {
+                        let mut out = Vec::with_capacity(pre + s.len());
+                        out.resize(pre, b'h');
+                        let run = scanner.copy_clean_prefix(&s, stuff, &mut out);
+                        assert_eq!(run, want, "{} pre {pre} at {at} {bad:?} {stuff}", v.name());
+                        assert!(out[..pre].iter().all(|&b| b == b'h'));
+                        assert_eq!(&out[pre..], &s[..want], "{} pre {pre} at {at}", v.name());
+
+                        let mut buf = vec![0xa5u8; pre + s.len() + 64];
+                        let dst = &mut buf[pre..];
+                        let run = scanner.copy_clean_prefix_into(&s, stuff, dst);
+                        assert_eq!(run, want, "{} into, pre {pre} at {at}", v.name());
+                        assert_eq!(&dst[..want], &s[..want]);
+                        assert!(dst[want..].iter().all(|&b| b == 0xa5));
+                        assert!(buf[..pre].iter().all(|&b| b == 0xa5));
+                    }
+                }
+            }
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
