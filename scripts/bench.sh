@@ -68,6 +68,7 @@ commands=(
     "target/release/reply_allocs > allocs.json"
     "target/release/e2e drive ${quick_flag[*]} --out e2e.json"
     "target/release/e2e cpu ${quick_flag[*]} --out cpu.json"
+    "target/release/e2e cpu ${quick_flag[*]} --server fast --out cpu-fast.json"
     "sysctl -w net.ipv4.tcp_congestion_control=cubic  # only if it was not and may be set; put back after"
     "target/release/e2e cpu ${quick_flag[*]} --out cpu-cubic.json"
     "target/release/e2e memory --mib $mem_mib --out memory.json"
@@ -115,6 +116,10 @@ CC_FILE=/proc/sys/net/ipv4/tcp_congestion_control
 cc_machine="$(cat "$CC_FILE" 2>/dev/null || echo unknown)"
 step "CPU per 1 MiB message: the reference and ours, interleaved (congestion control $cc_machine)"
 timeout 600 "$E2E" cpu "${quick_flag[@]}" --out "$RESULTS/cpu.json"
+# The same against a server cheap enough that the client's CPU and the server's add up to what
+# the machine spent (the kernel's loopback work is billed to one side or the other).
+step "CPU per 1 MiB message against the fast sink, client and server"
+timeout 600 "$E2E" cpu "${quick_flag[@]}" --server fast --out "$RESULTS/cpu-fast.json"
 if [ "$cc_machine" != cubic ] && [ -w "$CC_FILE" ] &&
     grep -qw cubic /proc/sys/net/ipv4/tcp_available_congestion_control 2>/dev/null; then
     step "CPU per 1 MiB message again, under cubic"

@@ -11,6 +11,7 @@ Standard library only. Inputs (all in --results DIR, written by bench.sh):
   many.json      K sessions on one mailwire-mio thread through smtp-bulk (`e2e many`)
   cpu.json       CPU per 1 MiB message, the reference and ours interleaved (`e2e cpu`)
   cpu-cubic.json the same under the cubic congestion control, when bench.sh could set it
+  cpu-fast.json  the same against the bench's own fast sink, the server's CPU beside the client's
 Every sentence with a number is computed here from those files, so the text stays true on rerun.
 """
 import argparse
@@ -133,6 +134,43 @@ re-measured, not re-run.
   (`sock_def_readable` under `tcp_data_queue`: 123 samples against 39 in one run each): ours put
   each 256 KiB on the wire themselves, while part of the reference's 1 MiB `write` goes out
   from smtp-sink's context when its ACKs open the window (the packet counts above).
+- **The stores of the encoder's copy, aligned** (2026-12-02, an AMD EPYC with AVX2 and no
+  AVX-512, 1 MiB of L2 a core). Timing the fused scan and copy alone on 1 MiB of clean CRLF
+  text in cache (a harness made to measure only), with the output `Vec` already holding N
+  bytes: 40–42 µs for N = 0, 4, 8, 12, 16, 24, 48, and 61–64 µs for every N not a multiple of
+  4 (1, 2, 3, 5, 6, 7, 9, 15, 17, 33, 63); moving the input's start changed nothing. A
+  session's output starts wherever the commands before the content left it, and moves by one
+  at every stuffed dot, so most runs of our clients paid that. The lead of each run now stops
+  at a 64-byte boundary of the output, and every wide block is stored from one (tested by
+  `wide_blocks_are_stored_aligned` in `mailwire-simd`): criterion `body_encode`, medians,
+  before → after in one sitting: `encode` of 1 MiB of the bench's body (a dot every 20 lines)
+  84.3 → 64.9 µs, `encode_after_3` 84.3 → 64.4, `session_64k` of 100 MiB CRLF 8.7 → 7.3 ms.
+  The LF rows moved too in criterion (`encode` 54.9 → 31.9 ms), but not in the harness
+  (313 → 320 µs per MiB): a run of LF text ends before its lead does, so nothing changed
+  there, and criterion's LF figure moves with how the bench crate was compiled. End to end
+  against smtp-sink the change was within the spread (3 rounds each: `bulk::run` 365 → 385 µs,
+  `send_many` 336 → 310, reference 240 → 213).
+- **Tried and left out (2026-12-02): doubling the dots inside the wide loop.** A wide block
+  that failed only on dots after an LF was put with each dot doubled and the scan went on,
+  so that a run ended only at a bare CR or LF (one run per 256 KiB on this body, not one per
+  dot). In the harness above, 1 MiB of this body: 82–84 µs, then 73 with the stores kept
+  aligned, against 60 for ending the run at each dot and 40 for the same text without dots:
+  finding the dot in the failed block and putting the pieces around it cost more (about 48 ns
+  a dot) than ending the run and starting the next one. Not in the code.
+- **Against a fast sink the server works more for ours** (2026-12-02). With `e2e fast-sink`
+  as the server, 200 messages, counted with `perf stat` on the sink's process and on the
+  client's: the sink was switched out 738 times for the reference's messages, 1,129 for
+  `bulk::run`'s and 1,453 for `send_many`'s; the client sent 3,407 packets on loopback for the
+  reference, 4,009 and 4,283 for ours, the sink 1,487 against 1,804 and 1,637. The reference's
+  one `write` a message arrives in fewer, larger pieces than our four 256 KiB ones. A larger
+  body buffer (`Limits::body_buffer`, set in a build made to measure only; `bulk::run`, 7
+  rounds each, medians, µs per message, client / server / sum): 256 KiB 315 / 192 / 506,
+  512 KiB 274 / 186 / 445, 1 MiB 275 / 185 / 464, against the reference's 223 / 208 / 437;
+  an earlier 5-round set gave 307 and 259 for the client at 256 and 512 KiB, 326 at 2 MiB.
+  Against smtp-sink, two sets of the same: 363 → 313 in one, 321 → 326 in the other, and a
+  set on 2026-12-01 (another machine) had 512 KiB 7% worse than 256. So the default stays at
+  256 KiB, which also fits the smaller L2 of the CPUs before this one; a caller on a CPU with
+  a large L2 and a fast server can raise it.
 - **Tried and left out (2026-12-02): the wide blocks tested as bit masks.** One load and three
   compares into mask registers per 64 bytes (CR, LF, dot; AVX-512BW, or AVX2 with `movemask`),
   the pairs found by shifting the masks one bit, and the run's end taken from the first set
@@ -722,6 +760,41 @@ def cpu_section(results, out):
                        f"{lfl['median_ratio']:.2f}× (median; {min(r):.2f}–{max(r):.2f}).\n")
 
 
+def cpu_fast_section(results, out):
+    cpu = load(os.path.join(results, "cpu-fast.json"), None)
+    if not cpu or not cpu.get("clients"):
+        return
+    cc = cpu.get("congestion_control") or "unknown"
+    out.append("### Against a fast sink: the client's CPU and the server's together\n")
+    out.append(f"The same interleaved rounds ({cpu['rounds']} of {cpu['messages']} × 1 MiB, "
+               f"congestion control {cc}) against `e2e fast-sink` (`benches/src/fast_sink.rs`: "
+               "256 KiB reads, the end of the content found with `memmem`, nothing stored) in "
+               "place of smtp-sink, which spends about 5 ms on each of these messages, so that "
+               "there the server's CPU drowns the client's. On loopback the receiver's TCP work "
+               "runs in whichever process sends the segment or opens the window, and is billed "
+               "to it; the sum of both processes is what the machine spent, however it was "
+               "billed. Each total ratio is the client's and the server's CPU together over the "
+               "reference's together, against the two reference runs around it.\n")
+    out.append("| client | client CPU µs / msg | ratio | server CPU µs / msg | client + server µs "
+               "| ratio of the sums (median) | range |")
+    out.append("|---|---:|---:|---:|---:|---:|---:|")
+    for c in cpu["clients"]:
+        tr = c.get("total_ratios") or [0]
+        out.append(f"| {CLIENTS.get(c['client'], c['client'])} | {c['median_us']:,.0f} | "
+                   f"{c['median_ratio']:.2f}× | {c.get('median_server_us', 0):,.0f} | "
+                   f"{c.get('median_total_us', 0):,.0f} | {c.get('median_total_ratio', 0):.2f}× | "
+                   f"{min(tr):.2f}–{max(tr):.2f} |")
+    out.append("")
+    ref = next((c for c in cpu["clients"] if c["client"] == "reference"), None)
+    ours = [c for c in cpu["clients"] if not c["client"].startswith("reference")]
+    if ref and ours:
+        more = [c for c in ours if c.get("median_server_us", 0) > ref.get("median_server_us", 0)]
+        out.append(f"The server spent {ref.get('median_server_us', 0):,.0f} µs per message on the "
+                   "reference's, and more on " + (f"{len(more)} of our {len(ours)} clients'"
+                   if more else "none of ours") + " (\"Where the CPU goes\" has what "
+                   "differs on the wire).\n")
+
+
 def memory_section(results, out):
     mem = load(os.path.join(results, "memory.json"), {"runs": []})
     runs = mem.get("runs", [])
@@ -854,6 +927,7 @@ def main():
     body_section(a.results, out)
     _, e2e_chart = e2e_section(a.results, out)
     cpu_section(a.results, out)
+    cpu_fast_section(a.results, out)
     memory_section(a.results, out)
     tls_section(a.results, out)
     many_section(a.results, out)

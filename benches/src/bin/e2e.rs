@@ -58,6 +58,10 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 // Shared with `async_clients` by path: it needs `unsafe` (setsockopt), which the library forbids.
 #[path = "../nodelay.rs"]
 mod nodelay;
+// The server of `cpu --server fast`, run as `e2e fast-sink --port P` so that its CPU is its own
+// process's.
+#[path = "../fast_sink.rs"]
+mod fast_sink;
 use nodelay::set_nodelay_on_all_sockets;
 
 fn main() {
@@ -68,6 +72,9 @@ fn main() {
         Some("tls") => tls(&Args::parse(&args[1..])),
         Some("many") => many(&Args::parse(&args[1..])),
         Some("cpu") => cpu(&Args::parse(&args[1..])),
+        Some("fast-sink") => Args::parse(&args[1..])
+            .num("port", 0)
+            .and_then(|port| Ok(fast_sink::serve(u16::try_from(port)?)?)),
         Some("client") if args.len() > 1 => client(&args[1], &Args::parse(&args[2..])),
         _ => Err(
             "usage: e2e drive|memory|tls|many|client KIND [--options] (see the source's docs)"
@@ -671,18 +678,41 @@ struct Sink {
     port: u16,
 }
 
+/// Which server a run sends to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Server {
+    /// Postfix's `smtp-sink`, the server of every table.
+    SmtpSink,
+    /// This binary's `fast-sink` ([`fast_sink`]): cheap enough that the client's CPU and the
+    /// server's can be added up.
+    Fast,
+}
+
 impl Sink {
     fn start() -> Result<Sink, BoxError> {
+        Sink::start_server(Server::SmtpSink)
+    }
+
+    fn start_server(server: Server) -> Result<Sink, BoxError> {
         for _ in 0..5 {
             let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-            let mut cmd = postfix_command("smtp-sink");
-            // SAFETY: geteuid has no preconditions.
-            if unsafe { libc::geteuid() } == 0 {
-                cmd.args(["-u", "nobody"]);
-            }
-            cmd.arg(format!("127.0.0.1:{port}"))
-                .arg("256")
-                .stdin(Stdio::null())
+            let mut cmd = match server {
+                Server::SmtpSink => {
+                    let mut cmd = postfix_command("smtp-sink");
+                    // SAFETY: geteuid has no preconditions.
+                    if unsafe { libc::geteuid() } == 0 {
+                        cmd.args(["-u", "nobody"]);
+                    }
+                    cmd.arg(format!("127.0.0.1:{port}")).arg("256");
+                    cmd
+                }
+                Server::Fast => {
+                    let mut cmd = Command::new(std::env::current_exe()?);
+                    cmd.args(["fast-sink", "--port", &port.to_string()]);
+                    cmd
+                }
+            };
+            cmd.stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null());
             let mut child = cmd.spawn()?;
@@ -700,7 +730,10 @@ impl Sink {
             let _ = child.kill();
             let _ = child.wait();
         }
-        Err("smtp-sink did not start (is ci/install-peers.sh done?)".into())
+        Err(
+            format!("{server:?} did not start (for smtp-sink: is ci/install-peers.sh done?)")
+                .into(),
+        )
     }
 }
 
@@ -1230,7 +1263,19 @@ fn run_once(
     files: &MessageFiles,
     relay: bool,
 ) -> Result<(Finished, Option<u64>, f64), BoxError> {
-    let sink = Sink::start()?;
+    run_once_on(Server::SmtpSink, kind, w, messages, files, relay)
+}
+
+/// [`run_once`] against `server`.
+fn run_once_on(
+    server: Server,
+    kind: &str,
+    w: &Workload,
+    messages: u64,
+    files: &MessageFiles,
+    relay: bool,
+) -> Result<(Finished, Option<u64>, f64), BoxError> {
+    let sink = Sink::start_server(server)?;
     let relay = if relay {
         Some(Relay::start(sink.port)?)
     } else {
@@ -1365,8 +1410,15 @@ fn cpu(args: &Args) -> Result<(), BoxError> {
          (TCP congestion control: {})",
         congestion.as_deref().unwrap_or("unknown")
     );
-    let run = |kind: &str, round: usize| -> Result<f64, BoxError> {
-        let (f, _, _) = run_once(kind, &w, messages, &files, false)?;
+    let server = match args.get("server") {
+        None | Some("smtp-sink") => Server::SmtpSink,
+        Some("fast") => Server::Fast,
+        Some(other) => return Err(format!("cpu: --server {other}: smtp-sink or fast").into()),
+    };
+    // The server's CPU per message of each run, beside the client's in `cpu_us`.
+    let mut server_us: Vec<Vec<f64>> = vec![Vec::new(); CPU_CLIENTS.len()];
+    let mut run = |kind: &str, round: usize| -> Result<f64, BoxError> {
+        let (f, _, server_cpu) = run_once_on(server, kind, &w, messages, &files, false)?;
         let (ok, failed, _) = client_result(&f, kind, messages);
         if f.code != 0 || f.timed_out || ok != messages || failed != 0 {
             return Err(format!(
@@ -1378,7 +1430,11 @@ fn cpu(args: &Args) -> Result<(), BoxError> {
             .into());
         }
         let us = f.cpu_secs / ok as f64 * 1e6;
-        eprintln!("   round {round} {kind:<20} {us:>8.1} µs CPU/msg");
+        let server = server_cpu / ok as f64 * 1e6;
+        eprintln!("   round {round} {kind:<20} {us:>8.1} µs CPU/msg (server {server:.1})");
+        if let Some(i) = CPU_CLIENTS.iter().position(|&c| c == kind) {
+            server_us[i].push(server);
+        }
         Ok(us)
     };
     let ours = &CPU_CLIENTS[1..];
@@ -1399,6 +1455,28 @@ fn cpu(args: &Args) -> Result<(), BoxError> {
         }
     }
     ratios[0] = vec![1.0; cpu_us[0].len()];
+    // Client and server together, against the reference's together, run by run as above: the
+    // kernel's loopback work is billed to one side or the other, but it is in the sum.
+    let totals: Vec<Vec<f64>> = cpu_us
+        .iter()
+        .zip(&server_us)
+        .map(|(c, s)| c.iter().zip(s).map(|(c, s)| c + s).collect())
+        .collect();
+    let mut total_ratios: Vec<Vec<f64>> = vec![Vec::new(); CPU_CLIENTS.len()];
+    // The reference's runs in the loop's order: one before each round, one after each client.
+    let reference = &totals[0];
+    for round in 0..rounds {
+        for k in 0..ours.len() {
+            let i = 1 + (k + round) % ours.len();
+            let r = round * (ours.len() + 1) + k;
+            if let (Some(t), Some(before), Some(after)) =
+                (totals[i].get(round), reference.get(r), reference.get(r + 1))
+            {
+                total_ratios[i].push(t / ((before + after) / 2.0));
+            }
+        }
+    }
+    total_ratios[0] = vec![1.0; reference.len()];
     // `smtp-bulk --dir` against its own floor, round by round (both ran in every round).
     let pos = |name: &str| CPU_CLIENTS.iter().position(|&c| c == name);
     let like_for_like = match (pos("smtp-bulk-dir"), pos("reference-dir")) {
@@ -1419,14 +1497,19 @@ fn cpu(args: &Args) -> Result<(), BoxError> {
     };
     let rows: Vec<Value> = CPU_CLIENTS
         .iter()
-        .zip(cpu_us.iter().zip(&ratios))
-        .map(|(kind, (us, ratios))| {
+        .enumerate()
+        .map(|(i, kind)| {
             json!({
                 "client": kind,
-                "cpu_us_per_msg": us,
-                "median_us": median(us),
-                "ratios": ratios,
-                "median_ratio": median(ratios),
+                "cpu_us_per_msg": cpu_us[i],
+                "median_us": median(&cpu_us[i]),
+                "ratios": ratios[i],
+                "median_ratio": median(&ratios[i]),
+                "server_us_per_msg": server_us[i],
+                "median_server_us": median(&server_us[i]),
+                "total_ratios": total_ratios[i],
+                "median_total_ratio": median(&total_ratios[i]),
+                "median_total_us": median(&totals[i]),
             })
         })
         .collect();
@@ -1436,6 +1519,10 @@ fn cpu(args: &Args) -> Result<(), BoxError> {
         "messages": messages,
         "size": w.size,
         "method": "neighbours",
+        "server": match server {
+            Server::SmtpSink => "smtp-sink",
+            Server::Fast => "fast-sink",
+        },
         // Null when it could not be read, or when it changed during the run.
         "congestion_control": if after == congestion { congestion } else { None },
         "clients": rows,
