@@ -1255,19 +1255,8 @@ fn script_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("py")
 }
 
-/// Runs one client once against a fresh sink; `relay` puts the turn counter in between.
+/// Runs one client once against a fresh `server`; `relay` puts the turn counter in between.
 fn run_once(
-    kind: &str,
-    w: &Workload,
-    messages: u64,
-    files: &MessageFiles,
-    relay: bool,
-) -> Result<(Finished, Option<u64>, f64), BoxError> {
-    run_once_on(Server::SmtpSink, kind, w, messages, files, relay)
-}
-
-/// [`run_once`] against `server`.
-fn run_once_on(
     server: Server,
     kind: &str,
     w: &Workload,
@@ -1317,9 +1306,17 @@ fn drive(args: &Args) -> Result<(), BoxError> {
             let Some(messages) = plan(&k, &w) else {
                 continue;
             };
-            let (f, _, server_cpu) = run_once(k.name, &w, messages, &files, false)?;
+            let (f, _, server_cpu) =
+                run_once(Server::SmtpSink, k.name, &w, messages, &files, false)?;
             let (ok, failed, secs) = client_result(&f, k.name, messages);
-            let (probe, turns, _) = run_once(k.name, &w, w.probe.min(messages), &files, true)?;
+            let (probe, turns, _) = run_once(
+                Server::SmtpSink,
+                k.name,
+                &w,
+                w.probe.min(messages),
+                &files,
+                true,
+            )?;
             let probe_ok = probe.code == 0 && !probe.timed_out;
             let rtt = turns
                 .filter(|_| probe_ok)
@@ -1418,7 +1415,7 @@ fn cpu(args: &Args) -> Result<(), BoxError> {
     // The server's CPU per message of each run, beside the client's in `cpu_us`.
     let mut server_us: Vec<Vec<f64>> = vec![Vec::new(); CPU_CLIENTS.len()];
     let mut run = |kind: &str, round: usize| -> Result<f64, BoxError> {
-        let (f, _, server_cpu) = run_once_on(server, kind, &w, messages, &files, false)?;
+        let (f, _, server_cpu) = run_once(server, kind, &w, messages, &files, false)?;
         let (ok, failed, _) = client_result(&f, kind, messages);
         if f.code != 0 || f.timed_out || ok != messages || failed != 0 {
             return Err(format!(
