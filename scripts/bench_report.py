@@ -148,8 +148,9 @@ re-measured, not re-run.
   The LF rows moved too in criterion (`encode` 54.9 → 31.9 ms), but not in the harness
   (313 → 320 µs per MiB): a run of LF text ends before its lead does, so nothing changed
   there, and criterion's LF figure moves with how the bench crate was compiled. End to end
-  against smtp-sink the change was within the spread (3 rounds each: `bulk::run` 365 → 385 µs,
-  `send_many` 336 → 310, reference 240 → 213).
+  against smtp-sink the change was within the spread (`target/release/e2e cpu --rounds 3`
+  before and after, medians: `bulk::run` 365 → 385 µs, `send_many` 336 → 310, reference
+  240 → 213).
 - **Tried and left out (2026-12-02): doubling the dots inside the wide loop.** A wide block
   that failed only on dots after an LF was put with each dot doubled and the scan went on,
   so that a run ended only at a bare CR or LF (one run per 256 KiB on this body, not one per

@@ -1412,9 +1412,8 @@ fn cpu(args: &Args) -> Result<(), BoxError> {
         Some("fast") => Server::Fast,
         Some(other) => return Err(format!("cpu: --server {other}: smtp-sink or fast").into()),
     };
-    // The server's CPU per message of each run, beside the client's in `cpu_us`.
-    let mut server_us: Vec<Vec<f64>> = vec![Vec::new(); CPU_CLIENTS.len()];
-    let mut run = |kind: &str, round: usize| -> Result<f64, BoxError> {
+    // Each run's CPU per message: the client's, and the server's.
+    let run = |kind: &str, round: usize| -> Result<(f64, f64), BoxError> {
         let (f, _, server_cpu) = run_once(server, kind, &w, messages, &files, false)?;
         let (ok, failed, _) = client_result(&f, kind, messages);
         if f.code != 0 || f.timed_out || ok != messages || failed != 0 {
@@ -1429,51 +1428,41 @@ fn cpu(args: &Args) -> Result<(), BoxError> {
         let us = f.cpu_secs / ok as f64 * 1e6;
         let server = server_cpu / ok as f64 * 1e6;
         eprintln!("   round {round} {kind:<20} {us:>8.1} µs CPU/msg (server {server:.1})");
-        if let Some(i) = CPU_CLIENTS.iter().position(|&c| c == kind) {
-            server_us[i].push(server);
-        }
-        Ok(us)
+        Ok((us, server))
     };
     let ours = &CPU_CLIENTS[1..];
-    // Per client: its CPU per message in each round, and the ratio to the reference around it.
+    // Per client: its CPU per message in each round, the server's, and the ratios to the
+    // reference around it: of the client's CPU, and of the client's and the server's together
+    // (the kernel's loopback work is billed to one side or the other, but it is in the sum).
     let mut cpu_us: Vec<Vec<f64>> = vec![Vec::new(); CPU_CLIENTS.len()];
+    let mut server_us: Vec<Vec<f64>> = vec![Vec::new(); CPU_CLIENTS.len()];
     let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); CPU_CLIENTS.len()];
+    let mut total_ratios: Vec<Vec<f64>> = vec![Vec::new(); CPU_CLIENTS.len()];
     for round in 0..rounds {
         let mut before = run(CPU_CLIENTS[0], round)?;
-        cpu_us[0].push(before);
+        cpu_us[0].push(before.0);
+        server_us[0].push(before.1);
         for k in 0..ours.len() {
             let i = 1 + (k + round) % ours.len();
-            let us = run(CPU_CLIENTS[i], round)?;
+            let (us, server) = run(CPU_CLIENTS[i], round)?;
             let after = run(CPU_CLIENTS[0], round)?;
-            cpu_us[0].push(after);
+            cpu_us[0].push(after.0);
+            server_us[0].push(after.1);
             cpu_us[i].push(us);
-            ratios[i].push(us / ((before + after) / 2.0));
+            server_us[i].push(server);
+            ratios[i].push(us / ((before.0 + after.0) / 2.0));
+            let sum = |(c, s): (f64, f64)| c + s;
+            total_ratios[i].push((us + server) / ((sum(before) + sum(after)) / 2.0));
             before = after;
         }
     }
     ratios[0] = vec![1.0; cpu_us[0].len()];
-    // Client and server together, against the reference's together, run by run as above: the
-    // kernel's loopback work is billed to one side or the other, but it is in the sum.
+    total_ratios[0] = vec![1.0; cpu_us[0].len()];
     let totals: Vec<Vec<f64>> = cpu_us
         .iter()
         .zip(&server_us)
         .map(|(c, s)| c.iter().zip(s).map(|(c, s)| c + s).collect())
         .collect();
-    let mut total_ratios: Vec<Vec<f64>> = vec![Vec::new(); CPU_CLIENTS.len()];
-    // The reference's runs in the loop's order: one before each round, one after each client.
-    let reference = &totals[0];
-    for round in 0..rounds {
-        for k in 0..ours.len() {
-            let i = 1 + (k + round) % ours.len();
-            let r = round * (ours.len() + 1) + k;
-            if let (Some(t), Some(before), Some(after)) =
-                (totals[i].get(round), reference.get(r), reference.get(r + 1))
-            {
-                total_ratios[i].push(t / ((before + after) / 2.0));
-            }
-        }
-    }
-    total_ratios[0] = vec![1.0; reference.len()];
     // `smtp-bulk --dir` against its own floor, round by round (both ran in every round).
     let pos = |name: &str| CPU_CLIENTS.iter().position(|&c| c == name);
     let like_for_like = match (pos("smtp-bulk-dir"), pos("reference-dir")) {
