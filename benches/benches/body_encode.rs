@@ -15,11 +15,16 @@
 //!   stops at a dot to stuff or a bare LF; the byte there is stepped over): what the encoders
 //!   spend finding where content needs a change, without the copy. Also on a 1 MiB body
 //!   (`crlf_1m`, with `copy`), which stays in cache: the 100 MiB rows are bound by memory.
+//! * `measure`: `ContentMeter::update` of the body (its RFC 1870 size and whether it has 8-bit
+//!   octets, as an adapter measures content before MAIL for a server that announced SIZE).
+//! * `tally_portable`, `tally_avx2`, `tally_avx512bw` (1 MiB only): the meter's pass alone
+//!   (`mailwire_simd`'s tally: bare line ends counted, 8-bit octets looked for), each variant.
 //! * `encode_after_3` (1 MiB only): `encode` into a buffer that already holds 3 bytes, so
 //!   that the output starts off every alignment.
 //!
 //! Throughput is input bytes. Sample counts are small: each iteration moves 100 MiB.
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use mailwire::body::ContentMeter;
 use mailwire::{
     Client, ClientName, Config, DataEncoder, Envelope, Mailbox, MessageId, Timestamp, TlsPolicy,
 };
@@ -78,6 +83,10 @@ fn body(c: &mut Criterion) {
             let id = BenchmarkId::new(format!("scan_{}", variant.name()), name);
             group.bench_with_input(id, &input, |b, input| b.iter(|| scan_runs(variant, input)));
         }
+
+        group.bench_with_input(BenchmarkId::new("measure", name), &input, |b, input| {
+            b.iter(|| measure(black_box(input)))
+        });
 
         let mut buf = vec![0u8; CHUNK];
         group.bench_with_input(
@@ -156,6 +165,11 @@ fn body(c: &mut Criterion) {
             black_box(out.len())
         })
     });
+    group.bench_with_input(
+        BenchmarkId::new("measure", "crlf_1m"),
+        &small,
+        |b, input| b.iter(|| measure(black_box(input))),
+    );
     // The same into a buffer that holds 3 bytes before the content, as a transmit buffer holds
     // the commands before it: the output then starts off a 4-byte boundary, which cost the
     // wide blocks' stores half as much time again until they were aligned (`mailwire_simd`).
@@ -178,6 +192,10 @@ fn body(c: &mut Criterion) {
     {
         let id = BenchmarkId::new(format!("scan_{}", variant.name()), "crlf_1m");
         group.bench_with_input(id, &small, |b, input| b.iter(|| scan_runs(variant, input)));
+        let id = BenchmarkId::new(format!("tally_{}", variant.name()), "crlf_1m");
+        group.bench_with_input(id, &small, |b, input| {
+            b.iter(|| mailwire_simd::tally_with(variant, black_box(input)))
+        });
         if let Some(scanner) = mailwire_simd::Scanner::with(variant) {
             let id = BenchmarkId::new(format!("scan_copy_{}", variant.name()), "crlf_1m");
             group.bench_with_input(id, &small, |b, input| {
@@ -189,6 +207,13 @@ fn body(c: &mut Criterion) {
         }
     }
     group.finish();
+}
+
+/// The meter's size of `input` and whether it is 8-bit.
+fn measure(input: &[u8]) -> (u64, bool) {
+    let mut meter = ContentMeter::new();
+    meter.update(input);
+    (meter.size(), meter.eight_bit())
 }
 
 /// [`scan_runs`] with each run copied as the scan finds it (the fused scan and copy the

@@ -12,6 +12,10 @@
 //! the content once: a body not in cache (the usual case: the kernel's socket buffers evict it)
 //! costs its first read once, not a scan and then a copy.
 //!
+//! [`Scanner::tally`] is the other pass, for measuring content before it is sent (the RFC 1870
+//! size leaves stuffed dots out): the same pair test summed over the whole input instead of
+//! searched for, with an OR of the bytes for the 8-bit test.
+//!
 //! # Why a crate of its own
 //! The loop is written once, in safe code the compiler vectorises ([`Variant::Portable`]: SSE2
 //! on plain x86-64, NEON on aarch64). Built for a wider vector unit it runs about twice as fast
@@ -39,8 +43,11 @@ extern crate std;
 
 use alloc::vec::Vec;
 
+pub use tally::Tally;
+
 mod portable;
 mod prefetch;
+mod tally;
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 mod x86;
 
@@ -175,6 +182,32 @@ impl Scanner {
     }
 }
 
+impl Scanner {
+    /// Counts what measuring content needs from `s` ([`Tally`]): the pairs of its bytes that
+    /// are a CR without its LF or an LF without its CR, and whether it has an octet above 127.
+    /// One pass that stops nowhere, for a meter of the RFC 1870 size (which leaves stuffed
+    /// dots out, so the dots need not be found).
+    ///
+    /// ```
+    /// use mailwire_simd::Scanner;
+    /// let t = Scanner::new().tally(b"a\nb\r\nc\rd\xc3\xa9");
+    /// assert_eq!(t.bare_line_ends, 2); // the LF after `a`, the CR before `d`
+    /// assert!(t.eight_bit);
+    /// // The first byte's pair with what came before, and a CR at the end, are the caller's.
+    /// assert_eq!(Scanner::new().tally(b"\nab\r").bare_line_ends, 0);
+    /// ```
+    #[inline]
+    pub fn tally(self, s: &[u8]) -> Tally {
+        match self.0 {
+            #[cfg(all(feature = "std", target_arch = "x86_64"))]
+            Variant::Avx2 => x86::tally_avx2_detected(s),
+            #[cfg(all(feature = "std", target_arch = "x86_64"))]
+            Variant::Avx512Bw => x86::tally_avx512bw_detected(s),
+            _ => tally::tally(s),
+        }
+    }
+}
+
 impl Default for Scanner {
     fn default() -> Scanner {
         Scanner::new()
@@ -214,6 +247,23 @@ pub fn clean_prefix_with(variant: Variant, s: &[u8], stuff: bool) -> Option<usiz
         Variant::Avx512Bw => x86::clean_prefix_avx512bw(s, stuff),
         #[cfg(not(all(feature = "std", target_arch = "x86_64")))]
         Variant::Avx2 | Variant::Avx512Bw => None,
+    }
+}
+
+/// [`Scanner::tally`] by one given variant; `None` if this machine or build cannot run it.
+/// For tests and benchmarks.
+pub fn tally_with(variant: Variant, s: &[u8]) -> Option<Tally> {
+    Scanner::with(variant).map(|scanner| scanner.tally(s))
+}
+
+/// The byte-at-a-time definition of [`Scanner::tally`] every variant is checked against (in
+/// tests).
+pub fn tally_reference(s: &[u8]) -> Tally {
+    let (bare_line_ends, high) = tally::tail(s, 1);
+    let first = s.first().copied().unwrap_or(0);
+    Tally {
+        bare_line_ends,
+        eight_bit: (high | first) >= 0x80,
     }
 }
 

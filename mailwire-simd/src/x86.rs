@@ -7,6 +7,7 @@
 #![allow(unsafe_code)]
 
 use crate::portable::{self, Out};
+use crate::tally::{self, Tally};
 
 pub(crate) fn has_avx2() -> bool {
     std::is_x86_feature_detected!("avx2")
@@ -60,6 +61,22 @@ pub(crate) fn copy_avx512bw_detected<O: Out>(s: &[u8], stuff: bool, out: &mut O)
     unsafe { copy_avx512bw(s, stuff, out) }
 }
 
+/// The count of [`crate::Scanner::tally`] for callers that have seen [`has_avx2`] say yes.
+#[inline]
+pub(crate) fn tally_avx2_detected(s: &[u8]) -> Tally {
+    debug_assert!(has_avx2());
+    // SAFETY: as for `clean_prefix_avx2_detected`.
+    unsafe { tally_avx2(s) }
+}
+
+/// [`tally_avx2_detected`] for callers that have seen [`has_avx512bw`] say yes.
+#[inline]
+pub(crate) fn tally_avx512bw_detected(s: &[u8]) -> Tally {
+    debug_assert!(has_avx512bw());
+    // SAFETY: as for `clean_prefix_avx512bw_detected`.
+    unsafe { tally_avx512bw(s) }
+}
+
 // The portable scan, inlined into each and so compiled for its feature.
 
 #[target_feature(enable = "avx2")]
@@ -80,4 +97,14 @@ fn copy_avx2<O: Out>(s: &[u8], stuff: bool, out: &mut O) -> (usize, usize) {
 #[target_feature(enable = "avx512bw")]
 fn copy_avx512bw<O: Out>(s: &[u8], stuff: bool, out: &mut O) -> (usize, usize) {
     portable::copy_clean_prefix(s, stuff, out)
+}
+
+#[target_feature(enable = "avx2")]
+fn tally_avx2(s: &[u8]) -> Tally {
+    tally::tally(s)
+}
+
+#[target_feature(enable = "avx512bw")]
+fn tally_avx512bw(s: &[u8]) -> Tally {
+    tally::tally(s)
 }

@@ -1,8 +1,10 @@
 //! Every variant this machine can run gives the byte-at-a-time definition's answer, and the
-//! fused scan and copy puts exactly the run it reports.
+//! fused scan and copy puts exactly the run it reports (the tally's own cases: `tally.rs`).
 
 use mailwire_simd::{clean_prefix, clean_prefix_reference, clean_prefix_with, Scanner, Variant};
 use proptest::prelude::*;
+
+mod common;
 
 /// Checks every available variant, and the dispatching entry point, on `s`.
 fn check(s: &[u8]) {
@@ -103,17 +105,7 @@ fn the_definition() {
 /// Every string of up to 7 bytes over the bytes that matter.
 #[test]
 fn every_short_string() {
-    let alphabet = [b'a', b'.', b'\r', b'\n'];
-    for len in 0..=7u32 {
-        for mut code in 0..4usize.pow(len) {
-            let mut s = Vec::new();
-            for _ in 0..len {
-                s.push(alphabet[code % 4]);
-                code /= 4;
-            }
-            check(&s);
-        }
-    }
+    common::every_string(b"a.\r\n", 7, check);
 }
 
 /// Clean CRLF text with one bad thing at every position up to past two wide blocks, so each
@@ -198,7 +190,8 @@ fn every_output_offset() {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
-    /// Random content, mostly ordinary bytes with line ends and dots among them.
+    /// Random content, mostly ordinary bytes with line ends and dots among them: the scan, and
+    /// the tally (8-bit octets among the ordinary bytes).
     #[test]
     fn random_content(
         s in proptest::collection::vec(
@@ -208,10 +201,11 @@ proptest! {
                 3 => Just(b'\n'),
                 2 => Just(b'.'),
             ],
-            0..1200,
+            0..3000,
         )
     ) {
         check(&s);
+        common::check_tally(&s);
     }
 
     /// Long clean runs with line ends in CRLF pairs, so the wide blocks pass and the end of

@@ -375,6 +375,18 @@ proptest! {
         let wire = encode_chunked(&input, &cuts);
         prop_assert_eq!(&wire, &encode_whole(&input));
         prop_assert_eq!(unstuff(&wire), Ok(normalise(&input)));
+        // The meter (which counts line ends without encoding) gives the normalised body's
+        // length in the same pieces, whichever byte each piece ends on (RFC 1870 6).
+        let mut meter = mailwire::body::ContentMeter::new();
+        let mut start = 0;
+        for cut in sorted_cuts(&input, &cuts) {
+            meter.update(&input[start..cut]);
+            prop_assert_eq!(meter.size(), normalise(&input[..cut]).len() as u64);
+            start = cut;
+        }
+        meter.update(&input[start..]);
+        prop_assert_eq!(meter.size(), normalise(&input).len() as u64);
+        prop_assert_eq!(meter.eight_bit(), !input.is_ascii());
         let lines = lines(&wire);
         let (last, before) = lines.split_last().expect("at least the end mark");
         prop_assert_eq!(*last, b".".as_slice());
