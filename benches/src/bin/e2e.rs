@@ -7,7 +7,7 @@
 //! e2e many   [--out FILE.json] [--k K1,K2,..]
 //! e2e cpu    [--quick] [--out FILE.json] [--rounds R] [--messages N]
 //! e2e client KIND --port P --messages N --rcpts R --message-file F --conn one|each
-//!            [--time-limit SECS] [--stream]
+//!            [--time-limit SECS] [--stream] [--write-chunk BYTES]
 //! ```
 //!
 //! `drive` runs every client on every workload, each client in its own process (so its CPU time
@@ -153,6 +153,9 @@ struct ClientArgs {
     no_resumption: bool,
     /// `reference-dir`: a directory of pre-encoded bodies, one read per message.
     dir: Option<PathBuf>,
+    /// `reference`: each flight written in pieces of this many bytes, not in one `write`
+    /// (to measure what the write size alone costs the kernel; the comparison never sets it).
+    write_chunk: Option<usize>,
 }
 
 impl ClientArgs {
@@ -172,6 +175,10 @@ impl ClientArgs {
             }),
             no_resumption: args.flag("no-resumption"),
             dir: args.get("dir").map(PathBuf::from),
+            write_chunk: match args.num("write-chunk", 0)? {
+                0 => None,
+                n => Some(n as usize),
+            },
         })
     }
 }
@@ -493,7 +500,14 @@ fn reference_client(a: &ClientArgs) -> Result<(), BoxError> {
         } else {
             flight.extend_from_slice(b"QUIT\r\n");
         }
-        sock.write_all(&flight)?;
+        match a.write_chunk {
+            Some(chunk) => {
+                for piece in flight.chunks(chunk) {
+                    sock.write_all(piece)?;
+                }
+            }
+            None => sock.write_all(&flight)?,
+        }
         // The previous message's end-of-data reply, then this one's MAIL, RCPT(s) and DATA.
         if m > 0 {
             match replies.expect(&mut sock, 1)?.iter().all(|&c| c / 100 == 2) {
