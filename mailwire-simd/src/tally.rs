@@ -16,7 +16,7 @@ const LANES: usize = 64;
 /// a block, so 255 cannot overflow them).
 const ROUNDS: usize = 255;
 
-/// What [`tally`] found in a piece of content.
+/// What [`Scanner::tally`](crate::Scanner::tally) found in a piece of content.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Tally {
     /// Pairs `(s[k - 1], s[k])` that normalising the line ends lengthens by one octet: a CR not
