@@ -2,7 +2,8 @@
 //! exactly one end-of-data mark at its end, and [`mailwire::body::unstuff`] gives back the
 //! normalised body (RFC 5321 2.3.8, 4.5.2; the smuggling class CVE-2023-51764). The BDAT encoder
 //! normalises line ends without stuffing, or passes BINARYMIME bytes through (RFC 3030). Both
-//! count the RFC 1870 6 size as they go (`message_size`, `final_size`), and their caller-buffer
+//! count the RFC 1870 6 size as they go (`message_size`, `final_size`), as the content meter
+//! does without encoding (`ContentMeter`, in mode 0's pieces), and their caller-buffer
 //! forms (`encode_into`, `finish_into`) give the same bytes as `encode` with output buffers of
 //! any size.
 //!
@@ -13,7 +14,7 @@
 //! `mode & 16`: the `BdatEncoder` through `encode_into`. Other bits are ignored.
 
 use crate::input::{chunks, Bytes};
-use mailwire::body::unstuff;
+use mailwire::body::{unstuff, ContentMeter};
 use mailwire::{BdatEncoder, DataEncoder};
 
 /// The target.
@@ -149,6 +150,9 @@ impl Rfc1870Size {
 fn data_wire(encoder: &mut DataEncoder, pieces: &[&[u8]]) -> Vec<u8> {
     let mut wire = Vec::new();
     let mut size = Rfc1870Size::default();
+    // The meter counts the same size without encoding (its own pass, `mailwire_simd`'s tally).
+    let mut meter = ContentMeter::new();
+    let mut eight_bit = false;
     for piece in pieces {
         encoder.encode(piece, &mut wire);
         assert_eq!(
@@ -161,6 +165,10 @@ fn data_wire(encoder: &mut DataEncoder, pieces: &[&[u8]]) -> Vec<u8> {
         assert_eq!(encoder.message_size(), size.so_far, "message_size");
         // And if it ended now: the CRLF that closes an open last line counted too.
         assert_eq!(encoder.final_size(), size.if_ended(), "final_size");
+        meter.update(piece);
+        eight_bit |= !piece.is_ascii();
+        assert_eq!(meter.size(), size.if_ended(), "the meter's size");
+        assert_eq!(meter.eight_bit(), eight_bit, "the meter's 8-bit test");
     }
     encoder.finish(&mut wire);
     wire
