@@ -328,6 +328,14 @@ re-measured, not re-run.
   64 KiB read buffer of each message's feed (zeroed once each); `malloc` and `free` together
   took 5–15 µs of a message in the profiles above: recycling the buffer would save less than
   the spread of one run, so it is not done.
+- **The cubic rows again, 2026-12-03** (`sysctl -w net.ipv4.tcp_congestion_control=cubic;
+  target/release/e2e cpu --out cpu-cubic.json`, 7 rounds, alone, a day after the run above,
+  same code): median ratios to the reference (249 µs per message) `send_bytes` 1.30×,
+  `send_many` 1.27×, `bulk::run` 1.25×, `smtp-bulk` generated 1.30×, `--dir` 1.59× (1.71×
+  against `reference-dir`, 1.10×). Generated moved from 1.34× to 1.30× between two runs of the
+  same binary: the 1.3× line sits inside the spread of this comparison under cubic. With
+  smtp-sink's CPU added (3.2–3.7 ms per message, fifteen times any client's) every client's
+  total was 0.95–0.99× the reference's.
 """
 
 
