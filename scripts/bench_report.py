@@ -313,15 +313,15 @@ re-measured, not re-run.
   see) spent 9,000 and 16,000 samples, `_copy_to_iter` 1,019 and 2,067 of them: what a
   pass over 1 MiB costs moves twofold between minutes of this VM, and a client that makes
   three passes moves with it more than one that makes two. Alone (a C loop reading the same
-  file from the page cache 400 times), the read costs 26–39 µs per MiB whatever the buffer's
+  file from the page cache 400 times), the read costs 23–29 µs per MiB at best and 27–39 on average, whatever the buffer's
   offset from a page (0, 16, 64, 2,048, 4,080 bytes) and the read's size (64 KiB, 256 KiB,
   1 MiB): neither alignment nor chunk size is the cost, the cache the copies share with the
   socket's buffers and the server is. The reference makes two passes (a `memmove` into its
   flight, the kernel's copy into the socket), `reference-dir` two (the kernel's read into the
   flight, the copy into the socket), `--dir` three; were the passes all the cost, that would be
-  1.5×, about what the interleaved rounds above give it against `reference-dir`. Reading each chunk into
-  the session's output and dot-stuffing it there would not save a pass on this body: after the first stuffed
-  dot every later byte of the chunk moves by one or more, which is the same copy within the
+  1.5×, about what the interleaved rounds above give it against `reference-dir`. Reading each
+  chunk into the session's output and dot-stuffing it there would not save a pass on this body:
+  after the first stuffed dot every later byte of the chunk moves by one or more, which is the same copy within the
   cache. Only a mapping of the file (`mmap`, scanned where it lies) would, and a file truncated
   while mapped kills the process with SIGBUS: not done. Allocations (`valgrind --tool=dhat`,
   200 messages): 96 blocks per message, 12.5 MiB of the 16 MiB allocated in all being the
@@ -331,10 +331,10 @@ re-measured, not re-run.
 - **The cubic rows again, 2026-12-03** (`sysctl -w net.ipv4.tcp_congestion_control=cubic;
   target/release/e2e cpu --out cpu-cubic.json`, 7 rounds, alone, a day after the run above,
   same code): median ratios to the reference (249 µs per message) `send_bytes` 1.30×,
-  `send_many` 1.27×, `bulk::run` 1.25×, `smtp-bulk` generated 1.30×, `--dir` 1.59× (1.71×
-  against `reference-dir`, 1.10×). Generated moved from 1.34× to 1.30× between two runs of the
+  `send_many` 1.27×, `bulk::run` 1.25×, `smtp-bulk` generated 1.30×, `--dir` 1.59× (`reference-dir` 1.10×;
+  `--dir` against it round by round 1.71×). Generated moved from 1.34× to 1.30× between two runs of the
   same binary: the 1.3× line sits inside the spread of this comparison under cubic. With
-  smtp-sink's CPU added (3.2–3.7 ms per message, fifteen times any client's) every client's
+  smtp-sink's CPU added (3.2–3.7 ms per message, 8 to 15 times any client's) every client's
   total was 0.95–0.99× the reference's.
 """
 
