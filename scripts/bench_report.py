@@ -315,8 +315,9 @@ re-measured, not re-run.
   three passes moves with it more than one that makes two. Alone (a C loop reading the same
   file from the page cache 400 times), the read costs 23–29 µs per MiB at best and 27–39 on average, whatever the buffer's
   offset from a page (0, 16, 64, 2,048, 4,080 bytes) and the read's size (64 KiB, 256 KiB,
-  1 MiB): neither alignment nor chunk size is the cost, the cache the copies share with the
-  socket's buffers and the server is. The reference makes two passes (a `memmove` into its
+  1 MiB): neither alignment nor chunk size is the cost; what differs in the run is the cache the
+  copies share with the socket's buffers and the server (not measured further: this VM has no
+  cache counters). The reference makes two passes (a `memmove` into its
   flight, the kernel's copy into the socket), `reference-dir` two (the kernel's read into the
   flight, the copy into the socket), `--dir` three; were the passes all the cost, that would be
   1.5×, about what the interleaved rounds above give it against `reference-dir`. Reading each
