@@ -385,14 +385,33 @@ fn fill<'b>(
             buf.resize(READ_CHUNK, 0);
         }
         *start = 0;
+        let room = buf.len();
         *end = loop {
             match reader.read(buf) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                other => break other.map_err(FeedError::Read)?,
+                other => {
+                    break other
+                        .and_then(|n| read_count(n, room))
+                        .map_err(FeedError::Read)?
+                }
             }
         };
     }
     Ok(buf.get(*start..*end).unwrap_or_default())
+}
+
+/// `n`, what a reader says it read into `room` bytes, when it is possible. `Read` asks that
+/// `n <= room` but a safe reader can break that; taken at its word, the bytes past the buffer
+/// would be read as an end of content and the message sent cut short, or measured too small.
+fn read_count(n: usize, room: usize) -> io::Result<usize> {
+    if n <= room {
+        Ok(n)
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("the content's reader said it read {n} bytes into a buffer of {room}"),
+        ))
+    }
 }
 
 /// Reads the first bytes of a file or reader into `buf` (one [`READ_CHUNK`], or less at the end
@@ -408,7 +427,8 @@ fn fill_first<'b>(
         let Some(rest) = buf.get_mut(n..).filter(|r| !r.is_empty()) else {
             break false;
         };
-        match reader.read(rest) {
+        let room = rest.len();
+        match reader.read(rest).and_then(|k| read_count(k, room)) {
             Ok(0) => break true,
             Ok(k) => n += k,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -431,7 +451,10 @@ pub fn declare_content(envelope: &mut Envelope, mut content: impl Read) -> io::R
     let mut meter = ContentMeter::new();
     let mut buf = vec![0u8; READ_CHUNK];
     loop {
-        match content.read(&mut buf) {
+        match content
+            .read(&mut buf)
+            .and_then(|n| read_count(n, READ_CHUNK))
+        {
             Ok(0) => break,
             Ok(n) => meter.update(buf.get(..n).unwrap_or_default()),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

@@ -170,6 +170,25 @@ fn file_is_declared_and_reader_is_read_once() {
     assert!(ContentFeed::open(&content.clone()).is_err());
 }
 
+/// Queues `feed`'s message, answers MAIL, RCPT and DATA, and pumps the feed as the session
+/// sends, until it is no longer blocked (or 100 rounds): what the last pump returned.
+fn pump_after_go_ahead(client: &mut Client, feed: &mut ContentFeed<'_>) -> Result<Fed, FeedError> {
+    let (id, _) = feed.send(client, envelope()).unwrap();
+    let mut wire = Vec::new();
+    client.poll_transmit(Timestamp::ZERO, &mut wire);
+    client.handle_input(Timestamp::ZERO, b"250 ok\r\n250 ok\r\n354 go\r\n");
+    let mut result = Ok(Fed::Blocked);
+    for _ in 0..100 {
+        wire.clear();
+        client.poll_transmit(Timestamp::ZERO, &mut wire);
+        result = feed.pump(client, id);
+        if !matches!(result, Ok(Fed::Blocked)) {
+            break;
+        }
+    }
+    result
+}
+
 /// A reader that fails in the middle is a `FeedError::Read`.
 #[test]
 fn failing_reader_is_a_read_error() {
@@ -194,18 +213,55 @@ fn failing_reader_is_a_read_error() {
     ));
     // In the middle of the content.
     let mut feed = ContentFeed::from_reader(Failing(100_000));
-    let (id, _) = feed.send(&mut client, envelope()).unwrap();
-    let mut wire = Vec::new();
-    client.poll_transmit(Timestamp::ZERO, &mut wire);
-    client.handle_input(Timestamp::ZERO, b"250 ok\r\n250 ok\r\n354 go\r\n");
-    let mut result = Ok(Fed::Blocked);
-    for _ in 0..100 {
-        wire.clear();
-        client.poll_transmit(Timestamp::ZERO, &mut wire);
-        result = feed.pump(&mut client, id);
-        if result.is_err() {
-            break;
+    let result = pump_after_go_ahead(&mut client, &mut feed);
+    assert!(matches!(result, Err(FeedError::Read(_))), "{result:?}");
+}
+
+/// A reader that says it read more than its buffer holds (`Read` forbids it, a safe reader can
+/// do it anyway) is a `FeedError::Read`, at the start and in the middle of the content, and
+/// `declare_content` refuses to measure it: taken at its word, the message would go out cut
+/// short (the bytes past the buffer read as the end of the content) or be measured too small.
+#[test]
+fn reader_claiming_more_than_its_buffer_is_a_read_error() {
+    /// Honest for `honest` bytes, then claims one byte more than it was given room for.
+    struct Overclaiming {
+        honest: usize,
+    }
+    impl Read for Overclaiming {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.honest == 0 {
+                buf.fill(b'y');
+                return Ok(buf.len() + 1);
+            }
+            let n = buf.len().min(self.honest);
+            buf[..n].fill(b'x');
+            self.honest -= n;
+            Ok(n)
         }
     }
+    let mut client = session(false);
+    let mut feed = ContentFeed::from_reader(Overclaiming { honest: 0 });
+    match feed.send(&mut client, envelope()) {
+        Err(FeedError::Read(e)) => {
+            assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+            assert!(e.to_string().contains("bytes into a buffer of"), "{e}");
+        }
+        other => panic!("expected a read error before anything is queued, got {other:?}"),
+    }
+    // In the middle: the first 100,000 bytes are honest.
+    let mut feed = ContentFeed::from_reader(Overclaiming { honest: 100_000 });
+    let result = pump_after_go_ahead(&mut client, &mut feed);
     assert!(matches!(result, Err(FeedError::Read(_))), "{result:?}");
+    assert!(!feed.is_finished(), "the body must not be finished short");
+    let mut envelope = envelope();
+    let measured =
+        mailwire_transport::declare_content(&mut envelope, Overclaiming { honest: 5000 });
+    assert_eq!(
+        measured.map_err(|e| e.kind()),
+        Err(io::ErrorKind::InvalidData)
+    );
+    assert_eq!(
+        envelope.params.size, None,
+        "nothing declared from a bad measure"
+    );
 }
