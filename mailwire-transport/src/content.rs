@@ -451,10 +451,8 @@ pub fn declare_content(envelope: &mut Envelope, mut content: impl Read) -> io::R
     let mut meter = ContentMeter::new();
     let mut buf = vec![0u8; READ_CHUNK];
     loop {
-        match content
-            .read(&mut buf)
-            .and_then(|n| read_count(n, READ_CHUNK))
-        {
+        let room = buf.len();
+        match content.read(&mut buf).and_then(|n| read_count(n, room)) {
             Ok(0) => break,
             Ok(n) => meter.update(buf.get(..n).unwrap_or_default()),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
