@@ -304,31 +304,33 @@ re-measured, not re-run.
   body costs more is not known; the reference's figures in the in-place sets above moved the
   same way (339 with dots, 408 without, two sets measured apart).
 - **`smtp-bulk --dir` again, 2026-12-03: what its extra pass costs, and why moving it does not
-  save it.** `perf record -e cpu-clock -F 10000 -g` of `smtp-bulk --dir` (2,000 hard links to
-  a 1 MiB body with a dot every 20 lines) against smtp-sink, per message: the kernel's copy out
-  of the page cache (`_copy_to_iter`) 74 µs, the fused scan and copy into the body buffer
-  126 µs, the kernel's copy into the socket 88 µs; `--messages --size` (generated, no dots) in
-  the same minute: no page-cache copy, 100 and 63. The same binary run twice in a row on the
-  same files (the second with glibc's malloc thresholds raised, which the kernel's copies do not
-  see) spent 9,000 and 16,000 samples, `_copy_to_iter` 1,019 and 2,067 of them: what a
-  pass over 1 MiB costs moves twofold between minutes of this VM, and a client that makes
-  three passes moves with it more than one that makes two. Alone (a C loop reading the same
-  file from the page cache 400 times), the read costs 23–29 µs per MiB at best and 27–39 on average, whatever the buffer's
-  offset from a page (0, 16, 64, 2,048, 4,080 bytes) and the read's size (64 KiB, 256 KiB,
-  1 MiB): neither alignment nor chunk size is the cost; what differs in the run is the cache the
-  copies share with the socket's buffers and the server (not measured further: this VM has no
-  cache counters). The reference makes two passes (a `memmove` into its
-  flight, the kernel's copy into the socket), `reference-dir` two (the kernel's read into the
-  flight, the copy into the socket), `--dir` three; were the passes all the cost, that would be
-  1.5×, about what the interleaved rounds above give it against `reference-dir`. Reading each
-  chunk into the session's output and dot-stuffing it there would not save a pass on this body:
-  after the first stuffed dot every later byte of the chunk moves by one or more, which is the same copy within the
-  cache. Only a mapping of the file (`mmap`, scanned where it lies) would, and a file truncated
-  while mapped kills the process with SIGBUS: not done. Allocations (`valgrind --tool=dhat`,
-  200 messages): 96 blocks per message, 12.5 MiB of the 16 MiB allocated in all being the
-  64 KiB read buffer of each message's feed (zeroed once each); `malloc` and `free` together
-  took 5–15 µs of a message in the profiles above: recycling the buffer would save less than
-  the spread of one run, so it is not done.
+  save it** (`scripts/dir-profile.sh`: `perf record -e cpu-clock -F 10000 -g` of `smtp-bulk`
+  against smtp-sink, 2,000 hard links to a 1 MiB body with a dot every 20 lines, then the
+  generated body; `pagecache_read`; `valgrind --tool=dhat`). Per message, in two runs of it:
+  the kernel's copy out of the page cache (`_copy_to_iter`) 74 and 78 µs, the fused scan and
+  copy into the body buffer 126 and 136, the kernel's copy into the socket 88 and 95;
+  generated (no file, no dots): no page-cache copy, 100 and 123, 63 and 81. The same binary on
+  the same files spent 9,000 samples in one run and 16,000 in the next (`_copy_to_iter` 1,019
+  and 2,067 of them; the second with glibc's malloc thresholds raised, which the kernel's
+  copies do not see): what a pass over 1 MiB costs moves twofold between minutes of this VM,
+  and a client that makes three passes moves with it more than one that makes two. Alone
+  (`target/release/pagecache_read FILE`: the file read to its end 400 times per case), the
+  read costs 23–27 µs per MiB at best in 64 KiB reads and 17–26 in 256 KiB or 1 MiB reads
+  (means 29–36 and 18–30), whatever the buffer's offset from a page (0, 16, 64, 2,048, 4,080
+  bytes): alignment is not the cost, and the read size is worth a few µs where the run pays
+  74–78; what differs in the run is the cache the copies share with the socket's buffers and
+  the server (inferred, not measured: this VM has no cache counters). The reference makes two
+  passes (a `memmove` into its flight, the kernel's copy into the socket), `reference-dir` two
+  (the kernel's read into the flight, the copy into the socket), `--dir` three; were the passes
+  all the cost, that would be 1.5×, about what the interleaved rounds above give it against
+  `reference-dir`. Reading each chunk into the session's output and dot-stuffing it there would
+  not save a pass on this body: after the first stuffed dot every later byte of the chunk moves
+  by one or more, which is the same copy within the cache. Only a mapping of the file (`mmap`,
+  scanned where it lies) would, and a file truncated while mapped kills the process with
+  SIGBUS: not done. Allocations (dhat, 200 messages): about 96 blocks per message, 12.5 MiB of
+  the 16 MiB allocated in all being the 64 KiB read buffer of each message's feed (zeroed once
+  each); `malloc` and `free` together took 5–15 µs of a message in the `perf` profiles:
+  recycling the buffer would save less than the spread of one run, so it is not done.
 - **The cubic rows again, 2026-12-03** (`sysctl -w net.ipv4.tcp_congestion_control=cubic;
   target/release/e2e cpu --out cpu-cubic.json`, 7 rounds, alone, a day after the run above,
   same code): median ratios to the reference (249 µs per message) `send_bytes` 1.30×,
