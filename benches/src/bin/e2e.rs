@@ -191,7 +191,8 @@ fn client(kind: &str, args: &Args) -> Result<(), BoxError> {
         "ours-mio" | "ours-mio-full" => ours_mio(&a),
         "lettre" => lettre_client(&a, false),
         "lettre-nodelay" => lettre_client(&a, true),
-        "reference" | "reference-dir" => reference_client(&a),
+        "reference" | "reference-dir" => reference_client(&a, false),
+        "reference-dir-encode" => reference_client(&a, true),
         _ => Err(format!("unknown client {kind}").into()),
     }
 }
@@ -449,7 +450,12 @@ fn lettre_client(a: &ClientArgs, nodelay: bool) -> Result<(), BoxError> {
 /// socket, with one read buffer and no reply parsing beyond finding each reply's last line
 /// (`ddd ` at a line start). Replies it does not expect (not 2yz, or not 354 to DATA) count
 /// the message failed. One connection only.
-fn reference_client(a: &ClientArgs) -> Result<(), BoxError> {
+///
+/// `reference-dir-encode` (`--dir D` of raw CRLF bodies, not dot-stuffed) is `reference-dir`
+/// with our encoder and nothing else of ours: each file read 64 KiB at a time and put through
+/// `mailwire::body::DataEncoder` into a 256 KiB buffer, written whenever it is full (what
+/// `smtp-bulk --dir` does with the bytes, without the session, the feed or the mio loop).
+fn reference_client(a: &ClientArgs, encode: bool) -> Result<(), BoxError> {
     let body = stuffed(&std::fs::read(&a.message_file)?);
     // `reference-dir`: each body read from its own file (pre-encoded) into the flight, as a
     // client sending a spool must read it: the floor for `smtp-bulk --dir`.
@@ -481,11 +487,15 @@ fn reference_client(a: &ClientArgs) -> Result<(), BoxError> {
     replies.expect(&mut sock, 1)?;
     let (mut ok, mut failed) = (0u64, 0u64);
     let mut flight = Vec::with_capacity(body.len() + commands.len() + 8);
+    let mut chunk = vec![0u8; if encode { 64 * 1024 } else { 0 }];
     let n = a.messages;
     for m in 0..=n {
         flight.clear();
         if m > 0 {
             match files.get((m - 1) as usize) {
+                Some(path) if encode => {
+                    encode_file(&mut sock, path, &mut chunk, &mut flight)?;
+                }
                 Some(path) => {
                     std::fs::File::open(path)?.read_to_end(&mut flight)?;
                 }
@@ -525,6 +535,35 @@ fn reference_client(a: &ClientArgs) -> Result<(), BoxError> {
     }
     let secs = start.elapsed().as_secs_f64();
     report(ok, failed, secs);
+    Ok(())
+}
+
+/// `reference-dir-encode`'s body: `path` read `chunk.len()` bytes at a time, encoded for DATA
+/// into `flight`, which is written each time it holds 256 KiB; what is left of the body stays
+/// in `flight` (its CRLF before the `.` included) to go with the `.` and the next commands.
+fn encode_file(
+    sock: &mut TcpStream,
+    path: &Path,
+    chunk: &mut [u8],
+    flight: &mut Vec<u8>,
+) -> Result<(), BoxError> {
+    let mut file = std::fs::File::open(path)?;
+    let mut encoder = mailwire::body::DataEncoder::new();
+    loop {
+        let n = file.read(chunk)?;
+        let Some(read) = chunk.get(..n).filter(|r| !r.is_empty()) else {
+            break;
+        };
+        encoder.encode(read, flight);
+        if flight.len() >= 256 * 1024 {
+            sock.write_all(flight)?;
+            flight.clear();
+        }
+    }
+    // The encoder's end is CRLF (if the body lacks one) then `.` CRLF; the caller adds the
+    // `.` CRLF itself.
+    encoder.finish(flight);
+    flight.truncate(flight.len().saturating_sub(3));
     Ok(())
 }
 
@@ -1227,6 +1266,14 @@ fn client_command(
             cmd.arg("--dir").arg(links_to(&files.stuffed, messages)?);
             cmd
         }
+        "reference-dir-encode" => {
+            let mut cmd = Command::new(std::env::current_exe()?);
+            cmd.args(["client", kind]);
+            common(&mut cmd, &files.crlf);
+            // The raw bodies `smtp-bulk --dir` reads.
+            cmd.arg("--dir").arg(files.links(messages)?);
+            cmd
+        }
         _ if ASYNC_CLIENTS.contains(&kind) => {
             let mut cmd = Command::new(sibling_binary("async_clients")?);
             cmd.arg(kind);
@@ -1374,7 +1421,9 @@ fn drive(args: &Args) -> Result<(), BoxError> {
 /// The clients of the interleaved CPU comparison: the floor first, then ours.
 /// `reference-dir` is the floor of `smtp-bulk-dir`'s work (each body read from its own file):
 /// set beside the reference it shows what reading the files costs by itself.
-const CPU_CLIENTS: [&str; 7] = [
+/// `reference-dir-encode` adds our encoder to it (raw files, `DataEncoder`, nothing else of
+/// ours): against it `smtp-bulk-dir` shows what the session, the feed and the loop cost.
+const CPU_CLIENTS: [&str; 8] = [
     "reference",
     "ours-blocking",
     "ours-blocking-batch",
@@ -1382,6 +1431,7 @@ const CPU_CLIENTS: [&str; 7] = [
     "smtp-bulk-gen",
     "smtp-bulk-dir",
     "reference-dir",
+    "reference-dir-encode",
 ];
 
 /// CPU per 1 MiB message, `rounds` rounds of every client in [`CPU_CLIENTS`], interleaved: a
@@ -1479,7 +1529,7 @@ fn cpu(args: &Args) -> Result<(), BoxError> {
         .collect();
     // `smtp-bulk --dir` against its own floor, round by round (both ran in every round).
     let pos = |name: &str| CPU_CLIENTS.iter().position(|&c| c == name);
-    let like_for_like = match (pos("smtp-bulk-dir"), pos("reference-dir")) {
+    let against = |floor: &str| match (pos("smtp-bulk-dir"), pos(floor)) {
         (Some(d), Some(f)) => {
             let r: Vec<f64> = cpu_us[d]
                 .iter()
@@ -1488,13 +1538,15 @@ fn cpu(args: &Args) -> Result<(), BoxError> {
                 .collect();
             json!({
                 "client": "smtp-bulk-dir",
-                "floor": "reference-dir",
+                "floor": floor,
                 "ratios": r,
                 "median_ratio": median(&r),
             })
         }
         _ => Value::Null,
     };
+    let like_for_like = against("reference-dir");
+    let like_for_like_encode = against("reference-dir-encode");
     let rows: Vec<Value> = CPU_CLIENTS
         .iter()
         .enumerate()
@@ -1527,6 +1579,7 @@ fn cpu(args: &Args) -> Result<(), BoxError> {
         "congestion_control": if after == congestion { congestion } else { None },
         "clients": rows,
         "like_for_like": like_for_like,
+        "like_for_like_encode": like_for_like_encode,
     });
     write_out(args, &out)
 }
