@@ -348,13 +348,8 @@ re-measured, not re-run.
   1.98×, `smtp-bulk-dir` against `reference-dir-encode` round by round 0.93× (0.66–1.82) then
   1.43× (1.07–2.19); `smtp-bulk` generated 1.08× then 1.64×. So the session, the feed and the
   mio loop add nothing that these rounds can tell from the encoder's own pass, and the same
-  7 rounds put one row on either side of the 1.3× line from one minute to the next: single
-  ratios of one client run from 0.9× to 2.4×. Before that, outside the harness (a script
-  running 1,000 messages a run, 9 rounds against smtp-sink, not in the tree), the same
-  encoder-only client came out at 1.13× and then 1.44×, `smtp-bulk --dir` at 1.31× and then
-  2.06×. A quick `writev` of the read buffer's pieces between the stuffed dots (the buffer
-  just filled by the kernel, so in cache; one `writev` per 64 KiB read) in that script, 5
-  rounds of 200 messages, cost 2.23× the reference against 1.03× for the copy: not pursued.
+  7 rounds put one row on either side of the 1.3× line from one minute to the next (in the
+  second run generated `smtp-bulk`'s single rounds ran from 0.87× to 2.32×).
 """
 
 
