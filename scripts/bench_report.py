@@ -346,10 +346,11 @@ re-measured, not re-run.
   three passes of `--dir` and nothing else of ours). Median ratios to the reference (254 µs per
   message both times): `reference-dir-encode` 1.56× then 1.25×, `smtp-bulk-dir` 1.34× then
   1.98×, `smtp-bulk-dir` against `reference-dir-encode` round by round 0.93× (0.66–1.82) then
-  1.43× (1.07–2.19); `smtp-bulk` generated 1.08× then 1.64×. So the session, the feed and the
-  mio loop add nothing that these rounds can tell from the encoder's own pass, and the same
-  7 rounds put one row on either side of the 1.3× line from one minute to the next (in the
-  second run generated `smtp-bulk`'s single rounds ran from 0.87× to 2.32×).
+  1.43× (1.07–2.19); `smtp-bulk` generated 1.08× then 1.64×. What the session, the feed and
+  the mio loop add beyond the encoder's own pass is within what two runs of 7 rounds cannot
+  separate (nothing in one, 43% in the other), and the same 7 rounds put one row on either
+  side of the 1.3× line from one minute to the next (in the second run generated
+  `smtp-bulk`'s single rounds ran from 0.87× to 2.32×).
 """
 
 
