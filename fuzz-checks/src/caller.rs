@@ -553,7 +553,10 @@ impl Run {
                 Await::Auth if code == b"334" => self.wire.auth_response_next = true,
                 _ => {}
             }
-            self.say(format!("S: {}", String::from_utf8_lossy(&reply)));
+            self.say(format!(
+                "S[{awaited:?}]: {}",
+                String::from_utf8_lossy(&reply)
+            ));
             self.client.handle_input(self.now, &reply);
             self.settle();
         }

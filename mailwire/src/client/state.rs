@@ -778,8 +778,7 @@ impl Client {
         let start = self.out.len();
         self.out.extend_from_slice(END_OF_DATA);
         self.transcribe_content(start, true);
-        self.messages[i].outstanding += 1;
-        self.pipeline.push(Expect::DataEnd(id));
+        self.await_end_of_data(i);
         if self.messages[i].step != Step::Abandoned {
             self.abandon(i, None, false);
         }
@@ -1009,7 +1008,6 @@ impl Client {
 
     /// The content of message `i` (DATA, 354 received) is complete: the end mark goes out.
     fn end_data(&mut self, i: usize) {
-        let id = self.messages[i].id;
         let octets = self.messages[i].framed_size();
         let mut end = [0u8; 6];
         let mut n = 0;
@@ -1025,24 +1023,30 @@ impl Client {
             self.content_transcript(octets);
             self.transcript(Direction::Sent, b".".to_vec());
         }
+        self.await_end_of_data(i);
+    }
+
+    /// The end mark of message `i`'s DATA is out: awaits its replies. SMTP: one. LMTP (RFC 2033
+    /// 4.2): one per recipient the server accepted, in RCPT order, whatever else it refused (the
+    /// `.` closing a doomed DATA too, or every later reply would land on the wrong command); one
+    /// when it accepted none, since a server that answered 354 then still owes the `.` a reply.
+    fn await_end_of_data(&mut self, i: usize) {
+        let id = self.messages[i].id;
+        let mut owed = 0;
         if self.config.protocol == Protocol::Lmtp {
-            // RFC 2033 4.2: one reply per accepted recipient, in RCPT order.
-            let m = &self.messages[i];
-            let accepted: Vec<usize> = m
-                .recipients
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| r.rcpt.as_ref().is_some_and(Reply::is_positive_completion))
-                .map(|(k, _)| k)
-                .collect();
-            for k in accepted {
-                self.messages[i].outstanding += 1;
-                self.pipeline.push(Expect::LmtpRcpt(id, k));
+            for k in 0..self.messages[i].recipients.len() {
+                let rcpt = &self.messages[i].recipients[k].rcpt;
+                if rcpt.as_ref().is_some_and(Reply::is_positive_completion) {
+                    self.pipeline.push(Expect::LmtpRcpt(id, k));
+                    owed += 1;
+                }
             }
-        } else {
-            self.messages[i].outstanding += 1;
-            self.pipeline.push(Expect::DataEnd(id));
         }
+        if owed == 0 {
+            self.pipeline.push(Expect::DataEnd(id));
+            owed = 1;
+        }
+        self.messages[i].outstanding += owed;
     }
 
     /// Sends one BDAT chunk of message `i` when a full one is staged, or the last once the body
