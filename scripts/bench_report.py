@@ -351,6 +351,16 @@ re-measured, not re-run.
   separate (nothing in one, 43% in the other), and the same 7 rounds put one row on either
   side of the 1.3× line from one minute to the next (in the second run generated
   `smtp-bulk`'s single rounds ran from 0.87× to 2.32×).
+- **Pinned against not pinned, 2026-12-03** (`target/release/e2e cpu --pin`: every client on
+  CPU 0, smtp-sink on CPU 1; 8 runs taken in turn with and without, 5 rounds in the first four
+  and 7 in the last four, bbr). The reference's spread within a run did not narrow: its
+  coefficient of variation was 0.15–0.17 pinned and 0.14–0.21 not, its single runs 237–576 µs
+  and 247–882. Of the four rows `send_bytes`, `send_many`, `bulk::run` and generated
+  `smtp-bulk`, the runs put 1, 0, 2 and 1 above 1.3× pinned (generated at 1.301× in the first)
+  and one in each run not pinned, a different row each time; `--dir` was above it in all 8
+  (1.40–1.82×), and against
+  `reference-dir-encode` round by round 0.83–1.73× (1.30× or less in 4 of 8). Pinning moves no
+  row to a side of the line it keeps; it is an option, not the default.
 """
 
 

@@ -5,7 +5,8 @@
 //! e2e memory [--out FILE.json] [--dir DIR] [--mib N]
 //! e2e tls    [--quick] [--out FILE.json] [--only a,b] [--workloads w1,w2]
 //! e2e many   [--out FILE.json] [--k K1,K2,..]
-//! e2e cpu    [--quick] [--out FILE.json] [--rounds R] [--messages N]
+//! e2e cpu    [--quick] [--out FILE.json] [--rounds R] [--messages N] [--server smtp-sink|fast]
+//!            [--pin]
 //! e2e client KIND --port P --messages N --rcpts R --message-file F --conn one|each
 //!            [--time-limit SECS] [--stream] [--write-chunk BYTES]
 //! ```
@@ -36,7 +37,9 @@
 //! each run between two runs of the reference (the clients' order rotates each round), and
 //! each ratio is taken against the mean of those two; the report gives the medians. It records
 //! the kernel's TCP congestion control, which moves the figures (`scripts/bench.sh` runs it
-//! under the machine's and, when that is not cubic and it may, again under cubic).
+//! under the machine's and, when that is not cubic and it may, again under cubic). `--pin` runs
+//! every client on CPU 0 and the server on CPU 1 (it did not narrow the spread: see
+//! `docs/PERFORMANCE.md`).
 //!
 //! `memory` streams one large message from a file (made in a temporary directory, deleted
 //! after) through each adapter (blocking `send` of a `File`, mio `Content::file`, tokio `send`
@@ -725,6 +728,35 @@ fn postfix_command(program: &str) -> Command {
     cmd
 }
 
+/// `e2e cpu --pin`: every client on CPU 0, the server on CPU 1, so that neither migrates
+/// between the two cores nor shares one with the other.
+static PIN: AtomicBool = AtomicBool::new(false);
+
+/// Runs `cmd`'s process on CPU `cpu` only, when `--pin` asked for it.
+fn pin_if_asked(cmd: &mut Command, cpu: usize) {
+    use std::os::unix::process::CommandExt;
+    if !PIN.load(Ordering::Relaxed) {
+        return;
+    }
+    // SAFETY: cpu_set_t is plain data, all zeroes is the empty set; CPU_SET writes within it.
+    let set = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        set
+    };
+    // SAFETY: between fork and exec the closure only calls sched_setaffinity (async-signal
+    // safe) on the set built above; it allocates nothing.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
+}
+
 /// A running `smtp-sink` on 127.0.0.1; killed on drop.
 struct Sink {
     child: std::process::Child,
@@ -768,6 +800,7 @@ impl Sink {
             cmd.stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null());
+            pin_if_asked(&mut cmd, 1);
             let mut child = cmd.spawn()?;
             let deadline = Instant::now() + Duration::from_secs(5);
             while Instant::now() < deadline {
@@ -1333,7 +1366,8 @@ fn run_once(
     };
     let port = relay.as_ref().map_or(sink.port, |r| r.port);
     let limit = Duration::from_secs(120);
-    let cmd = client_command(kind, w, messages, port, files, limit, None)?;
+    let mut cmd = client_command(kind, w, messages, port, files, limit, None)?;
+    pin_if_asked(&mut cmd, 0);
     let finished = run_bounded(cmd, limit + Duration::from_secs(10))?;
     // Let the relay see the last bytes and the close.
     let turns = relay.map(|r| {
@@ -1471,6 +1505,8 @@ fn cpu(args: &Args) -> Result<(), BoxError> {
          (TCP congestion control: {})",
         congestion.as_deref().unwrap_or("unknown")
     );
+    let pinned = args.flag("pin");
+    PIN.store(pinned, Ordering::Relaxed);
     let server = match args.get("server") {
         None | Some("smtp-sink") => Server::SmtpSink,
         Some("fast") => Server::Fast,
@@ -1571,6 +1607,7 @@ fn cpu(args: &Args) -> Result<(), BoxError> {
         "messages": messages,
         "size": w.size,
         "method": "neighbours",
+        "pinned": pinned,
         "server": match server {
             Server::SmtpSink => "smtp-sink",
             Server::Fast => "fast-sink",
