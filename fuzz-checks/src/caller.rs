@@ -13,6 +13,8 @@
 //! - every accepted message gets exactly one `Event::MessageDone`, with its envelope given back
 //!   unchanged and one recipient outcome per recipient; `Failed` only on a closed session; no more
 //!   accepted outcomes than contents completed on the wire;
+//! - every reply an event hands back answered the command it is reported for (the server tags its
+//!   replies with what they answer, `server::Await::tag`);
 //! - `write_body` takes at most what it is offered, writes to the oldest open body always work on
 //!   an open session, and `Event::BodyWanted` comes only after a short write and then takes bytes;
 //! - on the wire, split into command lines and content as a server reads it: every command line
@@ -42,8 +44,8 @@ pub use input::*;
 use crate::body::normalise;
 use crate::input::Bytes;
 use mailwire::{
-    Capabilities, Client, CommandId, Envelope, Error, Event, MessageId, SizeLimit, Stage,
-    Timestamp, UsageError, Verdict,
+    Capabilities, Client, CommandId, Envelope, Error, Event, MessageId, MessageOutcome, Rejection,
+    Reply, SizeLimit, Stage, Timestamp, UsageError, Verdict,
 };
 use server::{Await, Server};
 use std::collections::VecDeque;
@@ -634,10 +636,13 @@ impl Run {
             match item {
                 Item::Command(awaited) => self.server.awaiting.push_back(awaited),
                 Item::AuthResponse => self.server.awaiting.push_back(Await::Auth),
-                Item::Content { content, binary } => {
+                Item::Content {
+                    content,
+                    binary,
+                    txn,
+                } => {
                     self.match_content(&content, binary);
                     let owed = if self.server.lmtp {
-                        let txn = self.wire.txns - 1;
                         self.server.rcpt_ok.get(txn).copied().unwrap_or(0).max(1)
                     } else {
                         1
@@ -715,6 +720,7 @@ impl Run {
                         "envelope not given back as queued"
                     );
                     assert_eq!(outcome.recipients.len(), m.envelope.recipients.len());
+                    outcome_answers(outcome);
                     match &outcome.verdict {
                         Verdict::Failed { error: e, .. } => {
                             assert!(closed, "Failed on an open session: {event:?}");
@@ -749,9 +755,27 @@ impl Run {
                     m.blocked = false;
                     wanted.push(*id);
                 }
-                Event::RecipientAccepted { message, index, .. }
-                | Event::RecipientRejected { message, index, .. }
-                | Event::RecipientDelivered { message, index, .. } => {
+                Event::RecipientAccepted {
+                    message,
+                    index,
+                    reply,
+                }
+                | Event::RecipientRejected {
+                    message,
+                    index,
+                    reply,
+                }
+                | Event::RecipientDelivered {
+                    message,
+                    index,
+                    reply,
+                } => {
+                    let to = if matches!(event, Event::RecipientDelivered { .. }) {
+                        "end"
+                    } else {
+                        "rcpt"
+                    };
+                    answers(reply, &[to], &event);
                     let m = self
                         .messages
                         .iter()
@@ -762,7 +786,8 @@ impl Run {
                         "{event:?}: no such recipient"
                     );
                 }
-                Event::ReplyReceived { command, .. } => {
+                Event::ReplyReceived { command, reply } => {
+                    answers(reply, &["side", "rset"], &event);
                     assert!(
                         self.sides.contains(command),
                         "{event:?} for an unknown command"
@@ -787,9 +812,99 @@ impl Run {
     }
 }
 
+/// `reply`, carried by `event`, answered one of the commands `to` (the tag the server ends its
+/// replies with): a session that takes one command's reply for another's is caught here.
+fn answers(reply: &Reply, to: &[&str], event: &dyn std::fmt::Debug) {
+    let tag = server::answered(reply);
+    assert!(
+        tag.as_deref().is_some_and(|t| to.contains(&t)),
+        "{event:?}: a reply to {tag:?} where one to {to:?} belongs"
+    );
+}
+
+/// Every reply in an outcome answered the command it is reported for.
+fn outcome_answers(outcome: &MessageOutcome) {
+    for r in &outcome.recipients {
+        if let Some(rcpt) = &r.rcpt {
+            answers(rcpt, &["rcpt"], outcome);
+        }
+        if let Some(delivery) = &r.delivery {
+            answers(delivery, &["end"], outcome);
+        }
+    }
+    match &outcome.verdict {
+        Verdict::Accepted { reply } | Verdict::PartiallyAccepted { reply } => {
+            answers(reply, &["end"], outcome)
+        }
+        Verdict::Probed { mail } => answers(mail, &["mail"], outcome),
+        Verdict::Rejected(Rejection::Mail(reply)) => answers(reply, &["mail"], outcome),
+        // DATA refused, or a BDAT chunk before the last.
+        Verdict::Rejected(Rejection::Data(reply)) => answers(reply, &["data", "bdat"], outcome),
+        // The reply after the content: to the end mark, or to BDAT LAST.
+        Verdict::Rejected(Rejection::Content(reply)) => answers(reply, &["end"], outcome),
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The one whole reply `wire` holds.
+    fn parse_reply(wire: &[u8]) -> Reply {
+        let mut parser = mailwire::ReplyParser::new(Default::default());
+        let mut reply = Reply::default();
+        let status = parser.parse(wire, &mut reply).expect("a valid reply");
+        assert_eq!(
+            status,
+            mailwire::Status::Complete {
+                consumed: wire.len()
+            }
+        );
+        reply
+    }
+
+    /// Every reply an event can carry names what it answered, in every style (multi-line ones
+    /// on their last line); the greeting, HELO/EHLO replies and AUTH challenges are left as
+    /// they are; and a misplaced reply fails the check.
+    #[test]
+    fn replies_name_the_command_they_answer() {
+        let run = Run::new(Setup::read(&mut Bytes::new(&[])));
+        let all = [
+            Await::Greeting,
+            Await::Hello { extended: true },
+            Await::Hello { extended: false },
+            Await::StartTls,
+            Await::Auth,
+            Await::Mail,
+            Await::Rcpt { txn: 0 },
+            Await::Data,
+            Await::DataEnd,
+            Await::Bdat,
+            Await::Rset,
+            Await::Side,
+            Await::Quit,
+        ];
+        for awaited in all {
+            for style in 0..=63u8 {
+                let wire = run.server.reply(awaited, style);
+                let reply = parse_reply(&wire);
+                let tag = server::answered(&reply);
+                if awaited.tag().is_none() || wire.starts_with(b"334 ") {
+                    assert_eq!(tag, None, "{awaited:?} style {style}: {reply:?}");
+                } else {
+                    assert_eq!(tag.as_deref(), awaited.tag(), "{awaited:?} style {style}");
+                }
+            }
+        }
+        let reply = parse_reply(&run.server.reply(Await::Rcpt { txn: 0 }, 0));
+        answers(&reply, &["rcpt"], &"RCPT");
+        let misplaced = std::panic::catch_unwind(|| answers(&reply, &["side", "rset"], &"NOOP"));
+        assert!(
+            misplaced.is_err(),
+            "a RCPT reply passed for a side command's"
+        );
+    }
 
     #[test]
     fn steps_round_trip_through_their_encoding() {

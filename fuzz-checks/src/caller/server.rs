@@ -146,7 +146,44 @@ impl Server {
             _ => "555 5.5.4 Parameter not recognised".into(),
         };
         let mut out = text.into_bytes();
+        // Every reply the session may hand back in an event ends with what it answered, so
+        // that an event carrying another command's reply is caught where it happens, not
+        // several replies later. Not the greeting or HELO/EHLO replies (their text is parsed),
+        // nor an AUTH challenge (its text is base64).
+        if let Some(tag) = awaited.tag() {
+            if !out.starts_with(b"334 ") {
+                out.extend_from_slice(format!(" [{tag}]").as_bytes());
+            }
+        }
         out.extend_from_slice(b"\r\n");
         out
     }
+}
+
+impl Await {
+    /// The word that ends this command's replies: `[rcpt]`, `[end]` and so on.
+    pub(super) fn tag(self) -> Option<&'static str> {
+        Some(match self {
+            Await::Greeting | Await::Hello { .. } => return None,
+            Await::StartTls => "starttls",
+            Await::Auth => "auth",
+            Await::Mail => "mail",
+            Await::Rcpt { .. } => "rcpt",
+            Await::Data => "data",
+            Await::DataEnd => "end",
+            Await::Bdat => "bdat",
+            Await::Rset => "rset",
+            Await::Side => "side",
+            Await::Quit => "quit",
+        })
+    }
+}
+
+/// The command a reply of [`Server::reply`] answered, from the tag ending its last line.
+pub(super) fn answered(reply: &mailwire::Reply) -> Option<String> {
+    let last = reply.lines().last()?;
+    let text = std::str::from_utf8(last).ok()?;
+    let inner = text.strip_suffix(']')?;
+    let at = inner.rfind(" [")?;
+    Some(inner[at + 2..].to_string())
 }

@@ -13,6 +13,9 @@ pub(super) enum Item {
     Content {
         content: Vec<u8>,
         binary: bool,
+        /// Which transaction (counted from 0) it completed: the same `poll_transmit` may also
+        /// have handed out the next MAIL.
+        txn: usize,
     },
     /// An AUTH response line (awaits the next AUTH reply).
     AuthResponse,
@@ -294,7 +297,11 @@ impl Wire {
                 }
             }
         }
-        Item::Content { content, binary }
+        Item::Content {
+            content,
+            binary,
+            txn: self.txns - 1,
+        }
     }
 }
 
