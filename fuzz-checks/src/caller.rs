@@ -13,8 +13,8 @@
 //! - every accepted message gets exactly one `Event::MessageDone`, with its envelope given back
 //!   unchanged and one recipient outcome per recipient; `Failed` only on a closed session; no more
 //!   accepted outcomes than contents completed on the wire;
-//! - every reply an event hands back answered the command it is reported for (the server tags its
-//!   replies with what they answer, `server::Await::tag`);
+//! - every reply an event or a session error hands back answered the command it is reported for
+//!   (the server tags its replies with what they answer, `server::Await::tag`);
 //! - `write_body` takes at most what it is offered, writes to the oldest open body always work on
 //!   an open session, and `Event::BodyWanted` comes only after a short write and then takes bytes;
 //! - on the wire, split into command lines and content as a server reads it: every command line
@@ -696,6 +696,9 @@ impl Run {
             }
             match &event {
                 Event::Closed(result) => {
+                    if let Err(error) = result {
+                        error_answers(error);
+                    }
                     assert!(!self.closed_seen, "Closed twice");
                     self.closed_seen = true;
                     assert!(self.closed(), "Closed on an open session");
@@ -822,6 +825,40 @@ fn answers(reply: &Reply, to: &[&str], event: &dyn std::fmt::Debug) {
     );
 }
 
+/// The reply in a session's error answered a command of the stage the error names (the
+/// greeting's and HELO/EHLO's replies carry no tag, nor does an AUTH challenge).
+fn error_answers(error: &Error) {
+    let (stage, reply) = match error {
+        Error::Rejected { stage, reply }
+        | Error::ServiceClosing { stage, reply }
+        | Error::UnexpectedReply { stage, reply } => (*stage, reply),
+        Error::TlsRejected(reply) => (Stage::StartTls, reply),
+        Error::AuthFailed(reply) => (Stage::Auth, reply),
+        Error::GreetingRejected(reply) => (Stage::Greeting, reply),
+        _ => return,
+    };
+    let to: &[&str] = match stage {
+        Stage::Greeting | Stage::Hello => {
+            let tag = server::answered(reply);
+            assert_eq!(tag, None, "{error:?}: a reply to {tag:?} at {stage:?}");
+            return;
+        }
+        Stage::Auth if reply.code().get() == 334 => return,
+        Stage::StartTls => &["starttls"],
+        Stage::Auth => &["auth"],
+        Stage::Mail => &["mail"],
+        Stage::Rcpt => &["rcpt"],
+        Stage::Data => &["data"],
+        Stage::DataEnd => &["end"],
+        Stage::Bdat => &["bdat"],
+        Stage::Rset => &["rset"],
+        Stage::Noop | Stage::Vrfy | Stage::Expn | Stage::Help => &["side"],
+        Stage::Quit => &["quit"],
+        _ => return,
+    };
+    answers(reply, to, error);
+}
+
 /// Every reply in an outcome answered the command it is reported for.
 fn outcome_answers(outcome: &MessageOutcome) {
     for r in &outcome.recipients {
@@ -903,6 +940,16 @@ mod tests {
         assert!(
             misplaced.is_err(),
             "a RCPT reply passed for a side command's"
+        );
+        let rejected = |stage| Error::Rejected {
+            stage,
+            reply: reply.clone(),
+        };
+        error_answers(&rejected(Stage::Rcpt));
+        let misplaced = std::panic::catch_unwind(|| error_answers(&rejected(Stage::Mail)));
+        assert!(
+            misplaced.is_err(),
+            "a RCPT reply passed in an error at MAIL"
         );
     }
 
