@@ -818,11 +818,23 @@ impl Run {
 /// `reply`, carried by `event`, answered one of the commands `to` (the tag the server ends its
 /// replies with): a session that takes one command's reply for another's is caught here.
 fn answers(reply: &Reply, to: &[&str], event: &dyn std::fmt::Debug) {
+    if tag_redacted(reply) {
+        return;
+    }
     let tag = server::answered(reply);
     assert!(
         tag.as_deref().is_some_and(|t| to.contains(&t)),
         "{event:?}: a reply to {tag:?} where one to {to:?} belongs"
     );
+}
+
+/// The session redacts the credentials wherever a reply repeats them (`client/redact.rs`); with
+/// a password of a letter or two, that can be inside the tag, which then says nothing.
+fn tag_redacted(reply: &Reply) -> bool {
+    reply
+        .lines()
+        .last()
+        .is_some_and(|line| line.windows(10).any(|w| w == b"<redacted>"))
 }
 
 /// The reply in a session's error answered a command of the stage the error names (the
@@ -838,6 +850,7 @@ fn error_answers(error: &Error) {
         _ => return,
     };
     let to: &[&str] = match stage {
+        Stage::Greeting | Stage::Hello if tag_redacted(reply) => return,
         Stage::Greeting | Stage::Hello => {
             let tag = server::answered(reply);
             assert_eq!(tag, None, "{error:?}: a reply to {tag:?} at {stage:?}");
@@ -945,6 +958,10 @@ mod tests {
             stage,
             reply: reply.clone(),
         };
+        // A password `n` redacted inside the tag (`[e<redacted>d]`): nothing to check.
+        let redacted = Reply::new(mailwire::Code::OK, &["2.0.0 OK [e<redacted>d]"]);
+        answers(&redacted, &["end"], &"the end mark");
+        answers(&redacted, &["rcpt"], &"RCPT");
         error_answers(&rejected(Stage::Rcpt));
         let misplaced = std::panic::catch_unwind(|| error_answers(&rejected(Stage::Mail)));
         assert!(
