@@ -823,7 +823,7 @@ fn answers(reply: &Reply, to: &[&str], event: &dyn std::fmt::Debug) {
     }
     let tag = server::answered(reply);
     assert!(
-        tag.as_deref().is_some_and(|t| to.contains(&t)),
+        tag.is_some_and(|t| to.contains(&t)),
         "{event:?}: a reply to {tag:?} where one to {to:?} belongs"
     );
 }
@@ -943,7 +943,7 @@ mod tests {
                 if awaited.tag().is_none() || wire.starts_with(b"334 ") {
                     assert_eq!(tag, None, "{awaited:?} style {style}: {reply:?}");
                 } else {
-                    assert_eq!(tag.as_deref(), awaited.tag(), "{awaited:?} style {style}");
+                    assert_eq!(tag, awaited.tag(), "{awaited:?} style {style}");
                 }
             }
         }

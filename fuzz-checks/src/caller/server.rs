@@ -180,10 +180,9 @@ impl Await {
 }
 
 /// The command a reply of [`Server::reply`] answered, from the tag ending its last line.
-pub(super) fn answered(reply: &mailwire::Reply) -> Option<String> {
+pub(super) fn answered(reply: &mailwire::Reply) -> Option<&str> {
     let last = reply.lines().last()?;
-    let text = std::str::from_utf8(last).ok()?;
-    let inner = text.strip_suffix(']')?;
+    let inner = std::str::from_utf8(last).ok()?.strip_suffix(']')?;
     let at = inner.rfind(" [")?;
-    Some(inner[at + 2..].to_string())
+    inner.get(at + 2..)
 }
