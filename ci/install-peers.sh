@@ -9,7 +9,8 @@
 #   - OpenSMTPD's smtpd, likewise extracted into $PEERS_DIR/opensmtpd.
 #   - aiosmtpd (Python), pip-installed into the venv $PEERS_DIR/venv, with
 #     scramp beside it (the server side of SCRAM, for the aiosmtpd peer's
-#     SCRAM-SHA-1 / SCRAM-SHA-256 AUTH handlers).
+#     SCRAM-SHA-1 / SCRAM-SHA-256 AUTH handlers), and dkimpy with PyNaCl
+#     (a DKIM verifier, for the signing tests).
 #
 # Idempotent: each step checks whether its result is already present.
 # Environment:
@@ -21,6 +22,8 @@ PEERS_DIR="${SMTP_PEERS_DIR:-/opt/smtp-peers}"
 PYTHON="${PYTHON:-python3}"
 AIOSMTPD_VERSION="1.4.6"
 SCRAMP_VERSION="1.5.0"
+DKIMPY_VERSION="1.1.8"
+PYNACL_VERSION="1.5.0"
 export DEBIAN_FRONTEND=noninteractive
 
 log() { printf 'install-peers: %s\n' "$*" >&2; }
@@ -135,6 +138,12 @@ fi
 if ! "$VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('scramp') != '$SCRAMP_VERSION')" 2>/dev/null; then
     log "installing scramp==$SCRAMP_VERSION into $VENV"
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check "scramp==$SCRAMP_VERSION"
+fi
+
+# dkimpy (with PyNaCl for Ed25519): a DKIM verifier not ours, for the signing tests.
+if ! "$VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('dkimpy') != '$DKIMPY_VERSION' or m.version('pynacl') != '$PYNACL_VERSION')" 2>/dev/null; then
+    log "installing dkimpy==$DKIMPY_VERSION pynacl==$PYNACL_VERSION into $VENV"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check "dkimpy==$DKIMPY_VERSION" "pynacl==$PYNACL_VERSION"
 fi
 
 # -------------------------------------------------------------------- report

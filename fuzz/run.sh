@@ -11,7 +11,7 @@ set -eu
 
 seconds=${1:-60}
 [ $# -gt 0 ] && shift
-targets=${*:-"reply_parser body_encoder commands client_session caller_api"}
+targets=${*:-"reply_parser body_encoder commands client_session caller_api dkim_sign"}
 
 cd "$(dirname "$0")/.."
 

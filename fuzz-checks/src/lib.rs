@@ -14,6 +14,7 @@
 pub mod body;
 pub mod caller;
 pub mod commands;
+pub mod dkim;
 pub mod input;
 pub mod replay;
 pub mod reply;
@@ -23,6 +24,7 @@ pub mod session;
 pub use body::body_encoder;
 pub use caller::caller_api;
 pub use commands::commands;
+pub use dkim::dkim_sign;
 pub use reply::reply_parser;
 pub use session::client_session;
 
@@ -36,6 +38,7 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("commands", commands),
     ("client_session", client_session),
     ("caller_api", caller_api),
+    ("dkim_sign", dkim_sign),
 ];
 
 /// The check function of the target called `name`.

@@ -589,6 +589,21 @@ pub const TRICKY_BODIES: &[&[u8]] = &[
     b"\x00\xff\r\n.\x00",
 ];
 
+/// Messages for `dkim_sign`: folded and repeated fields, white space where the two
+/// canonicalisations differ, every kind of line end, no body, no end.
+const DKIM_MESSAGES: &[&[u8]] = &[
+    b"From: Joe SixPack <joe@football.example.com>\r\nTo: Suzie Q <suzie@shopping.example.net>\r\nSubject: Is dinner ready?\r\nDate: Fri, 11 Jul 2003 21:00:37 -0700 (PDT)\r\nMessage-ID: <20030712040037.46341.5F8J@football.example.com>\r\n\r\nHi.\r\n\r\nWe lost the game.  Are you hungry yet?\r\n\r\nJoe.\r\n",
+    b"From: a@example.org\nSubject: one\n  two\t\n\nbody  \n\t x \n\n\n",
+    b"from :  a@example.org \r\nFROM: b@example.org\r\nCc: c\r\n\r\n.\r\n..\r\n",
+    b"From: a@example.org\r\n",
+    b"From: a@example.org",
+    b"From: a@example.org\r\r\rbody\rmore\r",
+    b"Subject: no from\r\n\r\nbody\r\n",
+    b"From: a@example.org\r\nnot a field\r\n\r\n",
+    b"\r\nFrom: in the body\r\n",
+    b"From: na\xc3\xafve \xff\r\n\r\n\xff\xfe \t\r\n",
+];
+
 /// Writes every seed under `corpus/<target>/`; returns how many files. Existing files of the
 /// same names are overwritten; others are left alone.
 pub fn write_all(transcripts: &Path, corpus: &Path) -> std::io::Result<usize> {
@@ -636,6 +651,14 @@ pub fn write_all(transcripts: &Path, corpus: &Path) -> std::io::Result<usize> {
     }
     for (name, seed) in caller_seeds() {
         write("caller_api", &format!("seed-{name}"), &seed)?;
+    }
+    for (i, message) in DKIM_MESSAGES.iter().enumerate() {
+        let mode = (i % 8) as u8;
+        let sizes: &[u8] = if i % 2 == 0 { &[] } else { &[2, 9, 1] };
+        let mut seed = vec![mode, sizes.len() as u8];
+        seed.extend_from_slice(sizes);
+        seed.extend_from_slice(message);
+        write("dkim_sign", &format!("seed-dkim-{i:02}"), &seed)?;
     }
     Ok(written)
 }

@@ -11,6 +11,7 @@ use mailwire_transport::{Error, TlsConfigError};
 use std::path::Path;
 
 pub mod connect;
+pub mod dkim;
 pub mod headers;
 pub mod jobs;
 pub mod outcomes;

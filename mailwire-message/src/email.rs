@@ -345,6 +345,17 @@ impl Email {
         out
     }
 
+    /// [`Email::to_bytes`] with a DKIM signature before it, signed now (feature `dkim`; see
+    /// [`crate::dkim`]). A message always has a From field, so this fails only as
+    /// [`DkimSigner::sign`](crate::dkim::DkimSigner::sign) can for a clock set before 1970.
+    #[cfg(feature = "dkim")]
+    pub fn to_signed_bytes(
+        &self,
+        signer: &crate::dkim::DkimSigner,
+    ) -> Result<Vec<u8>, crate::dkim::DkimError> {
+        signer.sign_message(&self.to_bytes(), std::time::SystemTime::now())
+    }
+
     /// Writes [`Email::to_bytes`] to `output`.
     pub fn write_to(&self, output: impl Write) -> io::Result<()> {
         self.message().write_to(output)

@@ -53,6 +53,13 @@
 //! MAIL FROM is the From mailbox; the RCPTs are To, Cc and Bcc in that order, each mailbox
 //! once. Bcc appears in no header field. Reply-To is not a recipient.
 //!
+//! # DKIM (feature `dkim`)
+//!
+//! The `dkim` module signs any message, this crate's or raw bytes from elsewhere, with
+//! RSA-SHA256 or Ed25519-SHA256 (RFC 6376, RFC 8463): `email.to_signed_bytes(&signer)`, or
+//! `signer.sign_message(bytes, time)`; keys from PEM, DER or an Ed25519 seed, and the DNS record
+//! to publish for them.
+//!
 //! # Sending
 //!
 //! Nothing here is tied to an adapter: `client.send_bytes(email.envelope(), &email.to_bytes())`
@@ -64,6 +71,8 @@
 
 mod address;
 mod attachment;
+#[cfg(feature = "dkim")]
+pub mod dkim;
 mod email;
 mod error;
 mod header;

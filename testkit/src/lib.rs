@@ -55,6 +55,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 mod aiosmtpd;
 mod cert;
 pub mod connect_cases;
+mod dkim;
 mod exim;
 pub mod hostile;
 mod memory;
@@ -68,6 +69,10 @@ mod tap;
 
 pub use aiosmtpd::{Aiosmtpd, AiosmtpdBuilder, AiosmtpdMechanism, AiosmtpdMessage};
 pub use cert::{TestCert, CLIENT_COMMON_NAME};
+pub use dkim::{
+    dkimpy_verify, dkimpy_verify_many, dkimpy_verify_or_skip, DKIM_ED25519, DKIM_RSA_PKCS1,
+    DKIM_RSA_PKCS8,
+};
 pub use exim::{Exim, EximBuilder, EximConfig, EximMessage};
 pub use memory::{dotted_text, peak_heap, run_with_rss, PeakAlloc, RssRun};
 pub use opensmtpd::{OpenSmtpd, OpenSmtpdBuilder, OpenSmtpdMessage};

@@ -43,12 +43,14 @@ use mailwire_blocking::mailwire::{
 use mailwire_blocking::mailwire::{Capabilities, Class, Milestone, ProbeDepth};
 use mailwire_blocking::{Client, ClientOptions, Error, ProbeReport, ProbeUntil};
 use mailwire_cli::connect::{ConnectArgs, RouteArgs};
+use mailwire_cli::dkim::{sign_reader, DkimArgs};
 use mailwire_cli::exit::{
     DATAERR as EX_DATAERR, NOINPUT as EX_NOINPUT, OK as EX_OK, SOFTWARE as EX_SOFTWARE,
     USAGE as EX_USAGE,
 };
 use mailwire_cli::headers::{HeaderEdits, HeaderField, RewriteHeaders};
 use mailwire_cli::params::ParamArgs;
+use mailwire_message::dkim::DkimSigner;
 use serde::Serialize;
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -148,7 +150,7 @@ struct Cli {
     #[arg(
         long,
         value_name = "ADDR",
-        required_unless_present_any = ["demo", "quit_after", "vrfy", "expn"],
+        required_unless_present_any = ["demo", "quit_after", "vrfy", "expn", "dkim_print_record"],
         help_heading = "Envelope"
     )]
     from: Option<String>,
@@ -156,7 +158,7 @@ struct Cli {
     #[arg(
         long,
         value_name = "ADDR",
-        required_unless_present_any = ["demo", "quit_after", "vrfy", "expn"],
+        required_unless_present_any = ["demo", "quit_after", "vrfy", "expn", "dkim_print_record"],
         help_heading = "Envelope"
     )]
     to: Vec<String>,
@@ -168,6 +170,8 @@ struct Cli {
     bcc: Vec<String>,
     #[command(flatten)]
     params: ParamArgs,
+    #[command(flatten)]
+    dkim: DkimArgs,
     #[command(flatten)]
     connect: ConnectArgs,
     #[command(flatten)]
@@ -349,6 +353,19 @@ fn run() -> u8 {
             return code;
         }
     }
+    if cli.dkim.dkim_print_record {
+        return match cli.dkim.signer(cli.from.as_deref()) {
+            Ok(Some(signer)) => {
+                println!("{}", mailwire_cli::dkim::zone_record(&signer));
+                EX_OK
+            }
+            Ok(None) => EX_USAGE,
+            Err(e) => {
+                eprintln_safe(&format!("smtp-send: {}", e.message));
+                e.code
+            }
+        };
+    }
     let sink = if cli.demo && !cli.json {
         Sink::Stdout
     } else {
@@ -426,6 +443,8 @@ enum Content {
     File {
         path: PathBuf,
         edits: HeaderEdits,
+        /// The DKIM-Signature field that goes before it (empty: none).
+        signature: Vec<u8>,
     },
     /// The message on standard input (`--message-file -`), streamed once: neither its size nor
     /// its 8-bit octets are known before MAIL.
@@ -445,10 +464,16 @@ impl Content {
             Content::Built(bytes) => {
                 mailwire_blocking::declare_content(&mut measured, bytes.as_slice())
             }
-            Content::File { path, edits } => File::open(path).and_then(|file| {
+            Content::File {
+                path,
+                edits,
+                signature,
+            } => File::open(path).and_then(|file| {
                 mailwire_blocking::declare_content(
                     &mut measured,
-                    RewriteHeaders::new(file, edits.clone()),
+                    signature
+                        .as_slice()
+                        .chain(RewriteHeaders::new(file, edits.clone())),
                 )
             }),
             Content::Stdin { .. } => return Ok(()),
@@ -558,13 +583,23 @@ impl Plan {
             (Some(address), _, _) => Action::Verify(address.clone()),
             (_, Some(list), _) => Action::Expand(list.clone()),
             (_, _, Some(stop)) => Action::Probe(stop),
-            (None, None, None) => Action::Send(Self::content(
-                cli,
-                from.as_deref().unwrap_or_default(),
-                &to,
-                edits,
-                demo_on,
-            )?),
+            (None, None, None) => {
+                let content = Self::content(
+                    cli,
+                    from.as_deref().unwrap_or_default(),
+                    &to,
+                    edits,
+                    demo_on,
+                )?;
+                let signer = cli
+                    .dkim
+                    .signer(from.as_deref())
+                    .map_err(|e| Exit(e.code, e.message))?;
+                Action::Send(match signer {
+                    Some(signer) => Self::sign(content, &signer)?,
+                    None => content,
+                })
+            }
         };
         let mut envelope = Envelope::new(sender, recipients);
         cli.params
@@ -601,6 +636,7 @@ impl Plan {
                 Content::File {
                     path: path.clone(),
                     edits,
+                    signature: Vec::new(),
                 }
             }
             None => {
@@ -638,6 +674,39 @@ impl Plan {
                 // they edit a given one (swaks' sense): `--header 'Subject: x'` replaces the
                 // built Subject, a Date or Message-ID the generated one.
                 Content::Built(edit_built(built, &edits)?)
+            }
+        })
+    }
+
+    /// `content` with a DKIM signature before it. A file is read once here to sign it and
+    /// again as it is sent; standard input, which can be read only once, is held whole.
+    fn sign(content: Content, signer: &DkimSigner) -> Result<Content, Exit> {
+        let exit = |e: mailwire_cli::connect::CliError| Exit(e.code, e.message);
+        Ok(match content {
+            Content::Built(bytes) => {
+                let field = sign_reader(signer, bytes.as_slice()).map_err(exit)?;
+                let mut signed = field.into_bytes();
+                signed.extend_from_slice(&bytes);
+                Content::Built(signed)
+            }
+            Content::File { path, edits, .. } => {
+                let file = File::open(&path).map_err(|e| {
+                    Exit(EX_NOINPUT, format!("cannot read {}: {e}", path.display()))
+                })?;
+                let field =
+                    sign_reader(signer, RewriteHeaders::new(file, edits.clone())).map_err(exit)?;
+                Content::File {
+                    path,
+                    edits,
+                    signature: field.into_bytes(),
+                }
+            }
+            Content::Stdin { edits } => {
+                let mut bytes = Vec::new();
+                RewriteHeaders::new(io::stdin().lock(), edits)
+                    .read_to_end(&mut bytes)
+                    .map_err(|e| Exit(EX_NOINPUT, format!("cannot read standard input: {e}")))?;
+                Self::sign(Content::Built(bytes), signer)?
             }
         })
     }
@@ -712,12 +781,20 @@ impl Plan {
                 let stdin = RewriteHeaders::new(io::stdin().lock(), edits.clone());
                 client.send(self.envelope.clone(), stdin)
             }
-            Content::File { path, edits } => {
+            Content::File {
+                path,
+                edits,
+                signature,
+            } => {
                 // Measured first (RFC 1870 SIZE, RFC 6152 8-bit), so that a message too large
                 // for the server never has its MAIL sent; then streamed.
                 let open = || {
                     File::open(path)
-                        .map(|file| RewriteHeaders::new(file, edits.clone()))
+                        .map(|file| {
+                            signature
+                                .as_slice()
+                                .chain(RewriteHeaders::new(file, edits.clone()))
+                        })
                         .map_err(|e| Error::Body(std::sync::Arc::new(e)))
                 };
                 let mut envelope = self.envelope.clone();

@@ -1,0 +1,226 @@
+//! `smtp-send --dkim-key`: the message it sends (built, a file with its header edits, standard
+//! input) carries a DKIM signature that dkimpy, a verifier not ours, accepts on what aiosmtpd
+//! stored; `--dkim-print-record` prints the record that verification used; keys and messages
+//! that cannot be signed are refused before connecting, with their exit status.
+
+mod support;
+
+use mailwire_testkit::{
+    dkimpy_verify_or_skip, peer_or_skip, Aiosmtpd, TempDir, DKIM_ED25519, DKIM_RSA_PKCS1,
+};
+use std::time::Duration;
+use support::*;
+
+const T: Duration = Duration::from_secs(15);
+
+/// The key files, and the TXT record `--dkim-print-record` gives for each.
+struct Keys {
+    dir: TempDir,
+}
+
+impl Keys {
+    fn new() -> Keys {
+        let dir = TempDir::new("dkim-keys").unwrap();
+        std::fs::write(dir.path().join("rsa.pem"), DKIM_RSA_PKCS1).unwrap();
+        std::fs::write(dir.path().join("ed.pem"), DKIM_ED25519).unwrap();
+        std::fs::write(dir.path().join("junk.pem"), "not a key").unwrap();
+        Keys { dir }
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).display().to_string()
+    }
+
+    /// `--dkim-print-record`'s line, turned back into (name, record text).
+    fn record(&self, key: &str, selector: &str) -> (String, String) {
+        let out = smtp_send(
+            &[
+                "--dkim-key",
+                &self.path(key),
+                "--dkim-selector",
+                selector,
+                "--dkim-domain",
+                "example.org",
+                "--dkim-print-record",
+            ],
+            &[],
+            T,
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+        let line = String::from_utf8(out.stdout).unwrap();
+        let (name, rest) = line.split_once(" IN TXT ( ").unwrap();
+        let record: String = rest
+            .trim_end()
+            .trim_end_matches(')')
+            .split('"')
+            .skip(1)
+            .step_by(2)
+            .collect();
+        (name.trim_end_matches('.').to_string(), record)
+    }
+}
+
+/// Extra arguments, the key's selector, what standard input gives.
+type Run<'a> = (&'a [&'a str], &'a str, Option<&'a [u8]>);
+
+#[test]
+fn built_file_and_stdin_messages_are_signed_and_verify() {
+    let server = peer_or_skip!(Aiosmtpd::builder().start());
+    let target = format!("127.0.0.1:{}", server.port());
+    let keys = Keys::new();
+    let records = [keys.record("rsa.pem", "rsa"), keys.record("ed.pem", "ed")];
+    assert!(
+        records[0].1.starts_with("v=DKIM1; k=rsa; p=MIIB"),
+        "{records:?}"
+    );
+    assert!(
+        records[1].1.starts_with("v=DKIM1; k=ed25519; p="),
+        "{records:?}"
+    );
+    let file = keys.dir.path().join("message.eml");
+    std::fs::write(
+        &file,
+        "From: a@example.org\nTo: b@example.net\nSubject: old\n\n.dot line\ntrailing   \n\n\n",
+    )
+    .unwrap();
+    let file = file.display().to_string();
+    let common = [
+        "--server",
+        &target,
+        "--starttls",
+        "never",
+        "--from",
+        "A <a@example.org>",
+        "--to",
+        "b@example.net",
+    ];
+    let runs: [Run<'_>; 4] = [
+        (
+            &["--subject", "built", "--body", ".a dot\nand more\n"],
+            "rsa",
+            None,
+        ),
+        (
+            &[
+                "--message-file",
+                &file,
+                "--header",
+                "Subject: new",
+                "--dkim-canonicalization",
+                "simple",
+            ],
+            "ed",
+            None,
+        ),
+        (
+            &["--message-file", "-", "--dkim-expire", "3600"],
+            "rsa",
+            Some(b"From: a@example.org\nSubject: stdin\n\nfrom standard input\n"),
+        ),
+        (
+            &[
+                "--subject",
+                "an explicit d=",
+                "--dkim-domain",
+                "example.org",
+            ],
+            "ed",
+            None,
+        ),
+    ];
+    for (extra, selector, input) in runs {
+        let key = if selector == "rsa" {
+            "rsa.pem"
+        } else {
+            "ed.pem"
+        };
+        let key = keys.path(key);
+        let mut args: Vec<&str> = common.to_vec();
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--dkim-key", &key, "--dkim-selector", selector]);
+        let out = match input {
+            Some(bytes) => smtp_send_input(&args, &[], bytes, T),
+            None => smtp_send(&args, &[], T),
+        };
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", describe(&out));
+    }
+    let stored = server.wait_for_messages(4, T).unwrap();
+    for (i, m) in stored.iter().enumerate() {
+        let text = String::from_utf8_lossy(&m.data);
+        assert!(text.starts_with("DKIM-Signature: v=1;"), "{text}");
+        let Some(results) = dkimpy_verify_or_skip(&m.data, &records) else {
+            return;
+        };
+        assert_eq!(results, [Ok(())], "message {i}: {text}");
+    }
+    let text = |i: usize| String::from_utf8_lossy(&stored[i].data).into_owned();
+    assert!(text(1).contains("c=simple/simple;"), "{}", text(1));
+    assert!(
+        text(1).contains("\r\nSubject: new\r\n"),
+        "the edit is what was signed"
+    );
+    assert!(text(2).contains(" x="), "{}", text(2));
+    assert!(text(2).contains("from standard input"));
+}
+
+#[test]
+fn unusable_keys_and_unsignable_messages_are_refused_before_connecting() {
+    let keys = Keys::new();
+    let dir = TempDir::new("dkim-refusals").unwrap();
+    let no_from = dir.path().join("no-from.eml");
+    std::fs::write(&no_from, "Subject: x\n\nbody\n").unwrap();
+    let no_from = no_from.display().to_string();
+    let junk = keys.path("junk.pem");
+    let rsa = keys.path("rsa.pem");
+    let missing = keys.path("missing.pem");
+    // A port nothing listens on: a refusal must come before any connection.
+    let target = format!("127.0.0.1:{}", mailwire_testkit::free_port());
+    let base = [
+        "--server",
+        target.as_str(),
+        "--starttls",
+        "never",
+        "--from",
+        "a@example.org",
+        "--to",
+        "b@example.net",
+        "--dkim-selector",
+        "s",
+    ];
+    let cases: [(&[&str], u8, &str); 5] = [
+        (&["--dkim-key", &junk], 65, "not a private key"),
+        (&["--dkim-key", &missing], 66, "cannot read --dkim-key"),
+        (
+            &["--dkim-key", &rsa, "--dkim-domain", "bad domain"],
+            64,
+            "not an ASCII domain name",
+        ),
+        (
+            &["--dkim-key", &rsa, "--message-file", &no_from],
+            65,
+            "no From field",
+        ),
+        (
+            &["--dkim-key", &rsa, "--dkim-canonicalization", "loose"],
+            64,
+            "neither relaxed nor simple",
+        ),
+    ];
+    for (extra, code, says) in cases {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        let out = smtp_send(&args, &[], T);
+        assert_eq!(
+            out.status.code(),
+            Some(code.into()),
+            "{args:?}: {}",
+            describe(&out)
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("MII"),
+            "no key material in errors: {stderr}"
+        );
+    }
+}
