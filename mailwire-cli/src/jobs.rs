@@ -14,11 +14,13 @@
 //! with the [`Outcomes`] so its report finds its id and line, and writes an invalid job's
 //! outcome line itself.
 
+use crate::dkim::sign_reader;
 use crate::exit;
 use crate::outcomes::{JobRef, Outcomes};
 use crate::params::{parse_notify, DsnRet, ParamArgs};
 use base64::Engine as _;
 use mailwire::{Envelope, Mailbox};
+use mailwire_message::dkim::DkimSigner;
 use mailwire_mio::bulk::{BulkMessage, Content, Pull};
 use serde::Deserialize;
 use std::cell::RefCell;
@@ -83,7 +85,8 @@ pub struct Spec {
 #[derive(Debug)]
 enum Source {
     Bytes(Vec<u8>),
-    File(PathBuf),
+    /// A file, and what goes before it (a DKIM signature; empty: nothing).
+    File(PathBuf, Vec<u8>),
 }
 
 impl Spec {
@@ -93,15 +96,45 @@ impl Spec {
     pub fn load(self) -> Result<BulkMessage, Invalid> {
         let content = match self.content {
             Source::Bytes(bytes) => Content::shared(bytes),
-            Source::File(path) => {
-                check_file(&path).map_err(|why| Invalid {
-                    status: exit::NOINPUT,
-                    reason: format!("path {:?}: {why}", path.display().to_string()),
-                })?;
-                Content::file(path)
+            Source::File(path, prefix) => {
+                check_file(&path).map_err(|why| unreadable(&path, why))?;
+                Content::file_with_prefix(prefix, path)
             }
         };
         Ok(BulkMessage::new(self.envelope, content))
+    }
+
+    /// The job with a DKIM signature before its content (`--dkim-key`): a file is read once
+    /// here to sign it (on the reading thread, not the run's) and again as it is sent. A
+    /// content that cannot be signed is invalid (65, a file that cannot be read 66).
+    pub fn signed(mut self, signer: &DkimSigner) -> Result<Spec, Invalid> {
+        let invalid = |e: crate::connect::CliError| Invalid {
+            status: e.code,
+            reason: e.message,
+        };
+        self.content = match self.content {
+            Source::Bytes(bytes) => {
+                let field = sign_reader(signer, bytes.as_slice()).map_err(invalid)?;
+                let mut signed = field.into_bytes();
+                signed.extend_from_slice(&bytes);
+                Source::Bytes(signed)
+            }
+            Source::File(path, _) => {
+                check_file(&path).map_err(|why| unreadable(&path, why))?;
+                let file =
+                    std::fs::File::open(&path).map_err(|e| unreadable(&path, e.to_string()))?;
+                let field = sign_reader(signer, file).map_err(invalid)?;
+                Source::File(path, field.into_bytes())
+            }
+        };
+        Ok(self)
+    }
+}
+
+fn unreadable(path: &std::path::Path, why: String) -> Invalid {
+    Invalid {
+        status: exit::NOINPUT,
+        reason: format!("path {:?}: {why}", path.display().to_string()),
     }
 }
 
@@ -204,7 +237,9 @@ fn check(job: JobLine) -> Result<Spec, Invalid> {
                 .decode(b64.as_bytes())
                 .map_err(|e| Invalid::data(format!("content_base64: {e}")))?,
         ),
-        (None, None, Some(path)) if !path.is_empty() => Source::File(PathBuf::from(path)),
+        (None, None, Some(path)) if !path.is_empty() => {
+            Source::File(PathBuf::from(path), Vec::new())
+        }
         _ => {
             return Err(Invalid::data(
                 "exactly one of content, content_base64 and path (non-empty) expected",
@@ -347,8 +382,13 @@ pub struct Feed {
 }
 
 impl Feed {
-    /// A feed of the jobs of `input`, read by a thread it starts, reporting to `outcomes`.
-    pub fn start(input: Box<dyn BufRead + Send>, outcomes: Rc<RefCell<Outcomes>>) -> Feed {
+    /// A feed of the jobs of `input`, read by a thread it starts, reporting to `outcomes`;
+    /// with a `signer`, that thread signs each valid job's content too ([`Spec::signed`]).
+    pub fn start(
+        input: Box<dyn BufRead + Send>,
+        outcomes: Rc<RefCell<Outcomes>>,
+        signer: Option<DkimSigner>,
+    ) -> Feed {
         let (tx, jobs) = mpsc::sync_channel(READ_AHEAD);
         let error = Arc::new(Mutex::new(None));
         let read_error = Arc::clone(&error);
@@ -356,7 +396,10 @@ impl Feed {
         // the rest, and the thread may be blocked on an input that never ends.
         std::thread::spawn(move || {
             let mut reader = JobReader::new(input);
-            for job in reader.by_ref() {
+            for mut job in reader.by_ref() {
+                if let Some(signer) = &signer {
+                    job.spec = job.spec.and_then(|spec| spec.signed(signer));
+                }
                 if tx.send(job).is_err() {
                     return;
                 }

@@ -224,3 +224,85 @@ fn unusable_keys_and_unsignable_messages_are_refused_before_connecting() {
         );
     }
 }
+
+/// `smtp-bulk --dkim-key`: every message of a `--dir` (each file signed, then sent as the
+/// signature and the file), of `--messages` (one signature for the identical messages) and of
+/// `--jobs` (content and path) carries a signature dkimpy verifies on what aiosmtpd stored;
+/// a job whose content cannot be signed is invalid (its line says 65), the others go.
+#[test]
+fn smtp_bulk_signs_dir_generated_and_job_messages() {
+    let server = peer_or_skip!(Aiosmtpd::builder().start());
+    let target = format!("127.0.0.1:{}", server.port());
+    let keys = Keys::new();
+    let records = [keys.record("rsa.pem", "rsa"), keys.record("ed.pem", "ed")];
+    let ed = keys.path("ed.pem");
+    let rsa = keys.path("rsa.pem");
+    let dir = TempDir::new("dkim-bulk").unwrap();
+    let eml = dir.path().join("eml");
+    std::fs::create_dir_all(&eml).unwrap();
+    for i in 0..3 {
+        std::fs::write(
+            eml.join(format!("{i}.eml")),
+            format!("From: a@example.org\nSubject: file {i}\n\n.dot\nbody {i}   \n\n"),
+        )
+        .unwrap();
+    }
+    let base = ["--server", &target, "--starttls", "never", "--quiet"];
+    let run = |extra: &[&str]| {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        let out = smtp_bulk(&args, &[], T);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", describe(&out));
+    };
+    let eml_dir = eml.display().to_string();
+    let sign_ed = ["--dkim-key", &ed, "--dkim-selector", "ed"];
+    let envelope = ["--from", "a@example.org", "--to", "b@example.net"];
+    run(&[&["--dir", &eml_dir][..], &envelope, &sign_ed].concat());
+    run(&[
+        &["--messages", "2", "--size", "3000"][..],
+        &envelope,
+        &sign_ed,
+    ]
+    .concat());
+
+    let jobs = dir.path().join("jobs.jsonl");
+    let file = eml.join("0.eml").display().to_string();
+    let lines = [
+        serde_json::json!({"id": "c", "from": "a@example.org", "to": ["b@example.net"],
+            "content": "From: a@example.org\r\nSubject: job c\r\n\r\nfrom a job\r\n"}),
+        serde_json::json!({"id": "p", "from": "a@example.org", "to": ["b@example.net"],
+            "path": file}),
+        serde_json::json!({"id": "x", "from": "a@example.org", "to": ["b@example.net"],
+            "content": "Subject: no From\r\n\r\nbody\r\n"}),
+    ];
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(&jobs, text).unwrap();
+    let mut args = base.to_vec();
+    let jobs = jobs.display().to_string();
+    args.extend_from_slice(&[
+        "--jobs",
+        &jobs,
+        "--dkim-key",
+        &rsa,
+        "--dkim-selector",
+        "rsa",
+    ]);
+    args.extend_from_slice(&["--dkim-domain", "example.org"]);
+    let out = smtp_bulk(&args, &[], T);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    // One job invalid (its line says 65): the run exits 1, the others were sent.
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let invalid = stdout.lines().find(|l| l.contains(r#""id":"x""#)).unwrap();
+    assert!(invalid.contains("no From"), "{invalid}");
+    assert!(invalid.contains(r#""exit_status":65"#), "{invalid}");
+
+    let stored = server.wait_for_messages(7, T).unwrap();
+    assert_eq!(stored.len(), 7);
+    for m in &stored {
+        let text = String::from_utf8_lossy(&m.data);
+        let Some(results) = dkimpy_verify_or_skip(&m.data, &records) else {
+            return;
+        };
+        assert_eq!(results, [Ok(())], "{text}");
+    }
+}

@@ -30,7 +30,8 @@ pub struct Content(Source);
 #[derive(Clone)]
 enum Source {
     Shared(Arc<[u8]>),
-    File(Arc<Path>),
+    /// A file, and the bytes that go before it (empty for a plain file).
+    File(Arc<[u8]>, Arc<Path>),
     /// Taken (`None`) by the first feed opened on it.
     Reader(Arc<Mutex<Option<Box<dyn Read + Send>>>>),
 }
@@ -44,7 +45,14 @@ impl Content {
 
     /// A file, opened when its message is queued and read as the session takes it.
     pub fn file(path: impl Into<PathBuf>) -> Content {
-        Content(Source::File(Arc::from(path.into())))
+        Content(Source::File(Arc::from(&[][..]), Arc::from(path.into())))
+    }
+
+    /// `prefix`, then a file read as [`Content::file`] is: a header field put before a message
+    /// (a DKIM signature, a `Received`) without the file being copied or held. Measured and
+    /// sent as one content.
+    pub fn file_with_prefix(prefix: impl Into<Arc<[u8]>>, path: impl Into<PathBuf>) -> Content {
+        Content(Source::File(prefix.into(), Arc::from(path.into())))
     }
 
     /// A reader, read once as the session takes it: a message with such content cannot be sent
@@ -66,7 +74,9 @@ impl Content {
     pub fn len_hint(&self) -> Option<u64> {
         match &self.0 {
             Source::Shared(bytes) => Some(bytes.len() as u64),
-            Source::File(path) => std::fs::metadata(path).ok().map(|m| m.len()),
+            Source::File(prefix, path) => std::fs::metadata(path)
+                .ok()
+                .map(|m| m.len() + prefix.len() as u64),
             Source::Reader(_) => None,
         }
     }
@@ -84,7 +94,15 @@ impl fmt::Debug for Content {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.0 {
             Source::Shared(bytes) => write!(f, "Content::Shared({} bytes)", bytes.len()),
-            Source::File(path) => write!(f, "Content::File({})", path.display()),
+            Source::File(prefix, path) if prefix.is_empty() => {
+                write!(f, "Content::File({})", path.display())
+            }
+            Source::File(prefix, path) => write!(
+                f,
+                "Content::File({} bytes, then {})",
+                prefix.len(),
+                path.display()
+            ),
             Source::Reader(_) => f.write_str("Content::Reader"),
         }
     }
@@ -176,7 +194,36 @@ enum FeedSource<'a, R: ?Sized + 'a> {
     Slice(&'a [u8]),
     Shared(Arc<[u8]>, usize),
     Read(Box<R>),
-    File(File),
+    File(FileSource),
+}
+
+/// An open file and the bytes that go before it, read as one stream and rewound as one.
+struct FileSource {
+    prefix: Arc<[u8]>,
+    /// How much of the prefix was read.
+    at: usize,
+    file: File,
+}
+
+impl Read for FileSource {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.prefix.get(self.at..) {
+            Some(rest) if !rest.is_empty() => {
+                let n = rest.len().min(buf.len());
+                buf[..n].copy_from_slice(&rest[..n]);
+                self.at += n;
+                Ok(n)
+            }
+            _ => self.file.read(buf),
+        }
+    }
+}
+
+impl FileSource {
+    fn rewind(&mut self) -> io::Result<()> {
+        self.at = 0;
+        self.file.seek(SeekFrom::Start(0)).map(|_| ())
+    }
 }
 
 impl<R: ?Sized + Read> fmt::Debug for ContentFeed<'_, R> {
@@ -236,7 +283,7 @@ impl<'a, R: ?Sized + Read + 'a> ContentFeed<'a, R> {
             FeedSource::Shared(bytes, _) => declare_bytes(envelope, bytes),
             FeedSource::File(file) => {
                 declare_content(envelope, &mut *file)?;
-                file.seek(SeekFrom::Start(0)).map(|_| ())
+                file.rewind()
             }
             FeedSource::Read(_) => Ok(()),
         }
@@ -357,7 +404,11 @@ impl ContentFeed<'static> {
     pub fn open(content: &Content) -> io::Result<ContentFeed<'static>> {
         let source = match &content.0 {
             Source::Shared(bytes) => FeedSource::Shared(Arc::clone(bytes), 0),
-            Source::File(path) => FeedSource::File(File::open(path)?),
+            Source::File(prefix, path) => FeedSource::File(FileSource {
+                prefix: Arc::clone(prefix),
+                at: 0,
+                file: File::open(path)?,
+            }),
             Source::Reader(slot) => {
                 let reader = slot.lock().ok().and_then(|mut r| r.take()).ok_or_else(|| {
                     io::Error::other(

@@ -170,6 +170,50 @@ fn file_is_declared_and_reader_is_read_once() {
     assert!(ContentFeed::open(&content.clone()).is_err());
 }
 
+/// A file with bytes before it (`Content::file_with_prefix`, how a DKIM signature goes before
+/// a message file): sent as one content, prefix first, measured with the prefix (SIZE), its
+/// length hint the sum, and sent the same again from each new feed.
+#[test]
+fn a_prefixed_file_is_one_content() {
+    let body = body();
+    let prefix = b"DKIM-Signature: v=1; a=ed25519-sha256;\r\n\tb=xyz\r\n".to_vec();
+    let dir = std::env::temp_dir().join(format!("mailwire-feed-prefix-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("m.eml");
+    std::fs::write(&path, &body).unwrap();
+    let content = Content::file_with_prefix(prefix.clone(), &path);
+    assert_eq!(content.len_hint(), Some((prefix.len() + body.len()) as u64));
+    assert!(format!("{content:?}").contains(&format!("{} bytes, then", prefix.len())));
+    let mut whole = prefix.clone();
+    whole.extend_from_slice(&body);
+
+    let mut client = session(true);
+    let mut feed = ContentFeed::open(&content).unwrap();
+    feed.send(&mut client, envelope()).unwrap();
+    let mut wire = Vec::new();
+    client.poll_transmit(Timestamp::ZERO, &mut wire);
+    let size = whole.len() + if whole.ends_with(b"\r\n") { 0 } else { 2 };
+    assert!(
+        String::from_utf8_lossy(&wire).starts_with(&format!(
+            "MAIL FROM:<a@example.org> SIZE={size} BODY=7BIT\r\n"
+        )),
+        "{}",
+        String::from_utf8_lossy(&wire)
+    );
+
+    let mut client = session(false);
+    // `run` sends three messages.
+    let feeds = (0..3)
+        .map(|_| ContentFeed::open(&content.clone()).unwrap())
+        .collect();
+    let (wire, _) = run(&mut client, feeds);
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut one = Vec::new();
+    mailwire::DataEncoder::new().encode(&whole, &mut one);
+    let count = wire.windows(one.len()).filter(|w| *w == &one[..]).count();
+    assert_eq!(count, 3, "prefix and file arrive as one content, each time");
+}
+
 /// Queues `feed`'s message, answers MAIL, RCPT and DATA, and pumps the feed as the session
 /// sends, until it is no longer blocked (or 100 rounds): what the last pump returned.
 fn pump_after_go_ahead(client: &mut Client, feed: &mut ContentFeed<'_>) -> Result<Fed, FeedError> {

@@ -27,11 +27,13 @@
 use clap::Parser;
 use mailwire::{Envelope, Mailbox};
 use mailwire_cli::connect::{CliError, ConnectArgs};
+use mailwire_cli::dkim::{sign_reader, zone_record, DkimArgs};
 use mailwire_cli::exit;
 use mailwire_cli::jobs::Feed;
 use mailwire_cli::outcomes::{not_attempted_fields, outcome_fields, run_status, Counts, Outcomes};
 use mailwire_cli::progress::Progress;
 use mailwire_cli::signals::StopSignals;
+use mailwire_message::dkim::DkimSigner;
 use mailwire_mio::bulk::{self, BulkConfig, BulkMessage, Content, Rate};
 use mailwire_mio::{TlsConfigError, TlsSetup};
 use serde::Deserialize;
@@ -118,6 +120,8 @@ struct Args {
     /// One JSON line per message, then a summary line.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    dkim: DkimArgs,
 }
 
 /// A sidecar `NAME.eml.json`.
@@ -149,6 +153,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match &args.jobs {
+        _ if args.dkim.dkim_print_record => print_record(&args),
         Some(path) => run_jobs(&args, path, &signals),
         None => run(&args, &signals),
     };
@@ -163,6 +168,14 @@ fn main() -> ExitCode {
 }
 
 /// `--messages` or `--dir`: the exit status.
+/// `--dkim-print-record`: the key's TXT record, and nothing sent.
+fn print_record(args: &Args) -> Result<u8, CliError> {
+    if let Some(signer) = args.dkim.signer(args.from.as_deref())? {
+        println!("{}", zone_record(&signer));
+    }
+    Ok(exit::OK)
+}
+
 fn run(args: &Args, signals: &StopSignals) -> Result<u8, CliError> {
     let config = bulk_config(args, signals)?;
     let (messages, names) = load_messages(args)?;
@@ -297,7 +310,9 @@ fn run_jobs(args: &Args, path: &Path, signals: &StopSignals) -> Result<u8, CliEr
         Arc::clone(&signals.stop),
         progress,
     )));
-    let mut feed = Feed::start(input, Rc::clone(&outcomes));
+    // No --from with --jobs: the signing domain is --dkim-domain.
+    let signer = args.dkim.signer(None)?;
+    let mut feed = Feed::start(input, Rc::clone(&outcomes), signer);
     let summary = bulk::run_pulled(
         &config,
         || feed.pull(),
@@ -434,8 +449,9 @@ impl Messages {
 /// The messages, and for `--dir` each one's file name.
 #[allow(clippy::type_complexity)]
 fn load_messages(args: &Args) -> Result<(Messages, Option<Vec<String>>), CliError> {
+    let signer = args.dkim.signer(args.from.as_deref())?;
     if let Some(dir) = &args.dir {
-        return load_dir(args, dir).map(|(m, n)| {
+        return load_dir(args, dir, signer.as_ref()).map(|(m, n)| {
             let total = m.len();
             (Messages::new(total, m), Some(n))
         });
@@ -465,15 +481,28 @@ fn load_messages(args: &Args) -> Result<(Messages, Option<Vec<String>>), CliErro
             })
             .collect::<Result<Vec<_>, _>>()?
     };
-    let body: Arc<[u8]> =
-        generated_body(from.as_ref().map_or("", Mailbox::as_str), to, args.size).into();
+    let mut body = generated_body(from.as_ref().map_or("", Mailbox::as_str), to, args.size);
+    if let Some(signer) = &signer {
+        // Every generated message is the same: one signature serves them all.
+        let mut signed = sign_reader(signer, body.as_slice())?.into_bytes();
+        signed.extend_from_slice(&body);
+        body = signed;
+    }
+    let body: Arc<[u8]> = body.into();
     let envelope = Envelope::new(from, recipients);
     // Made as they are taken: one shared body, an envelope each.
     let messages = (0..count).map(move |_| BulkMessage::new(envelope.clone(), Arc::clone(&body)));
     Ok((Messages::new(count, messages), None))
 }
 
-fn load_dir(args: &Args, dir: &Path) -> Result<(Vec<BulkMessage>, Vec<String>), CliError> {
+/// The `.eml` files of `dir`, each with its envelope; with a `signer`, each file is read once
+/// now to sign it (a file that cannot be signed stops the run before anything is sent), and
+/// sent as the signature, then the file.
+fn load_dir(
+    args: &Args,
+    dir: &Path,
+    signer: Option<&DkimSigner>,
+) -> Result<(Vec<BulkMessage>, Vec<String>), CliError> {
     let unreadable = |path: &Path, e: io::Error| {
         CliError::new(exit::NOINPUT, format!("{}: {e}", path.display()))
     };
@@ -519,7 +548,17 @@ fn load_dir(args: &Args, dir: &Path) -> Result<(Vec<BulkMessage>, Vec<String>), 
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default(),
         );
-        messages.push(BulkMessage::new(envelope, Content::file(&path)));
+        let content = match signer {
+            Some(signer) => {
+                let file = std::fs::File::open(&path).map_err(|e| unreadable(&path, e))?;
+                let field = sign_reader(signer, file).map_err(|e| {
+                    CliError::new(e.code, format!("{}: {}", path.display(), e.message))
+                })?;
+                Content::file_with_prefix(field.into_bytes(), &path)
+            }
+            None => Content::file(&path),
+        };
+        messages.push(BulkMessage::new(envelope, content));
     }
     Ok((messages, names))
 }
