@@ -96,26 +96,34 @@ impl DkimKey {
     }
 
     /// Reads a PEM private key: `PRIVATE KEY` (PKCS#8, RSA or Ed25519) or `RSA PRIVATE KEY`
-    /// (PKCS#1). The first PEM block is read.
+    /// (PKCS#1). The first block that is a private key is read (a file may hold a certificate
+    /// too); without one, the first block names what the file holds instead.
     pub fn from_pem(text: &str) -> Result<DkimKey, KeyError> {
-        let begin = text.find("-----BEGIN ").ok_or(KeyError::NotAKey)?;
-        let rest = &text[begin + "-----BEGIN ".len()..];
-        let label_end = rest.find("-----").ok_or(KeyError::NotAKey)?;
-        let label = &rest[..label_end];
-        let body = &rest[label_end + 5..];
-        let end_marker = format!("-----END {label}-----");
-        let end = body.find(&end_marker).ok_or(KeyError::NotAKey)?;
-        let body = &body[..end];
-        match label {
-            "PRIVATE KEY" | "RSA PRIVATE KEY" => {}
-            "ENCRYPTED PRIVATE KEY" => return Err(KeyError::Encrypted),
-            "PUBLIC KEY" | "RSA PUBLIC KEY" => return Err(KeyError::PublicKey),
-            other => {
-                return Err(KeyError::Unsupported {
+        let mut first: Option<KeyError> = None;
+        let mut rest = text;
+        while let Some(begin) = rest.find("-----BEGIN ") {
+            let after = &rest[begin + "-----BEGIN ".len()..];
+            let label_end = after.find("-----").ok_or(KeyError::NotAKey)?;
+            let label = &after[..label_end];
+            let body = &after[label_end + 5..];
+            let end_marker = format!("-----END {label}-----");
+            let end = body.find(&end_marker).ok_or(KeyError::NotAKey)?;
+            rest = &body[end + end_marker.len()..];
+            let body = &body[..end];
+            let refusal = match label {
+                "PRIVATE KEY" | "RSA PRIVATE KEY" => return DkimKey::from_pem_block(label, body),
+                "ENCRYPTED PRIVATE KEY" => KeyError::Encrypted,
+                "PUBLIC KEY" | "RSA PUBLIC KEY" => KeyError::PublicKey,
+                other => KeyError::Unsupported {
                     label: other.chars().take(40).collect(),
-                })
-            }
+                },
+            };
+            first.get_or_insert(refusal);
         }
+        Err(first.unwrap_or(KeyError::NotAKey))
+    }
+
+    fn from_pem_block(label: &str, body: &str) -> Result<DkimKey, KeyError> {
         // Legacy OpenSSL encryption of PKCS#1 puts headers (`Proc-Type: 4,ENCRYPTED`) first.
         if body.contains("Proc-Type:") || body.contains("DEK-Info:") {
             return Err(KeyError::Encrypted);
