@@ -106,22 +106,18 @@ impl DkimArgs {
         };
         let domain = match (&self.dkim_domain, from) {
             (Some(d), _) => d.clone(),
-            (None, Some(from)) => {
-                let address = from.rsplit_once('<').map_or(from, |(_, a)| a);
-                let address = address.trim().trim_end_matches('>');
-                match address.rsplit_once('@') {
-                    Some((_, domain)) if !domain.is_empty() => domain.to_string(),
-                    _ => {
-                        return Err(CliError::new(
-                            exit::USAGE,
-                            format!(
-                                "--dkim-key: {from:?} has no domain to sign for; give \
-                                 --dkim-domain"
-                            ),
-                        ))
-                    }
+            (None, Some(from)) => match mailwire_message::Address::parse(from) {
+                Ok(address) => address.mailbox().domain().to_string(),
+                Err(e) => {
+                    return Err(CliError::new(
+                        exit::USAGE,
+                        format!(
+                            "--dkim-key: no domain to sign for in {from:?} ({e}); give \
+                             --dkim-domain"
+                        ),
+                    ))
                 }
-            }
+            },
             (None, None) => {
                 return Err(CliError::new(
                     exit::USAGE,
