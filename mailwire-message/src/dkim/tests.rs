@@ -329,6 +329,12 @@ fn rfc8463_key_signs_the_rfc_message_and_verifies() {
     );
     let signed = format!("{field}{unsigned}");
     assert_eq!(verify(signed.as_bytes(), &rfc_keys()), [Ok(())]);
+    // No l= (a body length would let anyone append to the body, RFC 6376 8.2).
+    let value = &field["DKIM-Signature:".len()..];
+    assert!(
+        tags(value.as_bytes()).iter().all(|(k, _)| k != "l"),
+        "{field}"
+    );
     for line in field.split("\r\n") {
         assert!(line.len() <= 78, "{line:?}");
     }
