@@ -185,3 +185,22 @@ pub fn zone_record(signer: &DkimSigner) -> String {
         strings.join(" ")
     )
 }
+
+/// `--dkim-print-record --json`: the record as one JSON object, `{"name":
+/// "SELECTOR._domainkey.DOMAIN", "type": "TXT", "value": "v=DKIM1; …", "strings": […], "zone":
+/// the zone-file line}` (`strings`: the value cut as [`zone_record`] cuts it).
+pub fn record_json(signer: &DkimSigner) -> serde_json::Value {
+    let record = signer.key().dns_record();
+    let strings: Vec<String> = record
+        .as_bytes()
+        .chunks(255)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect();
+    serde_json::json!({
+        "name": format!("{}._domainkey.{}", signer.selector(), signer.domain()),
+        "type": "TXT",
+        "value": record,
+        "strings": strings,
+        "zone": zone_record(signer),
+    })
+}

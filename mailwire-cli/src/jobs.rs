@@ -214,7 +214,7 @@ pub fn parse_job(line: u64, text: &[u8]) -> Job {
 }
 
 fn check(job: JobLine) -> Result<Spec, Invalid> {
-    let from = if job.from.is_empty() {
+    let from = if crate::is_null_path(&job.from) {
         None
     } else {
         Some(mailbox(&job.from, "from")?)
@@ -493,9 +493,13 @@ mod tests {
 
     #[test]
     fn base64_and_null_sender() {
-        let j = job(r#"{"id":"b","from":"","to":["b@example.net"],"content_base64":"aGk="}"#);
-        let message = j.spec.unwrap().load().unwrap();
-        assert!(message.envelope.from.is_none());
+        for from in ["", "<>"] {
+            let line = format!(
+                r#"{{"id":"b","from":"{from}","to":["b@example.net"],"content_base64":"aGk="}}"#
+            );
+            let message = job(&line).spec.unwrap().load().unwrap();
+            assert!(message.envelope.from.is_none(), "{from:?}");
+        }
     }
 
     #[test]

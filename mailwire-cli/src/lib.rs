@@ -82,6 +82,12 @@ pub fn error_status(e: &Error) -> u8 {
     }
 }
 
+/// Whether an envelope sender as given (`--from`, a job's `from`, a sidecar's) is the null
+/// reverse-path of bounces and other notifications (RFC 5321 4.5.5, 6.1): `<>`, or nothing.
+pub fn is_null_path(text: &str) -> bool {
+    matches!(text, "" | "<>")
+}
+
 /// Why a secret file could not be used.
 #[derive(Debug)]
 #[non_exhaustive]

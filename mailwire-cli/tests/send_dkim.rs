@@ -306,3 +306,98 @@ fn smtp_bulk_signs_dir_generated_and_job_messages() {
         assert_eq!(results, [Ok(())], "{text}");
     }
 }
+
+/// A bounce (`--from '<>'`) built with `--header 'From: …'` is signed for the From header's
+/// domain when no --dkim-domain is given (the envelope has none), and verifies.
+#[test]
+fn null_sender_signs_for_the_from_header_domain() {
+    let server = peer_or_skip!(Aiosmtpd::builder().start());
+    let target = format!("127.0.0.1:{}", server.port());
+    let keys = Keys::new();
+    let records = [keys.record("rsa.pem", "rsa")];
+    let rsa = keys.path("rsa.pem");
+    let out = smtp_send(
+        &[
+            "--server",
+            &target,
+            "--starttls",
+            "never",
+            "--from",
+            "<>",
+            "--header",
+            "From: Mail Delivery System <mailer-daemon@example.org>",
+            "--to",
+            "b@example.net",
+            "--subject",
+            "undeliverable",
+            "--dkim-key",
+            &rsa,
+            "--dkim-selector",
+            "rsa",
+        ],
+        &[],
+        T,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let stored = server.wait_for_messages(1, T).unwrap();
+    let text = String::from_utf8_lossy(&stored[0].data);
+    assert!(text.contains(" d=example.org;"), "{text}");
+    let Some(results) = dkimpy_verify_or_skip(&stored[0].data, &records) else {
+        return;
+    };
+    assert_eq!(results, [Ok(())], "{text}");
+    // Without the header, the null sender leaves nothing to sign for: --dkim-domain is asked for.
+    let out = smtp_send(
+        &[
+            "--dkim-key",
+            &rsa,
+            "--dkim-selector",
+            "rsa",
+            "--from",
+            "<>",
+            "--dkim-print-record",
+        ],
+        &[],
+        T,
+    );
+    assert_eq!(out.status.code(), Some(64), "{}", describe(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--dkim-domain"));
+}
+
+/// `--dkim-print-record --json` (both commands) gives the record the zone line gives, as JSON:
+/// its name, its value, the value's strings of at most 255 octets, and the line itself.
+#[test]
+fn print_record_json_matches_the_zone_line() {
+    let keys = Keys::new();
+    for (key, selector) in [("rsa.pem", "rsa"), ("ed.pem", "ed")] {
+        let (name, value) = keys.record(key, selector);
+        let path = keys.path(key);
+        let args = [
+            "--dkim-key",
+            &path,
+            "--dkim-selector",
+            selector,
+            "--from",
+            "A <a@example.org>",
+            "--dkim-print-record",
+            "--json",
+        ];
+        for out in [smtp_send(&args, &[], T), smtp_bulk(&args, &[], T)] {
+            assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(v["name"], name.as_str());
+            assert_eq!(v["type"], "TXT");
+            assert_eq!(v["value"], value.as_str());
+            let strings: Vec<&str> = v["strings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s.as_str().unwrap())
+                .collect();
+            assert!(strings.iter().all(|s| s.len() <= 255), "{strings:?}");
+            assert_eq!(strings.concat(), value);
+            let zone = v["zone"].as_str().unwrap();
+            assert!(zone.starts_with(&format!("{name}. IN TXT ( \"")), "{zone}");
+        }
+    }
+}

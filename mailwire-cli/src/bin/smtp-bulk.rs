@@ -27,7 +27,7 @@
 use clap::Parser;
 use mailwire::{Envelope, Mailbox};
 use mailwire_cli::connect::{CliError, ConnectArgs};
-use mailwire_cli::dkim::{sign_reader, zone_record, DkimArgs};
+use mailwire_cli::dkim::{record_json, sign_reader, zone_record, DkimArgs};
 use mailwire_cli::exit;
 use mailwire_cli::jobs::Feed;
 use mailwire_cli::outcomes::{not_attempted_fields, outcome_fields, run_status, Counts, Outcomes};
@@ -111,7 +111,7 @@ struct Args {
     /// (with 1, the --to address itself).
     #[arg(long, default_value_t = 1)]
     recipients: usize,
-    /// Envelope sender ("" for the null reverse-path).
+    /// Envelope sender ("" or "<>" for the null reverse-path).
     #[arg(long)]
     from: Option<String>,
     /// Envelope recipient.
@@ -170,8 +170,12 @@ fn main() -> ExitCode {
 /// `--messages` or `--dir`: the exit status.
 /// `--dkim-print-record`: the key's TXT record, and nothing sent.
 fn print_record(args: &Args) -> Result<u8, CliError> {
-    if let Some(signer) = args.dkim.signer(args.from.as_deref())? {
-        println!("{}", zone_record(&signer));
+    if let Some(signer) = args.dkim.signer(signing_from(args))? {
+        if args.json {
+            println!("{}", record_json(&signer));
+        } else {
+            println!("{}", zone_record(&signer));
+        }
     }
     Ok(exit::OK)
 }
@@ -424,7 +428,7 @@ fn usage(message: impl Into<String>) -> CliError {
 }
 
 fn sender(text: &str) -> Result<Option<Mailbox>, CliError> {
-    if text.is_empty() {
+    if mailwire_cli::is_null_path(text) {
         Ok(None)
     } else {
         mailbox(text, "sender").map(Some)
@@ -446,10 +450,18 @@ impl Messages {
     }
 }
 
+/// `--from`, whose domain a signature is for when --dkim-domain is not given; the null sender
+/// has none.
+fn signing_from(args: &Args) -> Option<&str> {
+    args.from
+        .as_deref()
+        .filter(|f| !mailwire_cli::is_null_path(f))
+}
+
 /// The messages, and for `--dir` each one's file name.
 #[allow(clippy::type_complexity)]
 fn load_messages(args: &Args) -> Result<(Messages, Option<Vec<String>>), CliError> {
-    let signer = args.dkim.signer(args.from.as_deref())?;
+    let signer = args.dkim.signer(signing_from(args))?;
     if let Some(dir) = &args.dir {
         return load_dir(args, dir, signer.as_ref()).map(|(m, n)| {
             let total = m.len();

@@ -49,6 +49,7 @@ use mailwire_cli::exit::{
     USAGE as EX_USAGE,
 };
 use mailwire_cli::headers::{HeaderEdits, HeaderField, RewriteHeaders};
+use mailwire_cli::is_null_path;
 use mailwire_cli::params::ParamArgs;
 use mailwire_message::dkim::DkimSigner;
 use serde::Serialize;
@@ -146,7 +147,9 @@ struct Cli {
     )]
     added_headers: Vec<String>,
     /// The envelope sender (MAIL FROM) and, for a built message, the From header: ADDR, or
-    /// `Name <ADDR>` (the name in the header only, RFC 2047-encoded when not ASCII).
+    /// `Name <ADDR>` (the name in the header only, RFC 2047-encoded when not ASCII). `<>` (or
+    /// '') is the null sender of bounces (RFC 5321 4.5.5); a built message then takes its From
+    /// header from --header 'From: ADDR'.
     #[arg(
         long,
         value_name = "ADDR",
@@ -354,9 +357,13 @@ fn run() -> u8 {
         }
     }
     if cli.dkim.dkim_print_record {
-        return match cli.dkim.signer(cli.from.as_deref()) {
+        return match cli.dkim.signer(header_from(&cli).as_deref()) {
             Ok(Some(signer)) => {
-                println!("{}", mailwire_cli::dkim::zone_record(&signer));
+                if cli.json {
+                    println!("{}", mailwire_cli::dkim::record_json(&signer));
+                } else {
+                    println!("{}", mailwire_cli::dkim::zone_record(&signer));
+                }
                 EX_OK
             }
             Ok(None) => EX_USAGE,
@@ -522,7 +529,10 @@ impl Plan {
         if needs_to && to.is_empty() {
             return Err(Exit(EX_USAGE, "--to is required here".into()));
         }
-        let sender = from.as_deref().map(mailbox).transpose()?;
+        let sender = match from.as_deref() {
+            Some(f) if is_null_path(f) => None,
+            other => other.map(mailbox).transpose()?,
+        };
         for argument in [&cli.vrfy, &cli.expn].into_iter().flatten() {
             mailwire::command::Argument::new(argument).map_err(|e| {
                 Exit(
@@ -584,16 +594,14 @@ impl Plan {
             (_, Some(list), _) => Action::Expand(list.clone()),
             (_, _, Some(stop)) => Action::Probe(stop),
             (None, None, None) => {
-                let content = Self::content(
-                    cli,
-                    from.as_deref().unwrap_or_default(),
-                    &to,
-                    edits,
-                    demo_on,
-                )?;
+                let author = match from.as_deref() {
+                    Some(f) if is_null_path(f) => header_from(cli),
+                    other => other.map(str::to_string),
+                };
+                let content = Self::content(cli, author.as_deref(), &to, edits, demo_on)?;
                 let signer = cli
                     .dkim
-                    .signer(from.as_deref())
+                    .signer(author.as_deref())
                     .map_err(|e| Exit(e.code, e.message))?;
                 Action::Send(match signer {
                     Some(signer) => Self::sign(content, &signer)?,
@@ -622,7 +630,7 @@ impl Plan {
     /// The message to send: a file, standard input, or built from the options.
     fn content(
         cli: &Cli,
-        from: &str,
+        author: Option<&str>,
         to: &[String],
         edits: HeaderEdits,
         demo_on: bool,
@@ -662,6 +670,15 @@ impl Plan {
                     .subject
                     .clone()
                     .or_else(|| demo_on.then(|| "smtp-send demo".to_string()));
+                // The From header: --from's address, or with the null sender --header's.
+                let from = author.ok_or_else(|| {
+                    Exit(
+                        EX_USAGE,
+                        "--from '<>' (the null sender) leaves a built message without a From \
+                         header: give one with --header 'From: ADDR', or send a --message-file"
+                            .into(),
+                    )
+                })?;
                 let built = build_message(&Built {
                     from,
                     recipients: [to, &cli.cc, &cli.bcc],
@@ -827,6 +844,20 @@ fn mailbox(text: &str) -> Result<Mailbox, Exit> {
     #[cfg(not(feature = "builder"))]
     let parsed = Mailbox::parse(text).map_err(|e| e.to_string());
     parsed.map_err(|e| Exit(EX_DATAERR, format!("invalid address {text:?}: {e}")))
+}
+
+/// The message's author when the envelope cannot say it: with `--from '<>'`, the value of the
+/// first `--header 'From: …'`; otherwise `--from`.
+fn header_from(cli: &Cli) -> Option<String> {
+    match cli.from.as_deref() {
+        Some(f) if !is_null_path(f) => Some(f.to_string()),
+        _ => cli
+            .headers
+            .iter()
+            .filter_map(|h| HeaderField::parse(h).ok())
+            .find(|h| h.name().eq_ignore_ascii_case("from"))
+            .map(|h| h.value().to_string()),
+    }
 }
 
 fn has_line_break(s: &str) -> bool {
