@@ -29,11 +29,12 @@ pub fn probe(mut options: ClientOptions, until: ProbeUntil) -> Result<ProbeRepor
         Some((envelope, depth)) => Some(client.probe(envelope, depth)?),
         None => None,
     };
-    let report = ProbeReport::learnt(
+    let mut report = ProbeReport::learnt(
         client.session(),
         client.authenticated_mechanism().cloned(),
         outcome,
     );
+    report.tls_info = client.tls_info();
     if !client.session().is_closed() {
         // What was learnt is known; a failing QUIT changes nothing about it.
         if let Err(e) = client.quit() {

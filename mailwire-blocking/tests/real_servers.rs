@@ -287,28 +287,54 @@ fn aiosmtpd_starttls_with_test_ca() {
 
 /// RFC 8446 2.2: connections made from clones of one set of options share one rustls
 /// configuration, so a reconnect resumes the TLS session of the connection before it.
+/// `tls_info` says so, with the negotiated version and suite and the chain aiosmtpd presents
+/// (its certificate, then the CA's: the file it was given) byte for byte; the probe reports
+/// the same; a plaintext session has none.
 #[test]
-fn aiosmtpd_reconnect_resumes_tls() {
+fn aiosmtpd_reconnect_resumes_tls_and_tls_info_gives_the_chain() {
+    use mailwire_blocking::rustls::{HandshakeKind, ProtocolVersion};
     let cert = TestCert::generate().unwrap();
     let server = peer_or_skip!(Aiosmtpd::builder()
         .tls(cert.cert_path(), cert.key_path())
         .starttls(true)
         .start());
     let o = tls_options(server.port(), &cert);
-    let mut kinds = Vec::new();
+    let mut infos = Vec::new();
     for _ in 0..2 {
         let mut client = Client::connect(o.clone()).unwrap();
         client
             .send_bytes(envelope("a@example.org", &["b@example.net"]), b"hi\r\n")
             .unwrap();
-        kinds.push(client.tls_handshake_kind());
+        infos.push(client.tls_info().expect("a TLS session"));
         client.quit().unwrap();
     }
-    use mailwire_blocking::rustls::HandshakeKind;
-    assert_eq!(
-        kinds,
-        [Some(HandshakeKind::Full), Some(HandshakeKind::Resumed)]
-    );
+    for info in &infos {
+        assert_eq!(info.protocol_version, ProtocolVersion::TLSv1_3);
+        assert_eq!(info.version_name(), "TLSv1.3");
+        assert!(info.cipher_suite_name().starts_with("TLS_"), "{info:?}");
+    }
+    assert_eq!(infos[0].handshake_kind, HandshakeKind::Full);
+    assert_eq!(infos[1].handshake_kind, HandshakeKind::Resumed);
+    let chain: Vec<&[u8]> = infos[0]
+        .peer_certificates
+        .iter()
+        .map(|c| c.as_ref())
+        .collect();
+    assert_eq!(chain, [cert.cert_der(), cert.ca_der()]);
+
+    let report = mailwire_blocking::probe(
+        o.clone(),
+        mailwire_blocking::ProbeUntil::Milestone(mailwire_blocking::mailwire::Milestone::Tls),
+    )
+    .unwrap();
+    let probed = report.tls_info.expect("the probe's TLS session");
+    assert_eq!(probed.peer_certificates, infos[0].peer_certificates);
+
+    let mut plain = o;
+    plain.config.tls = TlsPolicy::Never;
+    let client = Client::connect(plain).unwrap();
+    assert!(client.tls_info().is_none());
+    client.quit().unwrap();
 }
 
 /// RFC 8314: implicit TLS to aiosmtpd, by host name `localhost`.

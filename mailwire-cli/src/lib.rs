@@ -10,6 +10,7 @@ use mailwire::{MessageOutcome, Secret, UsageError};
 use mailwire_transport::{Error, TlsConfigError};
 use std::path::Path;
 
+pub mod certificates;
 pub mod connect;
 pub mod dkim;
 pub mod headers;

@@ -311,6 +311,12 @@ impl Driver {
             .handshake_kind()
     }
 
+    /// The session's TLS: version, cipher suite, resumption, the server's certificates
+    /// ([`mailwire_transport::TlsInfo`]); `None` before the handshake is done or without TLS.
+    pub fn tls_info(&self, token: Token) -> Option<mailwire_transport::TlsInfo> {
+        mailwire_transport::TlsInfo::of(self.sessions.get(&token)?.tls.as_ref()?)
+    }
+
     /// Ends the session from the caller's side ([`Client::abort`]): its unfinished messages are
     /// reported failed, then `Closed(Err(LocallyAborted))`, and the socket is closed. False when
     /// there is no such session.

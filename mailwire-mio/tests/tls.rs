@@ -204,3 +204,40 @@ fn reconnects_after_max_per_connection_resume_tls() {
         );
     }
 }
+
+/// `Driver::tls_info`: nothing before the handshake; once the session is ready over implicit
+/// TLS, the protocol version, a full handshake and the chain the server presented (its
+/// certificate, then the CA's), byte for byte.
+#[test]
+fn driver_tls_info_gives_the_session_and_the_chain() {
+    use mailwire_mio::rustls::HandshakeKind;
+    let cert = TestCert::generate().unwrap();
+    let config = server_config(&cert);
+    let server = MockServer::start(move |_| Script {
+        implicit_tls: Some(Arc::clone(&config)),
+        ..Script::default()
+    });
+    let mut driver = Driver::new().unwrap();
+    let setup =
+        TlsSetup::from_options(&TlsOptions::with_ca_file(cert.ca_path()), "localhost").unwrap();
+    let token = driver
+        .connect(server.addr, session(TlsPolicy::Never, true), Some(setup))
+        .unwrap();
+    assert!(driver.tls_info(token).is_none());
+    let mut ready = false;
+    for _ in 0..200 {
+        driver.turn(Some(Duration::from_millis(50))).unwrap();
+        while let Some((_, event)) = driver.poll_event() {
+            ready |= matches!(event, DriverEvent::Session(Event::Ready));
+        }
+        if ready {
+            break;
+        }
+    }
+    assert!(ready);
+    let info = driver.tls_info(token).expect("a TLS session");
+    assert_eq!(info.handshake_kind, HandshakeKind::Full);
+    assert!(info.version_name().starts_with("TLSv1."), "{info:?}");
+    let chain: Vec<&[u8]> = info.peer_certificates.iter().map(|c| c.as_ref()).collect();
+    assert_eq!(chain, [cert.cert_der(), cert.ca_der()]);
+}

@@ -177,6 +177,15 @@ impl Client {
         self.core.is_secure()
     }
 
+    /// The TLS session: protocol version, cipher suite, whether it resumed an earlier one, and
+    /// the certificates the server presented; `None` without TLS.
+    pub fn tls_info(&self) -> Option<mailwire_transport::TlsInfo> {
+        match &self.stream {
+            Stream::Tls(s) => mailwire_transport::TlsInfo::of(s.get_ref().1),
+            _ => None,
+        }
+    }
+
     /// The SASL mechanism the session authenticated with, if it did.
     pub fn authenticated_mechanism(&self) -> Option<&Mechanism> {
         self.ledger.authenticated()

@@ -23,11 +23,12 @@ pub async fn probe(mut options: ClientOptions, until: ProbeUntil) -> Result<Prob
         Some((envelope, depth)) => Some(client.probe(envelope, depth).await?),
         None => None,
     };
-    let report = ProbeReport::learnt(
+    let mut report = ProbeReport::learnt(
         client.session(),
         client.authenticated_mechanism().cloned(),
         outcome,
     );
+    report.tls_info = client.tls_info();
     if !client.session().is_closed() {
         // What was learnt is known; a failing QUIT changes nothing about it.
         if let Err(e) = client.quit().await {

@@ -174,6 +174,51 @@ fn aiosmtpd_scram() {
     }
 }
 
+/// `tls_info`: version, suite, full then resumed, and the chain aiosmtpd presents, byte for
+/// byte, as the blocking adapter gives them; the probe reports the same.
+#[test]
+fn aiosmtpd_tls_info_gives_the_session_and_the_chain() {
+    use mailwire_tokio::rustls::{HandshakeKind, ProtocolVersion};
+    let cert = TestCert::generate().unwrap();
+    let server = peer_or_skip!(Aiosmtpd::builder()
+        .tls(cert.cert_path(), cert.key_path())
+        .starttls(true)
+        .start());
+    let o = tls_options(server.port(), &cert);
+    let (infos, probed) = runtime().block_on(async {
+        let mut infos = Vec::new();
+        for _ in 0..2 {
+            let mut client = Client::connect(o.clone()).await.unwrap();
+            client
+                .send_bytes(envelope("a@example.org", &["b@example.net"]), b"hi\r\n")
+                .await
+                .unwrap();
+            infos.push(client.tls_info().expect("a TLS session"));
+            client.quit().await.unwrap();
+        }
+        let report = mailwire_tokio::probe(
+            o.clone(),
+            mailwire_tokio::ProbeUntil::Milestone(mailwire_tokio::mailwire::Milestone::Tls),
+        )
+        .await
+        .unwrap();
+        (infos, report.tls_info)
+    });
+    assert_eq!(infos[0].protocol_version, ProtocolVersion::TLSv1_3);
+    assert_eq!(infos[0].handshake_kind, HandshakeKind::Full);
+    assert_eq!(infos[1].handshake_kind, HandshakeKind::Resumed);
+    let chain: Vec<&[u8]> = infos[0]
+        .peer_certificates
+        .iter()
+        .map(|c| c.as_ref())
+        .collect();
+    assert_eq!(chain, [cert.cert_der(), cert.ca_der()]);
+    assert_eq!(
+        probed.unwrap().peer_certificates,
+        infos[0].peer_certificates
+    );
+}
+
 /// RFC 8314: implicit TLS to aiosmtpd, by host name `localhost`.
 #[test]
 fn aiosmtpd_implicit_tls() {

@@ -78,7 +78,8 @@ pub use options::{AddressFamily, ClientOptions};
 pub use pool::{may_retry, IdleAction, PoolCounters, PoolOptions, PoolStats};
 pub use probe::{probe_stopped, ProbePlan, ProbeReport, ProbeUntil};
 pub use tls::{
-    negotiated, parse_server_name, ClientCertificate, PemFile, TlsConfigError, TlsOptions, TlsSetup,
+    negotiated, parse_server_name, ClientCertificate, PemFile, TlsConfigError, TlsInfo, TlsOptions,
+    TlsSetup,
 };
 
 pub use rustls;

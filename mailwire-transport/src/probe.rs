@@ -63,6 +63,9 @@ pub struct ProbeReport {
     pub capabilities: Option<Capabilities>,
     /// Whether the connection was encrypted when the probe stopped.
     pub tls: bool,
+    /// The TLS session when the probe stopped ([`crate::TlsInfo`]: version, cipher suite,
+    /// resumption, the server's certificates); `None` without TLS.
+    pub tls_info: Option<crate::TlsInfo>,
     /// The SASL mechanism the session authenticated with, if it did.
     pub authenticated: Option<Mechanism>,
     /// For [`ProbeUntil::Transaction`]: the outcome, [`mailwire::Verdict::Probed`] with the
@@ -73,7 +76,8 @@ pub struct ProbeReport {
 
 impl ProbeReport {
     /// What the session `core` learnt: its greeting, capabilities and TLS; the mechanism it
-    /// `authenticated` with (the adapter's record of it) and the transaction's `outcome`.
+    /// `authenticated` with (the adapter's record of it) and the transaction's `outcome`. The
+    /// adapter fills in [`ProbeReport::tls_info`] from its connection.
     pub fn learnt(
         core: &mailwire::Client,
         authenticated: Option<Mechanism>,
@@ -83,6 +87,7 @@ impl ProbeReport {
             greeting: core.greeting().cloned(),
             capabilities: core.capabilities().cloned(),
             tls: core.is_secure(),
+            tls_info: None,
             authenticated,
             outcome,
         }

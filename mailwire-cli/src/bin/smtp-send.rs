@@ -41,12 +41,12 @@ use mailwire_blocking::mailwire::{
     TlsPolicy, Verdict,
 };
 use mailwire_blocking::mailwire::{Capabilities, Class, Milestone, ProbeDepth};
-use mailwire_blocking::{Client, ClientOptions, Error, ProbeReport, ProbeUntil};
+use mailwire_blocking::{Client, ClientOptions, Error, ProbeReport, ProbeUntil, TlsInfo};
 use mailwire_cli::connect::{ConnectArgs, RouteArgs};
 use mailwire_cli::dkim::{sign_reader, DkimArgs};
 use mailwire_cli::exit::{
-    DATAERR as EX_DATAERR, NOINPUT as EX_NOINPUT, OK as EX_OK, SOFTWARE as EX_SOFTWARE,
-    USAGE as EX_USAGE,
+    CANTCREAT as EX_CANTCREAT, DATAERR as EX_DATAERR, IOERR as EX_IOERR, NOINPUT as EX_NOINPUT,
+    OK as EX_OK, SOFTWARE as EX_SOFTWARE, USAGE as EX_USAGE,
 };
 use mailwire_cli::headers::{HeaderEdits, HeaderField, RewriteHeaders};
 use mailwire_cli::is_null_path;
@@ -55,7 +55,7 @@ use mailwire_message::dkim::DkimSigner;
 use serde::Serialize;
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -220,6 +220,16 @@ struct Cli {
     /// Print one JSON summary on stdout.
     #[arg(long, help_heading = "Output")]
     json: bool,
+    /// Write the certificates the server presented over TLS (its own first) to PATH as PEM;
+    /// `-` or no PATH: standard output. Nothing is written without a TLS session.
+    #[arg(
+        long,
+        value_name = "PATH",
+        num_args = 0..=1,
+        default_missing_value = "-",
+        help_heading = "TLS"
+    )]
+    tls_get_peer_cert: Option<PathBuf>,
 }
 
 /// `--quit-after`: where a probe stops (swaks' names are accepted as aliases).
@@ -410,11 +420,30 @@ fn run() -> u8 {
         );
     }
     let (run, facts) = plan.run();
-    let code = exit_code(&run);
+    let mut code = exit_code(&run);
+    // A file is written before the report, whose status says whether that worked; standard
+    // output gets the certificates after the result line.
+    let mut pem_out = None;
+    if let Some(path) = &cli.tls_get_peer_cert {
+        match write_peer_certificates(path, &facts) {
+            Ok(pem) => pem_out = pem,
+            Err(Exit(failed, message)) => {
+                eprintln_safe(&format!("smtp-send: {message}"));
+                code = failed;
+            }
+        }
+    }
     match &run {
         Run::Sent(result) => report(&cli, &plan, result, &facts, code),
         Run::Probed(result) => report_probe(&cli, &plan, result, &facts, code),
         Run::Replied(result) => report_reply(&cli, &plan, result, &facts, code),
+    }
+    if let Some(pem) = pem_out {
+        print!("{pem}");
+        if let Err(e) = io::stdout().flush() {
+            eprintln_safe(&format!("smtp-send: cannot write the certificates: {e}"));
+            code = EX_IOERR;
+        }
     }
     if let Some(server) = &demo {
         show_received(sink, server);
@@ -508,6 +537,13 @@ impl Plan {
     fn from_cli(cli: &Cli, demo: Option<&DemoServer>) -> Result<Plan, Exit> {
         let demo_on = demo.is_some();
         let side = cli.vrfy.is_some() || cli.expn.is_some();
+        if cli.json && cli.tls_get_peer_cert.as_deref() == Some(Path::new("-")) {
+            return Err(Exit(
+                EX_USAGE,
+                "--tls-get-peer-cert to standard output and --json would share it: give a PATH"
+                    .into(),
+            ));
+        }
         let from = cli
             .from
             .clone()
@@ -755,6 +791,7 @@ impl Plan {
                         greeting: report.greeting.clone(),
                         capabilities: report.capabilities.clone(),
                         tls: (*stop != QuitAfter::Connect).then_some(report.tls),
+                        tls_info: report.tls_info.clone(),
                         auth: report.authenticated.clone(),
                     };
                 }
@@ -980,6 +1017,8 @@ struct Facts {
     capabilities: Option<Capabilities>,
     /// `None` when no session was had (the connection alone, or none).
     tls: Option<bool>,
+    /// The TLS session, when there was one.
+    tls_info: Option<TlsInfo>,
     auth: Option<Mechanism>,
 }
 
@@ -989,9 +1028,30 @@ impl Facts {
             greeting: client.session().greeting().cloned(),
             capabilities: client.capabilities().cloned(),
             tls: Some(client.is_secure()),
+            tls_info: client.tls_info(),
             auth: client.authenticated_mechanism().cloned(),
         }
     }
+}
+
+/// `--tls-get-peer-cert`: the server's certificates as PEM, written to `path`, or given back
+/// for standard output when `path` is `-`. Without a TLS session there is nothing to write: a
+/// note, and the run's own status. A file that cannot be written is 73.
+fn write_peer_certificates(path: &Path, facts: &Facts) -> Result<Option<String>, Exit> {
+    let Some(info) = &facts.tls_info else {
+        eprintln_safe("smtp-send: --tls-get-peer-cert: no TLS session, so no certificate");
+        return Ok(None);
+    };
+    let pem = mailwire_cli::certificates::pem_chain(&info.peer_certificates);
+    if path.as_os_str() == "-" {
+        return Ok(Some(pem));
+    }
+    std::fs::write(path, pem).map(|()| None).map_err(|e| {
+        Exit(
+            EX_CANTCREAT,
+            format!("--tls-get-peer-cert {}: {e}", path.display()),
+        )
+    })
 }
 
 /// The exit status: the core's class of the outcome, or of the error that ended the session
@@ -1147,6 +1207,42 @@ impl From<&Reply> for JsonLinesReply {
     }
 }
 
+/// `tls_session` in the JSON summary.
+#[derive(Serialize)]
+struct JsonTlsSession {
+    /// `TLSv1.3` or `TLSv1.2`.
+    version: String,
+    /// The IANA name: `TLS_AES_256_GCM_SHA384`.
+    cipher_suite: String,
+    /// Whether the handshake resumed an earlier session.
+    resumed: bool,
+    /// The server's certificates, its own first.
+    peer_certificates: Vec<JsonCertificate>,
+}
+
+#[derive(Serialize)]
+struct JsonCertificate {
+    /// The SHA-256 of the DER, as `openssl x509 -fingerprint -sha256` writes it (`AB:CD:…`).
+    sha256: String,
+}
+
+impl From<&TlsInfo> for JsonTlsSession {
+    fn from(info: &TlsInfo) -> Self {
+        JsonTlsSession {
+            version: info.version_name(),
+            cipher_suite: info.cipher_suite_name(),
+            resumed: info.handshake_kind == mailwire_blocking::rustls::HandshakeKind::Resumed,
+            peer_certificates: info
+                .peer_certificates
+                .iter()
+                .map(|der| JsonCertificate {
+                    sha256: mailwire_cli::certificates::sha256_fingerprint(der),
+                })
+                .collect(),
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct Summary {
     /// `sent`, `partial`, `rejected`, `probed`, `replied`, `failed` or `usage`.
@@ -1162,6 +1258,8 @@ struct Summary {
     capabilities: Option<JsonCapabilities>,
     /// Whether the session was encrypted; `null` when no session was had.
     tls: Option<bool>,
+    /// The TLS session: version, cipher suite, resumption, the server's certificates.
+    tls_session: Option<JsonTlsSession>,
     /// The SASL mechanism it authenticated with.
     auth: Option<String>,
     recipients: Vec<JsonRecipient>,
@@ -1183,6 +1281,7 @@ impl Summary {
             greeting: facts.greeting.as_ref().map(JsonReply::from),
             capabilities: facts.capabilities.as_ref().map(JsonCapabilities::from),
             tls: facts.tls,
+            tls_session: facts.tls_info.as_ref().map(JsonTlsSession::from),
             auth: facts.auth.as_ref().map(|m| m.name().to_string()),
             recipients: Vec::new(),
             mail_reply: None,
@@ -1273,7 +1372,19 @@ fn report_probe(
         println_safe(&format!("capabilities: {}", c.extensions.join(", ")));
     }
     if let Some(tls) = facts.tls.filter(|_| facts.greeting.is_some()) {
-        println_safe(&format!("tls: {}", if tls { "yes" } else { "no" }));
+        match &facts.tls_info {
+            Some(info) if tls => println_safe(&format!(
+                "tls: yes ({}, {}{})",
+                info.version_name(),
+                info.cipher_suite_name(),
+                if info.handshake_kind == mailwire_blocking::rustls::HandshakeKind::Resumed {
+                    ", resumed"
+                } else {
+                    ""
+                }
+            )),
+            _ => println_safe(&format!("tls: {}", if tls { "yes" } else { "no" })),
+        }
     }
     if let Some(m) = &facts.auth {
         println_safe(&format!("auth: {}", m.name()));
