@@ -1,6 +1,7 @@
 //! What `smtp-send` prints: `--show-raw-text` (every line, the content's too, credentials still
-//! redacted), `--suppress-data` and `--verbose` (the content summarised), and `--help`'s
-//! headings.
+//! redacted), `--suppress-data` and `--verbose` (the content summarised), `--show-time-lapse`
+//! (each line's seconds since the session began) and `--json`'s `elapsed_seconds`, and
+//! `--help`'s headings.
 
 mod support;
 
@@ -162,4 +163,74 @@ fn help_groups_options_under_headings() {
         assert_eq!(under(option), heading, "{option}");
     }
     assert!(help.starts_with("Send one message over SMTP"), "{help}");
+}
+
+/// `--show-time-lapse` against a server that waits 400 ms before its greeting and 300 ms before
+/// answering MAIL: every transcript line carries the seconds since the session began, in
+/// order, the greeting's at least 0.4, MAIL's reply at least 0.7 (lower bounds only: the
+/// machine may be slower, never faster); `elapsed_seconds` covers the whole session.
+#[test]
+fn show_time_lapse_stamps_each_line_with_the_seconds_since_the_start() {
+    use std::thread::sleep;
+    let mock = Mock::start(|peer| {
+        sleep(Duration::from_millis(400));
+        peer.send("220 slow.test ESMTP\r\n");
+        peer.expect("EHLO");
+        peer.send("250-slow.test\r\n250 PIPELINING\r\n");
+        peer.expect("MAIL FROM:");
+        sleep(Duration::from_millis(300));
+        peer.send("250 2.1.0 ok\r\n");
+        peer.expect("RCPT TO:");
+        peer.send("250 2.1.5 ok\r\n");
+        peer.expect("DATA");
+        peer.send("354 go\r\n");
+        peer.data();
+        peer.send("250 2.0.0 queued\r\n");
+        peer.expect("QUIT");
+        peer.send("221 bye\r\n");
+    });
+    let target = format!("127.0.0.1:{}", mock.port);
+    let out = smtp_send(
+        &[
+            "--server",
+            &target,
+            "--starttls",
+            "never",
+            "--from",
+            "a@example.org",
+            "--to",
+            "b@example.net",
+            "--show-time-lapse",
+            "--json",
+        ],
+        &[],
+        T,
+    );
+    mock.join();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let stamped: Vec<(f64, &str)> = stderr
+        .lines()
+        .map(|l| {
+            let (stamp, rest) = l
+                .strip_prefix('[')
+                .and_then(|l| l.split_once("] "))
+                .unwrap_or_else(|| panic!("unstamped line {l:?}"));
+            (stamp.trim().parse::<f64>().unwrap(), rest)
+        })
+        .collect();
+    assert!(stamped.windows(2).all(|w| w[0].0 <= w[1].0), "{stderr}");
+    let at = |prefix: &str| {
+        stamped
+            .iter()
+            .find(|(_, l)| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix:?} in {stderr}"))
+            .0
+    };
+    assert!(at("<- 220 slow.test") >= 0.4, "{stderr}");
+    assert!(at("-> EHLO") >= 0.4, "{stderr}");
+    assert!(at("<- 250 2.1.0") >= 0.7, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let elapsed = v["elapsed_seconds"].as_f64().unwrap();
+    assert!(elapsed >= at("<- 250 2.0.0"), "{elapsed} {stderr}");
 }

@@ -57,7 +57,7 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Send one message over SMTP (try `smtp-send --demo`).
 #[derive(Parser, Debug)]
@@ -214,6 +214,11 @@ struct Cli {
     /// dot-stuffed); AUTH and credentials still redacted. Implies --verbose.
     #[arg(long, conflicts_with = "suppress_data", help_heading = "Output")]
     show_raw_text: bool,
+    /// Put before each transcript line the seconds since the session began (a monotonic
+    /// clock, milliseconds), to see which step a slow server spends its time on. Implies
+    /// --verbose.
+    #[arg(long, help_heading = "Output")]
+    show_time_lapse: bool,
     /// Summarise the content in the transcript as `<N octets of content>` (the default).
     #[arg(long, help_heading = "Output")]
     suppress_data: bool,
@@ -388,7 +393,11 @@ fn run() -> u8 {
     } else {
         Sink::Stderr
     };
-    Logger::install(cli.verbose || cli.show_raw_text || cli.demo, sink);
+    Logger::install(
+        cli.verbose || cli.show_raw_text || cli.show_time_lapse || cli.demo,
+        sink,
+        cli.show_time_lapse,
+    );
     let demo = if cli.demo {
         match DemoServer::start() {
             Ok(server) => Some(server),
@@ -419,7 +428,10 @@ fn run() -> u8 {
             ),
         );
     }
-    let (run, facts) = plan.run();
+    let began = Instant::now();
+    let _ = SESSION_BEGAN.set(began);
+    let (run, mut facts) = plan.run();
+    facts.elapsed = Some(began.elapsed());
     let mut code = exit_code(&run);
     // A file is written before the report, whose status says whether that worked; standard
     // output gets the certificates after the result line.
@@ -610,7 +622,8 @@ impl Plan {
             .connection(&cli.connect, server)
             .map_err(|e| Exit(e.code, e.message))?;
         let mut options: ClientOptions = connection.into_client_options();
-        options.config.transcript = cli.verbose || cli.show_raw_text || demo_on;
+        options.config.transcript =
+            cli.verbose || cli.show_raw_text || cli.show_time_lapse || demo_on;
         options.config.transcript_content = cli.show_raw_text;
         if demo_on {
             // The demo server is on 127.0.0.1, speaks no TLS, and knows one user.
@@ -793,6 +806,7 @@ impl Plan {
                         tls: (*stop != QuitAfter::Connect).then_some(report.tls),
                         tls_info: report.tls_info.clone(),
                         auth: report.authenticated.clone(),
+                        elapsed: None,
                     };
                 }
                 Run::Probed(result)
@@ -1020,6 +1034,8 @@ struct Facts {
     /// The TLS session, when there was one.
     tls_info: Option<TlsInfo>,
     auth: Option<Mechanism>,
+    /// From just before connecting to the end of the session (QUIT, or the failure).
+    elapsed: Option<Duration>,
 }
 
 impl Facts {
@@ -1030,6 +1046,7 @@ impl Facts {
             tls: Some(client.is_secure()),
             tls_info: client.tls_info(),
             auth: client.authenticated_mechanism().cloned(),
+            elapsed: None,
         }
     }
 }
@@ -1262,6 +1279,8 @@ struct Summary {
     tls_session: Option<JsonTlsSession>,
     /// The SASL mechanism it authenticated with.
     auth: Option<String>,
+    /// Seconds from just before connecting to the end of the session; `null` when none began.
+    elapsed_seconds: Option<f64>,
     recipients: Vec<JsonRecipient>,
     /// `--quit-after mail|rcpt`: the reply to MAIL FROM.
     mail_reply: Option<JsonReply>,
@@ -1283,6 +1302,9 @@ impl Summary {
             tls: facts.tls,
             tls_session: facts.tls_info.as_ref().map(JsonTlsSession::from),
             auth: facts.auth.as_ref().map(|m| m.name().to_string()),
+            elapsed_seconds: facts
+                .elapsed
+                .map(|d| (d.as_secs_f64() * 1000.0).round() / 1000.0),
             recipients: Vec::new(),
             mail_reply: None,
             reply: None,
@@ -1599,15 +1621,24 @@ fn say(sink: Sink, s: &str) {
     }
 }
 
+/// When the session began, for `--show-time-lapse` (set once, just before connecting).
+static SESSION_BEGAN: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+
 /// Prints the transcript (swaks-style `-> ` / `<- `) and the library's notes when verbose.
 struct Logger {
     verbose: bool,
     sink: Sink,
+    /// `--show-time-lapse`: each line after `[  S.mmm] `, the seconds since [`SESSION_BEGAN`].
+    time_lapse: bool,
 }
 
 impl Logger {
-    fn install(verbose: bool, sink: Sink) {
-        let logger = Box::leak(Box::new(Logger { verbose, sink }));
+    fn install(verbose: bool, sink: Sink, time_lapse: bool) {
+        let logger = Box::leak(Box::new(Logger {
+            verbose,
+            sink,
+            time_lapse,
+        }));
         if log::set_logger(logger).is_ok() {
             log::set_max_level(if verbose {
                 log::LevelFilter::Debug
@@ -1632,10 +1663,14 @@ impl log::Log for Logger {
         if !self.enabled(record.metadata()) {
             return;
         }
+        let stamp = match SESSION_BEGAN.get().filter(|_| self.time_lapse) {
+            Some(began) => format!("[{:8.3}] ", began.elapsed().as_secs_f64()),
+            None => String::new(),
+        };
         if record.target() == mailwire_blocking::TRANSCRIPT_TARGET {
-            say(self.sink, &format!("{}", record.args()));
+            say(self.sink, &format!("{stamp}{}", record.args()));
         } else {
-            say(self.sink, &format!("*** {}", record.args()));
+            say(self.sink, &format!("{stamp}*** {}", record.args()));
         }
     }
 
