@@ -60,7 +60,8 @@ pub use mailwire::{MessageOutcome, RecipientOutcome, Rejection, Verdict};
 // Shared with every adapter (`mailwire-tokio` too): what a caller configures and gets back.
 pub use mailwire_transport::{
     declare_content, AddressFamily, ClientCertificate, ClientOptions, Error, NonceError, PemFile,
-    PoolOptions, PoolStats, TlsConfigError, TlsError, TlsInfo, TlsOptions, Transport,
+    PoolOptions, PoolStats, ProxyHeader, ProxyVersion, TlsConfigError, TlsError, TlsInfo,
+    TlsOptions, Transport,
 };
 pub use mailwire_transport::{ProbeReport, ProbeUntil};
 pub use pool::Pool;

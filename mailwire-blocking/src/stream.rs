@@ -191,10 +191,28 @@ impl Write for Stream {
 /// ([`connect_tcp`]).
 pub(crate) fn connect(options: &ClientOptions) -> Result<Socket, Error> {
     options.check_route()?;
-    match &options.unix_socket {
-        Some(path) => connect_unix(options, path),
-        None => connect_tcp(options).map(Socket::Tcp),
+    let mut socket = match &options.unix_socket {
+        Some(path) => connect_unix(options, path)?,
+        None => Socket::Tcp(connect_tcp(options)?),
+    };
+    if let Some(header) = &options.proxy_header {
+        // First on the bare connection: before the greeting, before any TLS.
+        let (local, peer) = match &socket {
+            Socket::Tcp(s) => (s.local_addr().ok(), s.peer_addr().ok()),
+            #[cfg(unix)]
+            Socket::Unix(_) => (None, None),
+        };
+        let bytes = header.bytes(local, peer)?;
+        socket
+            .set_write_timeout(Some(options.connect_timeout))
+            .and_then(|()| socket.write_all(&bytes))
+            .map_err(|e| options.connect_error(e))?;
+        log::info!(
+            "PROXY header sent ({})",
+            mailwire_transport::ProxyHeader::describe(&bytes)
+        );
     }
+    Ok(socket)
 }
 
 /// A local socket: no name to resolve, no timeout (std has none for it; a listener whose

@@ -11,7 +11,9 @@ use crate::read_secret_file;
 use clap::{Args, ValueEnum};
 use mailwire::sasl::{Credentials, Mechanism};
 use mailwire::{AuthConfig, ClientName, Config, Protocol, Timeouts, TlsPolicy};
-use mailwire_transport::{AddressFamily, ClientCertificate, ClientOptions, TlsOptions};
+use mailwire_transport::{
+    AddressFamily, ClientCertificate, ClientOptions, ProxyHeader, ProxyVersion, TlsOptions,
+};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -171,6 +173,8 @@ pub struct Connection {
     pub local_address: Option<SocketAddr>,
     /// A Unix-domain socket instead of TCP ([`RouteArgs`]: `--socket`).
     pub unix_socket: Option<PathBuf>,
+    /// A PROXY protocol header to send first ([`RouteArgs`]: `--proxy-version`).
+    pub proxy_header: Option<ProxyHeader>,
 }
 
 impl Connection {
@@ -184,6 +188,7 @@ impl Connection {
         options.family = self.family;
         options.local_address = self.local_address;
         options.unix_socket = self.unix_socket;
+        options.proxy_header = self.proxy_header;
         options
     }
 }
@@ -214,6 +219,19 @@ pub struct RouteArgs {
         conflicts_with_all = ["server", "ipv4", "ipv6", "local_interface"]
     )]
     pub socket: Option<PathBuf>,
+    /// Send a PROXY protocol header (HAProxy's, version 1 or 2) first, before the greeting and
+    /// before any TLS, as a proxy in front of the server would: the server then takes
+    /// --proxy-source as the client's address.
+    #[arg(long, value_name = "1|2", value_parser = ["1", "2"])]
+    pub proxy_version: Option<String>,
+    /// The client address the PROXY header announces, ADDR:PORT (an IPv6 address in
+    /// brackets). Default: this connection's own local address.
+    #[arg(long, value_name = "ADDR:PORT", requires = "proxy_version")]
+    pub proxy_source: Option<String>,
+    /// The destination the PROXY header announces, ADDR:PORT (an IPv6 address in brackets).
+    /// Default: the server's address as connected.
+    #[arg(long, value_name = "ADDR:PORT", requires = "proxy_version")]
+    pub proxy_dest: Option<String>,
 }
 
 impl RouteArgs {
@@ -231,6 +249,7 @@ impl RouteArgs {
             .as_deref()
             .map(parse_local_interface)
             .transpose()?;
+        let proxy_header = self.proxy_header()?;
         let server = server.or_else(|| self.socket.is_some().then(|| ("localhost".into(), 0)));
         let mut connection = connect.connection(server)?;
         connection.family = match (self.ipv4, self.ipv6) {
@@ -239,6 +258,7 @@ impl RouteArgs {
             _ => AddressFamily::Any,
         };
         connection.local_address = local_address;
+        connection.proxy_header = proxy_header;
         if let Some(path) = &self.socket {
             let tls_asked = connect.starttls.is_some() || connect.tls_on_connect;
             if !tls_asked {
@@ -254,6 +274,53 @@ impl RouteArgs {
             connection.unix_socket = Some(path.clone());
         }
         Ok(connection)
+    }
+}
+
+impl RouteArgs {
+    /// `--proxy-version`, `--proxy-source`, `--proxy-dest`: the header, or a usage error (64)
+    /// for an address that is not ADDR:PORT, two given of two families, or over `--socket`
+    /// (whose ends have no address) only one of the two.
+    fn proxy_header(&self) -> Result<Option<ProxyHeader>, CliError> {
+        let Some(version) = &self.proxy_version else {
+            return Ok(None);
+        };
+        let version = if version == "1" {
+            ProxyVersion::V1
+        } else {
+            ProxyVersion::V2
+        };
+        let parse = |option: &str, text: &Option<String>| {
+            text.as_deref()
+                .map(|t| {
+                    t.parse::<SocketAddr>().map_err(|_| {
+                        CliError::new(
+                            exit::USAGE,
+                            format!("invalid {option} {t:?}: expected ADDR:PORT or [IPv6]:PORT"),
+                        )
+                    })
+                })
+                .transpose()
+        };
+        let header = ProxyHeader {
+            version,
+            source: parse("--proxy-source", &self.proxy_source)?,
+            destination: parse("--proxy-dest", &self.proxy_dest)?,
+        };
+        if let (Some(source), Some(destination)) = (header.source, header.destination) {
+            // The same check the adapter makes, before connecting.
+            header.bytes(Some(source), Some(destination)).map_err(|e| {
+                CliError::new(exit::USAGE, format!("--proxy-source/--proxy-dest: {e}"))
+            })?;
+        } else if self.socket.is_some() && (header.source.is_some() || header.destination.is_some())
+        {
+            return Err(CliError::new(
+                exit::USAGE,
+                "over --socket the PROXY header needs both --proxy-source and --proxy-dest \
+                 (or neither: it then says UNKNOWN / LOCAL)",
+            ));
+        }
+        Ok(Some(header))
     }
 }
 
@@ -370,6 +437,7 @@ impl ConnectArgs {
             family: AddressFamily::Any,
             local_address: None,
             unix_socket: None,
+            proxy_header: None,
         })
     }
 

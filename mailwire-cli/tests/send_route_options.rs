@@ -1,8 +1,9 @@
 //! Where `smtp-send` connects: `-4` / `-6` (one address family of the server's name),
 //! `--local-interface` (the local end, seen by the server as the peer), `--socket` (a
 //! Unix-domain socket, with LMTP as Dovecot and Cyrus speak it there). Checked by what the
-//! servers saw: aiosmtpd records the peer address on 127.0.0.1 and on `::1`; smtp-sink listens
-//! on a Unix socket. `smtp-bulk` (on mailwire-mio, TCP to one address) refuses these flags (64).
+//! servers saw: aiosmtpd records the peer address on 127.0.0.1 and on `::1`, and the PROXY
+//! header of `--proxy-version`; smtp-sink listens on a Unix socket. `smtp-bulk` (on
+//! mailwire-mio, TCP to one address) refuses these flags (64).
 
 mod support;
 
@@ -263,6 +264,7 @@ fn smtp_bulk_refuses_route_options() {
         &["-6"],
         &["--local-interface", "127.0.0.1"],
         &["--socket", "/nonexistent.sock"],
+        &["--proxy-version", "2"],
     ] {
         let mut args = vec![
             "--server",
@@ -280,4 +282,83 @@ fn smtp_bulk_refuses_route_options() {
         let out = smtp_bulk(&args, &[], T);
         assert_eq!(out.status.code(), Some(64), "{extra:?}: {}", describe(&out));
     }
+}
+
+/// `--proxy-version 1|2` with `--proxy-source`/`--proxy-dest`: aiosmtpd, behind which a proxy
+/// would be, records the header sent before the greeting; `--verbose` shows it; addresses that
+/// cannot be sent are refused before connecting (64).
+#[test]
+fn proxy_header_announces_the_given_client() {
+    let server = peer_or_skip!(Aiosmtpd::builder().proxy_protocol(true).start());
+    let target = format!("127.0.0.1:{}", server.port());
+    let out = send(&[
+        "--server",
+        &target,
+        "--proxy-version",
+        "1",
+        "--proxy-source",
+        "203.0.113.9:5555",
+        "--verbose",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "*** PROXY header sent (PROXY TCP4 203.0.113.9 127.0.0.1 5555 {})",
+            server.port()
+        )),
+        "{stderr}"
+    );
+    let out = send(&[
+        "--server",
+        &target,
+        "--proxy-version",
+        "2",
+        "--proxy-source",
+        "[2001:db8::9]:5555",
+        "--proxy-dest",
+        "[2001:db8::25]:25",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let stored = server.wait_for_messages(2, T).unwrap();
+    let p: Vec<_> = stored.iter().map(|m| m.proxy.clone().unwrap()).collect();
+    assert_eq!(p[0].version, 1);
+    assert_eq!(p[0].source, Some("203.0.113.9:5555".parse().unwrap()));
+    assert_eq!((p[1].version, p[1].command.as_deref()), (2, Some("PROXY")));
+    assert_eq!(p[1].destination, Some("[2001:db8::25]:25".parse().unwrap()));
+
+    // Refused before connecting: nothing listens on this port.
+    let nowhere = format!("127.0.0.1:{}", mailwire_testkit::free_port());
+    for (extra, why) in [
+        (&["--proxy-source", "not-an-address"][..], "--proxy-source"),
+        (
+            &[
+                "--proxy-source",
+                "[2001:db8::9]:1",
+                "--proxy-dest",
+                "192.0.2.1:25",
+            ],
+            "one address family",
+        ),
+        (&["--proxy-dest", "192.0.2.1"], "--proxy-dest"),
+    ] {
+        let mut args = vec!["--server", &nowhere, "--proxy-version", "2"];
+        args.extend_from_slice(extra);
+        let out = send(&args);
+        assert_eq!(out.status.code(), Some(64), "{extra:?}: {}", describe(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(why), "{stderr}");
+    }
+    // An IPv6 source to the IPv4 server, its destination taken from the connection: the
+    // adapter's refusal, also 64, and the server got no message.
+    let out = send(&[
+        "--server",
+        &target,
+        "--proxy-version",
+        "1",
+        "--proxy-source",
+        "[2001:db8::9]:1",
+    ]);
+    assert_eq!(out.status.code(), Some(64), "{}", describe(&out));
+    assert_eq!(server.messages().unwrap().len(), 2);
 }

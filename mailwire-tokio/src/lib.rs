@@ -59,7 +59,8 @@ pub use mailwire::{MessageOutcome, RecipientOutcome, Rejection, Verdict};
 // Shared with every adapter (`mailwire-blocking` too): what a caller configures and gets back.
 pub use mailwire_transport::{
     AddressFamily, ClientCertificate, ClientOptions, Error, NonceError, PemFile, PoolOptions,
-    PoolStats, ProbeReport, ProbeUntil, TlsConfigError, TlsError, TlsInfo, TlsOptions, Transport,
+    PoolStats, ProbeReport, ProbeUntil, ProxyHeader, ProxyVersion, TlsConfigError, TlsError,
+    TlsInfo, TlsOptions, Transport,
 };
 pub use pool::Pool;
 pub use probe::probe;

@@ -193,6 +193,38 @@ fn stalled_write(limit: Duration) -> io::Error {
 /// Connects as the options say: to the Unix-domain socket when one is given (bounded by the
 /// connect timeout), else over TCP ([`connect_tcp`]).
 pub(crate) async fn connect(options: &ClientOptions) -> Result<Socket, Error> {
+    let mut socket = connect_socket(options).await?;
+    if let Some(header) = &options.proxy_header {
+        // First on the bare connection: before the greeting, before any TLS.
+        let (local, peer) = match &socket {
+            Socket::Tcp(s) => (s.local_addr().ok(), s.peer_addr().ok()),
+            #[cfg(unix)]
+            Socket::Unix(_) => (None, None),
+        };
+        let bytes = header.bytes(local, peer)?;
+        let write = async {
+            use tokio::io::AsyncWriteExt;
+            match &mut socket {
+                Socket::Tcp(s) => s.write_all(&bytes).await,
+                #[cfg(unix)]
+                Socket::Unix(s) => s.write_all(&bytes).await,
+            }
+        };
+        match tokio::time::timeout(options.connect_timeout, write).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(options.connect_error(e)),
+            Err(_) => return Err(options.connect_error(connect_timed_out())),
+        }
+        log::info!(
+            "PROXY header sent ({})",
+            mailwire_transport::ProxyHeader::describe(&bytes)
+        );
+    }
+    Ok(socket)
+}
+
+/// The TCP connection, or the Unix-domain socket.
+async fn connect_socket(options: &ClientOptions) -> Result<Socket, Error> {
     options.check_route()?;
     let Some(path) = &options.unix_socket else {
         return connect_tcp(options).await.map(Socket::Tcp);

@@ -219,6 +219,63 @@ fn aiosmtpd_tls_info_gives_the_session_and_the_chain() {
     );
 }
 
+/// `ClientOptions::proxy_header`: the PROXY header goes first, before the greeting and
+/// STARTTLS, and aiosmtpd (expecting one) records what it announced: the given source, the
+/// server's own address as destination; version 2 with the connection's own ends.
+#[test]
+fn aiosmtpd_proxy_header_before_the_greeting_and_starttls() {
+    use mailwire_tokio::{ProxyHeader, ProxyVersion};
+    let cert = TestCert::generate().unwrap();
+    let server = peer_or_skip!(Aiosmtpd::builder()
+        .tls(cert.cert_path(), cert.key_path())
+        .starttls(true)
+        .proxy_protocol(true)
+        .start());
+    let given: std::net::SocketAddr = "198.51.100.20:2020".parse().unwrap();
+    let server_addr: std::net::SocketAddr = format!("127.0.0.1:{}", server.port()).parse().unwrap();
+    runtime().block_on(async {
+        for (i, header) in [
+            ProxyHeader {
+                source: Some(given),
+                ..ProxyHeader::new(ProxyVersion::V1)
+            },
+            ProxyHeader::new(ProxyVersion::V2),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut o = tls_options(server.port(), &cert);
+            o.proxy_header = Some(header);
+            let mut client = Client::connect(o).await.unwrap();
+            let to = format!("r{i}@example.net");
+            let outcome = client
+                .send_bytes(envelope("a@example.org", &[&to]), b"hi\r\n")
+                .await
+                .unwrap();
+            assert!(outcome.is_accepted(), "{outcome:?}");
+            client.quit().await.unwrap();
+        }
+    });
+    let stored = server.wait_for_messages(2, T).unwrap();
+    let of = |i: usize| {
+        stored
+            .iter()
+            .find(|m| m.rcpt_to == [format!("r{i}@example.net")])
+            .unwrap()
+    };
+    let p = of(0).proxy.clone().unwrap();
+    assert!(of(0).tls);
+    assert_eq!(
+        (p.version, p.source, p.destination),
+        (1, Some(given), Some(server_addr))
+    );
+    let p = of(1).proxy.clone().unwrap();
+    assert_eq!(
+        (p.version, p.source, p.destination),
+        (2, of(1).peer, Some(server_addr))
+    );
+}
+
 /// RFC 8314: implicit TLS to aiosmtpd, by host name `localhost`.
 #[test]
 fn aiosmtpd_implicit_tls() {

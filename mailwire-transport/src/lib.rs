@@ -73,8 +73,9 @@ pub use content::{
 pub use error::{Error, TlsError, Transport};
 pub use feeds::{FeedStep, Feeds};
 pub use ledger::Ledger;
+pub use mailwire::proxy::ProxyVersion;
 pub use nonce::{renew_nonce, NonceError};
-pub use options::{AddressFamily, ClientOptions};
+pub use options::{AddressFamily, ClientOptions, ProxyHeader};
 pub use pool::{may_retry, IdleAction, PoolCounters, PoolOptions, PoolStats};
 pub use probe::{probe_stopped, ProbePlan, ProbeReport, ProbeUntil};
 pub use tls::{

@@ -1,6 +1,7 @@
 //! [`ClientOptions`]: where to connect and how, the same for every adapter.
 
 use crate::TlsOptions;
+use mailwire::proxy::{ProxyEndpoints, ProxyVersion};
 use mailwire::{ClientName, Config};
 use std::io;
 use std::net::SocketAddr;
@@ -88,6 +89,68 @@ pub struct ClientOptions {
     /// `Any` or a [`ClientOptions::local_address`], connecting is refused
     /// ([`crate::Error::Connect`] of kind `InvalidInput`): they are TCP's. Only on Unix.
     pub unix_socket: Option<PathBuf>,
+    /// A PROXY protocol header ([`ProxyHeader`]) to write first, before the greeting is read
+    /// and before any TLS handshake: for a server behind a proxy that expects one, or to test
+    /// one. Default `None`: nothing before SMTP.
+    pub proxy_header: Option<ProxyHeader>,
+}
+
+/// The PROXY protocol header an adapter writes right after connecting
+/// ([`ClientOptions::proxy_header`]; the encoding is [`mailwire::proxy`]'s).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProxyHeader {
+    /// Version 1 (a text line) or 2 (binary).
+    pub version: ProxyVersion,
+    /// The original client's address to announce. `None`: this connection's own local
+    /// address.
+    pub source: Option<SocketAddr>,
+    /// The address the original client reached. `None`: the server's address as connected.
+    pub destination: Option<SocketAddr>,
+}
+
+impl ProxyHeader {
+    /// A header of `version` that announces this connection's own two ends.
+    pub fn new(version: ProxyVersion) -> ProxyHeader {
+        ProxyHeader {
+            version,
+            source: None,
+            destination: None,
+        }
+    }
+
+    /// The header for a connection from `local` to `peer` (both `None` over a Unix-domain
+    /// socket): the given addresses where set, else the connection's. A connection without
+    /// addresses and no given pair says UNKNOWN (version 1) or LOCAL (version 2). Two ends of
+    /// two families are [`mailwire::ConfigError::ProxyHeader`].
+    pub fn bytes(
+        &self,
+        local: Option<SocketAddr>,
+        peer: Option<SocketAddr>,
+    ) -> Result<Vec<u8>, crate::Error> {
+        let endpoints = match (self.source.or(local), self.destination.or(peer)) {
+            (Some(source), Some(destination)) => ProxyEndpoints::Tcp {
+                source,
+                destination,
+            },
+            _ => ProxyEndpoints::Unknown,
+        };
+        let mut out = Vec::with_capacity(108);
+        mailwire::proxy::encode(self.version, endpoints, &mut out).map_err(|e| {
+            crate::Error::Usage(mailwire::UsageError::Config(
+                mailwire::ConfigError::ProxyHeader(e),
+            ))
+        })?;
+        Ok(out)
+    }
+
+    /// The header `bytes` (from [`ProxyHeader::bytes`]) for a log line: a version 1 line as it
+    /// is, without its CRLF; version 2 as `version 2, N octets`.
+    pub fn describe(bytes: &[u8]) -> String {
+        match bytes.strip_prefix(b"PROXY ") {
+            Some(_) => String::from_utf8_lossy(bytes).trim_end().to_string(),
+            None => format!("version 2, {} octets", bytes.len()),
+        }
+    }
 }
 
 impl ClientOptions {
@@ -104,6 +167,7 @@ impl ClientOptions {
             family: AddressFamily::Any,
             local_address: None,
             unix_socket: None,
+            proxy_header: None,
         }
     }
 

@@ -385,6 +385,9 @@ pub enum ConfigError {
     /// The user name and secret together are too long for an AUTH response line (RFC 4954 4:
     /// 12,288 octets of base64).
     CredentialsTooLong,
+    /// The PROXY protocol header asked for cannot be made (its two addresses are of two
+    /// families): refused by the adapter as it connects, before anything is sent.
+    ProxyHeader(crate::proxy::ProxyError),
 }
 
 impl fmt::Display for ConfigError {
@@ -402,6 +405,7 @@ impl fmt::Display for ConfigError {
             ConfigError::CredentialsTooLong => {
                 f.write_str("the credentials are too long for an AUTH response (RFC 4954 4)")
             }
+            ConfigError::ProxyHeader(e) => e.fmt(f),
         }
     }
 }

@@ -54,6 +54,7 @@ pub mod body;
 pub mod capability;
 pub mod command;
 pub mod outcome;
+pub mod proxy;
 pub mod reply;
 pub mod reply_parser;
 pub mod sasl;

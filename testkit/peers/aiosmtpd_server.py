@@ -173,6 +173,12 @@ class Recorder:
     async def auth_SCRAM_SHA_256(self, server, args):
         return await self.scram.exchange(server, args, "SCRAM-SHA-256")
 
+    async def handle_PROXY(self, server, session, envelope, proxy_data):
+        # Any well-formed header is taken; what it said goes in each message's record. It is
+        # kept on the connection's protocol object: STARTTLS gives the session a new one.
+        server.mailwire_proxy = proxy_info(proxy_data)
+        return True
+
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         session.host_name = hostname
         if not self.auth:
@@ -205,6 +211,7 @@ class Recorder:
             f.write(envelope.original_content)
         meta = self._meta(session, envelope, name + ".eml")
         meta["tls_client_cn"] = client_common_name(server)
+        meta["proxy"] = getattr(server, "mailwire_proxy", None)
         tmp = os.path.join(self.out_dir, "." + name + ".json.tmp")
         with open(tmp, "w", encoding="utf-8") as f:
             json.dump(meta, f, ensure_ascii=True, indent=1)
@@ -232,6 +239,21 @@ class Recorder:
             "size": len(envelope.original_content or b""),
             "eml": eml,
         }
+
+
+def proxy_info(data):
+    """A PROXY header as aiosmtpd parsed it."""
+    text = lambda v: None if v is None else str(v)
+    # Version 2's command: 0 LOCAL, 1 PROXY (proxy-protocol.txt 2.2); none in version 1.
+    command = {0: "LOCAL", 1: "PROXY"}.get(data.command) if data.command is not None else None
+    return {
+        "version": data.version,
+        "command": command,
+        "src_addr": text(data.src_addr),
+        "src_port": data.src_port,
+        "dst_addr": text(data.dst_addr),
+        "dst_port": data.dst_port,
+    }
 
 
 def client_common_name(server):
@@ -290,6 +312,11 @@ def main():
     p.add_argument("--require-starttls", action="store_true")
     p.add_argument("--implicit-tls", action="store_true", help="TLS from connect")
     p.add_argument("--smtputf8", action="store_true")
+    p.add_argument(
+        "--proxy-protocol",
+        action="store_true",
+        help="expect a PROXY protocol header (v1 or v2) before the greeting",
+    )
     p.add_argument("--size-limit", type=int, default=33554432)
     p.add_argument(
         "--exit-on-stdin-eof",
@@ -344,6 +371,7 @@ def main():
             # Tests authenticate over plain connections too.
             auth_require_tls=False,
             timeout=60,
+            proxy_protocol_timeout=10 if args.proxy_protocol else None,
         )
 
     loop = asyncio.new_event_loop()

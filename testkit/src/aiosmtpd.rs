@@ -64,6 +64,7 @@ pub struct AiosmtpdBuilder {
     host: Option<IpAddr>,
     smtputf8: bool,
     size_limit: Option<u64>,
+    proxy_protocol: bool,
 }
 
 impl AiosmtpdBuilder {
@@ -159,6 +160,14 @@ impl AiosmtpdBuilder {
         self
     }
 
+    /// Expect a PROXY protocol header (version 1 or 2) before the greeting, as a server behind
+    /// HAProxy does (aiosmtpd's `proxy_protocol_timeout`); a connection without one is closed.
+    /// What it announced is in [`AiosmtpdMessage::proxy`].
+    pub fn proxy_protocol(mut self, on: bool) -> Self {
+        self.proxy_protocol = on;
+        self
+    }
+
     /// Advertised SIZE and the limit enforced after DATA (default 32 MiB).
     pub fn size_limit(mut self, bytes: u64) -> Self {
         self.size_limit = Some(bytes);
@@ -228,6 +237,9 @@ impl AiosmtpdBuilder {
         }
         if self.smtputf8 {
             cmd.arg("--smtputf8");
+        }
+        if self.proxy_protocol {
+            cmd.arg("--proxy-protocol");
         }
         if let Some(n) = self.size_limit {
             cmd.args(["--size-limit", &n.to_string()]);
@@ -319,9 +331,40 @@ pub struct AiosmtpdMessage {
     pub tls_client_cn: Option<String>,
     /// The client's address and port, as the server saw them.
     pub peer: Option<SocketAddr>,
+    /// With [`AiosmtpdBuilder::proxy_protocol`]: the PROXY header the client sent, as aiosmtpd
+    /// parsed it.
+    pub proxy: Option<AiosmtpdProxy>,
     /// The message exactly as received after dot-unstuffing (CRLF kept,
     /// bare LF kept, nothing added).
     pub data: Vec<u8>,
+}
+
+/// A PROXY protocol header as aiosmtpd parsed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AiosmtpdProxy {
+    /// 1 or 2.
+    pub version: u8,
+    /// Version 2's command (`PROXY`, `LOCAL`); `None` for version 1.
+    pub command: Option<String>,
+    /// The announced source; `None` for UNKNOWN / LOCAL.
+    pub source: Option<SocketAddr>,
+    /// The announced destination; `None` for UNKNOWN / LOCAL.
+    pub destination: Option<SocketAddr>,
+}
+
+fn endpoint(addr: &serde_json::Value, port: &serde_json::Value) -> Option<SocketAddr> {
+    let ip = addr.as_str()?.parse::<IpAddr>().ok()?;
+    let port = u16::try_from(port.as_u64()?).ok()?;
+    Some(SocketAddr::new(ip, port))
+}
+
+fn proxy(v: &serde_json::Value) -> Option<AiosmtpdProxy> {
+    Some(AiosmtpdProxy {
+        version: u8::try_from(v["version"].as_u64()?).ok()?,
+        command: v["command"].as_str().map(str::to_owned),
+        source: endpoint(&v["src_addr"], &v["src_port"]),
+        destination: endpoint(&v["dst_addr"], &v["dst_port"]),
+    })
 }
 
 fn strings(v: &serde_json::Value) -> Vec<String> {
@@ -357,6 +400,7 @@ fn parse_record(json: &str, dir: &Path) -> io::Result<AiosmtpdMessage> {
             .and_then(|ip| ip.parse::<IpAddr>().ok())
             .zip(v["peer"][1].as_u64().and_then(|p| u16::try_from(p).ok()))
             .map(|(ip, port)| SocketAddr::new(ip, port)),
+        proxy: proxy(&v["proxy"]),
         data: fs::read(dir.join(eml))?,
     })
 }

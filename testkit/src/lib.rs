@@ -67,7 +67,7 @@ pub mod readme;
 mod sink;
 mod tap;
 
-pub use aiosmtpd::{Aiosmtpd, AiosmtpdBuilder, AiosmtpdMechanism, AiosmtpdMessage};
+pub use aiosmtpd::{Aiosmtpd, AiosmtpdBuilder, AiosmtpdMechanism, AiosmtpdMessage, AiosmtpdProxy};
 pub use cert::{TestCert, CLIENT_COMMON_NAME};
 pub use dkim::{
     dkimpy_verify, dkimpy_verify_many, dkimpy_verify_or_skip, DKIM_ED25519, DKIM_RSA_PKCS1,
