@@ -401,3 +401,36 @@ fn print_record_json_matches_the_zone_line() {
         }
     }
 }
+
+/// `--dump-mail` with `--dkim-key`: what is printed is the signed message, and it verifies.
+#[test]
+fn dump_mail_prints_the_signed_message() {
+    let keys = Keys::new();
+    let records = [keys.record("ed.pem", "ed")];
+    let ed = keys.path("ed.pem");
+    let out = smtp_send(
+        &[
+            "--from",
+            "a@example.org",
+            "--to",
+            "b@example.net",
+            "--subject",
+            "dumped and signed",
+            "--body",
+            "text\n",
+            "--dkim-key",
+            &ed,
+            "--dkim-selector",
+            "ed",
+            "--dump-mail",
+        ],
+        &[],
+        T,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert!(out.stdout.starts_with(b"DKIM-Signature: v=1;"));
+    let Some(results) = dkimpy_verify_or_skip(&out.stdout, &records) else {
+        return;
+    };
+    assert_eq!(results, [Ok(())]);
+}

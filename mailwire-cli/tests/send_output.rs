@@ -234,3 +234,74 @@ fn show_time_lapse_stamps_each_line_with_the_seconds_since_the_start() {
     let elapsed = v["elapsed_seconds"].as_f64().unwrap();
     assert!(elapsed >= at("<- 250 2.0.0"), "{elapsed} {stderr}");
 }
+
+/// `--dump-mail`: the message as it would be given to DATA (a built one with its --header
+/// edit; a file with --add-header, its line ends as they are), on stdout, and no connection
+/// made (a tripwire listens where --server points); without --server too; not with a probe.
+#[test]
+fn dump_mail_prints_the_message_and_connects_nowhere() {
+    let trip = Tripwire::new();
+    let target = format!("127.0.0.1:{}", trip.port);
+    let out = smtp_send(
+        &[
+            "--server",
+            &target,
+            "--from",
+            "a@example.org",
+            "--to",
+            "b@example.net",
+            "--subject",
+            "dumped",
+            "--body",
+            ".a dot line",
+            "--header",
+            "Subject: replaced",
+            "--dump-mail",
+        ],
+        &[],
+        T,
+    );
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.starts_with("From: <a@example.org>\r\nTo: <b@example.net>\r\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("\r\nSubject: replaced\r\n"), "{stdout}");
+    assert!(!stdout.contains("dumped"), "{stdout}");
+    // Before dot-stuffing: the line as written.
+    assert!(stdout.contains("\r\n\r\n.a dot line"), "{stdout}");
+    assert!(!trip.was_connected());
+
+    let dir = mailwire_testkit::TempDir::new("dump-mail").unwrap();
+    let file = dir.path().join("m.eml");
+    std::fs::write(&file, "Subject: s\n\nbody\n..two dots\n").unwrap();
+    let out = smtp_send(
+        &[
+            "--from",
+            "a@example.org",
+            "--to",
+            "b@example.net",
+            "--message-file",
+            file.to_str().unwrap(),
+            "--add-header",
+            "X-Added: yes",
+            "--dump-mail",
+        ],
+        &[],
+        T,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert_eq!(
+        out.stdout,
+        b"Subject: s\nX-Added: yes\r\n\nbody\n..two dots\n".to_vec()
+    );
+
+    let out = smtp_send(
+        &["--server", &target, "--quit-after", "ehlo", "--dump-mail"],
+        &[],
+        T,
+    );
+    assert_eq!(out.status.code(), Some(64), "{}", describe(&out));
+    assert!(!trip.was_connected());
+}

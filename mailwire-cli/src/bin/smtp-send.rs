@@ -225,6 +225,14 @@ struct Cli {
     /// Print one JSON summary on stdout.
     #[arg(long, help_heading = "Output")]
     json: bool,
+    /// Print the message as it would be sent (built or read, after --header, --add-header and
+    /// the DKIM signature; before dot-stuffing) on stdout, and exit without connecting.
+    #[arg(
+        long,
+        conflicts_with_all = ["quit_after", "vrfy", "expn", "json", "demo", "tls_get_peer_cert"],
+        help_heading = "Output"
+    )]
+    dump_mail: bool,
     /// Write the certificates the server presented over TLS (its own first) to PATH as PEM;
     /// `-` or no PATH: standard output. Nothing is written without a TLS session.
     #[arg(
@@ -428,6 +436,18 @@ fn run() -> u8 {
             ),
         );
     }
+    if cli.dump_mail {
+        return match &plan.action {
+            Action::Send(content) => match content.dump(&mut io::stdout().lock()) {
+                Ok(()) => EX_OK,
+                Err(e) => {
+                    eprintln_safe(&format!("smtp-send: --dump-mail: {e}"));
+                    EX_IOERR
+                }
+            },
+            _ => EX_USAGE,
+        };
+    }
     let began = Instant::now();
     let _ = SESSION_BEGAN.set(began);
     let (run, mut facts) = plan.run();
@@ -502,6 +522,33 @@ enum Content {
 }
 
 impl Content {
+    /// `--dump-mail`: the bytes the session would be given, written to `out`.
+    fn dump(&self, out: &mut impl Write) -> io::Result<()> {
+        match self {
+            Content::Built(bytes) => out.write_all(bytes)?,
+            Content::File {
+                path,
+                edits,
+                signature,
+            } => {
+                let file = File::open(path)?;
+                io::copy(
+                    &mut signature
+                        .as_slice()
+                        .chain(RewriteHeaders::new(file, edits.clone())),
+                    out,
+                )?;
+            }
+            Content::Stdin { edits } => {
+                io::copy(
+                    &mut RewriteHeaders::new(io::stdin().lock(), edits.clone()),
+                    out,
+                )?;
+            }
+        }
+        out.flush()
+    }
+
     /// `--7bit` declares BODY=7BIT (RFC 6152 3), which content with an octet above 127 would
     /// make untrue: such a message (built, or a file with its header edits) is refused here,
     /// before connecting, as a usage error (64). Standard input is read once, as it is sent:
@@ -616,7 +663,13 @@ impl Plan {
             }
         }
 
-        let server = demo.map(|d| ("127.0.0.1".to_string(), d.port()));
+        let server = demo
+            .map(|d| ("127.0.0.1".to_string(), d.port()))
+            .or_else(|| {
+                // --dump-mail connects nowhere: where it would go does not matter.
+                (cli.dump_mail && cli.connect.server.is_none() && cli.route.socket.is_none())
+                    .then(|| ("localhost".to_string(), 25))
+            });
         let connection = cli
             .route
             .connection(&cli.connect, server)
