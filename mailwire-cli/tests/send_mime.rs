@@ -252,6 +252,98 @@ fn html_alone_and_attach_type_auto() {
     assert_eq!(types, ["text/plain", "image/x-mine", "application/pdf"]);
 }
 
+/// `--attach-name`: the next part goes under that name (its type guessed from it, its
+/// Content-ID for an inline one), the bytes unchanged; the part after it keeps its own name.
+#[test]
+fn attach_name_renames_the_next_part_only() {
+    let server = peer_or_skip!(Aiosmtpd::builder().start());
+    let (_dir, paths) = files(&[("scan-0001.bin", b"%PDF-1.7 x"), ("logo.dat", PNG)]);
+    let out = send_to_bob(
+        &server,
+        &[
+            "--body-html",
+            "<img src=\"cid:logo.png\">",
+            "--attach-name",
+            "invoice.pdf",
+            "--attach",
+            s(&paths[0]),
+            "--attach",
+            s(&paths[0]),
+            "--attach-name",
+            "logo.png",
+            "--attach-inline",
+            s(&paths[1]),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let got = server.wait_for_messages(1, T).unwrap();
+    let view = python_view(&got[0].data);
+    let parts: Vec<(&str, &str, &str)> = view["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| !p["filename"].is_null())
+        .map(|p| {
+            (
+                p["filename"].as_str().unwrap(),
+                p["type"].as_str().unwrap(),
+                p["hex"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let (pdf, png) = (hex(b"%PDF-1.7 x"), hex(PNG));
+    assert_eq!(
+        parts,
+        [
+            ("logo.png", "image/png", png.as_str()),
+            ("invoice.pdf", "application/pdf", pdf.as_str()),
+            ("scan-0001.bin", "application/octet-stream", pdf.as_str()),
+        ]
+    );
+    let inline = view["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["filename"] == "logo.png")
+        .unwrap();
+    assert_eq!(inline["cid"], "<logo.png>");
+
+    // Nothing to rename, two names for one part, a name with a line break: before connecting.
+    let trip = Tripwire::new();
+    for (extra, code) in [
+        (vec!["--attach", s(&paths[0]), "--attach-name", "x.pdf"], 64),
+        (
+            vec![
+                "--attach-name",
+                "a",
+                "--attach-name",
+                "b",
+                "--attach",
+                s(&paths[0]),
+            ],
+            64,
+        ),
+        (
+            vec![
+                "--attach-name",
+                "x\r\nBcc: v@example.com",
+                "--attach",
+                s(&paths[0]),
+            ],
+            65,
+        ),
+    ] {
+        let out = send_to_tripwire(&trip, &extra);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{extra:?}: {}",
+            describe(&out)
+        );
+    }
+    assert!(!trip.was_connected());
+}
+
 /// A non-ASCII subject, display names and file name: RFC 2047 encoded words in the header
 /// fields, an RFC 2231 `filename*` parameter, the whole message ASCII; both decoders give the
 /// text back. The envelope carries the mailboxes alone.

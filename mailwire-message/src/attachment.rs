@@ -76,6 +76,14 @@ impl Attachment {
         self
     }
 
+    /// Sent under `filename` instead (its type guessed from it, unless
+    /// [`Attachment::content_type`] set one). Checked when the message is built, as a name
+    /// from [`Attachment::new`] is.
+    pub fn renamed(mut self, filename: impl Into<String>) -> Attachment {
+        self.filename = filename.into();
+        self
+    }
+
     /// The file name.
     pub fn filename(&self) -> &str {
         &self.filename

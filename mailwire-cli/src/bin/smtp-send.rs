@@ -71,7 +71,7 @@ struct Cli {
         value_name = "PATH",
         conflicts_with_all = [
             "subject", "body", "body_file", "body_html", "body_html_file", "attach",
-            "attach_inline", "attach_type"
+            "attach_inline", "attach_type", "attach_name"
         ],
         help_heading = "Message"
     )]
@@ -126,6 +126,10 @@ struct Cli {
         help_heading = "Message"
     )]
     attach_type: Vec<String>,
+    /// The file name the next --attach or --attach-inline is sent under (its Content-ID too,
+    /// for an inline part) instead of its own; its type is then guessed from this name.
+    #[arg(long, value_name = "NAME", help_heading = "Message")]
+    attach_name: Vec<String>,
     /// --attach and --attach-inline in command-line order, each with its --attach-type
     /// (filled in from the parsed arguments' positions: [`ordered_parts`]).
     #[arg(skip)]
@@ -292,18 +296,27 @@ struct Part {
     path: PathBuf,
     /// The `--attach-type` before it, if any.
     mime_type: Option<String>,
+    /// The `--attach-name` just before it, if any.
+    name: Option<String>,
 }
 
 /// `--attach` and `--attach-inline` in command-line order, each with the MIME type of the
 /// latest `--attach-type` before it. An `--attach-type` that no part follows is a usage error.
 fn ordered_parts(matches: &clap::ArgMatches) -> Result<Vec<Part>, Exit> {
-    // (position on the command line, Some(inline) for a part or None for a type, the value as
-    // given: a path need not be UTF-8)
-    let mut given: Vec<(usize, Option<bool>, std::ffi::OsString)> = Vec::new();
+    /// What an option of the parts says.
+    #[derive(Clone, Copy)]
+    enum Given {
+        Part { inline: bool },
+        Type,
+        Name,
+    }
+    // (position on the command line, what it is, the value as given: a path need not be UTF-8)
+    let mut given: Vec<(usize, Given, std::ffi::OsString)> = Vec::new();
     for (id, kind) in [
-        ("attach", Some(false)),
-        ("attach_inline", Some(true)),
-        ("attach_type", None),
+        ("attach", Given::Part { inline: false }),
+        ("attach_inline", Given::Part { inline: true }),
+        ("attach_type", Given::Type),
+        ("attach_name", Given::Name),
     ] {
         let (Some(at), Some(values)) = (matches.indices_of(id), matches.get_raw(id)) else {
             continue;
@@ -316,19 +329,29 @@ fn ordered_parts(matches: &clap::ArgMatches) -> Result<Vec<Part>, Exit> {
     let mut parts = Vec::new();
     let mut mime_type: Option<String> = None;
     let mut type_used = true;
+    let mut name: Option<String> = None;
     for (_, kind, value) in given {
+        // Not UTF-8: the replacement character makes the builder refuse it (65).
+        let text = || value.to_string_lossy().into_owned();
         match kind {
-            None => {
-                // Not UTF-8: the replacement character makes the builder refuse it (65).
-                let value = value.to_string_lossy().into_owned();
+            Given::Type => {
+                let value = text();
                 mime_type = (value != "auto").then_some(value);
                 type_used = false;
             }
-            Some(inline) => {
+            Given::Name if name.is_some() => {
+                return Err(Exit(
+                    EX_USAGE,
+                    "two --attach-name with no --attach or --attach-inline between them".into(),
+                ));
+            }
+            Given::Name => name = Some(text()),
+            Given::Part { inline } => {
                 parts.push(Part {
                     inline,
-                    path: PathBuf::from(value),
+                    path: PathBuf::from(&value),
                     mime_type: mime_type.clone(),
+                    name: name.take(),
                 });
                 type_used = true;
             }
@@ -338,6 +361,12 @@ fn ordered_parts(matches: &clap::ArgMatches) -> Result<Vec<Part>, Exit> {
         return Err(Exit(
             EX_USAGE,
             "the last --attach-type has no --attach or --attach-inline after it".into(),
+        ));
+    }
+    if name.is_some() {
+        return Err(Exit(
+            EX_USAGE,
+            "the last --attach-name has no --attach or --attach-inline after it".into(),
         ));
     }
     Ok(parts)
@@ -1043,6 +1072,9 @@ fn build_message(built: &Built<'_>) -> Result<Vec<u8>, Exit> {
     }
     for part in built.parts {
         let mut file = Attachment::from_path(&part.path).map_err(refused)?;
+        if let Some(name) = &part.name {
+            file = file.renamed(name);
+        }
         if let Some(mime_type) = &part.mime_type {
             file = file.content_type(mime_type);
         }
