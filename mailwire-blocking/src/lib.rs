@@ -51,6 +51,8 @@
 
 mod client;
 pub mod demo_server;
+#[cfg(unix)]
+mod pipe;
 mod pool;
 mod probe;
 mod stream;
@@ -60,8 +62,8 @@ pub use mailwire::{MessageOutcome, RecipientOutcome, Rejection, Verdict};
 // Shared with every adapter (`mailwire-tokio` too): what a caller configures and gets back.
 pub use mailwire_transport::{
     declare_content, AddressFamily, ClientCertificate, ClientOptions, Error, NonceError, PemFile,
-    PoolOptions, PoolStats, ProxyHeader, ProxyVersion, TlsConfigError, TlsError, TlsInfo,
-    TlsOptions, Transport,
+    PipeCommand, PoolOptions, PoolStats, ProxyHeader, ProxyVersion, TlsConfigError, TlsError,
+    TlsInfo, TlsOptions, Transport,
 };
 pub use mailwire_transport::{ProbeReport, ProbeUntil};
 pub use pool::Pool;

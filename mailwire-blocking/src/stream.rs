@@ -16,6 +16,9 @@ pub(crate) enum Socket {
     Tcp(TcpStream),
     #[cfg(unix)]
     Unix(UnixStream),
+    /// A program's standard input and output ([`ClientOptions::pipe`]).
+    #[cfg(unix)]
+    Pipe(crate::pipe::Piped),
 }
 
 impl Socket {
@@ -24,6 +27,8 @@ impl Socket {
             Socket::Tcp(s) => s.set_read_timeout(d),
             #[cfg(unix)]
             Socket::Unix(s) => s.set_read_timeout(d),
+            #[cfg(unix)]
+            Socket::Pipe(s) => s.set_read_timeout(d),
         }
     }
 
@@ -32,6 +37,8 @@ impl Socket {
             Socket::Tcp(s) => s.set_write_timeout(d),
             #[cfg(unix)]
             Socket::Unix(s) => s.set_write_timeout(d),
+            #[cfg(unix)]
+            Socket::Pipe(s) => s.set_write_timeout(d),
         }
     }
 
@@ -40,6 +47,8 @@ impl Socket {
             Socket::Tcp(s) => s.shutdown(how),
             #[cfg(unix)]
             Socket::Unix(s) => s.shutdown(how),
+            #[cfg(unix)]
+            Socket::Pipe(s) => s.shutdown(how),
         }
     }
 }
@@ -50,6 +59,8 @@ impl Read for Socket {
             Socket::Tcp(s) => s.read(buf),
             #[cfg(unix)]
             Socket::Unix(s) => s.read(buf),
+            #[cfg(unix)]
+            Socket::Pipe(s) => s.read(buf),
         }
     }
 }
@@ -60,6 +71,8 @@ impl Write for Socket {
             Socket::Tcp(s) => s.write(buf),
             #[cfg(unix)]
             Socket::Unix(s) => s.write(buf),
+            #[cfg(unix)]
+            Socket::Pipe(s) => s.write(buf),
         }
     }
 
@@ -68,6 +81,8 @@ impl Write for Socket {
             Socket::Tcp(s) => s.flush(),
             #[cfg(unix)]
             Socket::Unix(s) => s.flush(),
+            #[cfg(unix)]
+            Socket::Pipe(s) => s.flush(),
         }
     }
 }
@@ -191,16 +206,17 @@ impl Write for Stream {
 /// ([`connect_tcp`]).
 pub(crate) fn connect(options: &ClientOptions) -> Result<Socket, Error> {
     options.check_route()?;
-    let mut socket = match &options.unix_socket {
-        Some(path) => connect_unix(options, path)?,
-        None => Socket::Tcp(connect_tcp(options)?),
+    let mut socket = match (&options.pipe, &options.unix_socket) {
+        (Some(command), _) => start_pipe(options, command)?,
+        (None, Some(path)) => connect_unix(options, path)?,
+        (None, None) => Socket::Tcp(connect_tcp(options)?),
     };
     if let Some(header) = &options.proxy_header {
         // First on the bare connection: before the greeting, before any TLS.
         let (local, peer) = match &socket {
             Socket::Tcp(s) => (s.local_addr().ok(), s.peer_addr().ok()),
             #[cfg(unix)]
-            Socket::Unix(_) => (None, None),
+            Socket::Unix(_) | Socket::Pipe(_) => (None, None),
         };
         let bytes = header.bytes(local, peer)?;
         socket
@@ -213,6 +229,27 @@ pub(crate) fn connect(options: &ClientOptions) -> Result<Socket, Error> {
         );
     }
     Ok(socket)
+}
+
+/// The program of [`ClientOptions::pipe`], started.
+#[cfg(unix)]
+fn start_pipe(
+    options: &ClientOptions,
+    command: &mailwire_transport::PipeCommand,
+) -> Result<Socket, Error> {
+    log::debug!("starting {}", options.server());
+    let piped = crate::pipe::Piped::start(command).map_err(|e| options.connect_error(e))?;
+    log::info!("started {} (pid {})", options.server(), piped.id());
+    Ok(Socket::Pipe(piped))
+}
+
+#[cfg(not(unix))]
+fn start_pipe(
+    options: &ClientOptions,
+    _command: &mailwire_transport::PipeCommand,
+) -> Result<Socket, Error> {
+    let e = io::Error::new(io::ErrorKind::Unsupported, "a program's pipes need Unix");
+    Err(options.connect_error(e))
 }
 
 /// A local socket: no name to resolve, no timeout (std has none for it; a listener whose

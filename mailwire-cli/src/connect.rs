@@ -12,7 +12,8 @@ use clap::{Args, ValueEnum};
 use mailwire::sasl::{Credentials, Mechanism};
 use mailwire::{AuthConfig, ClientName, Config, Protocol, Timeouts, TlsPolicy};
 use mailwire_transport::{
-    AddressFamily, ClientCertificate, ClientOptions, ProxyHeader, ProxyVersion, TlsOptions,
+    AddressFamily, ClientCertificate, ClientOptions, PipeCommand, ProxyHeader, ProxyVersion,
+    TlsOptions,
 };
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -175,6 +176,8 @@ pub struct Connection {
     pub unix_socket: Option<PathBuf>,
     /// A PROXY protocol header to send first ([`RouteArgs`]: `--proxy-version`).
     pub proxy_header: Option<ProxyHeader>,
+    /// A program to speak SMTP with instead ([`RouteArgs`]: `--pipe`).
+    pub pipe: Option<PipeCommand>,
 }
 
 impl Connection {
@@ -189,6 +192,7 @@ impl Connection {
         options.local_address = self.local_address;
         options.unix_socket = self.unix_socket;
         options.proxy_header = self.proxy_header;
+        options.pipe = self.pipe;
         options
     }
 }
@@ -219,6 +223,18 @@ pub struct RouteArgs {
         conflicts_with_all = ["server", "ipv4", "ipv6", "local_interface"]
     )]
     pub socket: Option<PathBuf>,
+    /// Speak SMTP with this command instead of a server (run by /bin/sh -c, its standard
+    /// input and output the session): `exim -bs`, `sendmail -bs`, to test an MTA's
+    /// configuration with no listener. No STARTTLS unless asked for, which then needs
+    /// --tls-name.
+    #[arg(
+        long,
+        value_name = "COMMAND",
+        conflicts_with_all = [
+            "server", "socket", "ipv4", "ipv6", "local_interface", "proxy_version"
+        ]
+    )]
+    pub pipe: Option<String>,
     /// Send a PROXY protocol header (HAProxy's, version 1 or 2) first, before the greeting and
     /// before any TLS, as a proxy in front of the server would: the server then takes
     /// --proxy-source as the client's address.
@@ -250,7 +266,8 @@ impl RouteArgs {
             .map(parse_local_interface)
             .transpose()?;
         let proxy_header = self.proxy_header()?;
-        let server = server.or_else(|| self.socket.is_some().then(|| ("localhost".into(), 0)));
+        let local = self.socket.is_some() || self.pipe.is_some();
+        let server = server.or_else(|| local.then(|| ("localhost".into(), 0)));
         let mut connection = connect.connection(server)?;
         connection.family = match (self.ipv4, self.ipv6) {
             (true, _) => AddressFamily::V4,
@@ -259,20 +276,32 @@ impl RouteArgs {
         };
         connection.local_address = local_address;
         connection.proxy_header = proxy_header;
-        if let Some(path) = &self.socket {
+        if local {
             let tls_asked = connect.starttls.is_some() || connect.tls_on_connect;
+            let option = if self.pipe.is_some() {
+                "--pipe"
+            } else {
+                "--socket"
+            };
             if !tls_asked {
-                // A local socket does not leave the host: no STARTTLS unless asked for.
+                // A local socket or program does not leave the host: no STARTTLS unless asked.
                 connection.config.tls = TlsPolicy::Never;
                 connection.config.implicit_tls = false;
             } else if connect.starttls != Some(StartTls::Never) && connect.tls_name.is_none() {
                 return Err(CliError::new(
                     exit::USAGE,
-                    "TLS over --socket needs --tls-name (the name the server's certificate has)",
+                    format!(
+                        "TLS over {option} needs --tls-name (the name the server's certificate \
+                         has)"
+                    ),
                 ));
             }
-            connection.unix_socket = Some(path.clone());
         }
+        connection.unix_socket = self.socket.clone();
+        connection.pipe = self
+            .pipe
+            .as_ref()
+            .map(|command| PipeCommand::new("/bin/sh", ["-c", command.as_str()]));
         Ok(connection)
     }
 }
@@ -438,6 +467,7 @@ impl ConnectArgs {
             local_address: None,
             unix_socket: None,
             proxy_header: None,
+            pipe: None,
         })
     }
 

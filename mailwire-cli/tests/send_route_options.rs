@@ -362,3 +362,42 @@ fn proxy_header_announces_the_given_client() {
     assert_eq!(out.status.code(), Some(64), "{}", describe(&out));
     assert_eq!(server.messages().unwrap().len(), 2);
 }
+
+/// `--pipe COMMAND` (swaks' `--pipe`): the session with `exim -bs` run by the shell, no
+/// listener anywhere; Exim delivers the message; `--json`'s `server` names the command; a
+/// command that is no MTA fails as a session would (75), and the route's other options and
+/// TLS without --tls-name are 64.
+#[test]
+fn pipe_speaks_smtp_with_exim_bs() {
+    let config = peer_or_skip!(mailwire_testkit::Exim::builder().prepare());
+    let command = format!(
+        "exec '{}' -C '{}' -odi -bs",
+        config.binary().display(),
+        config.config_path().display()
+    );
+    let out = send(&["--pipe", &command, "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["server"], format!("pipe:/bin/sh -c {command}"));
+    assert_eq!(v["tls"], false);
+    let delivered = config.wait_for_messages(1, T).unwrap();
+    assert_eq!(delivered[0].envelope_to, ["b@example.net"]);
+    assert!(String::from_utf8_lossy(&delivered[0].data).contains("hello"));
+
+    let out = send(&["--pipe", "echo 554 no SMTP here; exit 0"]);
+    assert_eq!(out.status.code(), Some(69), "{}", describe(&out));
+    let out = send(&["--pipe", "exit 0"]);
+    assert_eq!(out.status.code(), Some(75), "{}", describe(&out));
+    for extra in [
+        &["--server", "127.0.0.1:25"][..],
+        &["--socket", "/tmp/x.sock"],
+        &["--proxy-version", "1"],
+        &["-4"],
+        &["--tls-on-connect"],
+    ] {
+        let mut args = vec!["--pipe", "true"];
+        args.extend_from_slice(extra);
+        let out = send(&args);
+        assert_eq!(out.status.code(), Some(64), "{extra:?}: {}", describe(&out));
+    }
+}

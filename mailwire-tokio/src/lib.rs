@@ -58,9 +58,9 @@ pub use client::{declare_content, Client, TRANSCRIPT_TARGET};
 pub use mailwire::{MessageOutcome, RecipientOutcome, Rejection, Verdict};
 // Shared with every adapter (`mailwire-blocking` too): what a caller configures and gets back.
 pub use mailwire_transport::{
-    AddressFamily, ClientCertificate, ClientOptions, Error, NonceError, PemFile, PoolOptions,
-    PoolStats, ProbeReport, ProbeUntil, ProxyHeader, ProxyVersion, TlsConfigError, TlsError,
-    TlsInfo, TlsOptions, Transport,
+    AddressFamily, ClientCertificate, ClientOptions, Error, NonceError, PemFile, PipeCommand,
+    PoolOptions, PoolStats, ProbeReport, ProbeUntil, ProxyHeader, ProxyVersion, TlsConfigError,
+    TlsError, TlsInfo, TlsOptions, Transport,
 };
 pub use pool::Pool;
 pub use probe::probe;

@@ -226,6 +226,10 @@ pub(crate) async fn connect(options: &ClientOptions) -> Result<Socket, Error> {
 /// The TCP connection, or the Unix-domain socket.
 async fn connect_socket(options: &ClientOptions) -> Result<Socket, Error> {
     options.check_route()?;
+    if options.pipe.is_some() {
+        let why = "mailwire-tokio starts no programs (ClientOptions::pipe): mailwire-blocking does";
+        return Err(options.connect_error(io::Error::new(io::ErrorKind::Unsupported, why)));
+    }
     let Some(path) = &options.unix_socket else {
         return connect_tcp(options).await.map(Socket::Tcp);
     };

@@ -39,3 +39,27 @@ fn family_local_address_and_unix_socket_failures() {
         }
     }));
 }
+
+/// `ClientOptions::pipe` (a program instead of a server) is `mailwire-blocking`'s: here it is
+/// refused as unsupported, naming where it is supported, and no program is started.
+#[test]
+fn a_program_to_pipe_to_is_refused() {
+    let dir = mailwire_testkit::TempDir::new("tokio-pipe").unwrap();
+    let marker = dir.path().join("started");
+    let mut o = options(0, std::time::Duration::from_secs(5));
+    o.pipe = Some(mailwire_tokio::PipeCommand::new(
+        "touch",
+        [marker.as_os_str()],
+    ));
+    let e = match runtime().block_on(Client::connect(o)) {
+        Ok(_) => panic!("connecting must fail"),
+        Err(e) => e,
+    };
+    assert!(
+        matches!(&e, mailwire_tokio::Error::Connect { source, .. }
+            if source.kind() == std::io::ErrorKind::Unsupported),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("mailwire-blocking"), "{e}");
+    assert!(!marker.exists());
+}

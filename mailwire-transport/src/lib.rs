@@ -75,7 +75,7 @@ pub use feeds::{FeedStep, Feeds};
 pub use ledger::Ledger;
 pub use mailwire::proxy::ProxyVersion;
 pub use nonce::{renew_nonce, NonceError};
-pub use options::{AddressFamily, ClientOptions, ProxyHeader};
+pub use options::{AddressFamily, ClientOptions, PipeCommand, ProxyHeader};
 pub use pool::{may_retry, IdleAction, PoolCounters, PoolOptions, PoolStats};
 pub use probe::{probe_stopped, ProbePlan, ProbeReport, ProbeUntil};
 pub use tls::{

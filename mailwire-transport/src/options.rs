@@ -93,6 +93,42 @@ pub struct ClientOptions {
     /// and before any TLS handshake: for a server behind a proxy that expects one, or to test
     /// one. Default `None`: nothing before SMTP.
     pub proxy_header: Option<ProxyHeader>,
+    /// Speak SMTP with a program on this host instead of connecting ([`PipeCommand`]: `exim
+    /// -bs`, `sendmail -bs`, any MTA's "SMTP on standard input" mode), to test its
+    /// configuration with no listener. `mailwire-blocking` only; with
+    /// [`ClientOptions::unix_socket`], [`ClientOptions::family`] other than `Any`,
+    /// [`ClientOptions::local_address`] or [`ClientOptions::proxy_header`], connecting is refused
+    /// ([`crate::Error::Connect`] of kind `InvalidInput`). Only on Unix.
+    pub pipe: Option<PipeCommand>,
+}
+
+/// A program to speak SMTP with ([`ClientOptions::pipe`]): started with its standard input and
+/// output joined to one end of a Unix-domain socket pair (so reads and writes have the
+/// timeouts of a connection's), its standard error the caller's. When the session ends the
+/// socket is closed and the program is given [`PipeCommand::exit_wait`] to exit before it is
+/// killed; it is always waited for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PipeCommand {
+    /// The program, found in `PATH` when it has no `/`.
+    pub program: PathBuf,
+    /// Its arguments.
+    pub args: Vec<std::ffi::OsString>,
+    /// How long it may take to exit once its input is closed. Default 5 s.
+    pub exit_wait: Duration,
+}
+
+impl PipeCommand {
+    /// `program` with `args`.
+    pub fn new(
+        program: impl Into<PathBuf>,
+        args: impl IntoIterator<Item = impl Into<std::ffi::OsString>>,
+    ) -> PipeCommand {
+        PipeCommand {
+            program: program.into(),
+            args: args.into_iter().map(Into::into).collect(),
+            exit_wait: Duration::from_secs(5),
+        }
+    }
 }
 
 /// The PROXY protocol header an adapter writes right after connecting
@@ -168,6 +204,7 @@ impl ClientOptions {
             local_address: None,
             unix_socket: None,
             proxy_header: None,
+            pipe: None,
         }
     }
 
@@ -183,8 +220,14 @@ impl ClientOptions {
         options
     }
 
-    /// `host:port` as given (`unix:PATH` for a Unix-domain socket), for messages.
+    /// `host:port` as given (`unix:PATH` for a Unix-domain socket, `pipe:PROGRAM ARGS…` for a
+    /// program), for messages.
     pub fn server(&self) -> String {
+        if let Some(pipe) = &self.pipe {
+            let mut words = vec![pipe.program.display().to_string()];
+            words.extend(pipe.args.iter().map(|a| a.to_string_lossy().into_owned()));
+            return format!("pipe:{}", words.join(" "));
+        }
         match &self.unix_socket {
             Some(path) => format!("unix:{}", path.display()),
             None => format!("{}:{}", self.host, self.port),
@@ -221,11 +264,22 @@ impl ClientOptions {
         Ok(addresses)
     }
 
-    /// Refuses TCP's options with a Unix socket ([`ClientOptions::unix_socket`]).
+    /// Refuses TCP's options with a Unix socket ([`ClientOptions::unix_socket`]), and any other
+    /// route with a program ([`ClientOptions::pipe`]).
     ///
     /// # Errors
     /// [`crate::Error::Connect`] of kind `InvalidInput`.
     pub fn check_route(&self) -> Result<(), crate::Error> {
+        if self.pipe.is_some()
+            && (self.unix_socket.is_some()
+                || self.family != AddressFamily::Any
+                || self.local_address.is_some()
+                || self.proxy_header.is_some())
+        {
+            let why = "a program to speak SMTP with takes no socket, address family, local \
+                       address or PROXY header";
+            return Err(self.connect_error(io::Error::new(io::ErrorKind::InvalidInput, why)));
+        }
         if self.unix_socket.is_some()
             && (self.family != AddressFamily::Any || self.local_address.is_some())
         {
