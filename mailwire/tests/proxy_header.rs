@@ -110,3 +110,52 @@ fn mapped_addresses_join_the_ipv4_end_and_mixed_families_are_refused() {
         assert!(e.to_string().contains("one address family"));
     }
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+    fn any_addr() -> impl Strategy<Value = SocketAddr> {
+        prop_oneof![
+            (any::<u32>(), any::<u16>())
+                .prop_map(|(ip, port)| SocketAddr::new(IpAddr::V4(Ipv4Addr::from(ip)), port)),
+            (any::<u128>(), any::<u16>())
+                .prop_map(|(ip, port)| SocketAddr::new(IpAddr::V6(Ipv6Addr::from(ip)), port)),
+        ]
+    }
+
+    proptest! {
+        /// Any pair: a header that says what was given (version 1 read back by its words,
+        /// version 2 by its fixed layout), or the mixed-families refusal with nothing
+        /// written; never a panic, never more than 107 octets of version 1.
+        #[test]
+        fn any_pair_is_a_faithful_header_or_a_refusal(s in any_addr(), d in any_addr()) {
+            let endpoints = ProxyEndpoints::Tcp { source: s, destination: d };
+            let mut v1 = Vec::new();
+            let mut v2 = Vec::new();
+            let r1 = encode(ProxyVersion::V1, endpoints, &mut v1);
+            let r2 = encode(ProxyVersion::V2, endpoints, &mut v2);
+            prop_assert_eq!(r1.is_ok(), r2.is_ok());
+            if r1.is_err() {
+                prop_assert!(v1.is_empty() && v2.is_empty());
+                return Ok(());
+            }
+            prop_assert!(v1.len() <= 107);
+            let line = String::from_utf8(v1).unwrap();
+            let line = line.strip_suffix("\r\n").unwrap();
+            let words: Vec<&str> = line.split(' ').collect();
+            prop_assert_eq!(words.len(), 6);
+            prop_assert_eq!(words[0], "PROXY");
+            let (ip_s, ip_d): (IpAddr, IpAddr) = (words[2].parse().unwrap(), words[3].parse().unwrap());
+            let (ps, pd): (u16, u16) = (words[4].parse().unwrap(), words[5].parse().unwrap());
+            prop_assert_eq!((ps, pd), (s.port(), d.port()));
+            let same = |a: IpAddr, b: IpAddr| a == b || a.to_canonical() == b.to_canonical();
+            prop_assert!(same(ip_s, s.ip()) && same(ip_d, d.ip()));
+            prop_assert_eq!(&v2[..12], &V2_SIGNATURE[..]);
+            let len = usize::from(u16::from_be_bytes([v2[14], v2[15]]));
+            prop_assert_eq!(v2.len(), 16 + len);
+            prop_assert_eq!(&v2[v2.len() - 4..], &[s.port().to_be_bytes(), d.port().to_be_bytes()].concat()[..]);
+        }
+    }
+}
