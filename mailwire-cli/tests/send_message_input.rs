@@ -202,3 +202,43 @@ fn add_header_injection_refused_exit_65_nothing_sent() {
     }
     assert!(!trip.was_connected(), "nothing may be sent");
 }
+
+/// `--body-file -` (swaks' `--body -`): a built message's text body from standard input, its
+/// line ends made CRLF, a dot line stuffed on the wire and unstuffed by the server; the two
+/// bodies cannot both come from it (64).
+#[test]
+fn body_from_standard_input() {
+    let server = peer_or_skip!(Aiosmtpd::builder().start());
+    let target = format!("127.0.0.1:{}", server.port());
+    let base = [
+        "--server",
+        &target,
+        "--starttls",
+        "never",
+        "--from",
+        "a@example.org",
+        "--to",
+        "b@example.net",
+        "--subject",
+        "piped body",
+    ];
+    let mut args = base.to_vec();
+    args.extend_from_slice(&["--body-file", "-"]);
+    let out = smtp_send_input(&args, &[], b"first line\n.second, a dot line\n", T);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let m = &server.wait_for_messages(1, T).unwrap()[0];
+    let data = String::from_utf8_lossy(&m.data);
+    assert!(
+        data.ends_with("\r\n\r\nfirst line\r\n.second, a dot line\r\n"),
+        "{data}"
+    );
+    let mut args = base.to_vec();
+    args.extend_from_slice(&["--body-file", "-", "--body-html-file", "-"]);
+    let out = smtp_send_input(&args, &[], b"x", T);
+    assert_eq!(out.status.code(), Some(64), "{}", text(&out));
+    let mut args = base.to_vec();
+    args.extend_from_slice(&["--body-file", "-"]);
+    let out = smtp_send_input(&args, &[], b"\xff not UTF-8", T);
+    assert_eq!(out.status.code(), Some(65), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("standard input is not UTF-8"));
+}

@@ -87,7 +87,7 @@ struct Cli {
         help_heading = "Message"
     )]
     body: Option<String>,
-    /// A file holding the text body (UTF-8) of a built message.
+    /// A file holding the text body (UTF-8) of a built message; `-`: standard input.
     #[arg(long, value_name = "PATH", help_heading = "Message")]
     body_file: Option<PathBuf>,
     /// The HTML body of a built message; with --body or --body-file too, the two are the
@@ -99,7 +99,8 @@ struct Cli {
         help_heading = "Message"
     )]
     body_html: Option<String>,
-    /// A file holding the HTML body (UTF-8) of a built message (as --body-html).
+    /// A file holding the HTML body (UTF-8) of a built message (as --body-html); `-`: standard
+    /// input (not for both bodies).
     #[arg(long, value_name = "PATH", help_heading = "Message")]
     body_html_file: Option<PathBuf>,
     /// Attach this file (base64 unless it is text that 7bit or quoted-printable keeps exact),
@@ -676,6 +677,13 @@ impl Plan {
                 }
             }
         }
+        let dash = |p: &Option<PathBuf>| p.as_deref() == Some(Path::new("-"));
+        if dash(&cli.body_file) && dash(&cli.body_html_file) {
+            return Err(Exit(
+                EX_USAGE,
+                "--body-file - and --body-html-file - would both read standard input".into(),
+            ));
+        }
         let mut edits = HeaderEdits::default();
         for h in &cli.headers {
             edits.replace.push(parse_header("--header", h)?);
@@ -1002,13 +1010,20 @@ fn parse_header(option: &str, h: &str) -> Result<HeaderField, Exit> {
     HeaderField::parse(h).map_err(|why| Exit(EX_DATAERR, format!("invalid {option} {h:?}: {why}")))
 }
 
-/// A UTF-8 text file (`--body-file`, `--body-html-file`): 66 when unreadable, 65 when not
-/// UTF-8.
+/// A UTF-8 text file (`--body-file`, `--body-html-file`; `-`: standard input, read to its
+/// end): 66 when unreadable, 65 when not UTF-8.
 fn read_text(path: &std::path::Path) -> Result<String, Exit> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| Exit(EX_NOINPUT, format!("cannot read {}: {e}", path.display())))?;
-    String::from_utf8(bytes)
-        .map_err(|_| Exit(EX_DATAERR, format!("{} is not UTF-8 text", path.display())))
+    let (bytes, name) = if path.as_os_str() == "-" {
+        let mut bytes = Vec::new();
+        io::stdin()
+            .lock()
+            .read_to_end(&mut bytes)
+            .map(|_| (bytes, "standard input".to_string()))
+    } else {
+        std::fs::read(path).map(|b| (b, path.display().to_string()))
+    }
+    .map_err(|e| Exit(EX_NOINPUT, format!("cannot read {}: {e}", path.display())))?;
+    String::from_utf8(bytes).map_err(|_| Exit(EX_DATAERR, format!("{name} is not UTF-8 text")))
 }
 
 /// What a built message is made of.
