@@ -151,7 +151,7 @@ cpu_family="$(awk -F': *' '/^cpu family/ {print $2; exit}' /proc/cpuinfo)"
 cpu_model="$(awk -F': *' '/^model[[:space:]]*:/ {print $2; exit}' /proc/cpuinfo)"
 l2="$(lscpu 2>/dev/null | awk -F': *' '/^L2 cache/ {print $2; exit}')"
 if grep -qw avx512bw /proc/cpuinfo; then vectors="AVX-512BW"; elif grep -qw avx2 /proc/cpuinfo; then vectors="AVX2"; else vectors="SSE2"; fi
-cpu_detail="family ${cpu_family:-?} model ${cpu_model:-?}, L2 ${l2:-?}, widest vectors for the scan: $vectors"
+cpu_detail="family ${cpu_family:-?} model ${cpu_model:-?}, L2 ${l2:-?}, widest vectors: $vectors (the scans run AVX2 where there is AVX2, the tally the widest)"
 mem="$(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
 lock_version() { awk -v n="$1" -v v="$2" '$0 == "name = \"" n "\"" {getline; if (index($0, v)) print $3}' Cargo.lock | tr -d '"' | head -n1; }
 sink_version="$(apt-cache policy postfix 2>/dev/null | awk '/Candidate:/ {print $2}')"

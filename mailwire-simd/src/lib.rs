@@ -90,8 +90,23 @@ impl Variant {
     }
 }
 
-/// The variant [`clean_prefix`] runs on this machine: the widest available.
+/// The variant [`clean_prefix`] and the copying scan run on this machine: AVX2 when it has it,
+/// even beside AVX-512BW, else the portable loop. The scan ends at every dot and bare line end,
+/// and on both CPUs measured here the 512-bit form was slower, never faster: on an AMD Zen 4
+/// (family 25) the copying scan of 1 MiB in cache took 60 µs in AVX-512BW against 47 in AVX2,
+/// on a Zen 5 (family 26) 77 against 73 (`docs/PERFORMANCE.md`). No Intel CPU with AVX-512 was
+/// there to measure.
 pub fn active() -> Variant {
+    [Variant::Avx2, Variant::Portable]
+        .into_iter()
+        .find(|v| v.is_available())
+        .unwrap_or(Variant::Portable)
+}
+
+/// The variant [`Scanner::tally`] runs: the widest available. The tally stops nowhere, and
+/// there AVX-512BW was as fast as AVX2 on the Zen 4 and faster on the Zen 5 (25.5 µs against
+/// 29.4 per MiB).
+pub fn active_tally() -> Variant {
     Variant::ALL
         .into_iter()
         .find(|v| v.is_available())
@@ -102,30 +117,47 @@ pub fn active() -> Variant {
 /// [`Scanner::clean_prefix`] then costs no detection (the encoders take one per call, and call
 /// it once per run of content).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Scanner(Variant);
+pub struct Scanner {
+    /// For the scan and the copying scan.
+    scan: Variant,
+    /// For the tally.
+    tally: Variant,
+}
 
 impl Scanner {
-    /// The widest variant this machine can run ([`active`]).
+    /// The variants this machine runs best: [`active`] for the scans, [`active_tally`] for the
+    /// tally.
     pub fn new() -> Scanner {
-        Scanner(active())
+        Scanner {
+            scan: active(),
+            tally: active_tally(),
+        }
     }
 
-    /// A scanner of `variant`, if this machine (and this build) can run it. For tests and
-    /// benchmarks.
+    /// A scanner of `variant` for every pass, if this machine (and this build) can run it. For
+    /// tests and benchmarks.
     pub fn with(variant: Variant) -> Option<Scanner> {
-        variant.is_available().then_some(Scanner(variant))
+        variant.is_available().then_some(Scanner {
+            scan: variant,
+            tally: variant,
+        })
     }
 
-    /// The variant it runs.
+    /// The variant its scans run.
     pub fn variant(self) -> Variant {
-        self.0
+        self.scan
+    }
+
+    /// The variant its tally runs.
+    pub fn tally_variant(self) -> Variant {
+        self.tally
     }
 
     /// [`clean_prefix`], by this scanner's variant.
     #[inline]
     pub fn clean_prefix(self, s: &[u8], stuff: bool) -> usize {
-        match self.0 {
-            // The field is private and only `active()` and `with()` set it, each to a variant
+        match self.scan {
+            // The fields are private and only `new()` and `with()` set them, each to a variant
             // `is_available` said this CPU has (so in every method below too).
             #[cfg(all(feature = "std", target_arch = "x86_64"))]
             Variant::Avx2 => x86::clean_prefix_avx2_detected(s, stuff),
@@ -147,7 +179,7 @@ impl Scanner {
     /// ```
     #[inline]
     pub fn copy_clean_prefix(self, s: &[u8], stuff: bool, out: &mut Vec<u8>) -> usize {
-        let found = match self.0 {
+        let found = match self.scan {
             #[cfg(all(feature = "std", target_arch = "x86_64"))]
             Variant::Avx2 => x86::copy_avx2_detected(s, stuff, out),
             #[cfg(all(feature = "std", target_arch = "x86_64"))]
@@ -171,7 +203,7 @@ impl Scanner {
     pub fn copy_clean_prefix_into(self, s: &[u8], stuff: bool, dst: &mut [u8]) -> usize {
         let s = s.get(..dst.len()).unwrap_or(s);
         let mut out = portable::Filling { dst, at: 0 };
-        let found = match self.0 {
+        let found = match self.scan {
             #[cfg(all(feature = "std", target_arch = "x86_64"))]
             Variant::Avx2 => x86::copy_avx2_detected(s, stuff, &mut out),
             #[cfg(all(feature = "std", target_arch = "x86_64"))]
@@ -198,7 +230,7 @@ impl Scanner {
     /// ```
     #[inline]
     pub fn tally(self, s: &[u8]) -> Tally {
-        match self.0 {
+        match self.tally {
             #[cfg(all(feature = "std", target_arch = "x86_64"))]
             Variant::Avx2 => x86::tally_avx2_detected(s),
             #[cfg(all(feature = "std", target_arch = "x86_64"))]

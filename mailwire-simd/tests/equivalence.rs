@@ -65,6 +65,19 @@ fn the_portable_variant_always_runs() {
     assert!(mailwire_simd::active().is_available());
     assert_eq!(Scanner::new().variant(), mailwire_simd::active());
     assert_eq!(
+        Scanner::new().tally_variant(),
+        mailwire_simd::active_tally()
+    );
+    // The scans run AVX2 where the CPU has it, also beside AVX-512BW (measured faster on the
+    // CPUs here); the tally the widest there is.
+    if Variant::Avx2.is_available() {
+        assert_eq!(mailwire_simd::active(), Variant::Avx2);
+    } else {
+        assert_eq!(mailwire_simd::active(), Variant::Portable);
+    }
+    let widest = Variant::ALL.into_iter().find(|v| v.is_available());
+    assert_eq!(Some(mailwire_simd::active_tally()), widest);
+    assert_eq!(
         Scanner::with(Variant::Portable).map(Scanner::variant),
         Some(Variant::Portable)
     );
