@@ -50,6 +50,8 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod client;
+#[cfg(unix)]
+mod pipe;
 mod pool;
 mod probe;
 mod stream;

@@ -22,6 +22,9 @@ pub(crate) enum Socket {
     Tcp(TcpStream),
     #[cfg(unix)]
     Unix(UnixStream),
+    /// A program's standard input and output ([`ClientOptions::pipe`]).
+    #[cfg(unix)]
+    Pipe(crate::pipe::Piped),
 }
 
 impl Socket {
@@ -31,6 +34,10 @@ impl Socket {
             Socket::Tcp(s) => socket2::SockRef::from(s).shutdown(std::net::Shutdown::Both),
             #[cfg(unix)]
             Socket::Unix(s) => socket2::SockRef::from(s).shutdown(std::net::Shutdown::Both),
+            #[cfg(unix)]
+            Socket::Pipe(p) => {
+                socket2::SockRef::from(p.socket()).shutdown(std::net::Shutdown::Both)
+            }
         };
     }
 }
@@ -45,6 +52,8 @@ impl AsyncRead for Socket {
             Socket::Tcp(s) => Pin::new(s).poll_read(cx, buf),
             #[cfg(unix)]
             Socket::Unix(s) => Pin::new(s).poll_read(cx, buf),
+            #[cfg(unix)]
+            Socket::Pipe(s) => Pin::new(s).poll_read(cx, buf),
         }
     }
 }
@@ -59,6 +68,8 @@ impl AsyncWrite for Socket {
             Socket::Tcp(s) => Pin::new(s).poll_write(cx, buf),
             #[cfg(unix)]
             Socket::Unix(s) => Pin::new(s).poll_write(cx, buf),
+            #[cfg(unix)]
+            Socket::Pipe(s) => Pin::new(s).poll_write(cx, buf),
         }
     }
 
@@ -67,6 +78,8 @@ impl AsyncWrite for Socket {
             Socket::Tcp(s) => Pin::new(s).poll_flush(cx),
             #[cfg(unix)]
             Socket::Unix(s) => Pin::new(s).poll_flush(cx),
+            #[cfg(unix)]
+            Socket::Pipe(s) => Pin::new(s).poll_flush(cx),
         }
     }
 
@@ -75,6 +88,8 @@ impl AsyncWrite for Socket {
             Socket::Tcp(s) => Pin::new(s).poll_shutdown(cx),
             #[cfg(unix)]
             Socket::Unix(s) => Pin::new(s).poll_shutdown(cx),
+            #[cfg(unix)]
+            Socket::Pipe(s) => Pin::new(s).poll_shutdown(cx),
         }
     }
 }
@@ -199,7 +214,7 @@ pub(crate) async fn connect(options: &ClientOptions) -> Result<Socket, Error> {
         let (local, peer) = match &socket {
             Socket::Tcp(s) => (s.local_addr().ok(), s.peer_addr().ok()),
             #[cfg(unix)]
-            Socket::Unix(_) => (None, None),
+            Socket::Unix(_) | Socket::Pipe(_) => (None, None),
         };
         let bytes = header.bytes(local, peer)?;
         let write = async {
@@ -208,6 +223,8 @@ pub(crate) async fn connect(options: &ClientOptions) -> Result<Socket, Error> {
                 Socket::Tcp(s) => s.write_all(&bytes).await,
                 #[cfg(unix)]
                 Socket::Unix(s) => s.write_all(&bytes).await,
+                #[cfg(unix)]
+                Socket::Pipe(s) => s.write_all(&bytes).await,
             }
         };
         match tokio::time::timeout(options.connect_timeout, write).await {
@@ -226,9 +243,8 @@ pub(crate) async fn connect(options: &ClientOptions) -> Result<Socket, Error> {
 /// The TCP connection, or the Unix-domain socket.
 async fn connect_socket(options: &ClientOptions) -> Result<Socket, Error> {
     options.check_route()?;
-    if options.pipe.is_some() {
-        let why = "mailwire-tokio starts no programs (ClientOptions::pipe): mailwire-blocking does";
-        return Err(options.connect_error(io::Error::new(io::ErrorKind::Unsupported, why)));
+    if let Some(command) = &options.pipe {
+        return start_pipe(options, command);
     }
     let Some(path) = &options.unix_socket else {
         return connect_tcp(options).await.map(Socket::Tcp);
@@ -251,6 +267,31 @@ async fn connect_socket(options: &ClientOptions) -> Result<Socket, Error> {
         let e = io::Error::new(io::ErrorKind::Unsupported, "Unix-domain sockets need Unix");
         Err(options.connect_error(e))
     }
+}
+
+/// The program of [`ClientOptions::pipe`], started.
+#[cfg(unix)]
+fn start_pipe(
+    options: &ClientOptions,
+    command: &mailwire_transport::PipeCommand,
+) -> Result<Socket, Error> {
+    log::debug!("starting {}", options.server());
+    let piped = crate::pipe::Piped::start(command).map_err(|e| options.connect_error(e))?;
+    log::info!(
+        "started {} (pid {})",
+        options.server(),
+        piped.id().unwrap_or_default()
+    );
+    Ok(Socket::Pipe(piped))
+}
+
+#[cfg(not(unix))]
+fn start_pipe(
+    options: &ClientOptions,
+    _command: &mailwire_transport::PipeCommand,
+) -> Result<Socket, Error> {
+    let e = io::Error::new(io::ErrorKind::Unsupported, "a program's pipes need Unix");
+    Err(options.connect_error(e))
 }
 
 fn connect_timed_out() -> io::Error {

@@ -95,7 +95,7 @@ pub struct ClientOptions {
     pub proxy_header: Option<ProxyHeader>,
     /// Speak SMTP with a program on this host instead of connecting ([`PipeCommand`]: `exim
     /// -bs`, `sendmail -bs`, any MTA's "SMTP on standard input" mode), to test its
-    /// configuration with no listener. `mailwire-blocking` only; with
+    /// configuration with no listener. `mailwire-blocking` and `mailwire-tokio`; with
     /// [`ClientOptions::unix_socket`], [`ClientOptions::family`] other than `Any`,
     /// [`ClientOptions::local_address`] or [`ClientOptions::proxy_header`], connecting is refused
     /// ([`crate::Error::Connect`] of kind `InvalidInput`). Only on Unix.
