@@ -1,15 +1,14 @@
 //! A program spoken to instead of a server ([`mailwire_transport::ClientOptions::pipe`]): its
-//! standard input and output are one end of a Unix-domain socket pair, so the session reads
-//! and writes with the timeouts it has on a connection (a pipe has none), and the program is
-//! always reaped.
+//! standard input and output are one end of a Unix-domain socket pair
+//! ([`PipeCommand::spawn`]), so the session reads and writes with the timeouts it has on a
+//! connection (a pipe has none), and the program is always reaped.
 
 use mailwire_transport::PipeCommand;
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
-use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Child;
+use std::time::Duration;
 
 /// The running program and our end of its socket pair.
 pub(crate) struct Piped {
@@ -19,26 +18,11 @@ pub(crate) struct Piped {
 }
 
 impl Piped {
-    /// Starts `command` with its standard input and output on the other end of a new socket
-    /// pair, its standard error ours.
+    /// Starts `command`.
     pub(crate) fn start(command: &PipeCommand) -> io::Result<Piped> {
-        let (ours, theirs) = UnixStream::pair()?;
-        let theirs_too = theirs.try_clone()?;
-        // `cmd` holds the program's ends until it is dropped at the end of this function, so
-        // that only the program has them: its exit is then our end's EOF.
-        let mut cmd = Command::new(&command.program);
-        cmd.args(&command.args)
-            .stdin(Stdio::from(OwnedFd::from(theirs)))
-            .stdout(Stdio::from(OwnedFd::from(theirs_too)))
-            .stderr(Stdio::inherit());
-        let child = cmd.spawn().map_err(|e| {
-            io::Error::new(
-                e.kind(),
-                format!("cannot start {}: {e}", command.program.display()),
-            )
-        })?;
+        let (stream, child) = command.spawn()?;
         Ok(Piped {
-            stream: ours,
+            stream,
             child,
             exit_wait: command.exit_wait,
         })
@@ -80,24 +64,9 @@ impl Write for Piped {
 
 impl Drop for Piped {
     /// Closes the program's input and gives it `exit_wait` to finish (an MTA delivering what
-    /// it accepted), then kills it; either way it is waited for, so no zombie is left.
+    /// it accepted), then kills it; either way it is waited for ([`PipeCommand::reap`]).
     fn drop(&mut self) {
         let _ = self.stream.shutdown(Shutdown::Both);
-        let deadline = Instant::now() + self.exit_wait;
-        loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) => {
-                    log::debug!("the program exited: {status}");
-                    return;
-                }
-                Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-                _ => break,
-            }
-        }
-        log::info!("the program did not exit in {:?}: killed", self.exit_wait);
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        PipeCommand::reap(&mut self.child, self.exit_wait);
     }
 }

@@ -1,14 +1,14 @@
 //! A program spoken to instead of a server ([`mailwire_transport::ClientOptions::pipe`]), as in
 //! `mailwire-blocking`: its standard input and output are one end of a Unix-domain socket pair
-//! (ours registered with tokio), and it is always reaped, off the runtime's threads.
+//! ([`PipeCommand::spawn`], ours registered with tokio), and it is always reaped, off the
+//! runtime's threads.
 
 use mailwire_transport::PipeCommand;
 use std::io;
-use std::os::fd::OwnedFd;
 use std::pin::Pin;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::UnixStream;
 
@@ -23,21 +23,7 @@ impl Piped {
     /// Starts `command` with its standard input and output on the other end of a new socket
     /// pair, its standard error ours.
     pub(crate) fn start(command: &PipeCommand) -> io::Result<Piped> {
-        let (ours, theirs) = std::os::unix::net::UnixStream::pair()?;
-        let theirs_too = theirs.try_clone()?;
-        // `cmd` holds the program's ends until it is dropped at the end of this function, so
-        // that only the program has them: its exit is then our end's EOF.
-        let mut cmd = Command::new(&command.program);
-        cmd.args(&command.args)
-            .stdin(Stdio::from(OwnedFd::from(theirs)))
-            .stdout(Stdio::from(OwnedFd::from(theirs_too)))
-            .stderr(Stdio::inherit());
-        let child = cmd.spawn().map_err(|e| {
-            io::Error::new(
-                e.kind(),
-                format!("cannot start {}: {e}", command.program.display()),
-            )
-        })?;
+        let (ours, child) = command.spawn()?;
         let stream = ours
             .set_nonblocking(true)
             .and_then(|()| UnixStream::from_std(ours));
@@ -106,8 +92,7 @@ impl Drop for Piped {
     }
 }
 
-/// Waits for `child` up to `wait`, then kills it, and waits for it: at once when it has exited,
-/// else on a thread of its own.
+/// [`PipeCommand::reap`] at once when `child` has exited, else on a thread of its own.
 fn reap(mut child: Child, wait: Duration) {
     if let Ok(Some(status)) = child.try_wait() {
         log::debug!("the program exited: {status}");
@@ -115,18 +100,7 @@ fn reap(mut child: Child, wait: Duration) {
     }
     let spawned = std::thread::Builder::new()
         .name("mailwire-pipe-reaper".into())
-        .spawn(move || {
-            let deadline = Instant::now() + wait;
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            log::info!("the program did not exit in {wait:?}: killed");
-            let _ = child.kill();
-            let _ = child.wait();
-        });
+        .spawn(move || PipeCommand::reap(&mut child, wait));
     if let Err(e) = spawned {
         log::warn!("no thread to reap the program ({e}): it is left to exit on its own");
     }

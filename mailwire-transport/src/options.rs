@@ -117,6 +117,54 @@ pub struct PipeCommand {
     pub exit_wait: Duration,
 }
 
+#[cfg(unix)]
+impl PipeCommand {
+    /// Starts the program with its standard input and output on one end of a new Unix-domain
+    /// socket pair, its standard error ours; gives back the other end and the child. What
+    /// both adapters do for [`ClientOptions::pipe`].
+    pub fn spawn(&self) -> io::Result<(std::os::unix::net::UnixStream, std::process::Child)> {
+        use std::os::fd::OwnedFd;
+        use std::process::{Command, Stdio};
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair()?;
+        let theirs_too = theirs.try_clone()?;
+        // `cmd` holds the program's ends until it is dropped at the end of this function, so
+        // that only the program has them: its exit is then our end's EOF.
+        let mut cmd = Command::new(&self.program);
+        cmd.args(&self.args)
+            .stdin(Stdio::from(OwnedFd::from(theirs)))
+            .stdout(Stdio::from(OwnedFd::from(theirs_too)))
+            .stderr(Stdio::inherit());
+        let child = cmd.spawn().map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("cannot start {}: {e}", self.program.display()),
+            )
+        })?;
+        Ok((ours, child))
+    }
+
+    /// Waits up to `wait` for `child` (started by [`PipeCommand::spawn`], its input closed) to
+    /// exit, then kills it; either way waits for it, so no zombie is left. Blocks the caller.
+    pub fn reap(child: &mut std::process::Child, wait: Duration) {
+        let deadline = std::time::Instant::now() + wait;
+        loop {
+            match child.try_wait() {
+                Ok(Some(status)) => {
+                    log::debug!("the program exited: {status}");
+                    return;
+                }
+                Ok(None) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                _ => break,
+            }
+        }
+        log::info!("the program did not exit in {wait:?}: killed");
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
 impl PipeCommand {
     /// `program` with `args`.
     pub fn new(
