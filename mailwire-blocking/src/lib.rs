@@ -51,6 +51,7 @@
 
 mod client;
 pub mod demo_server;
+mod once;
 #[cfg(unix)]
 mod pipe;
 mod pool;
@@ -59,6 +60,7 @@ mod stream;
 
 pub use client::{Client, TRANSCRIPT_TARGET};
 pub use mailwire::{MessageOutcome, RecipientOutcome, Rejection, Verdict};
+pub use once::send_mail;
 // Shared with every adapter (`mailwire-tokio` too): what a caller configures and gets back.
 pub use mailwire_transport::{
     declare_content, AddressFamily, ClientCertificate, ClientOptions, Error, NonceError, PemFile,

@@ -337,6 +337,38 @@ fn aiosmtpd_reconnect_resumes_tls_and_tls_info_gives_the_chain() {
     client.quit().unwrap();
 }
 
+/// `send_mail`: one call connects, sends, says QUIT; the outcome as the server decided it
+/// (a refused recipient is an outcome, not an error); nothing listening is a connect error.
+#[test]
+fn aiosmtpd_send_mail_in_one_call() {
+    let server = peer_or_skip!(Aiosmtpd::builder().start());
+    let mut o = options(server.port(), T);
+    o.config.tls = TlsPolicy::Never;
+    let outcome = mailwire_blocking::send_mail(
+        o.clone(),
+        envelope("a@example.org", &["b@example.net", "reject-me@example.net"]),
+        b"Subject: once\r\n\r\n.one call\r\n",
+    )
+    .unwrap();
+    assert!(outcome.is_accepted());
+    let accepted: Vec<bool> = outcome.recipients.iter().map(|r| r.is_accepted()).collect();
+    assert_eq!(accepted, [true, false]);
+    let m = &server.wait_for_messages(1, T).unwrap()[0];
+    assert_eq!(m.rcpt_to, ["b@example.net"]);
+    assert_eq!(m.data, b"Subject: once\r\n\r\n.one call\r\n");
+    assert!(
+        m.mail_options.iter().any(|p| p.starts_with("SIZE=")),
+        "{:?}",
+        m.mail_options
+    );
+    let mut nowhere = o;
+    nowhere.port = mailwire_testkit::free_port();
+    let e =
+        mailwire_blocking::send_mail(nowhere, envelope("a@example.org", &["b@example.net"]), b"x")
+            .unwrap_err();
+    assert!(matches!(e, BlockingError::Connect { .. }), "{e:?}");
+}
+
 /// RFC 8314: implicit TLS to aiosmtpd, by host name `localhost`.
 #[test]
 fn aiosmtpd_implicit_tls() {

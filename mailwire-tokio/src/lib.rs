@@ -50,6 +50,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod client;
+mod once;
 #[cfg(unix)]
 mod pipe;
 mod pool;
@@ -58,6 +59,7 @@ mod stream;
 
 pub use client::{declare_content, Client, TRANSCRIPT_TARGET};
 pub use mailwire::{MessageOutcome, RecipientOutcome, Rejection, Verdict};
+pub use once::send_mail;
 // Shared with every adapter (`mailwire-blocking` too): what a caller configures and gets back.
 pub use mailwire_transport::{
     AddressFamily, ClientCertificate, ClientOptions, Error, NonceError, PemFile, PipeCommand,

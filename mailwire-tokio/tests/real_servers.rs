@@ -276,6 +276,34 @@ fn aiosmtpd_proxy_header_before_the_greeting_and_starttls() {
     );
 }
 
+/// `send_mail`: one call connects, sends, says QUIT, as the blocking one does.
+#[test]
+fn aiosmtpd_send_mail_in_one_call() {
+    let server = peer_or_skip!(Aiosmtpd::builder().start());
+    let mut o = options(server.port(), T);
+    o.config.tls = TlsPolicy::Never;
+    let (outcome, refused) = runtime().block_on(async {
+        let outcome = mailwire_tokio::send_mail(
+            o.clone(),
+            envelope("a@example.org", &["b@example.net", "reject-me@example.net"]),
+            b"Subject: once\r\n\r\n.one call\r\n",
+        )
+        .await
+        .unwrap();
+        let mut nowhere = o;
+        nowhere.port = mailwire_testkit::free_port();
+        let refused =
+            mailwire_tokio::send_mail(nowhere, envelope("a@example.org", &["b@example.net"]), b"x")
+                .await;
+        (outcome, refused)
+    });
+    let accepted: Vec<bool> = outcome.recipients.iter().map(|r| r.is_accepted()).collect();
+    assert_eq!(accepted, [true, false]);
+    let m = &server.wait_for_messages(1, T).unwrap()[0];
+    assert_eq!(m.data, b"Subject: once\r\n\r\n.one call\r\n");
+    assert!(matches!(refused, Err(Error::Connect { .. })), "{refused:?}");
+}
+
 /// RFC 8314: implicit TLS to aiosmtpd, by host name `localhost`.
 #[test]
 fn aiosmtpd_implicit_tls() {
