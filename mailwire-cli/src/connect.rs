@@ -235,6 +235,16 @@ pub struct RouteArgs {
         ]
     )]
     pub pipe: Option<String>,
+    /// The PROXY protocol header.
+    #[command(flatten)]
+    pub proxy: ProxyArgs,
+}
+
+/// `--proxy-version`, `--proxy-source`, `--proxy-dest`: a PROXY protocol header first on each
+/// connection (`smtp-send` through [`RouteArgs`], `smtp-bulk` on its own).
+#[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Connection")]
+pub struct ProxyArgs {
     /// Send a PROXY protocol header (HAProxy's, version 1 or 2) first, before the greeting and
     /// before any TLS, as a proxy in front of the server would: the server then takes
     /// --proxy-source as the client's address.
@@ -265,7 +275,7 @@ impl RouteArgs {
             .as_deref()
             .map(parse_local_interface)
             .transpose()?;
-        let proxy_header = self.proxy_header()?;
+        let proxy_header = self.proxy.header(self.socket.is_some())?;
         let local = self.socket.is_some() || self.pipe.is_some();
         let server = server.or_else(|| local.then(|| ("localhost".into(), 0)));
         let mut connection = connect.connection(server)?;
@@ -306,11 +316,11 @@ impl RouteArgs {
     }
 }
 
-impl RouteArgs {
-    /// `--proxy-version`, `--proxy-source`, `--proxy-dest`: the header, or a usage error (64)
-    /// for an address that is not ADDR:PORT, two given of two families, or over `--socket`
-    /// (whose ends have no address) only one of the two.
-    fn proxy_header(&self) -> Result<Option<ProxyHeader>, CliError> {
+impl ProxyArgs {
+    /// The header, or a usage error (64) for an address that is not ADDR:PORT, two given of
+    /// two families, or over a Unix socket (`unix_socket`: its ends have no address) only one
+    /// of the two.
+    pub fn header(&self, unix_socket: bool) -> Result<Option<ProxyHeader>, CliError> {
         let Some(version) = &self.proxy_version else {
             return Ok(None);
         };
@@ -341,8 +351,7 @@ impl RouteArgs {
             header.bytes(Some(source), Some(destination)).map_err(|e| {
                 CliError::new(exit::USAGE, format!("--proxy-source/--proxy-dest: {e}"))
             })?;
-        } else if self.socket.is_some() && (header.source.is_some() || header.destination.is_some())
-        {
+        } else if unix_socket && (header.source.is_some() || header.destination.is_some()) {
             return Err(CliError::new(
                 exit::USAGE,
                 "over --socket the PROXY header needs both --proxy-source and --proxy-dest \

@@ -2,8 +2,8 @@
 //! `--local-interface` (the local end, seen by the server as the peer), `--socket` (a
 //! Unix-domain socket, with LMTP as Dovecot and Cyrus speak it there). Checked by what the
 //! servers saw: aiosmtpd records the peer address on 127.0.0.1 and on `::1`, and the PROXY
-//! header of `--proxy-version`; smtp-sink listens on a Unix socket. `smtp-bulk` (on
-//! mailwire-mio, TCP to one address) refuses these flags (64).
+//! header of `--proxy-version` (from both commands); smtp-sink listens on a Unix socket.
+//! `smtp-bulk` (on mailwire-mio, TCP to one address) refuses the others (64).
 
 mod support;
 
@@ -264,7 +264,6 @@ fn smtp_bulk_refuses_route_options() {
         &["-6"],
         &["--local-interface", "127.0.0.1"],
         &["--socket", "/nonexistent.sock"],
-        &["--proxy-version", "2"],
     ] {
         let mut args = vec![
             "--server",
@@ -400,4 +399,53 @@ fn pipe_speaks_smtp_with_exim_bs() {
         let out = send(&args);
         assert_eq!(out.status.code(), Some(64), "{extra:?}: {}", describe(&out));
     }
+}
+
+/// `smtp-bulk --proxy-version 2 --proxy-source`: every connection announces the given client
+/// (aiosmtpd records it with each message); two families: 64 before connecting.
+#[test]
+fn smtp_bulk_sends_the_proxy_header_on_every_connection() {
+    let server = peer_or_skip!(Aiosmtpd::builder().proxy_protocol(true).start());
+    let target = format!("127.0.0.1:{}", server.port());
+    let base = [
+        "--server",
+        target.as_str(),
+        "--starttls",
+        "never",
+        "--from",
+        "a@example.org",
+        "--to",
+        "b@example.net",
+        "--messages",
+        "4",
+        "--size",
+        "500",
+        "--connections",
+        "2",
+        "--quiet",
+        "--proxy-version",
+        "2",
+    ];
+    let run = |extra: &[&str]| {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        smtp_bulk(&args, &[], T)
+    };
+    let out = run(&["--proxy-source", "198.51.100.7:7"]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let stored = server.wait_for_messages(4, T).unwrap();
+    for m in &stored {
+        let p = m.proxy.clone().unwrap();
+        assert_eq!(p.version, 2);
+        assert_eq!(p.source, Some("198.51.100.7:7".parse().unwrap()));
+        assert_eq!(p.destination, Some(target.parse().unwrap()));
+    }
+    let out = run(&[
+        "--proxy-source",
+        "[2001:db8::7]:7",
+        "--proxy-dest",
+        "192.0.2.1:25",
+    ]);
+    assert_eq!(out.status.code(), Some(64), "{}", describe(&out));
+    assert_eq!(server.messages().unwrap().len(), 4);
 }

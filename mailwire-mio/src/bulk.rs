@@ -142,6 +142,9 @@ pub struct BulkConfig {
     pub stop: Option<Arc<AtomicBool>>,
     /// Messages handed to sessions per second, at most, across all connections. Default none.
     pub rate: Option<Rate>,
+    /// A PROXY protocol header for every connection ([`Driver::connect_proxied`]): its source
+    /// and destination where given, else each connection's own. Default none.
+    pub proxy_header: Option<crate::ProxyHeader>,
 }
 
 impl BulkConfig {
@@ -161,6 +164,7 @@ impl BulkConfig {
             retry_after_content: true,
             stop: None,
             rate: None,
+            proxy_header: None,
         }
     }
 }
@@ -504,11 +508,19 @@ where
 
     fn open(&mut self) -> Result<Token, TransportError> {
         // `Driver::connect` draws a fresh SCRAM nonce for every connection.
-        let token = self.driver.connect(
-            self.config.server,
-            self.config.session.clone(),
-            self.config.tls.clone(),
-        )?;
+        let token = match &self.config.proxy_header {
+            Some(header) => self.driver.connect_proxied(
+                self.config.server,
+                self.config.session.clone(),
+                self.config.tls.clone(),
+                header,
+            )?,
+            None => self.driver.connect(
+                self.config.server,
+                self.config.session.clone(),
+                self.config.tls.clone(),
+            )?,
+        };
         self.summary.connections += 1;
         self.connecting += 1;
         self.conns.insert(token, Conn::default());

@@ -15,7 +15,7 @@
 //! the session. Both are passed on too.
 
 use mailwire::{Client, Config, Event, Timestamp, UsageError};
-use mailwire_transport::{NonceError, TlsSetup};
+use mailwire_transport::{NonceError, ProxyHeader, TlsSetup};
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 use rustls::ClientConnection;
@@ -192,6 +192,10 @@ struct Session {
     /// Wire bytes handed out by the core and not yet taken by the socket (plaintext mode).
     out: Vec<u8>,
     out_pos: usize,
+    /// A PROXY protocol header ([`Driver::connect_proxied`]) and how much of it the socket
+    /// took: written on the bare connection before anything else, TLS's ClientHello too.
+    preamble: Vec<u8>,
+    preamble_pos: usize,
     /// Whether WRITABLE interest is registered.
     write_interest: bool,
     /// When pending output must have moved by: set when a write stops short, pushed back by
@@ -244,8 +248,36 @@ impl Driver {
     pub fn connect(
         &mut self,
         addr: SocketAddr,
+        config: Config,
+        tls: Option<TlsSetup>,
+    ) -> Result<Token, TransportError> {
+        self.open(addr, config, tls, None)
+    }
+
+    /// [`Driver::connect`], with `header` (a PROXY protocol header) written first on the
+    /// connection, before the greeting is read and before any TLS record: its source and
+    /// destination where given, else this connection's local address and `addr`.
+    ///
+    /// # Errors
+    /// As [`Driver::connect`]; and [`TransportError::Config`] with
+    /// [`mailwire::ConfigError::ProxyHeader`] when the two addresses are of two families (the
+    /// socket is closed again, nothing written).
+    pub fn connect_proxied(
+        &mut self,
+        addr: SocketAddr,
+        config: Config,
+        tls: Option<TlsSetup>,
+        header: &ProxyHeader,
+    ) -> Result<Token, TransportError> {
+        self.open(addr, config, tls, Some(header))
+    }
+
+    fn open(
+        &mut self,
+        addr: SocketAddr,
         mut config: Config,
         tls: Option<TlsSetup>,
+        header: Option<&ProxyHeader>,
     ) -> Result<Token, TransportError> {
         mailwire_transport::renew_nonce(&mut config).map_err(TransportError::Nonce)?;
         let client = Client::new(config, self.now()).map_err(TransportError::Config)?;
@@ -257,6 +289,17 @@ impl Driver {
         };
         let mut stream = TcpStream::connect(addr).map_err(TransportError::Connect)?;
         stream.set_nodelay(true).map_err(TransportError::Io)?;
+        // The connect has bound the local end: the header can say it now.
+        let preamble = match header {
+            Some(h) => h
+                .encode_for(stream.local_addr().ok(), Some(addr))
+                .map_err(|e| {
+                    TransportError::Config(UsageError::Config(mailwire::ConfigError::ProxyHeader(
+                        e,
+                    )))
+                })?,
+            None => Vec::new(),
+        };
         let token = Token(self.next_token);
         self.next_token += 1;
         self.poll
@@ -273,6 +316,8 @@ impl Driver {
             connecting: true,
             out: Vec::new(),
             out_pos: 0,
+            preamble,
+            preamble_pos: 0,
             write_interest: true,
             write_stall: None,
             deadline: None,
@@ -510,6 +555,7 @@ struct Ctx<'a> {
 impl Session {
     fn wants_write(&self) -> bool {
         self.connecting
+            || self.preamble_pos < self.preamble.len()
             || self.out_pos < self.out.len()
             || self.tls.as_ref().is_some_and(|t| t.wants_write())
     }
@@ -716,6 +762,54 @@ impl Session {
             return;
         }
         let mut progress = false;
+        match self.write_preamble(ctx, &mut progress) {
+            Err(()) => return,
+            Ok(true) => {
+                if self.flush_output(ctx, &mut progress).is_err() {
+                    return;
+                }
+            }
+            // The socket is full: the stall bookkeeping below, then the next writable.
+            Ok(false) => {}
+        }
+        if !self.wants_write() {
+            self.write_stall = None;
+        } else if progress || self.write_stall.is_none() {
+            let limit = self.client.config().timeouts.data_block;
+            self.write_stall = Some(ctx.now.saturating_add(limit));
+        }
+    }
+
+    /// The PROXY header, on the bare socket, until the socket has taken all of it (`Ok(true)`;
+    /// at once when there is none). `Ok(false)`: the socket is full.
+    fn write_preamble(&mut self, ctx: &mut Ctx<'_>, progress: &mut bool) -> Result<bool, ()> {
+        let written = write_plain(
+            &mut self.stream,
+            &self.preamble,
+            &mut self.preamble_pos,
+            progress,
+        );
+        self.written(ctx, written)
+    }
+
+    /// What [`write_plain`] gave, the session failed when it failed.
+    fn written(&mut self, ctx: &mut Ctx<'_>, written: io::Result<bool>) -> Result<bool, ()> {
+        match written {
+            Ok(drained) => Ok(drained),
+            Err(e) if e.kind() == io::ErrorKind::WriteZero => {
+                self.fail(ctx, TransportError::Io(e));
+                Err(())
+            }
+            Err(e) => {
+                self.fail_write(ctx, e);
+                Err(())
+            }
+        }
+    }
+
+    /// The core's output (and TLS's records) to the socket, as far as it takes them. `Err`
+    /// when the connection failed (the session is failed already).
+    fn flush_output(&mut self, ctx: &mut Ctx<'_>, progress: &mut bool) -> Result<(), ()> {
         // Take more from the core only once what it gave is on its way: the core holds what the
         // socket has not taken, and `write_body` pushes back on that (Limits::body_buffer). Once
         // everything is out (a TLS flight too, such as the handshake's last), take again: the
@@ -730,20 +824,11 @@ impl Session {
                     break;
                 }
             }
-            let drained = match self.write_out(ctx, &mut progress) {
-                Ok(drained) => drained,
-                Err(()) => return,
-            };
-            if !drained {
+            if !self.write_out(ctx, progress)? {
                 break;
             }
         }
-        if !self.wants_write() {
-            self.write_stall = None;
-        } else if progress || self.write_stall.is_none() {
-            let limit = self.client.config().timeouts.data_block;
-            self.write_stall = Some(ctx.now.saturating_add(limit));
-        }
+        Ok(())
     }
 
     /// Writes `out` (through rustls when TLS is on) as far as the socket takes it. `Ok(true)`
@@ -773,24 +858,30 @@ impl Session {
             }
             return Ok(true);
         }
-        while self.out_pos < self.out.len() {
-            match self.stream.write(&self.out[self.out_pos..]) {
-                Ok(0) => {
-                    self.fail(ctx, TransportError::Io(io::ErrorKind::WriteZero.into()));
-                    return Err(());
-                }
-                Ok(n) => {
-                    self.out_pos += n;
-                    *progress = true;
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    self.fail_write(ctx, e);
-                    return Err(());
-                }
-            }
-        }
-        Ok(true)
+        let written = write_plain(&mut self.stream, &self.out, &mut self.out_pos, progress);
+        self.written(ctx, written)
     }
+}
+
+/// Writes `buf[*pos..]` to the bare socket, moving `pos`: `Ok(true)` when all of it is taken,
+/// `Ok(false)` when the socket is full; a socket that takes nothing is `WriteZero`.
+fn write_plain(
+    stream: &mut TcpStream,
+    buf: &[u8],
+    pos: &mut usize,
+    progress: &mut bool,
+) -> io::Result<bool> {
+    while *pos < buf.len() {
+        match stream.write(&buf[*pos..]) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => {
+                *pos += n;
+                *progress = true;
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(true)
 }

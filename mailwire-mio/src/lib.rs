@@ -29,7 +29,8 @@ pub use driver::{Driver, DriverEvent, TransportError, TRANSCRIPT_TARGET};
 pub use mio::Token;
 // TLS configuration is shared with the other adapters: one way to build it, one error.
 pub use mailwire_transport::{
-    ClientCertificate, NonceError, PemFile, TlsConfigError, TlsInfo, TlsOptions, TlsSetup,
+    ClientCertificate, NonceError, PemFile, ProxyHeader, ProxyVersion, TlsConfigError, TlsInfo,
+    TlsOptions, TlsSetup,
 };
 
 pub use rustls;

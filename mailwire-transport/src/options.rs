@@ -211,6 +211,20 @@ impl ProxyHeader {
         local: Option<SocketAddr>,
         peer: Option<SocketAddr>,
     ) -> Result<Vec<u8>, crate::Error> {
+        self.encode_for(local, peer).map_err(|e| {
+            crate::Error::Usage(mailwire::UsageError::Config(
+                mailwire::ConfigError::ProxyHeader(e),
+            ))
+        })
+    }
+
+    /// [`ProxyHeader::bytes`] with the encoder's own error (for an adapter whose errors are
+    /// not [`crate::Error`], such as `mailwire-mio`'s).
+    pub fn encode_for(
+        &self,
+        local: Option<SocketAddr>,
+        peer: Option<SocketAddr>,
+    ) -> Result<Vec<u8>, mailwire::proxy::ProxyError> {
         let endpoints = match (self.source.or(local), self.destination.or(peer)) {
             (Some(source), Some(destination)) => ProxyEndpoints::Tcp {
                 source,
@@ -219,11 +233,7 @@ impl ProxyHeader {
             _ => ProxyEndpoints::Unknown,
         };
         let mut out = Vec::with_capacity(108);
-        mailwire::proxy::encode(self.version, endpoints, &mut out).map_err(|e| {
-            crate::Error::Usage(mailwire::UsageError::Config(
-                mailwire::ConfigError::ProxyHeader(e),
-            ))
-        })?;
+        mailwire::proxy::encode(self.version, endpoints, &mut out)?;
         Ok(out)
     }
 

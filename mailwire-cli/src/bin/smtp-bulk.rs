@@ -26,7 +26,7 @@
 
 use clap::Parser;
 use mailwire::{Envelope, Mailbox};
-use mailwire_cli::connect::{CliError, ConnectArgs};
+use mailwire_cli::connect::{CliError, ConnectArgs, ProxyArgs};
 use mailwire_cli::dkim::{record_json, sign_reader, zone_record, DkimArgs};
 use mailwire_cli::exit;
 use mailwire_cli::jobs::Feed;
@@ -122,6 +122,8 @@ struct Args {
     json: bool,
     #[command(flatten)]
     dkim: DkimArgs,
+    #[command(flatten)]
+    proxy: ProxyArgs,
 }
 
 /// A sidecar `NAME.eml.json`.
@@ -393,6 +395,7 @@ fn bulk_config(args: &Args, signals: &StopSignals) -> Result<BulkConfig, CliErro
         .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
     config.attempts = args.attempts.max(1);
     config.max_connecting = args.max_connecting.max(1);
+    config.proxy_header = args.proxy.header(false)?;
     // A message whose content was sent is never sent again: its line says the outcome is
     // unknown (docs/BULK-JOBS.md).
     config.retry_after_content = false;
