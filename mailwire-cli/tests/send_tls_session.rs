@@ -220,3 +220,37 @@ fn without_tls_nothing_is_written_and_bad_paths_are_refused() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--tls-get-peer-cert"));
     assert_eq!(server.wait_for_messages(1, T).unwrap().len(), 1);
 }
+
+/// The reason to fetch a chain is often that it does not verify: the handshake then fails (77)
+/// and nothing is written; with `--danger-accept-invalid-certs` the probe gets to TLS and the
+/// chain the server presented is written all the same.
+#[test]
+fn an_untrusted_chain_is_written_only_when_verification_is_off() {
+    let cert = TestCert::generate().unwrap();
+    let server = peer_or_skip!(Aiosmtpd::builder()
+        .tls(cert.cert_path(), cert.key_path())
+        .starttls(true)
+        .start());
+    let dir = TempDir::new("peer-cert-untrusted").unwrap();
+    let pem = dir.path().join("untrusted.pem");
+    let target = format!("127.0.0.1:{}", server.port());
+    let args = [
+        "--server",
+        target.as_str(),
+        "--starttls",
+        "required",
+        "--quit-after",
+        "tls",
+        "--tls-get-peer-cert",
+        pem.to_str().unwrap(),
+    ];
+    // The test CA is not among the web roots: the certificate does not verify.
+    let out = smtp_send(&args, &[], T);
+    assert_eq!(out.status.code(), Some(77), "{}", describe(&out));
+    assert!(!pem.exists());
+    let mut insecure = args.to_vec();
+    insecure.push("--danger-accept-invalid-certs");
+    let out = smtp_send(&insecure, &[], T);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert_eq!(chain(&pem), [cert.cert_der(), cert.ca_der()]);
+}
