@@ -144,16 +144,17 @@ impl PipeCommand {
     }
 
     /// Waits up to `wait` for `child` (started by [`PipeCommand::spawn`], its input closed) to
-    /// exit, then kills it; either way waits for it, so no zombie is left. Blocks the caller.
+    /// exit, then kills it; either way waits for it, so no zombie is left. Blocks the caller. A
+    /// `wait` too long for the clock to count (`Duration::MAX`) waits for as long as it takes.
     pub fn reap(child: &mut std::process::Child, wait: Duration) {
-        let deadline = std::time::Instant::now() + wait;
+        let deadline = std::time::Instant::now().checked_add(wait);
         loop {
             match child.try_wait() {
                 Ok(Some(status)) => {
                     log::debug!("the program exited: {status}");
                     return;
                 }
-                Ok(None) if std::time::Instant::now() < deadline => {
+                Ok(None) if deadline.is_none_or(|d| std::time::Instant::now() < d) => {
                     std::thread::sleep(Duration::from_millis(5));
                 }
                 _ => break,
@@ -494,5 +495,21 @@ mod tests {
             assert_eq!(source.kind(), io::ErrorKind::InvalidInput, "{e}");
             assert!(o.tcp_addresses(addrs(MIXED)).is_err());
         }
+    }
+
+    /// `reap` with any wait: one the clock cannot add (`Duration::MAX`) waits for the exit
+    /// instead of overflowing; a zero wait kills a program still running; both reap it.
+    #[cfg(unix)]
+    #[test]
+    fn reap_takes_any_wait() {
+        let quick = PipeCommand::new("sh", ["-c", "exit 3"]);
+        let (_ours, mut child) = quick.spawn().unwrap();
+        PipeCommand::reap(&mut child, Duration::MAX);
+        assert_eq!(child.try_wait().unwrap().and_then(|s| s.code()), Some(3));
+        let slow = PipeCommand::new("sleep", ["30"]);
+        let (_ours, mut child) = slow.spawn().unwrap();
+        PipeCommand::reap(&mut child, Duration::ZERO);
+        let status = child.try_wait().unwrap().expect("reaped");
+        assert!(!status.success(), "killed: {status}");
     }
 }
