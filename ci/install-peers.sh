@@ -3,7 +3,8 @@
 #
 #   - Exim 4 (Debian exim4-daemon-light), installed with apt. Tests run it
 #     with their own config file (exim4 -C FILE), never the system daemon.
-#   - Postfix's smtp-sink / smtp-source, taken from the Debian postfix .deb
+#   - Postfix's smtp-sink / smtp-source, and Postfix itself (master, smtpd,
+#     postcat), taken from the Debian postfix .deb
 #     with `dpkg -x` into $PEERS_DIR/postfix (postfix itself conflicts with
 #     exim4, so it is never installed as a package).
 #   - OpenSMTPD's smtpd, likewise extracted into $PEERS_DIR/opensmtpd.
@@ -46,7 +47,9 @@ apt_update_once() {
 }
 
 need_pkgs=()
-for pkg in exim4-daemon-light openssl; do
+# The libraries the extracted Postfix links (the postfix package's own dependencies, which
+# dpkg -x does not pull in).
+for pkg in exim4-daemon-light openssl libdb5.3 libsasl2-2 libicu72 libnsl2 libssl3; do
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
         need_pkgs+=("$pkg")
     fi
@@ -101,6 +104,15 @@ case "$sink_usage" in
     exit 1
     ;;
 esac
+# The whole Postfix (testkit's Postfix: master, smtpd and the queue's daemons, run as root
+# with a configuration and queue of its own; postcat reads what it holds) is in the same .deb.
+for bin in usr/lib/postfix/sbin/master usr/lib/postfix/sbin/smtpd usr/sbin/postcat; do
+    if LD_LIBRARY_PATH="$PEERS_DIR/postfix/usr/lib/postfix" \
+        ldd "$PEERS_DIR/postfix/$bin" | grep -q 'not found'; then
+        log "postfix $bin has missing libraries"
+        exit 1
+    fi
+done
 if ldd "$PEERS_DIR/opensmtpd/usr/sbin/smtpd" | grep -q 'not found'; then
     log "opensmtpd smtpd has missing libraries:"
     ldd "$PEERS_DIR/opensmtpd/usr/sbin/smtpd" | grep 'not found' >&2
@@ -150,6 +162,7 @@ fi
 EXIM="$(command -v exim4 || echo /usr/sbin/exim4)"
 log "exim:      $EXIM ($("$EXIM" -bV 2>/dev/null | head -n1))"
 log "smtp-sink: $PEERS_DIR/postfix/usr/sbin/smtp-sink"
+log "postfix:   $PEERS_DIR/postfix/usr/lib/postfix/sbin/master"
 log "smtpd:     $PEERS_DIR/opensmtpd/usr/sbin/smtpd"
 log "aiosmtpd:  $VENV/bin/python -m aiosmtpd ($AIOSMTPD_VERSION, scramp $SCRAMP_VERSION)"
 echo "SMTP_PEERS_DIR=$PEERS_DIR"

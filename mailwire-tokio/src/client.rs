@@ -334,6 +334,14 @@ impl Client {
         self.await_reply(id).await
     }
 
+    /// ETRN (RFC 1985): asks the server to start delivering what it holds for `node`
+    /// (`example.org`, `@example.org`, `#queue`); the server's reply, whatever its code.
+    pub async fn etrn(&mut self, node: &str) -> Result<Reply, Error> {
+        self.usable()?;
+        let id = self.core.etrn(node)?;
+        self.await_reply(id).await
+    }
+
     /// NOOP: the server's reply. Keeps an idle session alive, or checks it still is.
     pub async fn noop(&mut self) -> Result<Reply, Error> {
         self.usable()?;

@@ -42,6 +42,7 @@ enum SideCommand {
     Vrfy(Argument),
     Expn(Argument),
     Help(Option<Argument>),
+    Etrn(Argument),
 }
 
 /// Staged-content buffers kept for reuse by later messages (each at most `body_buffer` bytes).
@@ -131,6 +132,8 @@ pub struct Client {
     spare: Vec<Vec<u8>>,
     /// The content line being transcribed (`Config::transcript_content`), until its CRLF.
     content_line: Vec<u8>,
+    /// How many of `Config::xclient`'s attributes the server took so far.
+    xclient_sent: usize,
 }
 
 impl Client {
@@ -168,6 +171,7 @@ impl Client {
             scratch: Vec::new(),
             spare: Vec::new(),
             content_line: Vec::new(),
+            xclient_sent: 0,
         })
     }
 
@@ -588,6 +592,15 @@ impl Client {
     pub fn help(&mut self, argument: Option<&str>) -> Result<CommandId, UsageError> {
         let arg = argument.map(Argument::new).transpose()?;
         self.queue_side(SideCommand::Help(arg))
+    }
+
+    /// Queues ETRN (RFC 1985): the server is asked to start delivering the mail it holds for
+    /// `node` (`example.org`, `@example.org` for its subdomains too, `#queue`). Its reply
+    /// (250, 251, 252 or 253 when it starts; 458 or 459 when it cannot) comes as
+    /// [`Event::ReplyReceived`].
+    pub fn etrn(&mut self, node: &str) -> Result<CommandId, UsageError> {
+        let arg = Argument::new(node)?;
+        self.queue_side(SideCommand::Etrn(arg))
     }
 
     /// Queues QUIT after everything queued so far (RFC 5321 4.1.1.10). The session ends with

@@ -307,6 +307,11 @@ pub enum Command<'a> {
     },
     /// A base64 response line to a 334 challenge, or `*` to cancel (RFC 4954 4).
     AuthResponse(&'a [u8]),
+    /// `XCLIENT name=value …` (Postfix's `XCLIENT_README`); the values go out in xtext.
+    Xclient(&'a [crate::xclient::Attribute]),
+    /// `ETRN node` (RFC 1985): ask the server to start delivering what it queued for a node
+    /// (`example.org`, `@example.org`, `#queue`).
+    Etrn(&'a Argument),
 }
 
 /// Why a command cannot be encoded. Nothing is written when encoding fails.
@@ -453,7 +458,19 @@ impl Command<'_> {
                     out.extend_from_slice(arg.as_str().as_bytes());
                 }
             }
-            Command::Vrfy(arg) | Command::Expn(arg) => {
+            Command::Xclient(attributes) => {
+                if attributes.is_empty() {
+                    return Err(CommandError::Empty {
+                        what: "XCLIENT attributes",
+                    });
+                }
+                out.extend_from_slice(b"XCLIENT");
+                for attribute in attributes {
+                    out.push(b' ');
+                    attribute.write(out);
+                }
+            }
+            Command::Vrfy(arg) | Command::Expn(arg) | Command::Etrn(arg) => {
                 out.extend_from_slice(self.verb().as_bytes());
                 out.push(b' ');
                 out.extend_from_slice(arg.as_str().as_bytes());
@@ -518,6 +535,8 @@ impl Command<'_> {
             Command::Help(_) => "HELP",
             Command::Quit => "QUIT",
             Command::StartTls => "STARTTLS",
+            Command::Xclient(_) => "XCLIENT",
+            Command::Etrn(_) => "ETRN",
             Command::Auth { .. } => "AUTH",
             Command::AuthResponse(_) => "AUTH response",
         }

@@ -162,6 +162,9 @@ pub struct Config {
     /// Stop there and say QUIT (a probe: the server's banner, capabilities, TLS, AUTH). Default
     /// `None`: go on to be ready for messages.
     pub stop_after: Option<Milestone>,
+    /// Say whom the session speaks for with XCLIENT (Postfix's `XCLIENT_README`): after EHLO
+    /// and STARTTLS, before AUTH, then EHLO again. Default `None`. See [`crate::xclient`].
+    pub xclient: Option<crate::Xclient>,
 }
 
 impl Config {
@@ -182,6 +185,7 @@ impl Config {
             transcript: false,
             transcript_content: false,
             stop_after: None,
+            xclient: None,
         }
     }
 }

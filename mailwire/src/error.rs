@@ -45,6 +45,10 @@ pub enum Stage {
     Expn,
     /// HELP.
     Help,
+    /// XCLIENT (Postfix's `XCLIENT_README`).
+    Xclient,
+    /// ETRN (RFC 1985).
+    Etrn,
     /// QUIT.
     Quit,
     /// Nothing was awaited.
@@ -68,6 +72,8 @@ impl fmt::Display for Stage {
             Stage::Vrfy => "VRFY",
             Stage::Expn => "EXPN",
             Stage::Help => "HELP",
+            Stage::Xclient => "XCLIENT",
+            Stage::Etrn => "ETRN",
             Stage::Quit => "QUIT",
             Stage::Idle => "idle",
         })
@@ -149,6 +155,12 @@ pub enum Error {
     /// from taking a truncated message is to close the connection (RFC 5321 4.1.1.4 gives no way
     /// to cancel DATA). The message's own outcome says why.
     ContentAbandoned(MessageId),
+    /// XCLIENT is configured ([`crate::Config::xclient`]) but the server does not offer it (not
+    /// in its EHLO reply, or no longer, for the attributes still to send).
+    XclientNotOffered,
+    /// The server's XCLIENT keyword does not name this attribute, and
+    /// [`crate::Xclient::check_offered`] is on: nothing of that command was sent.
+    XclientAttributeNotOffered(alloc::string::String),
     /// A command the session built could not be encoded (a SASL response over RFC 4954's
     /// 12,288-octet line, …). Local: the configuration checks are meant to make it unreachable.
     CommandUnencodable {
@@ -179,6 +191,7 @@ impl Error {
             Error::AuthFailed(_) | Error::Sasl(_) | Error::NoUsableMechanism => Some(Stage::Auth),
             Error::UnsolicitedReply(_) | Error::LocallyAborted => None,
             Error::ContentAbandoned(_) => Some(Stage::Data),
+            Error::XclientNotOffered | Error::XclientAttributeNotOffered(_) => Some(Stage::Xclient),
         }
     }
 
@@ -236,7 +249,10 @@ impl Error {
             | Error::UnexpectedReply { .. }
             | Error::UnsolicitedReply(_)
             | Error::BytesAfterStartTls => Class::Protocol,
-            Error::GreetingRejected(_) | Error::Rejected { .. } => Class::Permanent,
+            Error::GreetingRejected(_)
+            | Error::Rejected { .. }
+            | Error::XclientNotOffered
+            | Error::XclientAttributeNotOffered(_) => Class::Permanent,
             _ => Class::Local,
         }
     }
@@ -274,6 +290,12 @@ impl fmt::Display for Error {
                 write!(f, "connection closed while waiting for the {stage} reply")
             }
             Error::LocallyAborted => f.write_str("session aborted by the client"),
+            Error::XclientNotOffered => {
+                f.write_str("XCLIENT configured but the server does not offer it")
+            }
+            Error::XclientAttributeNotOffered(name) => {
+                write!(f, "the server's XCLIENT does not take the attribute {name}")
+            }
             Error::TlsHandshakeFailed => f.write_str("the TLS handshake after STARTTLS failed"),
             Error::WriteTimeout { stage } => {
                 write!(f, "the server stopped reading (write timed out at {stage})")

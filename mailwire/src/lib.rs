@@ -59,6 +59,7 @@ pub mod reply;
 pub mod reply_parser;
 pub mod sasl;
 pub mod secret;
+pub mod xclient;
 pub mod xtext;
 
 pub use address::{AddressError, ClientName, Domain, Mailbox};
@@ -68,6 +69,7 @@ pub use command::{Command, CommandError};
 pub use reply::{Code, EnhancedCode, Reply, Severity};
 pub use reply_parser::{Deviations, ParserConfig, ReplyError, ReplyParser, Status};
 pub use secret::Secret;
+pub use xclient::Xclient;
 
 mod client;
 pub mod config;

@@ -10,8 +10,8 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use crate::{
-    files_by_age, find_program, free_port, is_executable, is_root, loopback, tail_files, wait_for,
-    wait_listening, ChildGuard, PeerError, TempDir,
+    failed_start, files_by_age, find_program, free_port, is_executable, is_root, loopback,
+    tail_files, wait_for, wait_listening, ChildGuard, PeerError, TempDir,
 };
 
 const PEER: &str = "exim";
@@ -477,7 +477,10 @@ impl EximConfig {
                 }
                 Err((why, exited)) => {
                     drop(child);
-                    let log = tail_files(
+                    let (error, retry) = failed_start(
+                        PEER,
+                        why,
+                        exited,
                         &[
                             stdout,
                             self.log_dir.join("mainlog"),
@@ -485,12 +488,7 @@ impl EximConfig {
                         ],
                         3000,
                     );
-                    let retry = exited && log.contains("in use");
-                    last = Some(PeerError::Startup {
-                        peer: PEER,
-                        why,
-                        log,
-                    });
+                    last = Some(error);
                     if !retry {
                         break;
                     }

@@ -61,6 +61,7 @@ pub mod hostile;
 mod memory;
 pub mod mock;
 mod opensmtpd;
+mod postfix;
 pub mod probes;
 pub mod raw;
 pub mod readme;
@@ -76,6 +77,7 @@ pub use dkim::{
 pub use exim::{Exim, EximBuilder, EximConfig, EximMessage};
 pub use memory::{dotted_text, peak_heap, run_with_rss, PeakAlloc, RssRun};
 pub use opensmtpd::{OpenSmtpd, OpenSmtpdBuilder, OpenSmtpdMessage};
+pub use postfix::{Postfix, PostfixBuilder, PostfixMessage};
 pub use sink::{smtp_source_command, smtp_source_path, SinkMessage, SmtpSink, SmtpSinkBuilder};
 pub use tap::Tap;
 
@@ -437,6 +439,20 @@ pub(crate) fn wait_listening(child: &mut ChildGuard, port: u16) -> Result<(), (S
         }
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// A start-up attempt that failed with `why`: the error, with the tail of `logs`, and whether
+/// to try again on another port (the server `exited` saying its address was in use).
+pub(crate) fn failed_start(
+    peer: &'static str,
+    why: String,
+    exited: bool,
+    logs: &[PathBuf],
+    max: usize,
+) -> (PeerError, bool) {
+    let log = tail_files(logs, max);
+    let retry = exited && log.contains("in use");
+    (PeerError::Startup { peer, why, log }, retry)
 }
 
 /// The last `max` bytes of each existing file, with headers, for error text.

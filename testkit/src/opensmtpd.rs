@@ -16,8 +16,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::{
-    files_by_age, find_program, free_port, is_executable, is_root, loopback, peers_dir, set_mode,
-    tail_files, wait_for, wait_listening, ChildGuard, PeerError, TempDir,
+    failed_start, files_by_age, find_program, free_port, is_executable, is_root, loopback,
+    peers_dir, set_mode, tail_files, wait_for, wait_listening, ChildGuard, PeerError, TempDir,
 };
 
 const PEER: &str = "opensmtpd";
@@ -136,13 +136,8 @@ impl OpenSmtpdBuilder {
                 }
                 Err((why, exited)) => {
                     drop(child);
-                    let text = tail_files(&[log], 3000);
-                    let retry = exited && text.contains("in use");
-                    last = Some(PeerError::Startup {
-                        peer: PEER,
-                        why,
-                        log: text,
-                    });
+                    let (error, retry) = failed_start(PEER, why, exited, &[log], 3000);
+                    last = Some(error);
                     if !retry {
                         break;
                     }

@@ -9,8 +9,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::{
-    files_by_age, free_port, is_executable, is_root, loopback, peers_dir, tail_files, wait_for,
-    wait_listening, ChildGuard, PeerError, TempDir,
+    failed_start, files_by_age, free_port, is_executable, is_root, loopback, peers_dir, tail_files,
+    wait_for, wait_listening, ChildGuard, PeerError, TempDir,
 };
 
 const PEER: &str = "smtp-sink";
@@ -303,13 +303,8 @@ impl SmtpSinkBuilder {
                 }
                 Err((why, exited)) => {
                     drop(child);
-                    let log = tail_files(&[stdout, stderr], 2000);
-                    let retry = exited && log.contains("in use");
-                    last = Some(PeerError::Startup {
-                        peer: PEER,
-                        why,
-                        log,
-                    });
+                    let (error, retry) = failed_start(PEER, why, exited, &[stdout, stderr], 2000);
+                    last = Some(error);
                     if !retry {
                         break;
                     }

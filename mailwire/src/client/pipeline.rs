@@ -16,6 +16,10 @@ pub(crate) enum Expect {
         extended: bool,
     },
     StartTls,
+    /// XCLIENT with the attributes before this index of `Config::xclient`.
+    Xclient {
+        upto: usize,
+    },
     Auth,
     Mail(MessageId),
     Rcpt(MessageId, usize),
@@ -37,6 +41,7 @@ impl Expect {
             Expect::Greeting => Stage::Greeting,
             Expect::Hello { .. } => Stage::Hello,
             Expect::StartTls => Stage::StartTls,
+            Expect::Xclient { .. } => Stage::Xclient,
             Expect::Auth => Stage::Auth,
             Expect::Mail(_) => Stage::Mail,
             Expect::Rcpt(..) => Stage::Rcpt,

@@ -40,6 +40,8 @@ pub(crate) enum Phase {
     /// The 220 to STARTTLS arrived: the caller runs the TLS handshake. `deadline` is set once
     /// the handshake was asked for (at the end of the input that brought the 220).
     TlsHandshake { deadline: Option<Timestamp> },
+    /// XCLIENT sent (Postfix's `XCLIENT_README`); EHLO follows its 220 or 250.
+    Xclient,
     /// AUTH in progress (RFC 4954). `deferred` is an initial response too long for the AUTH
     /// line, sent after the first (empty) 334.
     Auth {
@@ -63,6 +65,7 @@ impl Phase {
             Phase::Hello => "Hello",
             Phase::StartTls => "StartTls",
             Phase::TlsHandshake { .. } => "TlsHandshake",
+            Phase::Xclient => "Xclient",
             Phase::Auth { .. } => "Auth",
             Phase::Ready { .. } => "Ready",
             Phase::Quitting => "Quitting",
@@ -121,6 +124,11 @@ pub const PHASE_TABLE: &[Transition] = &[
     ("Hello", "Ready", "EHLO accepted, nothing more to do"),
     (
         "Hello",
+        "Xclient",
+        "EHLO accepted (after TLS when wanted), XCLIENT attributes left to send",
+    ),
+    (
+        "Hello",
         "Closed",
         "EHLO refused, STARTTLS required but not offered, no usable mechanism, or any fatal error",
     ),
@@ -142,6 +150,11 @@ pub const PHASE_TABLE: &[Transition] = &[
     ),
     (
         "StartTls",
+        "Xclient",
+        "STARTTLS refused under the opportunistic policy, XCLIENT attributes to send",
+    ),
+    (
+        "StartTls",
         "Closed",
         "STARTTLS refused under the required policy, or any fatal error",
     ),
@@ -160,6 +173,12 @@ pub const PHASE_TABLE: &[Transition] = &[
         "Closed",
         "handle_tls_failed, bytes after the 220 (CVE-2011-0411), the deadline",
     ),
+    (
+        "Xclient",
+        "Hello",
+        "220 or 250 to XCLIENT: EHLO again (the server may have started over)",
+    ),
+    ("Xclient", "Closed", "XCLIENT refused, or any fatal error"),
     (
         "Auth",
         "Ready",
@@ -337,6 +356,7 @@ impl Client {
             Expect::Greeting => self.on_greeting(reply),
             Expect::Hello { extended } => self.on_hello(extended, reply),
             Expect::StartTls => self.on_starttls(reply),
+            Expect::Xclient { upto } => self.on_xclient(upto, reply),
             Expect::Auth => self.on_auth(reply),
             Expect::Quit => self.close(None),
             Expect::Rset => {
@@ -412,7 +432,7 @@ impl Client {
     }
 
     fn send_hello(&mut self, extended: bool) {
-        let name = self.config.client_name.clone();
+        let name = self.hello_name();
         let command = match (extended, self.config.protocol) {
             (_, Protocol::Lmtp) => Command::Lhlo(&name),
             (false, _) => Command::Helo(&name),
@@ -434,6 +454,10 @@ impl Client {
                 .push_back(Event::CapabilitiesChanged(caps.clone()));
             let offered = caps.starttls;
             self.capabilities = Some(caps);
+            // The EHLO after XCLIENT: TLS and the probe's milestones were dealt with before it.
+            if self.xclient_sent > 0 {
+                return self.after_tls();
+            }
             // A probe stops after the first EHLO (before STARTTLS, whatever the policy).
             let after_starttls = self.secure && !self.config.implicit_tls;
             if !after_starttls && self.stop_at(Milestone::Hello) {
@@ -454,7 +478,7 @@ impl Client {
             if self.stop_at(Milestone::Tls) {
                 return;
             }
-            return self.start_auth();
+            return self.after_tls();
         }
         // RFC 5321 4.1.4: a server that does not know EHLO says 500 or 502; try HELO.
         let unknown = matches!(reply.code().get(), 500 | 502);
@@ -465,18 +489,7 @@ impl Client {
         {
             return self.send_hello(false);
         }
-        let reply = reply.clone();
-        if reply.is_transient() || reply.is_permanent() {
-            self.fail(Error::Rejected {
-                stage: Stage::Hello,
-                reply,
-            });
-        } else {
-            self.fail(Error::UnexpectedReply {
-                stage: Stage::Hello,
-                reply,
-            });
-        }
+        self.refuse(Stage::Hello, reply);
     }
 
     fn on_starttls(&mut self, reply: &Reply) {
@@ -494,7 +507,7 @@ impl Client {
             if self.stop_at(Milestone::Tls) {
                 return;
             }
-            self.start_auth();
+            self.after_tls();
         } else {
             self.fail(Error::UnexpectedReply {
                 stage: Stage::StartTls,
@@ -526,6 +539,100 @@ impl Client {
         self.capabilities = None;
         self.parser = crate::ReplyParser::new(self.config.limits.parser);
         self.send_hello(true);
+    }
+
+    /// TLS is settled (or not wanted): XCLIENT if attributes are left to send, else AUTH.
+    fn after_tls(&mut self) {
+        let total = self
+            .config
+            .xclient
+            .as_ref()
+            .map_or(0, |x| x.attributes().len());
+        if self.xclient_sent >= total {
+            return self.start_auth();
+        }
+        self.send_xclient();
+    }
+
+    /// The next XCLIENT line, once the server is known to take it and its attributes.
+    fn send_xclient(&mut self) {
+        let Some(xclient) = self.config.xclient.as_ref() else {
+            return self.start_auth();
+        };
+        let start = self.xclient_sent;
+        let end = crate::xclient::next_line(xclient.attributes(), start);
+        let line = xclient
+            .attributes()
+            .get(start..end)
+            .unwrap_or_default()
+            .to_vec();
+        let offered = self.capabilities.as_ref().and_then(|c| {
+            c.unknown
+                .iter()
+                .find(|e| e.keyword.eq_ignore_ascii_case("XCLIENT"))
+        });
+        let Some(extension) = offered else {
+            // Only the first line may be skipped: half an identity is worse than none.
+            if start == 0 && xclient.if_offered {
+                return self.start_auth();
+            }
+            return self.fail(Error::XclientNotOffered);
+        };
+        if xclient.check_offered {
+            let taken = |name: &str| {
+                extension
+                    .params
+                    .iter()
+                    .any(|p| p.eq_ignore_ascii_case(name))
+            };
+            if let Some(missing) = line.iter().find(|a| !taken(a.name())) {
+                let name = missing.name().into();
+                return self.fail(Error::XclientAttributeNotOffered(name));
+            }
+        }
+        self.enter(Phase::Xclient);
+        self.send(Command::Xclient(&line), Expect::Xclient { upto: end });
+    }
+
+    /// The name EHLO gives: the client's own, or after XCLIENT the `HELO` attribute it sent
+    /// when that is a name EHLO can carry. Postfix takes the EHLO after XCLIENT as the client's
+    /// HELO name, so sending ours would undo the attribute (XCLIENT_README's example says EHLO
+    /// with the original client's name).
+    fn hello_name(&self) -> crate::ClientName {
+        let sent = self
+            .config
+            .xclient
+            .as_ref()
+            .and_then(|x| x.attributes().get(..self.xclient_sent));
+        sent.unwrap_or_default()
+            .iter()
+            .rev()
+            .find(|a| a.name() == crate::xclient::HELO)
+            .and_then(|a| crate::ClientName::parse(a.value()).ok())
+            .unwrap_or_else(|| self.config.client_name.clone())
+    }
+
+    /// A command the session cannot go on without was not accepted: a 4yz or 5yz is the
+    /// server's refusal, anything else (1yz, 3yz) makes no sense there.
+    fn refuse(&mut self, stage: Stage, reply: &Reply) {
+        let reply = reply.clone();
+        if reply.is_transient() || reply.is_permanent() {
+            self.fail(Error::Rejected { stage, reply });
+        } else {
+            self.fail(Error::UnexpectedReply { stage, reply });
+        }
+    }
+
+    /// The reply to XCLIENT: 220 (the server started over, Postfix 2.3 and later) or 250
+    /// (older servers, smtp-sink) both mean it took the attributes; EHLO again either way.
+    fn on_xclient(&mut self, upto: usize, reply: &Reply) {
+        if reply.code() == Code::SERVICE_READY || reply.is_positive_completion() {
+            self.xclient_sent = upto;
+            // What the server offers may change with whom it now thinks it speaks to.
+            self.capabilities = None;
+            return self.send_hello(true);
+        }
+        self.refuse(Stage::Xclient, reply);
     }
 
     fn start_auth(&mut self) {
@@ -875,6 +982,7 @@ impl Client {
                         SideCommand::Vrfy(a) => (Command::Vrfy(a), Stage::Vrfy),
                         SideCommand::Expn(a) => (Command::Expn(a), Stage::Expn),
                         SideCommand::Help(a) => (Command::Help(a.as_ref()), Stage::Help),
+                        SideCommand::Etrn(a) => (Command::Etrn(a), Stage::Etrn),
                     };
                     self.send(command, Expect::Side(id, stage));
                 }

@@ -125,6 +125,27 @@ pub fn apply_config(config: &mut Config, line: &str) {
             "token" => token = Some(v.to_string()),
             "mech" => mechs = v.split(',').map(Mechanism::parse).collect(),
             "plaintext" => plaintext = v == "true",
+            // xclient=NAME:value,NAME:value (values unescaped: `\x20` is a space).
+            "xclient" => {
+                let mut x = config.xclient.take().unwrap_or_default();
+                x.check_offered = true;
+                for pair in v.split(',') {
+                    let (name, value) = pair.split_once(':').expect("NAME:value");
+                    let value = String::from_utf8(unescape(value)).unwrap();
+                    x.push(mailwire::xclient::Attribute::new(name, &value).unwrap());
+                }
+                config.xclient = Some(x);
+            }
+            "xclient_if_offered" => {
+                if let Some(x) = config.xclient.as_mut() {
+                    x.if_offered = v == "true";
+                }
+            }
+            "xclient_check" => {
+                if let Some(x) = config.xclient.as_mut() {
+                    x.check_offered = v == "true";
+                }
+            }
             _ => panic!("unknown config key {k}"),
         }
     }
@@ -363,6 +384,11 @@ impl Runner {
             "noop" => self
                 .client
                 .noop(opt(&arg))
+                .map(drop)
+                .map_err(|e| format!("{e:?}")),
+            "etrn" => self
+                .client
+                .etrn(&arg)
                 .map(drop)
                 .map_err(|e| format!("{e:?}")),
             "vrfy" => self
