@@ -19,6 +19,7 @@ pub mod outcomes;
 pub mod params;
 pub mod progress;
 pub mod signals;
+pub mod xclient;
 
 /// Exit statuses, after BSD `sysexits.h` where one fits. An outcome's status is its
 /// [`mailwire::Class::exit_status`]; these are the ones around it.

@@ -28,7 +28,10 @@
 //!   another connection, or a new one, up to [`BulkConfig::attempts`] tries in all; then it is
 //!   reported [`Outcome::Failed`]. When its content had been sent in full the
 //!   server may have delivered it already, so a retry can deliver it twice: RFC 5321 6.1 prefers
-//!   a duplicate to a loss. The report says how many tries were made.
+//!   a duplicate to a loss. The report says how many tries were made. A session the server
+//!   refused for good (a 5yz greeting, EHLO or XCLIENT, AUTH refused, TLS required and not
+//!   offered: [`mailwire::Error::class`] permanent or security) is not tried again: the next
+//!   connection would be refused alike, and a refused login repeated.
 //! - A message the server decided on (accepted, partly, or refused with 4yz or 5yz) is reported
 //!   [`Outcome::Done`] with the core's [`MessageOutcome`], and not retried. Retrying a 4yz
 //!   belongs to a queue with a schedule (minutes later, RFC 5321 4.5.4.1), not to a run that
@@ -819,7 +822,14 @@ where
                         transport: self.conns.get(&token).and_then(|c| c.transport.clone()),
                     };
                     let may_resend = !*content_sent || self.config.retry_after_content;
-                    if pending.attempts < self.attempts && may_resend {
+                    // A server that refused the session itself (its greeting, EHLO, AUTH,
+                    // XCLIENT, a TLS it must offer) refuses the next connection alike: another
+                    // try would only repeat it (and repeat failed logins).
+                    let refused = matches!(
+                        error.class(),
+                        mailwire::Class::Permanent | mailwire::Class::Security
+                    );
+                    if pending.attempts < self.attempts && may_resend && !refused {
                         pending.envelope = Some(core::mem::take(&mut outcome.envelope));
                         pending.failure = Some(failure);
                         self.requeue(pending);

@@ -33,6 +33,7 @@ use mailwire_cli::jobs::Feed;
 use mailwire_cli::outcomes::{not_attempted_fields, outcome_fields, run_status, Counts, Outcomes};
 use mailwire_cli::progress::Progress;
 use mailwire_cli::signals::StopSignals;
+use mailwire_cli::xclient::XclientArgs;
 use mailwire_message::dkim::DkimSigner;
 use mailwire_mio::bulk::{self, BulkConfig, BulkMessage, Content, Rate};
 use mailwire_mio::{TlsConfigError, TlsSetup};
@@ -124,6 +125,8 @@ struct Args {
     dkim: DkimArgs,
     #[command(flatten)]
     proxy: ProxyArgs,
+    #[command(flatten)]
+    xclient: XclientArgs,
 }
 
 /// A sidecar `NAME.eml.json`.
@@ -386,6 +389,7 @@ fn bulk_config(args: &Args, signals: &StopSignals) -> Result<BulkConfig, CliErro
         .ok_or_else(|| unresolved("no address".into()))?;
     let mut session = connection.config;
     session.limits.max_messages_in_flight = args.window.max(1);
+    args.xclient.apply(&mut session)?;
     let mut config = BulkConfig::new(server, session);
     config.connections = args.connections.max(1);
     config.window = args.window.max(1);

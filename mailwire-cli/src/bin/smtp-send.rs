@@ -2,8 +2,9 @@
 //!
 //! Run `smtp-send --demo` to see it work against an embedded server, with nothing installed.
 //!
-//! `--quit-after` probes a server without sending a message, `--vrfy` and `--expn` ask it about
-//! an address; `mailwire-cli/README.md` has every option and the `--json` fields, and
+//! `--quit-after` probes a server without sending a message, `--vrfy`, `--expn` and `--etrn`
+//! ask it one command and print the reply; `mailwire-cli/README.md` has every option and the
+//! `--json` fields, and
 //! `docs/SWAKS.md` maps swaks' options to these.
 //!
 //! Defaults: port 25 (465 with `--tls-on-connect`, 24 with `--protocol lmtp`); implicit TLS on
@@ -15,9 +16,9 @@
 //!
 //! | code | meaning |
 //! |------|---------|
-//! | 0  | the final reply after the content was 2yz and every recipient was accepted; a probe that got as far as asked; a 2yz VRFY/EXPN reply |
+//! | 0  | the final reply after the content was 2yz and every recipient was accepted; a probe that got as far as asked; a 2yz VRFY/EXPN/ETRN reply |
 //! | 64 | usage: bad or conflicting options, no password given for `--auth-user`, an `--attach-type` no part follows, `--7bit` with 8-bit content (a message file or a built message: refused before connecting) |
-//! | 65 | bad input data: an invalid address, `--helo` name, `--header`/`--add-header`/`--subject` (CR, LF, NUL, a bad field name), an attachment's file name (CR, LF, NUL), MIME type or Content-ID, envelope parameter or VRFY/EXPN argument |
+//! | 65 | bad input data: an invalid address, `--helo` name, `--header`/`--add-header`/`--subject` (CR, LF, NUL, a bad field name), an attachment's file name (CR, LF, NUL), MIME type or Content-ID, envelope parameter or VRFY/EXPN/ETRN argument |
 //! | 66 | an input file (message, body, attachment, password, CA file) cannot be read |
 //! | 69 | permanent refusal (5yz) of the session or the message, or the message cannot be sent to this server (SIZE, missing extension) |
 //! | 70 | internal error (a bug) |
@@ -51,6 +52,7 @@ use mailwire_cli::exit::{
 use mailwire_cli::headers::{HeaderEdits, HeaderField, RewriteHeaders};
 use mailwire_cli::is_null_path;
 use mailwire_cli::params::ParamArgs;
+use mailwire_cli::xclient::XclientArgs;
 use mailwire_message::dkim::DkimSigner;
 use serde::Serialize;
 use std::fs::File;
@@ -158,7 +160,9 @@ struct Cli {
     #[arg(
         long,
         value_name = "ADDR",
-        required_unless_present_any = ["demo", "quit_after", "vrfy", "expn", "dkim_print_record"],
+        required_unless_present_any = [
+            "demo", "quit_after", "vrfy", "expn", "etrn", "dkim_print_record"
+        ],
         help_heading = "Envelope"
     )]
     from: Option<String>,
@@ -166,7 +170,9 @@ struct Cli {
     #[arg(
         long,
         value_name = "ADDR",
-        required_unless_present_any = ["demo", "quit_after", "vrfy", "expn", "dkim_print_record"],
+        required_unless_present_any = [
+            "demo", "quit_after", "vrfy", "expn", "etrn", "dkim_print_record"
+        ],
         help_heading = "Envelope"
     )]
     to: Vec<String>,
@@ -184,6 +190,8 @@ struct Cli {
     connect: ConnectArgs,
     #[command(flatten)]
     route: RouteArgs,
+    #[command(flatten)]
+    xclient: XclientArgs,
     /// Probe the server without sending a message: say QUIT after this point (connect: the
     /// connection alone, TCP or --socket, nothing said; greeting; ehlo: the first EHLO; tls:
     /// TLS and the EHLO after it, or where TLS would have been; auth; mail: MAIL FROM; rcpt:
@@ -195,7 +203,7 @@ struct Cli {
     #[arg(
         long,
         value_name = "ADDR",
-        conflicts_with_all = ["quit_after", "expn"],
+        conflicts_with_all = ["quit_after", "expn", "etrn"],
         help_heading = "Session"
     )]
     vrfy: Option<String>,
@@ -204,10 +212,20 @@ struct Cli {
     #[arg(
         long,
         value_name = "LIST",
-        conflicts_with = "quit_after",
+        conflicts_with_all = ["quit_after", "etrn"],
         help_heading = "Session"
     )]
     expn: Option<String>,
+    /// Ask ETRN NODE (RFC 1985: start delivering what the server queued for example.org,
+    /// @example.org with its subdomains, or #queue) and print the reply; no message is sent.
+    /// Exit as for --vrfy.
+    #[arg(
+        long,
+        value_name = "NODE",
+        conflicts_with = "quit_after",
+        help_heading = "Session"
+    )]
+    etrn: Option<String>,
     /// Start an embedded demo server on 127.0.0.1 and send a message to it (no --server).
     #[arg(long, conflicts_with_all = ["server", "socket"], help_heading = "Session")]
     demo: bool,
@@ -234,7 +252,9 @@ struct Cli {
     /// the DKIM signature; before dot-stuffing) on stdout, and exit without connecting.
     #[arg(
         long,
-        conflicts_with_all = ["quit_after", "vrfy", "expn", "json", "demo", "tls_get_peer_cert"],
+        conflicts_with_all = [
+            "quit_after", "vrfy", "expn", "etrn", "json", "demo", "tls_get_peer_cert"
+        ],
         help_heading = "Output"
     )]
     dump_mail: bool,
@@ -280,7 +300,7 @@ enum QuitAfter {
 }
 
 const EXIT_HELP: &str = "Exit status: 0 sent to every recipient (a probe: got as far as asked; \
---vrfy/--expn: a 2yz reply); 64 usage; 65 bad address/header; \
+--vrfy/--expn/--etrn: a 2yz reply); 64 usage; 65 bad address/header; \
 66 unreadable input file; 69 permanent refusal; 70 internal error; 74 message file read error; \
 75 temporary failure (4yz, timeout, connection lost); 76 protocol error; 77 authentication or \
 required TLS failed; 79 partial delivery (some recipients refused).";
@@ -529,10 +549,16 @@ enum Action {
     Send(Content),
     /// Probe the server (`--quit-after`), with `envelope` for MAIL and RCPT.
     Probe(QuitAfter),
-    /// VRFY (`--vrfy`).
-    Verify(String),
-    /// EXPN (`--expn`).
-    Expand(String),
+    /// VRFY, EXPN or ETRN (`--vrfy`, `--expn`, `--etrn`) with its argument.
+    Ask(Ask, String),
+}
+
+/// The commands `smtp-send` asks alone, printing the reply.
+#[derive(Clone, Copy)]
+enum Ask {
+    Vrfy,
+    Expn,
+    Etrn,
 }
 
 enum Content {
@@ -625,7 +651,7 @@ impl Content {
 impl Plan {
     fn from_cli(cli: &Cli, demo: Option<&DemoServer>) -> Result<Plan, Exit> {
         let demo_on = demo.is_some();
-        let side = cli.vrfy.is_some() || cli.expn.is_some();
+        let side = cli.vrfy.is_some() || cli.expn.is_some() || cli.etrn.is_some();
         if cli.json && cli.tls_get_peer_cert.as_deref() == Some(Path::new("-")) {
             return Err(Exit(
                 EX_USAGE,
@@ -658,11 +684,11 @@ impl Plan {
             Some(f) if is_null_path(f) => None,
             other => other.map(mailbox).transpose()?,
         };
-        for argument in [&cli.vrfy, &cli.expn].into_iter().flatten() {
+        for argument in [&cli.vrfy, &cli.expn, &cli.etrn].into_iter().flatten() {
             mailwire::command::Argument::new(argument).map_err(|e| {
                 Exit(
                     EX_DATAERR,
-                    format!("invalid VRFY/EXPN argument {argument:?}: {e}"),
+                    format!("invalid VRFY/EXPN/ETRN argument {argument:?}: {e}"),
                 )
             })?;
         }
@@ -712,6 +738,9 @@ impl Plan {
             .connection(&cli.connect, server)
             .map_err(|e| Exit(e.code, e.message))?;
         let mut options: ClientOptions = connection.into_client_options();
+        cli.xclient
+            .apply(&mut options.config)
+            .map_err(|e| Exit(e.code, e.message))?;
         options.config.transcript =
             cli.verbose || cli.show_raw_text || cli.show_time_lapse || demo_on;
         options.config.transcript_content = cli.show_raw_text;
@@ -728,11 +757,17 @@ impl Plan {
             }
         }
 
-        let action = match (&cli.vrfy, &cli.expn, cli.quit_after) {
-            (Some(address), _, _) => Action::Verify(address.clone()),
-            (_, Some(list), _) => Action::Expand(list.clone()),
-            (_, _, Some(stop)) => Action::Probe(stop),
-            (None, None, None) => {
+        let asked = [
+            (Ask::Vrfy, &cli.vrfy),
+            (Ask::Expn, &cli.expn),
+            (Ask::Etrn, &cli.etrn),
+        ]
+        .into_iter()
+        .find_map(|(ask, argument)| Some((ask, argument.clone()?)));
+        let action = match (asked, cli.quit_after) {
+            (Some((ask, argument)), _) => Action::Ask(ask, argument),
+            (None, Some(stop)) => Action::Probe(stop),
+            (None, None) => {
                 let author = match from.as_deref() {
                     Some(f) if is_null_path(f) => header_from(cli),
                     other => other.map(str::to_string),
@@ -901,26 +936,20 @@ impl Plan {
                 }
                 Run::Probed(result)
             }
-            Action::Verify(argument) | Action::Expand(argument) => {
-                let verify = matches!(self.action, Action::Verify(_));
-                Run::Replied(self.side_command(verify, argument, &mut facts))
+            Action::Ask(ask, argument) => {
+                Run::Replied(self.side_command(*ask, argument, &mut facts))
             }
         };
         (run, facts)
     }
 
-    /// VRFY or EXPN, then QUIT.
-    fn side_command(
-        &self,
-        verify: bool,
-        argument: &str,
-        facts: &mut Facts,
-    ) -> Result<Reply, Error> {
+    /// VRFY, EXPN or ETRN, then QUIT.
+    fn side_command(&self, ask: Ask, argument: &str, facts: &mut Facts) -> Result<Reply, Error> {
         let mut client = Client::connect(self.options.clone())?;
-        let reply = if verify {
-            client.verify(argument)
-        } else {
-            client.expand(argument)
+        let reply = match ask {
+            Ask::Vrfy => client.verify(argument),
+            Ask::Expn => client.expand(argument),
+            Ask::Etrn => client.etrn(argument),
         };
         *facts = Facts::of(&client);
         if reply.is_ok() {
@@ -1384,7 +1413,7 @@ struct Summary {
     recipients: Vec<JsonRecipient>,
     /// `--quit-after mail|rcpt`: the reply to MAIL FROM.
     mail_reply: Option<JsonReply>,
-    /// `--vrfy`, `--expn`: the reply.
+    /// `--vrfy`, `--expn`, `--etrn`: the reply.
     reply: Option<JsonLinesReply>,
     final_reply: Option<JsonReply>,
     error: Option<JsonError>,
@@ -1527,7 +1556,7 @@ fn report_probe(
     }
 }
 
-/// `--vrfy`, `--expn`: the reply, every line, on stdout (or the JSON summary).
+/// `--vrfy`, `--expn`, `--etrn`: the reply, every line, on stdout (or the JSON summary).
 fn report_reply(cli: &Cli, plan: &Plan, result: &Result<Reply, Error>, facts: &Facts, code: u8) {
     match result {
         Ok(reply) if cli.json => {
