@@ -1,7 +1,7 @@
 //! The adapter against the same real servers on 127.0.0.1 as `mailwire-blocking`, started by
 //! `mailwire-testkit`: Postfix smtp-sink (1,000 pipelined messages), aiosmtpd (STARTTLS, implicit
 //! TLS, AUTH PLAIN and SCRAM by Python's scramp, an untrusted certificate), Exim (CRAM-MD5,
-//! CHUNKING, SMTPUTF8, SIZE). A missing server skips its test, or fails it under
+//! CHUNKING, SMTPUTF8, SIZE), a whole Postfix (XCLIENT, ETRN). A missing server skips its test, or fails it under
 //! `SMTP_REQUIRE_PEERS=1` (CI).
 
 mod support;
@@ -461,4 +461,48 @@ fn exim_send_file_declares_size() {
     let m = &exim.wait_for_messages(1, T).unwrap()[0];
     assert!(m.data.ends_with(b"\r\n\r\nok\r\n"));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// XCLIENT (Postfix's `XCLIENT_README`) and ETRN (RFC 1985) to a whole Postfix: it answers
+/// XCLIENT with 220 and starts over, and the message it holds carries the client XCLIENT named;
+/// ETRN for a domain it flushes says 250, for another 459.
+#[test]
+fn postfix_xclient_and_etrn() {
+    use mailwire_testkit::Postfix;
+    use mailwire_tokio::mailwire::Xclient;
+    let postfix = peer_or_skip!(Postfix::builder()
+        .main_config("fast_flush_domains = example.org")
+        .start());
+    let flusher = peer_or_skip!(Postfix::builder()
+        .main_config("smtpd_client_restrictions =")
+        .main_config("fast_flush_domains = example.org")
+        .start());
+    runtime().block_on(async {
+        let mut o = options(postfix.port(), T);
+        o.config.xclient = Some(
+            Xclient::new()
+                .attribute("NAME", "relay.example")
+                .unwrap()
+                .attribute("ADDR", "10.1.2.3")
+                .unwrap(),
+        );
+        let mut client = Client::connect(o).await.unwrap();
+        let outcome = client
+            .send_bytes(
+                envelope("a@example.org", &["b@example.net"]),
+                b"Subject: x\r\n\r\nhi\r\n",
+            )
+            .await
+            .unwrap();
+        assert!(outcome.is_accepted(), "{outcome:?}");
+        client.quit().await.unwrap();
+
+        let mut client = Client::connect(options(flusher.port(), T)).await.unwrap();
+        assert_eq!(client.etrn("example.org").await.unwrap().code().get(), 250);
+        assert_eq!(client.etrn("example.net").await.unwrap().code().get(), 459);
+        client.quit().await.unwrap();
+    });
+    let held = postfix.wait_for_held(1, T).unwrap();
+    assert_eq!(held[0].attribute("client_address"), Some("10.1.2.3"));
+    assert_eq!(held[0].attribute("client_name"), Some("relay.example"));
 }
