@@ -368,11 +368,12 @@ impl Run {
                 let argument = argument.map(|a| a.string(ARGUMENTS));
                 let before = self.observe();
                 let arg = argument.as_deref();
-                let result = match which % 4 {
+                let result = match which % 5 {
                     0 => self.client.noop(arg),
                     1 => self.client.verify(arg.unwrap_or("")),
                     2 => self.client.expand(arg.unwrap_or("")),
-                    _ => self.client.help(arg),
+                    3 => self.client.help(arg),
+                    _ => self.client.etrn(arg.unwrap_or("")),
                 };
                 match result {
                     Ok(id) => {
@@ -865,7 +866,8 @@ fn error_answers(error: &Error) {
         Stage::DataEnd => &["end"],
         Stage::Bdat => &["bdat"],
         Stage::Rset => &["rset"],
-        Stage::Noop | Stage::Vrfy | Stage::Expn | Stage::Help => &["side"],
+        Stage::Noop | Stage::Vrfy | Stage::Expn | Stage::Help | Stage::Etrn => &["side"],
+        Stage::Xclient => &["xclient"],
         Stage::Quit => &["quit"],
         _ => return,
     };
@@ -933,6 +935,7 @@ mod tests {
             Await::Bdat,
             Await::Rset,
             Await::Side,
+            Await::Xclient,
             Await::Quit,
         ];
         for awaited in all {
@@ -968,6 +971,41 @@ mod tests {
             misplaced.is_err(),
             "a RCPT reply passed in an error at MAIL"
         );
+    }
+
+    /// The XCLIENT seed takes the path it is for: its attributes in two XCLIENT lines (the
+    /// one with a name the syntax refuses not among them, the CR LF value in xtext), EHLO after
+    /// each 220, an ETRN, and the message accepted.
+    #[test]
+    fn xclient_seed_reaches_xclient_etrn_and_the_message() {
+        let seeds = crate::seeds::caller_seeds();
+        let (_, seed) = seeds
+            .iter()
+            .find(|(name, _)| *name == "xclient-two-lines-then-etrn")
+            .expect("the seed");
+        let run = run(seed, false);
+        let wire = run.wire.text();
+        let lines: Vec<&str> = wire.lines().collect();
+        let xclient: Vec<&&str> = lines.iter().filter(|l| l.starts_with("XCLIENT ")).collect();
+        assert_eq!(xclient.len(), 2, "{wire}");
+        assert!(xclient[0].starts_with("XCLIENT HELO=hhh"), "{wire}");
+        assert!(xclient[1].ends_with("ADDR=10.1.2.3"), "{wire}");
+        // The CR LF value went in xtext: no line of its own.
+        assert!(
+            xclient[1].contains("ADDR=x+0D+0ARCPT+20TO:<evil@example.org>"),
+            "{wire}"
+        );
+        assert!(
+            !lines.iter().any(|l| l.starts_with("RCPT TO:<evil")),
+            "{wire}"
+        );
+        assert_eq!(
+            lines.iter().filter(|l| l.starts_with("EHLO ")).count(),
+            3,
+            "{wire}"
+        );
+        assert!(lines.contains(&"ETRN postmaster"), "{wire}");
+        assert_eq!(run.accepted_outcomes, 1, "{wire}");
     }
 
     #[test]

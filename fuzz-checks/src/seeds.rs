@@ -118,6 +118,10 @@ fn apply_setup(setup: &mut Setup, line: &str) {
                     .unwrap_or(0) as u8;
                 setup.limits = setup.limits & !7 | i;
             }
+            // XCLIENT (`session::Setup::config`, limits bits 5–6): the kind, not the values.
+            "xclient" => setup.limits = setup.limits & !(3 << 5) | 1 << 5,
+            "xclient_if_offered" if on => setup.limits = setup.limits & !(3 << 5) | 2 << 5,
+            "xclient_check" if !on => setup.limits = setup.limits & !(3 << 5) | 3 << 5,
             "timeout" => setup.timeout = value.parse::<u8>().unwrap_or(0),
             // `ParserConfig::STRICT` and `ParserConfig::LENIENT` in `reply::parser_config` terms.
             "profile" if value == "strict" => setup.parser = [1 | 1 << 3, 0],
@@ -379,6 +383,35 @@ pub fn caller_seeds() -> Vec<(&'static str, Vec<u8>)> {
                 C::Finish(0),
                 all(0),
                 C::Side(1, Some(Text::Pick(2))),
+                C::Quit,
+                all(0),
+            ],
+        ),
+    ));
+
+    // XCLIENT (Postfix's XCLIENT_README): attributes in two lines (a 255-octet HELO), one name
+    // the syntax refuses and a CR LF value (both refused calls); the server answers 220 and the
+    // session says EHLO again; then an ETRN and a message.
+    seeds.push((
+        "xclient-two-lines-then-etrn",
+        caller::encode(
+            &caller::Setup {
+                server: PIPELINING,
+                xclient: 1 | 4,
+                xclient_attributes: vec![
+                    (Text::Pick(2), Text::Pick(7)),
+                    (Text::Pick(1), Text::Pick(7)),
+                    (Text::Pick(6), Text::Pick(0)),
+                    (Text::Pick(0), Text::Pick(5)),
+                    (Text::Pick(0), Text::Pick(0)),
+                ],
+                ..plain.clone()
+            },
+            &[
+                all(0),
+                C::Side(4, Some(Text::Pick(1))),
+                C::SendWithBody(envelope(0, &[1], MailSpec::default()), Text::Pick(0)),
+                all(0),
                 C::Quit,
                 all(0),
             ],

@@ -51,7 +51,8 @@ pub struct Setup {
     /// LOGIN, CRAM-MD5, SCRAM-SHA-1, SCRAM-SHA-256, XOAUTH2, OAUTHBEARER); bit 6: a too-short
     /// SCRAM nonce; bit 7: also allow an unknown mechanism.
     pub auth: u8,
-    /// Bits 0–2: BDAT chunk size; bits 3–4: messages in flight.
+    /// Bits 0–2: BDAT chunk size; bits 3–4: messages in flight; bits 5–6: XCLIENT
+    /// ([`Setup::xclient`]).
     pub limits: u8,
     /// The reply parser's configuration ([`parser_config`]).
     pub parser: [u8; 2],
@@ -106,6 +107,30 @@ impl Setup {
             2 => Some(TOKEN),
             _ => Some(PASSWORD),
         }
+    }
+
+    /// XCLIENT, from limits bits 5–6: 0 none, 1 HELO, NAME and ADDR, required and checked, 2
+    /// the same if offered, 3 a 255-octet HELO and NAME and ADDR (two lines), unchecked.
+    fn xclient(&self) -> Option<mailwire::Xclient> {
+        let kind = self.limits >> 5 & 3;
+        let long = |c: &str| [&*c.repeat(63); 4].join(".");
+        let (helo, name) = if kind == 3 {
+            (long("h"), long("n"))
+        } else {
+            ("orig.example".into(), "relay.example".into())
+        };
+        let mut x = mailwire::Xclient::new()
+            .attribute("HELO", &helo)
+            .and_then(|x| x.attribute("NAME", &name))
+            .and_then(|x| x.attribute("ADDR", "10.1.2.3"))
+            .expect("valid attributes");
+        match kind {
+            0 => return None,
+            2 => x.if_offered = true,
+            3 => x.check_offered = false,
+            _ => {}
+        }
+        Some(x)
     }
 
     /// The client configuration.
@@ -169,6 +194,7 @@ impl Setup {
         limits.max_messages_in_flight = WINDOW[usize::from(self.limits >> 3 & 3)];
         limits.parser = parser_config(self.parser[0], self.parser[1]);
         c.limits = limits;
+        c.xclient = self.xclient();
         if self.timeout != 0 {
             c.timeouts = Timeouts::uniform(Duration::from_secs(u64::from(self.timeout)));
         }
@@ -202,7 +228,7 @@ pub enum Op {
     Tls,
     /// 6: the server closed the connection.
     Close,
-    /// 7, which: NOOP, VRFY, EXPN or HELP.
+    /// 7, which: NOOP, VRFY, EXPN, HELP or ETRN.
     Side(u8),
     /// 8: QUIT.
     Quit,
@@ -536,13 +562,14 @@ impl Run {
                 assert!(self.closed(), "handle_closed left the session open");
             }
             Op::Side(which) => {
-                let result = match which % 6 {
+                let result = match which % 7 {
                     0 => self.client.noop(None),
                     1 => self.client.noop(Some("ping")),
                     2 => self.client.verify("alice"),
                     3 => self.client.expand("staff"),
                     4 => self.client.help(None),
-                    _ => self.client.help(Some("MAIL")),
+                    5 => self.client.help(Some("MAIL")),
+                    _ => self.client.etrn("example.org"),
                 };
                 self.check_usage("side command", &result.map(|_| ()));
             }

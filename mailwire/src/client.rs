@@ -62,7 +62,7 @@ const SPARE_BUFFERS: usize = 4;
 ///   [`Client::write_body`], [`Client::finish_body`], [`Client::send_message_with_body`],
 ///   [`Client::send_message_with_content`], [`Client::probe`],
 ///   [`Client::noop`], [`Client::verify`], [`Client::expand`], [`Client::help`],
-///   [`Client::quit`], [`Client::abort`].
+///   [`Client::etrn`], [`Client::quit`], [`Client::abort`].
 /// - **Outputs**, after every input or command, in this order: [`Client::poll_transmit`] (bytes
 ///   to write), [`Client::poll_event`] until `None` (what happened), [`Client::poll_timeout`]
 ///   (when to call `handle_timeout`). Calling them in another order loses nothing.

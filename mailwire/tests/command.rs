@@ -7,6 +7,8 @@ use mailwire::command::{
     Param, RcptParams, Ret, MAX_AUTH_RESPONSE, MAX_COMMAND_LINE,
 };
 use mailwire::sasl::Mechanism;
+use mailwire::xclient::Attribute;
+use mailwire::Xclient;
 use proptest::prelude::*;
 
 fn mailbox(s: &str) -> Mailbox {
@@ -973,6 +975,48 @@ proptest! {
         if let Ok(line) = encode(&Command::AuthResponse(a.as_bytes())) {
             assert_one_line(&line, MAX_AUTH_RESPONSE + 2)?;
         }
+        if let Ok(arg) = Argument::new(&a) {
+            if let Ok(line) = encode(&Command::Etrn(&arg)) {
+                assert_one_line(&line, MAX_COMMAND_LINE)?;
+            }
+        }
+    }
+
+    /// Postfix's XCLIENT_README: any name and value either fails to build or goes on one line
+    /// with the others, in xtext (no space, `+` or `=` of the value's own), and however many
+    /// attributes there are, each `XCLIENT` line of `Xclient::lines` fits 512 octets and they
+    /// hold every attribute once, in order.
+    #[test]
+    fn xclient_attributes_make_single_lines(pairs in proptest::collection::vec((hostile(), hostile()), 0..8),
+                                            repeat in 1usize..200) {
+        let mut x = Xclient::new();
+        for (name, value) in &pairs {
+            let value = value.repeat(repeat);
+            if let Ok(attribute) = Attribute::new(name, &value) {
+                prop_assert_eq!(attribute.value(), value.as_str());
+                x.push(attribute);
+            }
+        }
+        let lines = x.lines();
+        let mut next = 0;
+        for range in lines {
+            prop_assert_eq!(range.start, next);
+            prop_assert!(range.end > range.start);
+            next = range.end;
+            let line = encode(&Command::Xclient(&x.attributes()[range.clone()])).unwrap();
+            assert_one_line(&line, MAX_COMMAND_LINE)?;
+            let text = std::str::from_utf8(&line).unwrap();
+            let words: Vec<&str> = text.trim_end().split(' ').collect();
+            prop_assert_eq!(words.len(), range.len() + 1);
+            for (word, attribute) in words[1..].iter().zip(&x.attributes()[range]) {
+                let (name, value) = word.split_once('=').unwrap();
+                prop_assert_eq!(name, attribute.name());
+                prop_assert!(!value.contains('='));
+                let decoded = mailwire::xtext::decode(value).unwrap();
+                prop_assert_eq!(decoded, attribute.value().as_bytes());
+            }
+        }
+        prop_assert_eq!(next, x.attributes().len());
     }
 }
 

@@ -11,6 +11,7 @@
 //! | [`Exim`] | Exim 4 (`exim4 -bdf` / `-bs`) | full MTA: CHUNKING, SMTPUTF8, STARTTLS, AUTH (PLAIN, LOGIN, CRAM-MD5), SIZE |
 //! | [`Aiosmtpd`] | Python aiosmtpd (`peers/aiosmtpd_server.py`) | records envelope + bytes; AUTH (PLAIN, LOGIN, SCRAM-SHA-1/-256 by scramp), STARTTLS, implicit TLS |
 //! | [`OpenSmtpd`] | OpenBSD `smtpd` | another full MTA (one instance at a time per machine) |
+//! | [`Postfix`] | Postfix 3.7 (`master`, `smtpd`, the queue's daemons; needs root) | XCLIENT (220, the session starts over), XFORWARD, ETRN; every message held and read back with `postcat`, with the client it believed |
 //!
 //! [`Tap`] is no server: a relay in front of one that records what the
 //! client sent, for checking what a client did not send.

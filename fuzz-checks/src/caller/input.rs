@@ -394,6 +394,13 @@ pub struct Setup {
     pub mechanism: Option<Text>,
     /// With nonce kind 3: the nonce.
     pub nonce: Option<Text>,
+    /// XCLIENT: bits 0–1 0 none, 1 checked and required, 2 checked, if offered, 3 unchecked;
+    /// bit 2 the server offers XCLIENT, bit 3 naming only NAME and HELO (else every attribute
+    /// Postfix knows); bit 4 it answers 250 (else 220); bits 5–7 how many attributes follow.
+    pub xclient: u8,
+    /// The XCLIENT attributes asked for: names ([`XCLIENT_NAMES`]) and values
+    /// ([`XCLIENT_VALUES`]).
+    pub xclient_attributes: Vec<(Text, Text)>,
 }
 
 impl Setup {
@@ -419,6 +426,11 @@ impl Setup {
         if s.auth >> 6 == 3 {
             s.nonce = Some(Text::read(input));
         }
+        s.xclient = input.u8();
+        for _ in 0..s.xclient >> 5 {
+            s.xclient_attributes
+                .push((Text::read(input), Text::read(input)));
+        }
         s
     }
 
@@ -442,6 +454,32 @@ impl Setup {
         if self.auth >> 6 == 3 {
             self.nonce.clone().unwrap_or(Text::Pick(0)).encode(out);
         }
+        let count = self.xclient_attributes.len().min(7) as u8;
+        out.push(self.xclient & 31 | count << 5);
+        for (name, value) in self.xclient_attributes.iter().take(7) {
+            name.encode(out);
+            value.encode(out);
+        }
+    }
+
+    /// The XCLIENT configuration, when one is asked for: the attributes that
+    /// [`Attribute::new`](mailwire::xclient::Attribute::new) takes (the others are refused
+    /// calls, checked to be refused cleanly), and `None` when none is.
+    pub fn xclient(&self) -> Option<mailwire::Xclient> {
+        if self.xclient & 3 == 0 {
+            return None;
+        }
+        let mut x = mailwire::Xclient::new();
+        for (name, value) in &self.xclient_attributes {
+            let name = name.string(XCLIENT_NAMES);
+            let value = value.string(XCLIENT_VALUES);
+            if let Ok(attribute) = mailwire::xclient::Attribute::new(&name, &value) {
+                x.push(attribute);
+            }
+        }
+        x.if_offered = self.xclient & 3 == 2;
+        x.check_offered = self.xclient & 3 != 3;
+        Some(x)
     }
 
     fn tls(&self) -> TlsPolicy {
@@ -520,6 +558,7 @@ impl Setup {
         if self.timeout != 0 {
             c.timeouts = Timeouts::uniform(Duration::from_secs(u64::from(self.timeout)));
         }
+        c.xclient = self.xclient();
         c
     }
 }
@@ -541,7 +580,7 @@ pub enum Op {
     Write(u8, Text),
     /// 4, target: `finish_body`, targets as for `Write`.
     Finish(u8),
-    /// 5, which (NOOP, VRFY, EXPN, HELP), argument ([`ARGUMENTS`]).
+    /// 5, which (NOOP, VRFY, EXPN, HELP, ETRN), argument ([`ARGUMENTS`]).
     Side(u8, Option<Text>),
     /// 6: `quit`.
     Quit,
@@ -720,6 +759,31 @@ pub const ARGUMENTS: &[&[u8]] = &[
     b"MAIL",
     b"x\r\nQUIT",
     b"",
+];
+
+/// XCLIENT attribute names: known ones, lower case, unknown, and names the syntax refuses.
+pub const XCLIENT_NAMES: &[&[u8]] = &[
+    b"ADDR",
+    b"NAME",
+    b"HELO",
+    b"login",
+    b"PORT",
+    b"X_UNKNOWN",
+    b"AD DR",
+    b"N\r\nRSET",
+    b"",
+];
+
+/// XCLIENT values: plain, special, xtext specials, UTF-8, CR LF, 255 octets.
+pub const XCLIENT_VALUES: &[&[u8]] = &[
+    b"10.1.2.3",
+    b"relay.example",
+    b"[UNAVAILABLE]",
+    b"a+b=c d",
+    "jörg".as_bytes(),
+    b"x\r\nRCPT TO:<evil@example.org>",
+    b"",
+    b"hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh.hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh.hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh.hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh",
 ];
 
 /// User names and passwords (kind 3 credentials).

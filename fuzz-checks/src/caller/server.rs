@@ -25,6 +25,7 @@ pub(super) enum Await {
     Bdat,
     Rset,
     Side,
+    Xclient,
     Quit,
 }
 
@@ -91,6 +92,13 @@ impl Server {
         if !offered.is_empty() {
             lines.push(format!("AUTH {}", offered.join(" ")));
         }
+        if self.setup.xclient & 4 != 0 {
+            lines.push(if self.setup.xclient & 8 != 0 {
+                "XCLIENT NAME HELO".into()
+            } else {
+                "XCLIENT NAME ADDR PROTO HELO REVERSE_NAME PORT LOGIN DESTADDR DESTPORT".into()
+            });
+        }
         let mut out = Vec::new();
         for (i, line) in lines.iter().enumerate() {
             let sep = if i + 1 == lines.len() { ' ' } else { '-' };
@@ -121,6 +129,8 @@ impl Server {
             Await::Data => "354 End data with <CR><LF>.<CR><LF>",
             Await::Quit => "221 2.0.0 Bye",
             Await::Side => "250 2.0.0 OK",
+            // Postfix starts over with a greeting; older servers and smtp-sink say 250.
+            Await::Xclient if self.setup.xclient & 16 == 0 => "220 mx.example ESMTP",
             _ => "250 2.0.0 OK",
         };
         let code = &positive[..3];
@@ -174,6 +184,7 @@ impl Await {
             Await::Bdat => "bdat",
             Await::Rset => "rset",
             Await::Side => "side",
+            Await::Xclient => "xclient",
             Await::Quit => "quit",
         })
     }

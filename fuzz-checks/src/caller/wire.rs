@@ -82,7 +82,7 @@ impl Wire {
         }
     }
 
-    fn text(&self) -> String {
+    pub(super) fn text(&self) -> String {
         String::from_utf8_lossy(&self.bytes).into_owned()
     }
 
@@ -238,8 +238,10 @@ impl Wire {
         } else if line == b"RSET" {
             self.txn = None;
             (Await::Rset, 512)
-        } else if is(b"NOOP") || is(b"VRFY") || is(b"EXPN") || is(b"HELP") {
+        } else if is(b"NOOP") || is(b"VRFY") || is(b"EXPN") || is(b"HELP") || is(b"ETRN") {
             (Await::Side, 512)
+        } else if is(b"XCLIENT") {
+            (Await::Xclient, 512)
         } else if line == b"QUIT" {
             (Await::Quit, 512)
         } else {
