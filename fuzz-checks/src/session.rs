@@ -52,7 +52,7 @@ pub struct Setup {
     /// SCRAM nonce; bit 7: also allow an unknown mechanism.
     pub auth: u8,
     /// Bits 0–2: BDAT chunk size; bits 3–4: messages in flight; bits 5–6: XCLIENT
-    /// ([`Setup::xclient`]).
+    /// (`Setup::xclient`).
     pub limits: u8,
     /// The reply parser's configuration ([`parser_config`]).
     pub parser: [u8; 2],

@@ -1,7 +1,8 @@
-//! `Config::xclient` (Postfix's `XCLIENT_README`) and `Client::etrn` (RFC 1985) against the
-//! servers that speak them: a whole Postfix (answers XCLIENT with 220 and starts over; every
-//! message it takes is held, and `postcat` shows whom it believed it came from) and smtp-sink
-//! (answers 250, takes only NAME and HELO).
+//! `Config::xclient` (Postfix's `XCLIENT_README`), `Envelope::xforward` (`XFORWARD_README`) and
+//! `Client::etrn` (RFC 1985) against the servers that speak them: a whole Postfix (answers
+//! XCLIENT with 220 and starts over; every message it takes is held, and `postcat` shows whom it
+//! believed it came from and whom its logs name) and smtp-sink (answers XCLIENT with 250, takes
+//! only NAME and HELO).
 
 mod support;
 
@@ -195,4 +196,67 @@ fn postfix_etrn_starts_a_flush_for_a_domain_it_serves_and_refuses_others() {
     // A line break cannot make it a second command.
     assert!(client.etrn("example.org\r\nRSET").is_err());
     client.quit().unwrap();
+}
+
+#[test]
+fn postfix_logs_each_message_as_from_the_client_its_xforward_names() {
+    use mailwire_blocking::mailwire::xclient::Attribute;
+    let postfix = peer_or_skip!(Postfix::builder().start());
+    let mut client = Client::connect(options(postfix.port(), T)).unwrap();
+    let origins = [
+        Some(("up1.example", "192.0.2.1")),
+        Some(("up2.example", "192.0.2.2")),
+        None,
+    ];
+    for (i, origin) in origins.iter().enumerate() {
+        let mut e = envelope("a@example.org", &[&format!("r{i}@example.net")]);
+        if let Some((name, addr)) = origin {
+            e.xforward = vec![
+                Attribute::new("NAME", name).unwrap(),
+                Attribute::new("ADDR", addr).unwrap(),
+                // Postfix names IDENT; a name it does not know is not sent.
+                Attribute::new("IDENT", &format!("queue-{i}")).unwrap(),
+                Attribute::new("X_UNKNOWN", "dropped").unwrap(),
+            ];
+        }
+        let outcome = client
+            .send_bytes(e, format!("Subject: {i}\r\n\r\nhi\r\n").as_bytes())
+            .unwrap();
+        assert!(outcome.is_accepted(), "{outcome:?}");
+        match origin {
+            Some(_) => assert_eq!(outcome.xforward.map(|r| r.code().get()), Some(250)),
+            None => assert_eq!(outcome.xforward, None),
+        }
+    }
+    client.quit().unwrap();
+    let held = postfix.wait_for_held(3, T).unwrap();
+    for (i, origin) in origins.iter().enumerate() {
+        let m = held
+            .iter()
+            .find(|m| m.recipients == [format!("r{i}@example.net")])
+            .unwrap();
+        // The session's own client is what Postfix believed; XFORWARD changes only its logs.
+        assert_eq!(m.attribute("client_address"), Some("127.0.0.1"), "{m:?}");
+        match origin {
+            Some((name, addr)) => {
+                assert_eq!(m.attribute("log_client_name"), Some(*name), "{m:?}");
+                assert_eq!(m.attribute("log_client_address"), Some(*addr), "{m:?}");
+                assert_eq!(
+                    m.attribute("log_ident"),
+                    Some(format!("queue-{i}").as_str()),
+                    "{m:?}"
+                );
+            }
+            // Postfix forgets XFORWARD at the end of each transaction: the third message is
+            // logged as from the connection's own client, not from the second's.
+            None => {
+                assert_eq!(m.attribute("log_client_name"), Some("localhost"), "{m:?}");
+                assert_eq!(
+                    m.attribute("log_client_address"),
+                    Some("127.0.0.1"),
+                    "{m:?}"
+                );
+            }
+        }
+    }
 }

@@ -163,6 +163,7 @@ struct JobLine {
     envid: Option<String>,
     notify: Option<Vec<String>>,
     orcpt: Option<String>,
+    xforward: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// Just the id, from a line that is not a valid job (for its outcome line).
@@ -268,6 +269,11 @@ fn check(job: JobLine) -> Result<Spec, Invalid> {
     params
         .apply(&mut envelope)
         .map_err(|e| Invalid::data(e.message))?;
+    for (name, value) in job.xforward.unwrap_or_default() {
+        let attribute = mailwire::xclient::Attribute::new(&name, &value)
+            .map_err(|e| Invalid::data(format!("xforward {name:?}: {e}")))?;
+        envelope.xforward.push(attribute);
+    }
     Ok(Spec { envelope, content })
 }
 

@@ -1,6 +1,7 @@
 //! `--xclient*`: the XCLIENT attributes a session sends after EHLO and STARTTLS (swaks'
-//! options of the same names; Postfix's `XCLIENT_README`). Values are given as they are: the
-//! session writes them in xtext.
+//! options of the same names; Postfix's `XCLIENT_README`), and `--xforward`: a message's
+//! XFORWARD attributes (`XFORWARD_README`). Values are given as they are: the session writes
+//! them in xtext.
 
 use crate::connect::CliError;
 use crate::exit;
@@ -55,22 +56,55 @@ pub struct XclientArgs {
     pub xclient_no_verify: bool,
 }
 
+/// `--xforward 'NAME=VALUE …'`: XFORWARD attributes for the message (smtp-send; smtp-bulk takes
+/// them per job).
+#[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "XCLIENT")]
+pub struct XforwardArgs {
+    /// Send XFORWARD (Postfix's) before MAIL with these attributes, `NAME=VALUE` pairs separated
+    /// by spaces (the value as it is, not xtext): whom the server's logs name as the message's
+    /// origin. Only to a server that offers XFORWARD, only the names it lists. Repeatable.
+    #[arg(long, value_name = "'NAME=VALUE …'")]
+    pub xforward: Vec<String>,
+}
+
+impl XforwardArgs {
+    /// The attributes, in order; 64 for a pair without `=`, 65 for one that cannot be sent.
+    pub fn attributes(&self) -> Result<Vec<Attribute>, CliError> {
+        pairs("--xforward", &self.xforward)?
+            .into_iter()
+            .map(|(name, value)| attribute(&name, &value))
+            .collect()
+    }
+}
+
+/// The `NAME=VALUE` pairs of `lists`, each list split on spaces.
+fn pairs(option: &str, lists: &[String]) -> Result<Vec<(String, String)>, CliError> {
+    let mut pairs = Vec::new();
+    for list in lists {
+        for pair in list.split_whitespace() {
+            let Some((name, value)) = pair.split_once('=') else {
+                return Err(CliError::new(
+                    exit::USAGE,
+                    format!("{option} {pair:?}: not NAME=VALUE"),
+                ));
+            };
+            pairs.push((name.to_string(), value.to_string()));
+        }
+    }
+    Ok(pairs)
+}
+
+fn attribute(name: &str, value: &str) -> Result<Attribute, CliError> {
+    Attribute::new(name, value)
+        .map_err(|e| CliError::new(exit::DATAERR, format!("attribute {name:?}: {e}")))
+}
+
 impl XclientArgs {
     /// The attributes asked for, or `None`; a usage error (64) for a pair without `=` and a
     /// data error (65) for a name or value that cannot be sent.
     pub fn xclient(&self) -> Result<Option<Xclient>, CliError> {
-        let mut pairs: Vec<(String, String)> = Vec::new();
-        for list in &self.xclient {
-            for pair in list.split_whitespace() {
-                let Some((name, value)) = pair.split_once('=') else {
-                    return Err(CliError::new(
-                        exit::USAGE,
-                        format!("--xclient {pair:?}: not NAME=VALUE"),
-                    ));
-                };
-                pairs.push((name.into(), value.into()));
-            }
-        }
+        let mut pairs = pairs("--xclient", &self.xclient)?;
         // ADDR last, NAME just before it: Postfix stops trusting the client once ADDR changed
         // it, so a second XCLIENT line after it would be refused (XCLIENT_README, Note 1).
         let named = [
@@ -100,10 +134,7 @@ impl XclientArgs {
         }
         let mut x = Xclient::new();
         for (name, value) in pairs {
-            let attribute = Attribute::new(&name, &value).map_err(|e| {
-                CliError::new(exit::DATAERR, format!("XCLIENT attribute {name:?}: {e}"))
-            })?;
-            x.push(attribute);
+            x.push(attribute(&name, &value)?);
         }
         x.if_offered = self.xclient_optional;
         x.check_offered = !self.xclient_no_verify;

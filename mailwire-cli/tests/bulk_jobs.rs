@@ -835,3 +835,64 @@ fn a_job_file_is_streamed_not_held() {
         base.max_rss_kib
     );
 }
+
+/// A job's `xforward` (Postfix's XFORWARD_README) goes before its own MAIL: Postfix holds each
+/// message with the origin its job named in its log attributes, and the one without as from the
+/// connection itself; a name XFORWARD cannot carry makes the job invalid (65), and the schema
+/// says the same of it.
+#[test]
+fn xforward_of_each_job_reaches_postfix() {
+    let postfix = peer_or_skip!(mailwire_testkit::Postfix::builder().start());
+    let line = |id: &str, xforward: Value| {
+        let mut j: Value = serde_json::from_str(&job(id)).unwrap();
+        j["to"] = serde_json::json!([format!("{id}@example.net")]);
+        if !xforward.is_null() {
+            j["xforward"] = xforward;
+        }
+        j.to_string()
+    };
+    let jobs = [
+        line(
+            "x1",
+            serde_json::json!({"NAME": "up1.example", "ADDR": "192.0.2.1", "PROTO": "ESMTP"}),
+        ),
+        line(
+            "x2",
+            serde_json::json!({"name": "up2.example", "ADDR": "192.0.2.2"}),
+        ),
+        line("x3", Value::Null),
+        line("bad", serde_json::json!({"AD DR": "1"})),
+    ];
+    let out = run_jobs(
+        &postfix.addr().to_string(),
+        &["--connections", "1"],
+        &(jobs.join("\n") + "\n"),
+    );
+    let outcomes = outcome_lines(&out.stdout);
+    assert_eq!(outcomes.len(), 4, "{}", stderr(&out));
+    let of = |id: &str| outcomes.iter().find(|o| o["id"] == id).unwrap();
+    for id in ["x1", "x2", "x3"] {
+        assert_eq!(of(id)["outcome"], "accepted", "{}", of(id));
+    }
+    assert_eq!(of("bad")["outcome"], "invalid", "{}", of("bad"));
+    assert_eq!(of("bad")["exit_status"], 65);
+    let job_schema = schema("bulk-job.schema.json");
+    let parse = |l: &str| serde_json::from_str::<Value>(l).unwrap();
+    assert!(job_schema.is_valid(&parse(&jobs[0])));
+    assert!(!job_schema.is_valid(&parse(&jobs[3])));
+
+    let held = postfix.wait_for_held(3, LIMIT).unwrap();
+    let of = |id: &str| {
+        held.iter()
+            .find(|m| m.recipients == [format!("{id}@example.net")])
+            .unwrap_or_else(|| panic!("{id}: {held:?}"))
+    };
+    assert_eq!(of("x1").attribute("log_client_name"), Some("up1.example"));
+    assert_eq!(of("x1").attribute("log_client_address"), Some("192.0.2.1"));
+    assert_eq!(of("x2").attribute("log_client_name"), Some("up2.example"));
+    assert_eq!(of("x2").attribute("log_client_address"), Some("192.0.2.2"));
+    assert_eq!(of("x3").attribute("log_client_address"), Some("127.0.0.1"));
+    for id in ["x1", "x2", "x3"] {
+        assert_eq!(of(id).attribute("client_address"), Some("127.0.0.1"));
+    }
+}

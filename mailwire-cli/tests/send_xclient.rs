@@ -192,3 +192,42 @@ fn etrn_prints_postfixs_reply_and_exits_by_its_class() {
     let out = etrn("example.org\r\nRSET");
     assert_eq!(out.status.code(), Some(65), "{}", describe(&out));
 }
+
+#[test]
+fn smtp_send_xforward_names_the_origin_postfix_logs() {
+    let postfix = peer_or_skip!(Postfix::builder().start());
+    let server = postfix.addr().to_string();
+    let base = [
+        "--server",
+        server.as_str(),
+        "--starttls",
+        "never",
+        "--from",
+        "a@example.org",
+        "--to",
+        "x@example.net",
+        "--body",
+        "hi",
+    ];
+    let run = |extra: &[&str]| smtp_send(&[&base[..], extra].concat(), &[], T);
+    let out = run(&[
+        "--xforward",
+        "NAME=up.example ADDR=192.0.2.9",
+        "--xforward",
+        "IDENT=q-7",
+        "-v",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("XFORWARD NAME=up.example ADDR=192.0.2.9 IDENT=q-7"),
+        "{stderr}"
+    );
+    let held = postfix.wait_for_held(1, T).unwrap();
+    assert_eq!(held[0].attribute("log_client_name"), Some("up.example"));
+    assert_eq!(held[0].attribute("log_client_address"), Some("192.0.2.9"));
+    assert_eq!(held[0].attribute("log_ident"), Some("q-7"));
+    assert_eq!(held[0].attribute("client_address"), Some("127.0.0.1"));
+    let bad = run(&["--xforward", "NAME"]);
+    assert_eq!(bad.status.code(), Some(64), "{}", describe(&bad));
+}

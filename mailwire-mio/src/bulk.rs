@@ -175,6 +175,9 @@ impl BulkConfig {
 /// How one message ended.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
+// One per message, moved once to the caller: boxing the outcome would add an allocation per
+// message for no saving (no array of these is kept).
+#[allow(clippy::large_enum_variant)]
 pub enum Outcome {
     /// The session's outcome: accepted (for every recipient or some), or refused by the server
     /// (or by the session, when this server cannot take it as asked). Never `Failed`: those are
@@ -305,6 +308,8 @@ where
 /// What an input pulled by [`run_pulled`] has next.
 #[derive(Debug)]
 #[non_exhaustive]
+// One per message, moved straight into the run: a box would be an allocation per message.
+#[allow(clippy::large_enum_variant)]
 pub enum Pull {
     /// The next message.
     Message(BulkMessage),

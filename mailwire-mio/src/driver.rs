@@ -63,6 +63,8 @@ const READ_BUFFER: usize = 64 * 1024;
 /// What happened to a session.
 #[derive(Debug)]
 #[non_exhaustive]
+// The core's events, moved through once each: boxing them would add an allocation per event.
+#[allow(clippy::large_enum_variant)]
 pub enum DriverEvent {
     /// The core reported this.
     Session(Event),

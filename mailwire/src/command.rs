@@ -309,6 +309,8 @@ pub enum Command<'a> {
     AuthResponse(&'a [u8]),
     /// `XCLIENT name=value …` (Postfix's `XCLIENT_README`); the values go out in xtext.
     Xclient(&'a [crate::xclient::Attribute]),
+    /// `XFORWARD name=value …` (Postfix's `XFORWARD_README`); the values go out in xtext.
+    Xforward(&'a [crate::xclient::Attribute]),
     /// `ETRN node` (RFC 1985): ask the server to start delivering what it queued for a node
     /// (`example.org`, `@example.org`, `#queue`).
     Etrn(&'a Argument),
@@ -458,13 +460,11 @@ impl Command<'_> {
                     out.extend_from_slice(arg.as_str().as_bytes());
                 }
             }
-            Command::Xclient(attributes) => {
+            Command::Xclient(attributes) | Command::Xforward(attributes) => {
                 if attributes.is_empty() {
-                    return Err(CommandError::Empty {
-                        what: "XCLIENT attributes",
-                    });
+                    return Err(CommandError::Empty { what: "attributes" });
                 }
-                out.extend_from_slice(b"XCLIENT");
+                out.extend_from_slice(self.verb().as_bytes());
                 for attribute in attributes {
                     out.push(b' ');
                     attribute.write(out);
@@ -536,6 +536,7 @@ impl Command<'_> {
             Command::Quit => "QUIT",
             Command::StartTls => "STARTTLS",
             Command::Xclient(_) => "XCLIENT",
+            Command::Xforward(_) => "XFORWARD",
             Command::Etrn(_) => "ETRN",
             Command::Auth { .. } => "AUTH",
             Command::AuthResponse(_) => "AUTH response",

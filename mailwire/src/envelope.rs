@@ -80,6 +80,11 @@ pub struct Envelope {
     pub recipients: Vec<Recipient>,
     /// MAIL FROM parameters.
     pub params: MailParams,
+    /// XFORWARD attributes (Postfix's `XFORWARD_README`): the client this message came from,
+    /// for the server's logs (a content filter passing mail on keeps its origin). Sent before
+    /// MAIL to a server that offers XFORWARD, only those it names; see
+    /// [`crate::MessageOutcome::xforward`].
+    pub xforward: Vec<crate::xclient::Attribute>,
 }
 
 impl Envelope {
@@ -89,6 +94,7 @@ impl Envelope {
             from,
             recipients: recipients.into_iter().map(Recipient::from).collect(),
             params: MailParams::default(),
+            xforward: Vec::new(),
         }
     }
 
@@ -107,6 +113,7 @@ impl Envelope {
             from,
             recipients: recipients.into_iter().collect(),
             params: MailParams::default(),
+            xforward: Vec::new(),
         }
     }
 

@@ -49,6 +49,8 @@ pub enum Stage {
     Xclient,
     /// ETRN (RFC 1985).
     Etrn,
+    /// XFORWARD (Postfix's `XFORWARD_README`).
+    Xforward,
     /// QUIT.
     Quit,
     /// Nothing was awaited.
@@ -74,6 +76,7 @@ impl fmt::Display for Stage {
             Stage::Help => "HELP",
             Stage::Xclient => "XCLIENT",
             Stage::Etrn => "ETRN",
+            Stage::Xforward => "XFORWARD",
             Stage::Quit => "QUIT",
             Stage::Idle => "idle",
         })

@@ -265,6 +265,10 @@ pub struct MessageOutcome {
     pub recipients: Vec<RecipientOutcome>,
     /// How it ended.
     pub verdict: Verdict,
+    /// The reply to XFORWARD when the message had attributes the server took: the first
+    /// refusal, else the last reply. A refusal does not stop the message (XFORWARD only says
+    /// what the server's logs show); `None` when none was sent.
+    pub xforward: Option<Reply>,
 }
 
 impl MessageOutcome {

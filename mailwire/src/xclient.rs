@@ -1,6 +1,8 @@
-//! XCLIENT: a trusted client (a proxy, a test tool, a content filter) tells the server whom it
-//! speaks for, so that the server's access rules and logs see the original client
-//! (Postfix's `XCLIENT_README`, the extension's only specification).
+//! XCLIENT and XFORWARD: a trusted client (a proxy, a test tool, a content filter) tells the
+//! server whom it speaks for. XCLIENT (Postfix's `XCLIENT_README`, the extension's only
+//! specification) changes whom the server's access rules and logs see, for the session;
+//! XFORWARD (`XFORWARD_README`) only what its logs say a message came from, for one message
+//! ([`crate::Envelope::xforward`]). Both take the same `name=value` attributes ([`Attribute`]).
 //!
 //! What the specification says and this module does:
 //! - The command is `XCLIENT 1*( SP attribute-name "=" attribute-value )`; the value is xtext
@@ -57,10 +59,11 @@ pub const TEMPUNAVAIL: &str = "[TEMPUNAVAIL]";
 
 /// The longest attribute name taken.
 const MAX_NAME: usize = 32;
-/// `XCLIENT ` before the attributes, CRLF after.
-const OVERHEAD: usize = "XCLIENT ".len() + 2;
+/// The longer verb (`XFORWARD `) before the attributes, CRLF after: an attribute fits a line of
+/// either command alone.
+const OVERHEAD: usize = "XFORWARD ".len() + 2;
 
-/// One `name=value` of an XCLIENT command: the name checked and in upper case, the value as
+/// One `name=value` of an XCLIENT or XFORWARD command: the name checked and in upper case, the value as
 /// given (escaped only as it is written).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Attribute {
@@ -70,11 +73,11 @@ pub struct Attribute {
 
 impl Attribute {
     /// Checks a name and a value. The name is `ALPHA` and `_` (at most 32); the value is any
-    /// text whose encoding, with the name, fits one command line.
+    /// text whose encoding, with the name, fits one command line (of XFORWARD, the longer verb).
     pub fn new(name: &str, value: &str) -> Result<Attribute, CommandError> {
         if name.is_empty() {
             return Err(CommandError::Empty {
-                what: "XCLIENT attribute name",
+                what: "attribute name",
             });
         }
         if let Some((at, byte)) = name
@@ -83,14 +86,14 @@ impl Attribute {
             .find(|&(_, b)| !(b.is_ascii_alphabetic() || b == b'_'))
         {
             return Err(CommandError::InvalidByte {
-                what: "XCLIENT attribute name",
+                what: "attribute name",
                 byte,
                 at,
             });
         }
         if name.len() > MAX_NAME {
             return Err(CommandError::OutOfRange {
-                what: "XCLIENT attribute name",
+                what: "attribute name",
             });
         }
         let attribute = Attribute {
@@ -174,15 +177,25 @@ impl Xclient {
     /// The attributes grouped into commands: each range of [`Xclient::attributes`] is one
     /// `XCLIENT` line of at most 512 octets, in order, as many to a line as fit.
     pub fn lines(&self) -> Vec<Range<usize>> {
-        let mut lines = Vec::new();
-        let mut start = 0;
-        while start < self.attributes.len() {
-            let end = next_line(&self.attributes, start);
-            lines.push(start..end);
-            start = end;
-        }
-        lines
+        lines(&self.attributes, XCLIENT_VERB)
     }
+}
+
+/// `XCLIENT`.
+pub(crate) const XCLIENT_VERB: &str = "XCLIENT";
+/// `XFORWARD`.
+pub(crate) const XFORWARD_VERB: &str = "XFORWARD";
+
+/// `attributes` grouped into `verb` lines of at most 512 octets, in order.
+pub fn lines(attributes: &[Attribute], verb: &str) -> Vec<Range<usize>> {
+    let mut lines = Vec::new();
+    let mut start = 0;
+    while start < attributes.len() {
+        let end = next_line(attributes, start, verb);
+        lines.push(start..end);
+        start = end;
+    }
+    lines
 }
 
 impl Default for Xclient {
@@ -193,8 +206,8 @@ impl Default for Xclient {
 
 /// The end of the line that starts at attribute `start`: as many as fit in 512 octets, and
 /// at least one (each fits alone, [`Attribute::new`] saw to it).
-pub(crate) fn next_line(attributes: &[Attribute], start: usize) -> usize {
-    let mut len = OVERHEAD - 1;
+pub(crate) fn next_line(attributes: &[Attribute], start: usize, verb: &str) -> usize {
+    let mut len = verb.len() + 2;
     let mut end = start;
     for attribute in attributes.get(start..).unwrap_or_default() {
         let more = 1 + attribute.wire_len();
@@ -264,10 +277,10 @@ mod tests {
 
     #[test]
     fn an_attribute_too_long_for_a_line_is_refused() {
-        // 8 + "NAME=" 5 + 497 + 2 = 512 fits; one more does not.
-        assert!(Attribute::new("NAME", &"a".repeat(497)).is_ok());
+        // "XFORWARD " 9 + "NAME=" 5 + 496 + 2 = 512 fits; one more does not.
+        assert!(Attribute::new("NAME", &"a".repeat(496)).is_ok());
         assert!(matches!(
-            Attribute::new("NAME", &"a".repeat(498)),
+            Attribute::new("NAME", &"a".repeat(497)),
             Err(CommandError::LineTooLong { len: 513 })
         ));
         // Escapes count three each.

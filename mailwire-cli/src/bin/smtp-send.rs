@@ -52,7 +52,7 @@ use mailwire_cli::exit::{
 use mailwire_cli::headers::{HeaderEdits, HeaderField, RewriteHeaders};
 use mailwire_cli::is_null_path;
 use mailwire_cli::params::ParamArgs;
-use mailwire_cli::xclient::XclientArgs;
+use mailwire_cli::xclient::{XclientArgs, XforwardArgs};
 use mailwire_message::dkim::DkimSigner;
 use serde::Serialize;
 use std::fs::File;
@@ -192,6 +192,8 @@ struct Cli {
     route: RouteArgs,
     #[command(flatten)]
     xclient: XclientArgs,
+    #[command(flatten)]
+    xforward: XforwardArgs,
     /// Probe the server without sending a message: say QUIT after this point (connect: the
     /// connection alone, TCP or --socket, nothing said; greeting; ehlo: the first EHLO; tls:
     /// TLS and the EHLO after it, or where TLS would have been; auth; mail: MAIL FROM; rcpt:
@@ -787,6 +789,10 @@ impl Plan {
         cli.params
             .apply(&mut envelope)
             .map_err(|e| Exit(e.code, e.message))?;
+        envelope.xforward = cli
+            .xforward
+            .attributes()
+            .map_err(|e| Exit(e.code, e.message))?;
         if cli.params.seven_bit {
             if let Action::Send(content) = &action {
                 content.check_seven_bit()?;
@@ -1143,7 +1149,8 @@ fn build_message(_built: &Built<'_>) -> Result<Vec<u8>, Exit> {
 
 // ----- outcome -----
 
-/// How the session went.
+/// How the session went. (One per run: its size does not matter.)
+#[allow(clippy::large_enum_variant)]
 enum Run {
     /// The message's outcome.
     Sent(Result<MessageOutcome, Error>),

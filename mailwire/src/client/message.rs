@@ -96,6 +96,10 @@ pub(crate) struct Message {
     pub(crate) probe: Option<ProbeDepth>,
     /// A probe's MAIL reply.
     pub(crate) mail_reply: Option<Reply>,
+    /// The XFORWARD attributes the server names, once MAIL is due, and how many went.
+    pub(crate) xforward: Option<(Vec<crate::xclient::Attribute>, usize)>,
+    /// The reply to XFORWARD that goes in the outcome.
+    pub(crate) xforward_reply: Option<Reply>,
 }
 
 impl Message {
@@ -126,6 +130,8 @@ impl Message {
             measured: None,
             probe: None,
             mail_reply: None,
+            xforward: None,
+            xforward_reply: None,
         }
     }
 
@@ -204,6 +210,7 @@ impl Message {
             envelope: core::mem::take(&mut self.envelope),
             recipients: core::mem::take(&mut self.recipients),
             verdict,
+            xforward: self.xforward_reply.take(),
         }
     }
 }

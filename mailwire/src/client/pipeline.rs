@@ -21,6 +21,8 @@ pub(crate) enum Expect {
         upto: usize,
     },
     Auth,
+    /// XFORWARD before message `id`'s MAIL.
+    Xforward(MessageId),
     Mail(MessageId),
     Rcpt(MessageId, usize),
     Data(MessageId),
@@ -43,6 +45,7 @@ impl Expect {
             Expect::StartTls => Stage::StartTls,
             Expect::Xclient { .. } => Stage::Xclient,
             Expect::Auth => Stage::Auth,
+            Expect::Xforward(_) => Stage::Xforward,
             Expect::Mail(_) => Stage::Mail,
             Expect::Rcpt(..) => Stage::Rcpt,
             Expect::Data(_) => Stage::Data,
@@ -58,6 +61,7 @@ impl Expect {
     pub(crate) fn message(self) -> Option<MessageId> {
         match self {
             Expect::Mail(m)
+            | Expect::Xforward(m)
             | Expect::Rcpt(m, _)
             | Expect::Data(m)
             | Expect::DataEnd(m)
@@ -74,6 +78,7 @@ impl Expect {
         !matches!(
             self,
             Expect::Mail(_)
+                | Expect::Xforward(_)
                 | Expect::Rcpt(..)
                 | Expect::Rset
                 | Expect::Bdat(_)
@@ -86,7 +91,7 @@ impl Expect {
     fn timeout(self, t: &Timeouts) -> Duration {
         match self {
             Expect::Greeting => t.greeting,
-            Expect::Mail(_) => t.mail,
+            Expect::Mail(_) | Expect::Xforward(_) => t.mail,
             Expect::Rcpt(..) => t.rcpt,
             Expect::Data(_) => t.data_initiation,
             Expect::DataEnd(_) | Expect::LmtpRcpt(..) => t.data_termination,

@@ -382,6 +382,7 @@ impl Client {
                 });
             }
             Expect::Mail(_)
+            | Expect::Xforward(_)
             | Expect::Rcpt(..)
             | Expect::Data(_)
             | Expect::DataEnd(_)
@@ -560,7 +561,8 @@ impl Client {
             return self.start_auth();
         };
         let start = self.xclient_sent;
-        let end = crate::xclient::next_line(xclient.attributes(), start);
+        let end =
+            crate::xclient::next_line(xclient.attributes(), start, crate::xclient::XCLIENT_VERB);
         let line = xclient
             .attributes()
             .get(start..end)
@@ -782,6 +784,18 @@ impl Client {
         self.messages[i].outstanding -= 1;
         let positive = reply.is_positive_completion();
         match expect {
+            Expect::Xforward(_) => {
+                // Only what the server's logs say: a refusal is kept for the outcome, and the
+                // message goes on (Postfix's XFORWARD_README gives it no other meaning).
+                let m = &mut self.messages[i];
+                let refused = m
+                    .xforward_reply
+                    .as_ref()
+                    .is_some_and(|r| !r.is_positive_completion());
+                if !refused {
+                    m.xforward_reply = Some(reply.clone());
+                }
+            }
             Expect::Mail(_) => {
                 let m = &mut self.messages[i];
                 if m.probe.is_some() {
@@ -1229,6 +1243,9 @@ impl Client {
                 return false;
             }
         }
+        if !self.send_xforward(i) {
+            return false;
+        }
         self.step_to(i, Step::Rcpts(0));
         let envelope = core::mem::take(&mut self.messages[i].envelope);
         let mail_params = core::mem::take(&mut self.messages[i].params);
@@ -1241,6 +1258,56 @@ impl Client {
         m.envelope = envelope;
         m.params = mail_params;
         true
+    }
+
+    /// XFORWARD before message `i`'s MAIL (Postfix's `XFORWARD_README`): the attributes of its
+    /// envelope that the server's XFORWARD keyword names (a server without it gets none, and
+    /// one that does not name an attribute does not get it: it is logging, nothing depends on
+    /// it), in lines of at most 512 octets. True when all went and MAIL may follow now.
+    fn send_xforward(&mut self, i: usize) -> bool {
+        let id = self.messages[i].id;
+        if self.messages[i].xforward.is_none() {
+            let named = self.capabilities.as_ref().and_then(|c| {
+                c.unknown
+                    .iter()
+                    .find(|e| e.keyword.eq_ignore_ascii_case("XFORWARD"))
+            });
+            let taken: Vec<crate::xclient::Attribute> = match named {
+                Some(e) => self.messages[i]
+                    .envelope
+                    .xforward
+                    .iter()
+                    .filter(|a| e.params.iter().any(|p| p.eq_ignore_ascii_case(a.name())))
+                    .cloned()
+                    .collect(),
+                None => Vec::new(),
+            };
+            self.messages[i].xforward = Some((taken, 0));
+        }
+        loop {
+            let Some((taken, sent)) = self.messages[i].xforward.take() else {
+                return true;
+            };
+            if sent >= taken.len() {
+                self.messages[i].xforward = Some((taken, sent));
+                return true;
+            }
+            let end = crate::xclient::next_line(&taken, sent, crate::xclient::XFORWARD_VERB);
+            self.send_for(
+                i,
+                Command::Xforward(taken.get(sent..end).unwrap_or_default()),
+                Expect::Xforward(id),
+            );
+            let more = end < taken.len();
+            self.messages[i].xforward = Some((taken, end));
+            // Without PIPELINING each line waits for its reply, and MAIL for the last one's.
+            if !self.may_send() {
+                return false;
+            }
+            if !more {
+                return true;
+            }
+        }
     }
 
     /// Frames what is held of message `i`'s body, then fixes its MAIL parameters against the

@@ -288,6 +288,7 @@ impl Runner {
                 let mut body = None;
                 let mut finish = true;
                 let mut params = mailwire::command::MailParams::default();
+                let mut xforward = Vec::new();
                 for kv in split_args(rest) {
                     let (k, v) = kv.split_once('=').unwrap_or((&kv, ""));
                     match k {
@@ -315,10 +316,20 @@ impl Runner {
                                 .extra
                                 .push(mailwire::command::Param::new(kw, value).unwrap());
                         }
+                        // xforward=NAME:value,NAME:value
+                        "xforward" => {
+                            for pair in v.split(',') {
+                                let (name, value) = pair.split_once(':').expect("NAME:value");
+                                let value = String::from_utf8(unescape(value)).unwrap();
+                                xforward
+                                    .push(mailwire::xclient::Attribute::new(name, &value).unwrap());
+                            }
+                        }
                         _ => panic!("send: unknown {k}"),
                     }
                 }
-                let envelope = Envelope::with_recipients(from, to).with_params(params);
+                let mut envelope = Envelope::with_recipients(from, to).with_params(params);
+                envelope.xforward = xforward;
                 // A whole body goes in with the message (its size and 8-bit octets known before
                 // MAIL, as adapters do for bytes in memory); `nobody` streams it later.
                 let queued = match (&body, finish) {
