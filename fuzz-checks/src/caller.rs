@@ -868,6 +868,7 @@ fn error_answers(error: &Error) {
         Stage::Rset => &["rset"],
         Stage::Noop | Stage::Vrfy | Stage::Expn | Stage::Help | Stage::Etrn => &["side"],
         Stage::Xclient => &["xclient"],
+        Stage::Xforward => &["xforward"],
         Stage::Quit => &["quit"],
         _ => return,
     };
@@ -883,6 +884,9 @@ fn outcome_answers(outcome: &MessageOutcome) {
         if let Some(delivery) = &r.delivery {
             answers(delivery, &["end"], outcome);
         }
+    }
+    if let Some(reply) = &outcome.xforward {
+        answers(reply, &["xforward"], outcome);
     }
     match &outcome.verdict {
         Verdict::Accepted { reply } | Verdict::PartiallyAccepted { reply } => {
@@ -936,6 +940,7 @@ mod tests {
             Await::Rset,
             Await::Side,
             Await::Xclient,
+            Await::Xforward,
             Await::Quit,
         ];
         for awaited in all {
@@ -1008,6 +1013,26 @@ mod tests {
         assert_eq!(run.accepted_outcomes, 1, "{wire}");
     }
 
+    /// The every-parameter seed sends XFORWARD before each MAIL, with only the names the
+    /// server lists (LOGIN is not one), and the outcome carries its reply.
+    #[test]
+    fn xforward_goes_before_mail_with_the_names_offered() {
+        let seeds = crate::seeds::caller_seeds();
+        let (_, seed) = seeds
+            .iter()
+            .find(|(name, _)| *name == "every-parameter-implicit-tls")
+            .expect("the seed");
+        let run = run(seed, false);
+        let wire = run.wire.text();
+        let lines: Vec<&str> = wire.lines().collect();
+        let at = lines
+            .iter()
+            .position(|l| l.starts_with("XFORWARD "))
+            .unwrap_or_else(|| panic!("no XFORWARD in {wire}"));
+        assert_eq!(lines[at], "XFORWARD ADDR=10.1.2.3", "{wire}");
+        assert!(lines[at + 1].starts_with("MAIL FROM:"), "{wire}");
+    }
+
     #[test]
     fn steps_round_trip_through_their_encoding() {
         let envelope = EnvelopeSpec {
@@ -1034,10 +1059,13 @@ mod tests {
                     keyword: Text::Bytes(b"ABC".to_vec()),
                     value: None,
                 }],
+                xforward: vec![(Text::Pick(1), Text::Repeat(b"x".to_vec(), 300))],
             },
         };
         let setup = Setup {
             auth: 3 | 7 << 3 | 3 << 6,
+            xclient: 2 | 4 | 16,
+            xclient_attributes: vec![(Text::Pick(0), Text::Bytes(b"10.0.0.1".to_vec()))],
             credentials: Some((Text::Pick(1), Text::Pick(2))),
             mechanism: Some(Text::Pick(1)),
             nonce: Some(Text::Bytes(b"nonce".to_vec())),

@@ -360,6 +360,11 @@ pub fn caller_seeds() -> Vec<(&'static str, Vec<u8>)> {
                 keyword: Text::Pick(1),
                 value: None,
             }],
+            // XFORWARD, to a server that offers it when the setup's XCLIENT bits say so.
+            xforward: vec![
+                (Text::Pick(0), Text::Pick(0)),
+                (Text::Pick(3), Text::Pick(4)),
+            ],
         },
     );
     for r in &mut everything.recipients {
@@ -373,6 +378,7 @@ pub fn caller_seeds() -> Vec<(&'static str, Vec<u8>)> {
                 session: 3,
                 server: ALL,
                 server_size: 6,
+                xclient: 4,
                 ..plain.clone()
             },
             &[

@@ -208,6 +208,9 @@ pub struct MailSpec {
     pub mt_priority: Option<i8>,
     /// Extra parameters (at most 7).
     pub extra: Vec<ParamSpec>,
+    /// XFORWARD attributes (at most 7): names ([`XCLIENT_NAMES`]) and values
+    /// ([`XCLIENT_VALUES`]); those `Attribute::new` refuses are left out.
+    pub xforward: Vec<(Text, Text)>,
 }
 
 impl MailSpec {
@@ -235,6 +238,9 @@ impl MailSpec {
             m.mt_priority = Some(input.u8() as i8);
         }
         m.extra = read_params(input, (flags >> 8 & 7) as u8);
+        for _ in 0..flags >> 11 & 7 {
+            m.xforward.push((Text::read(input), Text::read(input)));
+        }
         m
     }
 
@@ -247,7 +253,8 @@ impl MailSpec {
             | u16::from(self.requiretls) << 5
             | u16::from(self.deliver_by.is_some()) << 6
             | u16::from(self.mt_priority.is_some()) << 7
-            | (self.extra.len().min(7) as u16) << 8;
+            | (self.extra.len().min(7) as u16) << 8
+            | (self.xforward.len().min(7) as u16) << 11;
         out.extend_from_slice(&flags.to_le_bytes());
         if let Some(s) = self.size {
             out.push(s);
@@ -269,6 +276,10 @@ impl MailSpec {
         }
         for p in self.extra.iter().take(7) {
             p.encode(out);
+        }
+        for (name, value) in self.xforward.iter().take(7) {
+            name.encode(out);
+            value.encode(out);
         }
     }
 
@@ -353,8 +364,18 @@ impl EnvelopeSpec {
             params.extra = r.extra.iter().filter_map(ParamSpec::build).collect();
             Some(Recipient::new(address, params))
         });
-        Envelope::with_recipients(from, recipients.collect::<Vec<_>>())
-            .with_params(self.mail.build())
+        let mut envelope = Envelope::with_recipients(from, recipients.collect::<Vec<_>>())
+            .with_params(self.mail.build());
+        envelope.xforward = self
+            .mail
+            .xforward
+            .iter()
+            .filter_map(|(n, v)| {
+                let name = n.string(XCLIENT_NAMES);
+                mailwire::xclient::Attribute::new(&name, &v.string(XCLIENT_VALUES)).ok()
+            })
+            .collect();
+        envelope
     }
 }
 
@@ -395,8 +416,9 @@ pub struct Setup {
     /// With nonce kind 3: the nonce.
     pub nonce: Option<Text>,
     /// XCLIENT: bits 0–1 0 none, 1 checked and required, 2 checked, if offered, 3 unchecked;
-    /// bit 2 the server offers XCLIENT, bit 3 naming only NAME and HELO (else every attribute
-    /// Postfix knows); bit 4 it answers 250 (else 220); bits 5–7 how many attributes follow.
+    /// bit 2 the server offers XCLIENT and XFORWARD, bit 3 XCLIENT naming only NAME and HELO
+    /// (else every attribute Postfix knows); bit 4 it answers XCLIENT with 250 (else 220).
+    /// Encoded with the number of attributes that follow in bits 5–7.
     pub xclient: u8,
     /// The XCLIENT attributes asked for: names ([`XCLIENT_NAMES`]) and values
     /// ([`XCLIENT_VALUES`]).
@@ -426,8 +448,9 @@ impl Setup {
         if s.auth >> 6 == 3 {
             s.nonce = Some(Text::read(input));
         }
-        s.xclient = input.u8();
-        for _ in 0..s.xclient >> 5 {
+        let xclient = input.u8();
+        s.xclient = xclient & 31;
+        for _ in 0..xclient >> 5 {
             s.xclient_attributes
                 .push((Text::read(input), Text::read(input)));
         }

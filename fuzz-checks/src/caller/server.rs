@@ -26,6 +26,7 @@ pub(super) enum Await {
     Rset,
     Side,
     Xclient,
+    Xforward,
     Quit,
 }
 
@@ -98,6 +99,7 @@ impl Server {
             } else {
                 "XCLIENT NAME ADDR PROTO HELO REVERSE_NAME PORT LOGIN DESTADDR DESTPORT".into()
             });
+            lines.push("XFORWARD NAME ADDR PROTO HELO SOURCE PORT IDENT".into());
         }
         let mut out = Vec::new();
         for (i, line) in lines.iter().enumerate() {
@@ -185,6 +187,7 @@ impl Await {
             Await::Rset => "rset",
             Await::Side => "side",
             Await::Xclient => "xclient",
+            Await::Xforward => "xforward",
             Await::Quit => "quit",
         })
     }

@@ -242,6 +242,10 @@ impl Wire {
             (Await::Side, 512)
         } else if is(b"XCLIENT") {
             (Await::Xclient, 512)
+        } else if is(b"XFORWARD") {
+            // Before MAIL: never inside a transaction (XFORWARD_README).
+            assert!(self.txn.is_none(), "{shown:?} inside a transaction");
+            (Await::Xforward, 512)
         } else if line == b"QUIT" {
             (Await::Quit, 512)
         } else {
